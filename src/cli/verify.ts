@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { DAMAGE_KINDS } from '../integrity/damage.js';
+import { verifyLogs, type VerifyReport } from '../store/file/verify.js';
+import { configFor, type Io } from './context.js';
+import { Progress } from './progress.js';
+import { escapeTerminal } from './terminal.js';
+
+interface VerifyCmdOptions {
+  readonly channel?: string[];
+  readonly json?: boolean;
+  readonly deep?: boolean;
+  readonly publicKey?: string;
+  readonly progress?: boolean;
+}
+
+export function registerVerify(program: Command, io: Io): void {
+  program
+    .command('verify')
+    .description(
+      'check every record, chain, checkpoint signature and checkpoint against the records',
+    )
+    .option('--channel <name...>', 'only these channels (the checkpoint log is always checked)')
+    .option(
+      '--public-key <key>',
+      'the expected public key (default: integrity.public_key from the configuration)',
+    )
+    .option('--deep', 'also parse every record and check its fields and canonical form (slower)')
+    .option('--json', 'print the report as JSON')
+    .option('--no-progress', 'no progress lines on stderr')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 intact, 1 damage found, 2 usage or configuration error.',
+    )
+    .action(async (opts: VerifyCmdOptions, cmd: Command) => {
+      const config = configFor(cmd);
+      const progress = new Progress(io, 'verify', opts.progress !== false);
+      const publicKey = opts.publicKey ?? config.integrity.publicKey;
+      const report = await verifyLogs({
+        dir: config.dir,
+        ...(opts.channel === undefined ? {} : { channels: opts.channel }),
+        ...(publicKey === undefined ? {} : { publicKey }),
+        deep: opts.deep === true,
+        onProgress: (p) =>
+          progress.update(p.bytes, p.totalBytes, `${p.records.toLocaleString('en-US')} records`),
+      });
+      progress.done();
+      io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      process.exitCode = report.ok ? 0 : 1;
+    });
+}
+
+/** The report for a person: a verdict, one line per channel, the damage and the warnings. */
+export function formatReport(r: VerifyReport): string {
+  const lines: string[] = [];
+  const verdict = r.ok ? 'INTACT' : 'DAMAGED';
+  lines.push(
+    `${verdict}: ${r.dir} (log ${r.logId ?? '?'}, ${r.records.toLocaleString('en-US')} records, ${(r.durationMs / 1000).toFixed(2)} s)`,
+  );
+  for (const c of r.channels) {
+    const state = c.ok ? 'ok' : 'DAMAGED';
+    lines.push(
+      `  ${c.channel.padEnd(10)} ${String(c.records).padStart(10)} records  ${String(c.checkpoints).padStart(5)} checkpoints  ${state}`,
+    );
+  }
+  lines.push(
+    `  ${'checkpoints'.padEnd(10)} ${String(r.checkpoints.count).padStart(10)} signed      ${r.checkpoints.ok ? 'ok' : 'DAMAGED'}`,
+  );
+  for (const d of r.damage) {
+    const where = [
+      d.channel,
+      d.file,
+      d.line === undefined ? undefined : `line ${d.line}`,
+      d.seq === undefined ? undefined : `seq ${d.seq}`,
+    ]
+      .filter((x) => x !== undefined)
+      .join(', ');
+    lines.push(`DAMAGE ${d.kind} at ${where}: ${d.detail}`);
+    lines.push(`       (${DAMAGE_KINDS[d.kind]})`);
+  }
+  for (const w of r.warnings)
+    lines.push(`warning ${w.kind}${w.file === undefined ? '' : ` (${w.file})`}: ${w.detail}`);
+  return `${lines.map(escapeTerminal).join('\n')}\n`;
+}

@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { LogsError } from '../errors.js';
+import { DEFAULT_CHANNELS } from '../event/channels.js';
+import { parseLevel, type Level } from '../event/levels.js';
+import { configSchema, type ConfigFile } from './schema.js';
+
+/** `durable`: acknowledged after fdatasync, fails closed. `buffered`: written within 100 ms. */
+export type Durability = 'durable' | 'buffered';
+
+export interface ChannelConfig {
+  readonly durability: Durability;
+  readonly minLevel: Level;
+}
+
+/** The validated, defaulted, frozen configuration every part of the program reads. */
+export interface Config {
+  /** Absolute path of the logs directory. */
+  readonly dir: string;
+  /** Absolute path of the master key file, when configured. */
+  readonly masterKeyFile: string | undefined;
+  /** The file this came from, if any. */
+  readonly source: string | undefined;
+  readonly integrity: {
+    /** Pinned public key (`ed25519:...`): verify refuses a log signed by another key. */
+    readonly publicKey: string | undefined;
+    readonly checkpointIntervalMs: number;
+  };
+  readonly limits: { readonly maxRecordBytes: number; readonly maxDepth: number };
+  readonly writer: { readonly flushIntervalMs: number; readonly maxPendingBytes: number };
+  readonly channels: Readonly<Record<string, ChannelConfig>>;
+}
+
+/** audit and security are acknowledged only when durable; the rest are buffered. */
+export const DEFAULT_CHANNEL_CONFIG: Readonly<Record<string, ChannelConfig>> = Object.freeze({
+  app: { durability: 'buffered', minLevel: 'INFO' },
+  audit: { durability: 'durable', minLevel: 'DEBUG' },
+  security: { durability: 'durable', minLevel: 'DEBUG' },
+  scheduler: { durability: 'buffered', minLevel: 'INFO' },
+  api: { durability: 'buffered', minLevel: 'INFO' },
+});
+
+/**
+ * Validate raw configuration (parsed YAML, or an object from the library caller) and apply
+ * defaults. Relative paths resolve against `baseDir` (the configuration file's directory).
+ * Errors name the bad key: `channels.app.durability: ...`.
+ */
+export function resolveConfig(raw: unknown, baseDir: string, source?: string): Config {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw configError(parsed.error, source);
+  const c: ConfigFile = parsed.data;
+  const channels: Record<string, ChannelConfig> = {};
+  for (const name of DEFAULT_CHANNELS)
+    channels[name] = DEFAULT_CHANNEL_CONFIG[name] as ChannelConfig;
+  for (const [name, given] of Object.entries(c.channels ?? {})) {
+    const base = channels[name] ?? { durability: 'buffered', minLevel: 'INFO' };
+    channels[name] = {
+      durability: given?.durability ?? base.durability,
+      minLevel: given?.min_level === undefined ? base.minLevel : parseLevel(given.min_level),
+    };
+  }
+  const config: Config = {
+    dir: path.resolve(baseDir, c.dir ?? './logs'),
+    masterKeyFile:
+      c.master_key_file === undefined ? undefined : path.resolve(baseDir, c.master_key_file),
+    source,
+    integrity: {
+      publicKey: c.integrity?.public_key,
+      checkpointIntervalMs: c.integrity?.checkpoint_interval_ms ?? 1000,
+    },
+    limits: {
+      maxRecordBytes: c.limits?.max_record_bytes ?? 64 * 1024,
+      maxDepth: c.limits?.max_depth ?? 32,
+    },
+    writer: {
+      flushIntervalMs: c.writer?.flush_interval_ms ?? 100,
+      maxPendingBytes: c.writer?.max_pending_bytes ?? 8 * 1024 * 1024,
+    },
+    channels,
+  };
+  return deepFreeze(config);
+}
+
+function configError(error: z.ZodError, source: string | undefined): LogsError {
+  const where = source === undefined ? 'configuration' : source;
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.map(String).join('.');
+    return `${key === '' ? '(top level)' : key}: ${issue.message}`;
+  });
+  return new LogsError('CONFIG_INVALID', `${where}: ${lines.join('; ')}`);
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { LEVELS } from '../event/levels.js';
+
+/**
+ * The shape of `dihya-logs.yaml`. Only types and ranges live here; defaults are applied by
+ * `resolve.ts`, so the file a user writes can stay short.
+ */
+const level = z.enum([...LEVELS, ...LEVELS.map((l) => l.toLowerCase())] as [string, ...string[]]);
+
+const channel = z.strictObject({
+  durability: z.enum(['durable', 'buffered']).optional(),
+  min_level: level.optional(),
+});
+
+export const configSchema = z.strictObject({
+  dir: z.string().min(1).optional(),
+  master_key_file: z.string().min(1).optional(),
+  integrity: z
+    .strictObject({
+      public_key: z.string().optional(),
+      checkpoint_interval_ms: z.number().int().min(50).max(1000).optional(),
+    })
+    .optional(),
+  limits: z
+    .strictObject({
+      max_record_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024)
+        .optional(),
+      max_depth: z.number().int().min(2).max(64).optional(),
+    })
+    .optional(),
+  writer: z
+    .strictObject({
+      flush_interval_ms: z.number().int().min(1).max(100).optional(),
+      max_pending_bytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(256 * 1024 * 1024)
+        .optional(),
+    })
+    .optional(),
+  channels: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a channel name is 1-32 of a-z, 0-9, _ and -'),
+      channel.nullable(),
+    )
+    .optional(),
+});
+
+export type ConfigFile = z.infer<typeof configSchema>;

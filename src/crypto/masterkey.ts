@@ -1,0 +1,106 @@
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { LogsError } from '../errors.js';
+import { writeFileDurable } from '../util/fs.js';
+
+/** Environment variable holding the master key itself (base64 of 32 bytes). */
+export const MASTER_KEY_ENV = 'DIHYA_LOGS_MASTER_KEY';
+/** Environment variable naming a key file. */
+export const KEY_FILE_ENV = 'DIHYA_LOGS_KEY_FILE';
+
+/** Where the master key comes from, most specific first; the first one set wins. */
+export interface MasterKeySource {
+  /** `--key-file`. */
+  readonly keyFile?: string | undefined;
+  /** The value of DIHYA_LOGS_MASTER_KEY. */
+  readonly keyText?: string | undefined;
+  /** DIHYA_LOGS_KEY_FILE, then `master_key_file` from the configuration. */
+  readonly fallbackKeyFile?: string | undefined;
+}
+
+/**
+ * Load the master key. A key file must be a regular file readable by its owner only and must not
+ * sit inside the logs directory: whoever holds logs and key together holds everything.
+ */
+export function loadMasterKey(source: MasterKeySource, logsDir: string): Buffer {
+  if (source.keyFile !== undefined) return readKeyFile(source.keyFile, logsDir);
+  if (source.keyText !== undefined && source.keyText !== '') {
+    return parseMasterKey(source.keyText, `the ${MASTER_KEY_ENV} environment variable`);
+  }
+  if (source.fallbackKeyFile !== undefined) return readKeyFile(source.fallbackKeyFile, logsDir);
+  throw new LogsError(
+    'MASTER_KEY_MISSING',
+    `no master key: set ${MASTER_KEY_ENV} (base64 of 32 bytes), or give --key-file FILE, or set master_key_file in the configuration`,
+  );
+}
+
+export function parseMasterKey(text: string, where: string): Buffer {
+  const trimmed = text.trim();
+  const key = /^[a-z\d+/]{43}=$/i.test(trimmed) ? Buffer.from(trimmed, 'base64') : undefined;
+  if (key?.length !== 32) {
+    // Never echo the value: it is (or is meant to be) a secret.
+    throw new LogsError('MASTER_KEY_INVALID', `${where} does not hold base64 of 32 bytes`);
+  }
+  return key;
+}
+
+function readKeyFile(file: string, logsDir: string): Buffer {
+  assertOutside(file, logsDir);
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'ELOOP'
+          ? 'is a symbolic link'
+          : `cannot be read (${code})`;
+    throw new LogsError('MASTER_KEY_INVALID', `key file ${file} ${why}`, { cause: err });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile())
+      throw new LogsError('MASTER_KEY_INVALID', `key file ${file} is not a regular file`);
+    if ((st.mode & 0o077) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      throw new LogsError(
+        'MASTER_KEY_INVALID',
+        `key file ${file} is readable by group or others (mode ${mode}); run: chmod 600 ${file}`,
+      );
+    }
+    return parseMasterKey(readFileSync(fd, 'utf8'), `key file ${file}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Refuse a key file inside the logs directory (compared after resolving links). */
+function assertOutside(file: string, logsDir: string): void {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const dir = real(logsDir);
+  const keyPath = path.join(real(path.dirname(path.resolve(file))), path.basename(file));
+  const rel = path.relative(dir, keyPath);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+    throw new LogsError(
+      'PATH_UNSAFE',
+      `key file ${file} is inside the logs directory; keep the master key apart from the logs and their backups`,
+    );
+  }
+}
+
+/** Create a new key file (never overwriting one), mode 0600, and return the key. */
+export function generateKeyFile(file: string, logsDir: string): Buffer {
+  assertOutside(file, logsDir);
+  const key = randomBytes(32);
+  writeFileDurable(file, `${key.toString('base64')}\n`, { exclusive: true });
+  return key;
+}

@@ -1,0 +1,162 @@
+/**
+ * Typed errors. Every error the library, the CLI or (later) the service reports carries a
+ * stable `code` from the table below; the table maps each code to an HTTP status and a CLI exit
+ * code, so every surface reports the same failure the same way. `docs/errors.md` lists them.
+ */
+
+interface ErrorSpec {
+  /** HTTP status the service answers with. */
+  readonly http: number;
+  /** Exit code of the CLI: 1 = the operation failed, 2 = usage, input or configuration. */
+  readonly exit: 1 | 2;
+  /** One sentence for the documentation. */
+  readonly summary: string;
+}
+
+export const ERROR_CODES = {
+  USAGE: { http: 400, exit: 2, summary: 'The command line or the request is malformed.' },
+  CONFIG_INVALID: {
+    http: 500,
+    exit: 2,
+    summary: 'The configuration file or an override is invalid; the message names the key.',
+  },
+  CONFIG_NOT_FOUND: { http: 500, exit: 2, summary: 'The configuration file given does not exist.' },
+  EVENT_INVALID: {
+    http: 400,
+    exit: 2,
+    summary: 'An event field has the wrong type or form; the message names the field.',
+  },
+  EVENT_LEVEL_UNKNOWN: { http: 400, exit: 2, summary: 'The level is not one of the seven levels.' },
+  EVENT_CHANNEL_UNKNOWN: {
+    http: 400,
+    exit: 2,
+    summary: 'The channel name is malformed or not configured.',
+  },
+  EVENT_TOO_LARGE: {
+    http: 413,
+    exit: 2,
+    summary: 'The serialized record exceeds the size limit (64 KiB by default).',
+  },
+  EVENT_TOO_DEEP: {
+    http: 400,
+    exit: 2,
+    summary: 'The event nests objects or arrays deeper than the limit (32 by default).',
+  },
+  EVENT_NON_FINITE: { http: 400, exit: 2, summary: 'The event holds NaN or an infinite number.' },
+  EVENT_FIELD_RESERVED: {
+    http: 400,
+    exit: 2,
+    summary: 'The event sets a field only the writer may set (seq, ts, hash, sub, pii).',
+  },
+  LOGS_NOT_INITIALIZED: {
+    http: 500,
+    exit: 2,
+    summary: 'The directory is not an initialized logs directory (run `dihya-logs init`).',
+  },
+  LOGS_ALREADY_INITIALIZED: {
+    http: 409,
+    exit: 2,
+    summary: 'init was asked to create a logs directory that already exists.',
+  },
+  LOGS_LOCKED: {
+    http: 409,
+    exit: 1,
+    summary: 'Another process owns the logs directory; the message names it.',
+  },
+  LOGS_CLOSED: { http: 503, exit: 1, summary: 'The logs were closed; nothing more is accepted.' },
+  MASTER_KEY_MISSING: {
+    http: 500,
+    exit: 2,
+    summary: 'No master key: set DIHYA_LOGS_MASTER_KEY or give a key file.',
+  },
+  MASTER_KEY_INVALID: {
+    http: 500,
+    exit: 2,
+    summary: 'The master key is not base64 of 32 bytes, or the key file is unsafe.',
+  },
+  MASTER_KEY_WRONG: {
+    http: 500,
+    exit: 2,
+    summary: 'The master key does not open this log directory’s keys.',
+  },
+  PUBLIC_KEY_INVALID: {
+    http: 400,
+    exit: 2,
+    summary: 'A public key is not of the form "ed25519:<base64 of 32 bytes>".',
+  },
+  PATH_UNSAFE: {
+    http: 400,
+    exit: 2,
+    summary: 'A path is refused: it escapes where it must stay, or sits where it must not.',
+  },
+  INTEGRITY_STATE: {
+    http: 500,
+    exit: 1,
+    summary: 'The on-disk state contradicts the signed checkpoints; run `dihya-logs verify`.',
+  },
+  WRITE_FAILED: {
+    http: 503,
+    exit: 1,
+    summary: 'The disk refused a write or a sync; the records of that write were not stored.',
+  },
+  CHANNEL_FAILED: {
+    http: 503,
+    exit: 1,
+    summary: 'A channel stopped accepting records after a failed sync (fail closed); reopen it.',
+  },
+  BACKPRESSURE: {
+    http: 503,
+    exit: 1,
+    summary: 'Too many records are waiting for the disk; retry later.',
+  },
+  VERIFY_FAILED: {
+    http: 500,
+    exit: 1,
+    summary: 'verify found damage; the report names the first bad place per channel.',
+  },
+  IO_ERROR: { http: 500, exit: 1, summary: 'A file operation failed.' },
+  INTERNAL: { http: 500, exit: 1, summary: 'A bug: please report it with the error id.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code. `details` must never hold secrets or personal data. */
+export class LogsError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: C,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LogsError';
+    this.code = code;
+    this.details =
+      options.details === undefined ? undefined : Object.freeze({ ...options.details });
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  get exitCode(): 1 | 2 {
+    return ERROR_CODES[this.code].exit;
+  }
+}
+
+export function isLogsError(value: unknown): value is LogsError {
+  return value instanceof LogsError;
+}
+
+/** Wrap an unexpected error (a failed syscall, a bug) without losing it. */
+export function asLogsError(err: unknown, fallback: ErrorCode = 'INTERNAL'): LogsError {
+  if (err instanceof LogsError) return err as LogsError;
+  const sys = err as NodeJS.ErrnoException | undefined;
+  if (sys && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+    // The message of a system error names the path, never record content.
+    return new LogsError('IO_ERROR', sys.message, { cause: err });
+  }
+  return new LogsError(fallback, err instanceof Error ? err.message : String(err), { cause: err });
+}

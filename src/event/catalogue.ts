@@ -1,0 +1,80 @@
+import type { Level } from './levels.js';
+import type { Outcome } from './record.js';
+
+/** A known event type: where it goes and how loud it is. */
+export interface EventType {
+  readonly channel: string;
+  readonly level: Level;
+  readonly outcome?: Outcome;
+  readonly description: string;
+}
+
+/**
+ * The event types the platform records for every critical action (DESIGN.md, "Traceability").
+ * Producers may use other dotted types; these have typed helpers and stable meanings.
+ */
+export const EVENT_CATALOGUE = {
+  'auth.login.success': {
+    channel: 'audit',
+    level: 'AUDIT',
+    outcome: 'success',
+    description: 'A user signed in.',
+  },
+  'auth.login.failure': {
+    channel: 'security',
+    level: 'SECURITY',
+    outcome: 'failure',
+    description: 'A sign-in attempt failed (wrong password, unknown account, locked account...).',
+  },
+  'auth.logout': {
+    channel: 'audit',
+    level: 'AUDIT',
+    outcome: 'success',
+    description: 'A user signed out.',
+  },
+  'project.generate': {
+    channel: 'audit',
+    level: 'AUDIT',
+    description: 'A project was generated from a template.',
+  },
+  'template.import': { channel: 'audit', level: 'AUDIT', description: 'A template was imported.' },
+  'template.export': { channel: 'audit', level: 'AUDIT', description: 'A template was exported.' },
+  'data.sensitive.change': {
+    channel: 'audit',
+    level: 'AUDIT',
+    description: 'Sensitive data was changed.',
+  },
+  'data.sensitive.delete': {
+    channel: 'audit',
+    level: 'AUDIT',
+    description: 'Sensitive data was deleted.',
+  },
+  'job.run': {
+    channel: 'scheduler',
+    level: 'INFO',
+    description: 'A script or scheduled job ran (exit code, duration).',
+  },
+  'access.denied': {
+    channel: 'security',
+    level: 'SECURITY',
+    outcome: 'denied',
+    description: 'An action or a read was refused for lack of rights.',
+  },
+  'attack.detected': {
+    channel: 'security',
+    level: 'SECURITY',
+    description: 'An attack was detected (injection attempt, brute force, scanning...).',
+  },
+  'log.recovery': {
+    channel: 'security',
+    level: 'WARNING',
+    description: 'On open, an unfinished write was moved aside to .integrity/quarantine/.',
+  },
+  'log.integrity.behind_checkpoint': {
+    channel: 'security',
+    level: 'CRITICAL',
+    description: 'On open, a channel file held fewer records than its last signed checkpoint.',
+  },
+} as const satisfies Record<string, EventType>;
+
+export type KnownEventType = keyof typeof EVENT_CATALOGUE;

@@ -1,0 +1,57 @@
+import type { Level } from './levels.js';
+
+/** What a producer may give. The writer sets seq, ts and hash; classification sets sub and pii. */
+export interface EventInput {
+  channel?: string;
+  /** One of the seven levels, any case (INFO when absent). */
+  level?: string;
+  /** Dotted event type such as `auth.login.failure`; `log` when absent. */
+  event?: string;
+  msg?: string;
+  /** Who acted: an id string, or an object such as `{ id, type, ip }`. */
+  actor?: string | Record<string, unknown>;
+  /** What was acted on: an id string, or an object such as `{ type: 'project', id }`. */
+  target?: string | Record<string, unknown>;
+  outcome?: Outcome;
+  request_id?: string;
+  data?: Record<string, unknown>;
+}
+
+export const OUTCOMES = ['success', 'failure', 'denied', 'error', 'pending', 'unknown'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** A stored record, as read back from a channel file. */
+export interface LogRecord {
+  seq: number;
+  ts: string;
+  level: Level;
+  channel: string;
+  event: string;
+  msg?: string;
+  actor?: Record<string, unknown>;
+  target?: Record<string, unknown>;
+  outcome?: Outcome;
+  request_id?: string;
+  data?: Record<string, unknown>;
+  sub?: string;
+  pii?: string;
+  /** Milliseconds the wall clock went back compared with the previous record of the channel. */
+  ts_skew_ms?: number;
+  hash: string;
+}
+
+/** Fields of EventInput, in the order a producer thinks of them. */
+export const INPUT_FIELDS = [
+  'channel',
+  'level',
+  'event',
+  'msg',
+  'actor',
+  'target',
+  'outcome',
+  'request_id',
+  'data',
+] as const;
+
+/** Fields only the writer (or classification) sets. */
+export const RESERVED_FIELDS = ['seq', 'ts', 'hash', 'sub', 'pii', 'ts_skew_ms'] as const;

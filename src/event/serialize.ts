@@ -1,0 +1,182 @@
+import { LogsError } from '../errors.js';
+import { jcsNumber } from './canonical.js';
+
+/** Bounds applied to everything a producer hands us. */
+export interface ValueLimits {
+  /** Deepest nesting of objects and arrays, counting the record itself as 1. */
+  readonly maxDepth: number;
+  /** Largest serialized record, in bytes of UTF-8. */
+  readonly maxRecordBytes: number;
+}
+
+/**
+ * Serializes the field values of one event into canonical (RFC 8785) JSON, converting the values
+ * a program logs (Error, Date, Map, Set, Buffer, BigInt, class instances, cycles) into JSON on
+ * the way, and enforcing the depth and size limits. One pass: normalizing, bounding and
+ * serializing are done together because this is the hot path. Use one instance per record:
+ * the size budget is shared by all its fields.
+ *
+ * Throws EVENT_TOO_DEEP, EVENT_TOO_LARGE or EVENT_NON_FINITE with the path of the bad value.
+ */
+export class ValueSerializer {
+  private budget: number;
+  private readonly ancestors: object[] = [];
+  // Keys from the field down to the current value; turned into a path only for an error message.
+  private readonly keys: Array<string | number> = [];
+
+  constructor(private readonly limits: ValueLimits) {
+    this.budget = limits.maxRecordBytes;
+  }
+
+  /** A top-level field of the record (depth 2: the record itself is depth 1). Returns undefined
+   * for a value JSON drops (undefined, a function, a symbol). */
+  field(v: unknown, name: string): string | undefined {
+    this.keys.length = 0;
+    this.keys.push(name);
+    return this.value(v, 2);
+  }
+
+  private value(v: unknown, depth: number): string | undefined {
+    switch (typeof v) {
+      case 'string':
+        return this.string(v);
+      case 'number':
+        return Number.isFinite(v) ? JSON.stringify(v) : jcsNumber(v, this.path());
+      case 'boolean':
+        return v ? 'true' : 'false';
+      case 'bigint':
+        // Lossless: a BigInt can exceed what a JSON number holds exactly.
+        return this.string(v.toString());
+      case 'object':
+        return v === null ? 'null' : this.object(v, depth);
+      default:
+        return undefined; // undefined, function, symbol: dropped, as JSON.stringify does
+    }
+  }
+
+  private string(s: string): string {
+    // Cheap early refusal of huge strings before JSON.stringify copies them.
+    if (s.length > this.budget) this.tooLarge();
+    const text = JSON.stringify(s.isWellFormed() ? s : s.toWellFormed());
+    this.budget -= text.length;
+    return text;
+  }
+
+  private object(v: object, depth: number): string {
+    if (depth > this.limits.maxDepth) {
+      throw new LogsError(
+        'EVENT_TOO_DEEP',
+        `${this.path()}: nested deeper than ${this.limits.maxDepth} levels`,
+      );
+    }
+    if (this.ancestors.includes(v)) return '"[Circular]"';
+    this.ancestors.push(v);
+    try {
+      const proto: unknown = Object.getPrototypeOf(v);
+      // Plain objects and arrays are nearly everything: check them before the special cases.
+      if (proto === Object.prototype || proto === null)
+        return this.record(v as Record<string, unknown>, depth);
+      if (Array.isArray(v)) return this.array(v, depth);
+      const special = convertSpecial(v);
+      if (special !== NOT_SPECIAL) return this.value(special, depth) ?? 'null';
+      if (v instanceof Set) return this.array([...(v as Set<unknown>)], depth);
+      if (v instanceof Map) return this.record(mapToRecord(v as Map<unknown, unknown>), depth);
+      if (v instanceof Error) return this.record(errorToRecord(v), depth);
+      return this.record(v as Record<string, unknown>, depth);
+    } finally {
+      this.ancestors.pop();
+    }
+  }
+
+  private array(items: readonly unknown[], depth: number): string {
+    let out = '[';
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0) out += ',';
+      this.keys.push(i);
+      out += this.value(items[i], depth + 1) ?? 'null';
+      this.keys.pop();
+      this.budget -= 1;
+      if (this.budget < 0) this.tooLarge();
+    }
+    return out + ']';
+  }
+
+  private record(obj: Record<string, unknown>, depth: number): string {
+    const keys = Object.keys(obj).sort();
+    let out = '{';
+    let first = true;
+    for (const key of keys) {
+      let item: unknown;
+      try {
+        item = obj[key];
+      } catch {
+        item = '[unreadable]'; // a throwing getter must not take the host application down
+      }
+      this.keys.push(key);
+      const text = this.value(item, depth + 1);
+      this.keys.pop();
+      if (text === undefined) continue;
+      const keyText = JSON.stringify(key.isWellFormed() ? key : key.toWellFormed());
+      this.budget -= keyText.length + 2;
+      if (this.budget < 0) this.tooLarge();
+      out += (first ? '' : ',') + keyText + ':' + text;
+      first = false;
+    }
+    return out + '}';
+  }
+
+  /** `data.items[3].name`, for error messages (keys are cut short: they may be hostile). */
+  private path(): string {
+    let out = '';
+    for (const k of this.keys) {
+      out += typeof k === 'number' ? `[${k}]` : out === '' ? k.slice(0, 64) : `.${k.slice(0, 64)}`;
+    }
+    return out;
+  }
+
+  private tooLarge(): never {
+    throw new LogsError(
+      'EVENT_TOO_LARGE',
+      `${this.path()}: the record would exceed ${this.limits.maxRecordBytes} bytes`,
+    );
+  }
+}
+
+const NOT_SPECIAL = Symbol('not special');
+
+/** Objects that stand for a scalar: Date, binary data, RegExp, boxed primitives, toJSON. */
+function convertSpecial(v: object): unknown {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+    // Never store raw bytes: they cannot be classified and may hold anything.
+    return `[binary ${v.byteLength} bytes]`;
+  }
+  if (v instanceof RegExp) return String(v);
+  if (v instanceof String || v instanceof Number || v instanceof Boolean) return v.valueOf();
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function' && !(v instanceof Error)) {
+    try {
+      return toJSON.call(v) as unknown;
+    } catch {
+      return '[unserializable]';
+    }
+  }
+  return NOT_SPECIAL;
+}
+
+function mapToRecord(map: Map<unknown, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of map) out[String(key)] = value;
+  return out;
+}
+
+/** An Error keeps its type, message, stack, code and cause chain, plus its own fields. */
+function errorToRecord(err: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(err)) out[key] = (err as unknown as Record<string, unknown>)[key];
+  out.type = err.name;
+  out.message = err.message;
+  if (err.stack !== undefined) out.stack = err.stack;
+  if (err.cause !== undefined) out.cause = err.cause;
+  return out;
+}

@@ -1,0 +1,45 @@
+/**
+ * dihya-logs: structured, secret-free, tamper-evident logs and audit trail.
+ * The public library API; everything else is internal and may change.
+ */
+export { openLogs, type OpenLogsOptions } from './log/open.js';
+export { Logs, type WriteOptions } from './log/logs.js';
+export { Logger } from './log/logger.js';
+export type { EventHelpers, CommonFields } from './log/events.js';
+export { initLogs, type InitLogsOptions } from './log/init.js';
+export type { Ack, ChannelStats } from './store/file/channel-writer.js';
+export {
+  verifyLogs,
+  type VerifyOptions,
+  type VerifyReport,
+  type ChannelReport,
+} from './store/file/verify.js';
+export {
+  DAMAGE_KINDS,
+  WARNING_KINDS,
+  type Damage,
+  type DamageKind,
+  type Warning,
+} from './integrity/damage.js';
+export { loadConfig, type LoadOptions } from './config/load.js';
+export {
+  resolveConfig,
+  type Config,
+  type ChannelConfig,
+  type Durability,
+} from './config/resolve.js';
+export { LEVELS, LEVEL_RANK, parseLevel, type Level } from './event/levels.js';
+export { DEFAULT_CHANNELS } from './event/channels.js';
+export { OUTCOMES, type EventInput, type LogRecord, type Outcome } from './event/record.js';
+export { EVENT_CATALOGUE, type KnownEventType, type EventType } from './event/catalogue.js';
+export { canonicalize } from './event/canonical.js';
+export {
+  verifyInclusion,
+  verifyConsistency,
+  rootOf,
+  inclusionProof,
+  consistencyProof,
+  EMPTY_ROOT,
+} from './integrity/merkle.js';
+export { chainGenesis } from './integrity/chain.js';
+export { LogsError, ERROR_CODES, isLogsError, type ErrorCode } from './errors.js';

@@ -1,0 +1,211 @@
+import { canonicalize } from '../event/canonical.js';
+import { isLevel } from '../event/levels.js';
+import { isHex64 } from '../crypto/hash.js';
+import { ChainHasher, HASH_SUFFIX_BYTES, rawLineHash } from './chain.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { Damage, DamageKind } from './damage.js';
+import { CompactRange } from './merkle.js';
+
+/**
+ * Checks one channel's records in order, line by line: each record's hash must follow from the
+ * previous hash and its own bytes, seq must count up from 1, and at every signed checkpoint's
+ * size the chain head and the Merkle root must be the checkpoint's. Stops at the first damage.
+ *
+ * Fast path: hashing the stored bytes is enough to authenticate them, so a record is only
+ * parsed to explain a mismatch, or always with `deep`.
+ */
+export class ChannelVerifier {
+  private readonly hasher = new ChainHasher();
+  private readonly merkle = new CompactRange();
+  private head: string;
+  private seq = 0;
+  private nextCheckpoint = 0;
+  private failure: Damage | undefined;
+  private checkedCheckpoints = 0;
+
+  constructor(
+    private readonly channel: string,
+    private readonly file: string,
+    genesis: string,
+    private readonly checkpoints: readonly Checkpoint[],
+    private readonly deep: boolean,
+  ) {
+    this.head = genesis;
+  }
+
+  get records(): number {
+    return this.seq;
+  }
+
+  get damage(): Damage | undefined {
+    return this.failure;
+  }
+
+  /** Checkpoints whose size was reached and matched. */
+  get matchedCheckpoints(): number {
+    return this.checkedCheckpoints;
+  }
+
+  /** Feed the next line (without its newline). Returns false once damage is found. */
+  line(bytes: Buffer, lineNo: number): boolean {
+    if (this.failure !== undefined) return false;
+    const expected = this.seq + 1;
+    const stored = rawLineHash(bytes);
+    if (stored === undefined)
+      return this.fail('malformed_record', lineNo, expected, describeMalformed(bytes));
+    // Equal to a computed hash: the stored bytes are exactly those the writer hashed.
+    if (this.hasher.nextFromLine(this.head, bytes) !== stored) {
+      if (!isHex64(stored))
+        return this.fail(
+          'malformed_record',
+          lineNo,
+          expected,
+          'the hash field is not 64 hex digits',
+        );
+      return this.explainMismatch(bytes, lineNo, expected);
+    }
+    if (this.deep) {
+      const problem = deepCheck(bytes, this.channel, expected);
+      if (problem !== undefined) return this.fail(problem.kind, lineNo, expected, problem.detail);
+    }
+    this.head = stored;
+    this.merkle.append(stored);
+    this.seq = expected;
+    return this.checkCheckpoints(lineNo);
+  }
+
+  private checkCheckpoints(lineNo: number): boolean {
+    while (this.nextCheckpoint < this.checkpoints.length) {
+      const cp = this.checkpoints[this.nextCheckpoint] as Checkpoint;
+      if (cp.size > this.seq) break;
+      this.nextCheckpoint += 1;
+      if (cp.size < this.seq) continue; // size 0, or an already-reported regression
+      const root = this.merkle.root();
+      if (cp.head !== this.head || cp.root !== root) {
+        const what = cp.head !== this.head ? 'chain head' : 'Merkle root';
+        return this.fail(
+          'checkpoint_mismatch',
+          lineNo,
+          this.seq,
+          `the ${what} after seq ${this.seq} differs from the checkpoint signed at ${cp.ts}: records up to seq ${this.seq} were rewritten`,
+        );
+      }
+      this.checkedCheckpoints += 1;
+    }
+    return true;
+  }
+
+  /** The file ended: everything a checkpoint names must have been seen. */
+  end(lineNo: number): Damage | undefined {
+    if (this.failure !== undefined) return this.failure;
+    const last = this.checkpoints[this.checkpoints.length - 1];
+    if (last !== undefined && last.size > this.seq) {
+      this.fail(
+        'truncated',
+        lineNo + 1,
+        this.seq + 1,
+        `the file ends at seq ${this.seq} but a checkpoint signed at ${last.ts} covers ${last.size} records: seq ${this.seq + 1} to ${last.size} were removed`,
+      );
+    }
+    return this.failure;
+  }
+
+  /** Records after the last checkpoint that was reached. */
+  get unsigned(): number {
+    const last = this.checkpoints[this.checkpoints.length - 1];
+    return this.seq - Math.min(last?.size ?? 0, this.seq);
+  }
+
+  private explainMismatch(bytes: Buffer, lineNo: number, expected: number): false {
+    const rec = tryParse(bytes);
+    if (rec === undefined)
+      return this.fail('malformed_record', lineNo, expected, 'the line is not valid JSON');
+    if (rec.seq !== expected) {
+      const found = typeof rec.seq === 'number' ? rec.seq : NaN;
+      if (found > expected) {
+        return this.fail(
+          'records_missing',
+          lineNo,
+          expected,
+          `found seq ${found} where seq ${expected} was expected: seq ${expected} to ${found - 1} are missing`,
+        );
+      }
+      return this.fail(
+        'records_out_of_order',
+        lineNo,
+        expected,
+        `found seq ${String(rec.seq)} where seq ${expected} was expected`,
+      );
+    }
+    if (rec.channel !== this.channel) {
+      return this.fail(
+        'foreign_record',
+        lineNo,
+        expected,
+        `the record belongs to channel ${JSON.stringify(rec.channel)}`,
+      );
+    }
+    return this.fail(
+      'record_altered',
+      lineNo,
+      expected,
+      `the hash of seq ${expected} does not follow from its content and the previous record's hash`,
+    );
+  }
+
+  private fail(kind: DamageKind, line: number, seq: number, detail: string): false {
+    this.failure = { kind, channel: this.channel, file: this.file, line, seq, detail };
+    return false;
+  }
+}
+
+function tryParse(bytes: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeMalformed(bytes: Buffer): string {
+  if (bytes.length === 0) return 'an empty line';
+  return tryParse(bytes) === undefined
+    ? 'the line is not valid JSON'
+    : 'the line does not end with its hash field';
+}
+
+/** --deep: the record parses, has the fields of a record, and its bytes are its canonical form. */
+function deepCheck(
+  bytes: Buffer,
+  channel: string,
+  seq: number,
+): { kind: DamageKind; detail: string } | undefined {
+  const rec = tryParse(bytes);
+  if (rec === undefined) return { kind: 'invalid_record', detail: 'not a JSON object' };
+  if (rec.seq !== seq)
+    return { kind: 'invalid_record', detail: `seq is ${String(rec.seq)}, expected ${seq}` };
+  if (rec.channel !== channel)
+    return { kind: 'invalid_record', detail: `channel is ${JSON.stringify(rec.channel)}` };
+  if (!isLevel(rec.level))
+    return { kind: 'invalid_record', detail: 'level is not one of the seven levels' };
+  if (typeof rec.ts !== 'string' || Number.isNaN(Date.parse(rec.ts)))
+    return { kind: 'invalid_record', detail: 'ts is not a time' };
+  if (typeof rec.event !== 'string') return { kind: 'invalid_record', detail: 'event is missing' };
+  const { hash: _hash, ...body } = rec;
+  let canonical: string;
+  try {
+    canonical = canonicalize(body);
+  } catch {
+    return {
+      kind: 'not_canonical',
+      detail: 'the record holds a value JSON canonicalization refuses',
+    };
+  }
+  const stored = bytes.subarray(0, bytes.length - HASH_SUFFIX_BYTES).toString('utf8') + '}';
+  return canonical === stored
+    ? undefined
+    : { kind: 'not_canonical', detail: 'the stored bytes are not the RFC 8785 form of the record' };
+}

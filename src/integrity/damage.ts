@@ -1,0 +1,52 @@
+/** What verify can find wrong, one stable name per kind of damage. */
+export const DAMAGE_KINDS = {
+  malformed_record: 'a line is not a record (not JSON, or no hash at its end)',
+  record_altered:
+    "a record's hash does not follow from its content and the previous record: it or the one before it was altered",
+  records_missing: 'seq jumps forward: records were deleted',
+  records_out_of_order: 'seq goes back: a line was duplicated, moved or inserted',
+  foreign_record: 'a record of another channel or log was inserted',
+  invalid_record: 'a record is chained correctly but is not a valid record (--deep)',
+  not_canonical: 'a record is not stored in canonical form (--deep)',
+  truncated: 'the file ends before the last signed checkpoint: records were removed from its end',
+  checkpoint_mismatch: "the records disagree with a signed checkpoint's chain head or Merkle root",
+  checkpoint_malformed: 'a checkpoint line is not a valid checkpoint',
+  checkpoint_chain: 'checkpoints do not chain: one was removed, inserted or reordered',
+  checkpoint_signature: 'a checkpoint signature is invalid: it was altered or forged',
+  checkpoint_regressed: "a channel's checkpoint size went backwards",
+  wrong_key: 'signed by a key other than the log’s (pinned) public key',
+  file_missing: 'a channel file named by checkpoints is missing',
+  log_meta: '.integrity/log.json is missing or malformed',
+} as const;
+
+export type DamageKind = keyof typeof DAMAGE_KINDS;
+
+/** The first bad place: as precise as the evidence allows. */
+export interface Damage {
+  readonly kind: DamageKind;
+  readonly channel?: string;
+  /** File, relative to the logs directory. */
+  readonly file?: string;
+  /** 1-based line number in `file`. */
+  readonly line?: number;
+  /** The seq expected at that place. */
+  readonly seq?: number;
+  readonly detail: string;
+}
+
+export const WARNING_KINDS = {
+  torn_tail:
+    'the file ends with an unfinished line (a crash mid-write); the next open moves it aside',
+  unsigned_tail: 'records after the last checkpoint are protected by the chain but not yet signed',
+  key_not_pinned: 'no pinned public key: a log re-signed with a new key pair would not be noticed',
+  channel_file_missing: 'a channel has no file and no checkpoint',
+} as const;
+
+export type WarningKind = keyof typeof WARNING_KINDS;
+
+export interface Warning {
+  readonly kind: WarningKind;
+  readonly channel?: string;
+  readonly file?: string;
+  readonly detail: string;
+}

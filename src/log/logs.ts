@@ -1,0 +1,317 @@
+import { LogsError, asLogsError } from '../errors.js';
+import type { Config } from '../config/resolve.js';
+import { levelAtLeast } from '../event/levels.js';
+import { prepareEvent, prepareFields, type PreparedEvent } from '../event/prepare.js';
+import type { EventInput } from '../event/record.js';
+import { CompactRange } from '../integrity/merkle.js';
+import {
+  ChannelWriter,
+  type Ack,
+  type ChannelState,
+  type ChannelStats,
+} from '../store/file/channel-writer.js';
+import type { CheckpointLog } from '../store/file/checkpoint-log.js';
+import type { LogLayout } from '../store/file/layout.js';
+import type { LogMeta } from '../store/file/meta.js';
+import { saveState, type RecoveredChannel } from '../store/file/recovery.js';
+import { eventHelpers, type EventHelpers } from './events.js';
+import { registerExit, unregisterExit, type ExitTarget } from './exit.js';
+import { Logger, type LogSink } from './logger.js';
+
+export interface LogsHooks {
+  readonly release: () => void;
+  readonly onError: (err: LogsError) => void;
+  readonly clock: () => number;
+}
+
+export interface WriteOptions {
+  /** `durable`: resolve after fdatasync. `accepted`: once sequenced. Default: the channel's durability. */
+  readonly wait?: 'durable' | 'accepted';
+}
+
+/**
+ * An open logs directory: one sequencer per channel, signed checkpoints every second, and the
+ * loggers and helpers producers call. Create it with `openLogs()`; `close()` it when done.
+ */
+export class Logs implements LogSink, ExitTarget {
+  readonly dir: string;
+  readonly logId: string;
+  /** `ed25519:<base64>`: what verify checks signatures with. */
+  readonly publicKey: string;
+  readonly config: Config;
+  /** Routes by level: AUDIT to `audit`, SECURITY to `security`, everything else to `app`. */
+  readonly log: Logger;
+  readonly app: Logger;
+  readonly api: Logger;
+  readonly scheduler: Logger;
+  /** Typed helpers for the catalogued event types (login, project generation, ...). */
+  readonly events: EventHelpers;
+
+  private readonly writers = new Map<string, ChannelWriter>();
+  private readonly checkpointed = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+  private checkpointing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    config: Config,
+    private readonly layout: LogLayout,
+    meta: LogMeta,
+    private readonly checkpoints: CheckpointLog,
+    recovered: ReadonlyMap<string, RecoveredChannel>,
+    private readonly hooks: LogsHooks,
+    handleExit: boolean,
+  ) {
+    this.config = config;
+    this.dir = layout.dir;
+    this.logId = meta.log_id;
+    this.publicKey = meta.public_key;
+    for (const [channel, r] of recovered) {
+      const settings = config.channels[channel];
+      if (settings === undefined) continue;
+      this.writers.set(
+        channel,
+        new ChannelWriter({
+          channel,
+          file: layout.channelFile(channel),
+          durability: settings.durability,
+          state: r.state,
+          lastTsMs: r.lastTsMs,
+          clock: hooks.clock,
+          flushIntervalMs: config.writer.flushIntervalMs,
+          maxPendingBytes: config.writer.maxPendingBytes,
+          onError: hooks.onError,
+          onClockSkew: (ms) =>
+            hooks.onError(
+              new LogsError(
+                'INTEGRITY_STATE',
+                `${channel}: the clock went back ${ms} ms; records keep their order by seq and carry ts_skew_ms`,
+              ),
+            ),
+        }),
+      );
+      this.checkpointed.set(channel, checkpoints.last(channel)?.size ?? 0);
+    }
+    this.log = new Logger(this, undefined);
+    this.app = new Logger(this, 'app');
+    this.api = new Logger(this, 'api');
+    this.scheduler = new Logger(this, 'scheduler');
+    this.events = eventHelpers((e) => this.write(e) as Promise<Ack>);
+    this.timer = setInterval(
+      () => void this.checkpoint().catch(() => undefined),
+      config.integrity.checkpointIntervalMs,
+    );
+    this.timer.unref();
+    if (handleExit) registerExit(this);
+    this.reportRecovery(recovered);
+  }
+
+  /** A logger bound to any configured channel. */
+  logger(channel: string): Logger {
+    this.writerFor(channel);
+    return new Logger(this, channel);
+  }
+
+  /** Counters per channel: records, bytes, write batches and fdatasync calls since open. */
+  stats(): Record<string, ChannelStats> {
+    return Object.fromEntries([...this.writers].map(([c, w]) => [c, w.stats]));
+  }
+
+  /** The channels this Logs writes to. */
+  get channels(): string[] {
+    return [...this.writers.keys()];
+  }
+
+  /**
+   * Validate and store one event. Resolves with its channel, seq and hash once stored as asked
+   * (by default as its channel promises: after fdatasync for durable channels), or with null when
+   * its level is below the channel's minimum. Rejects with a LogsError for invalid input, and
+   * for a failed durable write (fail closed).
+   */
+  write(input: unknown, options: WriteOptions = {}): Promise<Ack | null> {
+    try {
+      const p = prepareEvent(input, this.config.limits);
+      return this.submit(p, options.wait);
+    } catch (err) {
+      return Promise.reject(asLogsError(err));
+    }
+  }
+
+  /** Store an audit event (channel `audit`, level AUDIT unless given); resolves once durable. */
+  audit(event: EventInput): Promise<Ack> {
+    return this.submitRequired({ channel: 'audit', level: 'AUDIT', ...event });
+  }
+
+  /** Store a security event (channel `security`, level SECURITY unless given); resolves once durable. */
+  security(event: EventInput): Promise<Ack> {
+    return this.submitRequired({ channel: 'security', level: 'SECURITY', ...event });
+  }
+
+  private submitRequired(input: EventInput): Promise<Ack> {
+    return this.write(input, { wait: 'durable' }).then((ack) => {
+      if (ack === null)
+        throw new LogsError(
+          'EVENT_INVALID',
+          `${input.channel ?? ''}: the level is below the channel's minimum`,
+        );
+      return ack;
+    });
+  }
+
+  private submit(p: PreparedEvent, wait: WriteOptions['wait']): Promise<Ack | null> {
+    const writer = this.writerFor(p.channel);
+    const minLevel = this.config.channels[p.channel]?.minLevel ?? 'DEBUG';
+    if (!levelAtLeast(p.level, minLevel)) return Promise.resolve(null);
+    if ((wait ?? (writer.durability === 'durable' ? 'durable' : 'accepted')) === 'durable')
+      return writer.appendDurable(p);
+    const seq = writer.append(p);
+    return Promise.resolve({ channel: p.channel, seq, hash: writer.head });
+  }
+
+  /** LogSink: the loggers' fire-and-forget path. Never throws. */
+  emit(input: EventInput): void {
+    try {
+      const p = prepareFields(input, this.config.limits);
+      const minLevel = this.config.channels[p.channel]?.minLevel;
+      if (minLevel !== undefined && !levelAtLeast(p.level, minLevel)) return;
+      this.writerFor(p.channel).append(p);
+    } catch (err) {
+      this.hooks.onError(asLogsError(err));
+    }
+  }
+
+  private writerFor(channel: string): ChannelWriter {
+    const writer = this.writers.get(channel);
+    if (writer === undefined) {
+      throw new LogsError(
+        'EVENT_CHANNEL_UNKNOWN',
+        `channel "${channel}" is not configured (configured: ${[...this.writers.keys()].join(', ')})`,
+      );
+    }
+    return writer;
+  }
+
+  /** Write and sync every channel, then sign a checkpoint for each that changed. */
+  async flush(): Promise<void> {
+    await this.checkpoint();
+  }
+
+  /**
+   * Sign a checkpoint for every channel with records newer than its last checkpoint, once those
+   * records are synced (a checkpoint never names a record a crash could still take away).
+   */
+  checkpoint(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.checkpointing ??= this.runCheckpoint().finally(() => {
+      this.checkpointing = undefined;
+    });
+    return this.checkpointing;
+  }
+
+  private async runCheckpoint(): Promise<void> {
+    const due = [...this.writers.values()].filter(
+      (w) => w.seq > (this.checkpointed.get(w.channel) ?? 0),
+    );
+    if (due.length === 0) return;
+    const states = await Promise.allSettled(due.map((w) => w.sync()));
+    if (this.closed) return;
+    states.forEach((s, i) => {
+      if (s.status === 'fulfilled') this.sign((due[i] as ChannelWriter).channel, s.value);
+    });
+    this.checkpoints.syncSoon();
+  }
+
+  private sign(channel: string, state: ChannelState): void {
+    if (state.seq <= (this.checkpointed.get(channel) ?? 0)) return;
+    try {
+      const root = new CompactRange(state.merkle).root();
+      this.checkpoints.append(channel, state, root, new Date(this.hooks.clock()));
+      this.checkpointed.set(channel, state.seq);
+      saveState(this.layout, channel, state);
+    } catch (err) {
+      this.hooks.onError(
+        new LogsError(
+          'WRITE_FAILED',
+          `${channel}: checkpoint not written: ${(err as Error).message}`,
+          { cause: err },
+        ),
+      );
+    }
+  }
+
+  /** ExitTarget: write, sync and checkpoint synchronously (signal handlers). */
+  flushSync(): void {
+    if (this.closed) return;
+    for (const w of this.writers.values()) this.sign(w.channel, w.flushSync());
+  }
+
+  /** ExitTarget: as close(), synchronously (process exit). */
+  closeSync(): void {
+    if (this.closed) return;
+    for (const w of this.writers.values()) this.sign(w.channel, w.closeSync());
+    this.finish();
+  }
+
+  /** Write, sync, checkpoint and release the directory. Further writes are refused. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.checkpointing?.catch(() => undefined);
+    const states = await Promise.all(
+      [...this.writers.values()].map(async (w) => [w.channel, await w.close()] as const),
+    );
+    if (this.isClosed()) return; // an exit handler closed everything while we waited
+    for (const [channel, state] of states) this.sign(channel, state);
+    this.finish();
+  }
+
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
+  private finish(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    try {
+      this.checkpoints.closeSync();
+    } catch (err) {
+      this.hooks.onError(asLogsError(err));
+    }
+    unregisterExit(this);
+    this.hooks.release();
+  }
+
+  private reportRecovery(recovered: ReadonlyMap<string, RecoveredChannel>): void {
+    const notes = [...recovered.values()].flatMap((r) => r.quarantined);
+    if (this.checkpoints.quarantined !== undefined) notes.push(this.checkpoints.quarantined);
+    for (const note of notes) {
+      this.force({
+        channel: 'security',
+        level: 'WARNING',
+        event: 'log.recovery',
+        outcome: 'success',
+        msg: `unfinished write moved aside: ${note.bytes} byte(s) of ${note.file} at offset ${note.offset}`,
+        data: { ...note },
+      });
+    }
+    for (const [channel, r] of recovered) {
+      if (r.behindCheckpoint === undefined) continue;
+      this.force({
+        channel: 'security',
+        level: 'CRITICAL',
+        event: 'log.integrity.behind_checkpoint',
+        outcome: 'failure',
+        msg: `${channel}.log holds ${r.behindCheckpoint.records} record(s) but its last checkpoint names ${r.behindCheckpoint.checkpoint}: records were removed`,
+        data: { channel, ...r.behindCheckpoint },
+      });
+    }
+  }
+
+  /** Store an internal event regardless of the channel's minimum level. */
+  private force(input: EventInput): void {
+    try {
+      this.writerFor(input.channel ?? 'security').append(prepareFields(input, this.config.limits));
+    } catch (err) {
+      this.hooks.onError(asLogsError(err));
+    }
+  }
+}

@@ -1,0 +1,418 @@
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, constants } from 'node:fs';
+import { LogsError, asLogsError } from '../../errors.js';
+import type { PreparedEvent } from '../../event/prepare.js';
+import { sealEvent } from '../../event/prepare.js';
+import { ChainHasher, toLine } from '../../integrity/chain.js';
+import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
+import { FILE_MODE, writeAll } from '../../util/fs.js';
+import type { Durability } from '../../config/resolve.js';
+
+/** Where a channel stands: enough to resume it or to checkpoint it. */
+export interface ChannelState {
+  /** seq of the last record (0 when empty). */
+  readonly seq: number;
+  /** Chain hash of the last record (hash_0 when empty). */
+  readonly head: string;
+  /** File size after the last record. */
+  readonly offset: number;
+  readonly merkle: MerkleState;
+}
+
+export interface ChannelWriterOptions {
+  readonly channel: string;
+  readonly file: string;
+  readonly durability: Durability;
+  readonly state: ChannelState;
+  /** ms of the last record's ts, to notice a clock going backwards. */
+  readonly lastTsMs: number;
+  readonly clock: () => number;
+  /** Buffered: longest time a record waits in memory before it is written. */
+  readonly flushIntervalMs: number;
+  /** Bytes waiting in memory beyond which they are written at once (bounded memory). */
+  readonly maxPendingBytes: number;
+  /** A failure no caller is waiting for (buffered records lost, a failed sync). Never throws. */
+  readonly onError: (err: LogsError) => void;
+  /** The wall clock went back by `skewMs`; records keep their order by seq. */
+  readonly onClockSkew: (skewMs: number) => void;
+}
+
+interface Waiter {
+  readonly seq: number;
+  readonly hash: string;
+  readonly resolve: (ack: Ack) => void;
+  readonly reject: (err: LogsError) => void;
+}
+
+/** Counters of one channel since it was opened (for metrics, and to see group commit work). */
+export interface ChannelStats {
+  records: number;
+  bytes: number;
+  /** write(2) batches. */
+  writes: number;
+  /** fdatasync calls. */
+  syncs: number;
+}
+
+/** What a caller gets back once its record is stored. */
+export interface Ack {
+  readonly channel: string;
+  readonly seq: number;
+  readonly hash: string;
+}
+
+// Write at once beyond this many bytes in buffered mode: one large write beats many small ones,
+// and the page cache absorbs it in microseconds.
+const BUFFERED_WRITE_BYTES = 64 * 1024;
+
+/**
+ * The single sequencer and appender of one channel. Every record gets its seq, ts and chain hash
+ * here, synchronously, in call order; bytes go to the file in batches (group commit) and a
+ * batch's waiters are answered by one fdatasync.
+ *
+ * Durable mode answers a waiter only after fdatasync; buffered mode writes within
+ * `flushIntervalMs`, syncs at checkpoints and on close, and reports (never throws) failures.
+ */
+export class ChannelWriter {
+  readonly channel: string;
+  readonly durability: Durability;
+  private readonly opts: ChannelWriterOptions;
+  private readonly fd: number;
+  private readonly hasher = new ChainHasher();
+  private readonly merkle: CompactRange;
+  private seqNo: number;
+  private headHash: string;
+  private lastMs: number;
+  private isoMs = -1;
+  private iso = '';
+
+  // Sequenced but not yet written.
+  private chunks: string[] = [];
+  private chunkBytes = 0;
+  private pendingRecords = 0;
+  private waiting: Waiter[] = [];
+  // Written but not yet synced.
+  private written: Waiter[] = [];
+  private writtenState: ChannelState;
+  private syncedState: ChannelState;
+  private syncing = false;
+  private commitScheduled = false;
+  // sync() callers, each waiting until the synced seq reaches its target.
+  private syncListeners: Array<{ readonly target: number; readonly done: () => void }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private failure: LogsError | undefined;
+  private closed = false;
+  private readonly counters: ChannelStats = { records: 0, bytes: 0, writes: 0, syncs: 0 };
+
+  constructor(opts: ChannelWriterOptions) {
+    this.opts = opts;
+    this.channel = opts.channel;
+    this.durability = opts.durability;
+    this.fd = openSync(
+      opts.file,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      FILE_MODE,
+    );
+    this.seqNo = opts.state.seq;
+    this.headHash = opts.state.head;
+    this.merkle = new CompactRange(opts.state.merkle);
+    this.lastMs = opts.lastTsMs;
+    this.writtenState = opts.state;
+    this.syncedState = opts.state;
+    if (opts.durability === 'buffered') {
+      this.timer = setInterval(() => this.flushQuietly(), opts.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** seq of the last record sequenced. */
+  get seq(): number {
+    return this.seqNo;
+  }
+
+  /** Chain hash of the last record sequenced. */
+  get head(): string {
+    return this.headHash;
+  }
+
+  /** The last state known to be on disk (fdatasync done). */
+  get synced(): ChannelState {
+    return this.syncedState;
+  }
+
+  get stats(): Readonly<ChannelStats> {
+    return { ...this.counters };
+  }
+
+  /** Records sequenced but not yet synced. */
+  get unsynced(): number {
+    return this.seqNo - this.syncedState.seq;
+  }
+
+  /**
+   * Sequence a record and queue it; returns its seq. Durable channels commit it within the
+   * current tick's batch; buffered ones within flushIntervalMs.
+   */
+  append(p: PreparedEvent): number {
+    this.assertOpen();
+    const seq = this.sequence(p);
+    if (this.durability === 'durable') this.scheduleCommit();
+    else if (this.chunkBytes >= BUFFERED_WRITE_BYTES) this.flushQuietly();
+    return seq;
+  }
+
+  /** Sequence a record and resolve once it is on disk (after fdatasync), in either mode. */
+  appendDurable(p: PreparedEvent): Promise<Ack> {
+    try {
+      this.assertOpen();
+    } catch (err) {
+      return Promise.reject(asLogsError(err));
+    }
+    const promise = new Promise<Ack>((resolve, reject) => {
+      this.sequence(p, resolve, reject);
+    });
+    this.scheduleCommit();
+    return promise;
+  }
+
+  private sequence(
+    p: PreparedEvent,
+    resolve?: Waiter['resolve'],
+    reject?: Waiter['reject'],
+  ): number {
+    const ms = this.opts.clock();
+    let skew = 0;
+    if (ms < this.lastMs) {
+      skew = this.lastMs - ms;
+      this.opts.onClockSkew(skew);
+    } else {
+      this.lastMs = ms;
+    }
+    if (ms !== this.isoMs) {
+      this.isoMs = ms;
+      this.iso = new Date(ms).toISOString();
+    }
+    const seq = this.seqNo + 1;
+    const canonical = sealEvent(p, seq, this.iso, skew);
+    const hash = this.hasher.next(this.headHash, canonical);
+    const line = toLine(canonical, hash);
+    this.merkle.append(hash);
+    this.seqNo = seq;
+    this.headHash = hash;
+    this.chunks.push(line);
+    this.chunkBytes += line.length;
+    this.pendingRecords += 1;
+    if (resolve !== undefined && reject !== undefined)
+      this.waiting.push({ seq, hash, resolve, reject });
+    // Bounded memory: past the limit, bytes go to the kernel now, whatever the mode.
+    if (this.chunkBytes >= this.opts.maxPendingBytes) this.writeOut();
+    return seq;
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitScheduled || this.syncing) return; // a running sync commits the next batch
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      this.commit();
+    });
+  }
+
+  /** Write what is queued and start one fdatasync for everything written so far. */
+  private commit(): void {
+    if (this.closed || this.failure !== undefined) return;
+    this.writeOut();
+    this.startSync();
+  }
+
+  /** Hand queued bytes to the kernel (synchronous write: cheap, and keeps order trivially). */
+  private writeOut(): void {
+    if (this.chunks.length === 0 || this.failure !== undefined) return;
+    const data = this.chunks.length === 1 ? (this.chunks[0] as string) : this.chunks.join('');
+    const count = this.pendingRecords;
+    const waiters = this.waiting;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.pendingRecords = 0;
+    this.waiting = [];
+    const bytes = Buffer.from(data, 'utf8');
+    try {
+      writeAll(this.fd, bytes);
+    } catch (err) {
+      this.writeFailed(err, count, waiters);
+      return;
+    }
+    this.counters.records += count;
+    this.counters.bytes += bytes.length;
+    this.counters.writes += 1;
+    this.writtenState = {
+      seq: this.seqNo,
+      head: this.headHash,
+      offset: this.writtenState.offset + bytes.length,
+      merkle: this.merkle.state(),
+    };
+    for (const w of waiters) this.written.push(w);
+  }
+
+  /**
+   * A failed write may have left part of a batch on disk: cut the file back to the last good
+   * byte and rewind the sequencer, so the batch is rejected as a whole and the chain continues
+   * from the last stored record. If even that fails, the channel fails closed.
+   */
+  private writeFailed(err: unknown, count: number, waiters: Waiter[]): void {
+    const cause = asLogsError(err);
+    const error = new LogsError(
+      'WRITE_FAILED',
+      `${this.channel}: write failed (${cause.message}); ${count} record(s) not stored`,
+      {
+        cause: err,
+      },
+    );
+    try {
+      ftruncateSync(this.fd, this.writtenState.offset);
+      this.seqNo = this.writtenState.seq;
+      this.headHash = this.writtenState.head;
+      this.merkle.reset(this.writtenState.merkle);
+    } catch (truncErr) {
+      this.failure = new LogsError(
+        'CHANNEL_FAILED',
+        `${this.channel}: stopped after a failed write that could not be undone`,
+        {
+          cause: truncErr,
+        },
+      );
+    }
+    for (const w of waiters) w.reject(error);
+    if (waiters.length < count) this.opts.onError(error);
+  }
+
+  private startSync(): void {
+    if (this.syncing || this.failure !== undefined) return;
+    if (this.written.length === 0 && this.writtenState.seq === this.syncedState.seq) {
+      this.notifySynced();
+      return;
+    }
+    this.syncing = true;
+    const batch = this.written;
+    const target = this.writtenState;
+    this.written = [];
+    this.counters.syncs += 1;
+    fdatasync(this.fd, (err) => {
+      this.syncing = false;
+      if (err) {
+        this.syncFailed(err, batch);
+        return;
+      }
+      this.syncedState = target;
+      for (const w of batch) w.resolve({ channel: this.channel, seq: w.seq, hash: w.hash });
+      this.notifySynced();
+      if (this.closed) return;
+      if (this.waiting.length > 0 || this.written.length > 0 || this.syncListeners.length > 0) {
+        this.commit();
+      }
+    });
+  }
+
+  /**
+   * After a failed fdatasync the kernel may have dropped the dirty pages: nobody can say what is
+   * on disk. Fail closed: reject everything pending and refuse further records until reopened.
+   */
+  private syncFailed(err: NodeJS.ErrnoException, batch: Waiter[]): void {
+    this.failure = new LogsError(
+      'CHANNEL_FAILED',
+      `${this.channel}: fdatasync failed (${err.code ?? err.message}); reopen the logs`,
+      {
+        cause: err,
+      },
+    );
+    const all = [...batch, ...this.written, ...this.waiting];
+    this.written = [];
+    this.waiting = [];
+    this.chunks = [];
+    this.chunkBytes = 0;
+    for (const w of all) w.reject(this.failure);
+    this.opts.onError(this.failure);
+    this.notifySynced();
+  }
+
+  /** Answer the sync() callers whose records are now synced (or that can never be). */
+  private notifySynced(): void {
+    const finished = this.closed || this.failure !== undefined;
+    const waiting = this.syncListeners;
+    this.syncListeners = [];
+    for (const l of waiting) {
+      if (finished || this.syncedState.seq >= l.target) l.done();
+      else this.syncListeners.push(l);
+    }
+  }
+
+  /**
+   * Write and sync every record sequenced so far; resolves with the synced state. Records
+   * sequenced after the call do not delay it, so it completes under a steady stream of writes.
+   */
+  sync(): Promise<ChannelState> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const target = this.seqNo;
+    if (this.syncedState.seq >= target) return Promise.resolve(this.syncedState);
+    return new Promise((resolve, reject) => {
+      this.syncListeners.push({
+        target,
+        done: () => (this.failure === undefined ? resolve(this.syncedState) : reject(this.failure)),
+      });
+      if (!this.syncing) this.commit();
+    });
+  }
+
+  private flushQuietly(): void {
+    if (!this.closed) this.writeOut();
+  }
+
+  // A method, not a field read: writeOut() may set the failure, which narrowing cannot see.
+  private hasFailed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  private assertOpen(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closed) throw new LogsError('LOGS_CLOSED', `${this.channel}: the logs are closed`);
+  }
+
+  /**
+   * Write and sync everything sequenced so far, synchronously: for exit and signal handlers,
+   * where nothing asynchronous runs any more. Returns the synced state.
+   */
+  flushSync(): ChannelState {
+    if (this.closed || this.failure !== undefined) return this.syncedState;
+    this.writeOut();
+    if (this.hasFailed()) return this.syncedState;
+    try {
+      this.counters.syncs += 1;
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      this.syncFailed(err as NodeJS.ErrnoException, []);
+      return this.syncedState;
+    }
+    this.syncedState = this.writtenState;
+    const done = this.written;
+    this.written = [];
+    for (const w of done) w.resolve({ channel: this.channel, seq: w.seq, hash: w.hash });
+    return this.syncedState;
+  }
+
+  /** flushSync, then close the file. Returns the final synced state. */
+  closeSync(): ChannelState {
+    if (this.closed) return this.syncedState;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    const state = this.flushSync();
+    this.closed = true;
+    this.notifySynced();
+    closeSync(this.fd);
+    return state;
+  }
+
+  /** Wait for a running fdatasync, then close. */
+  async close(): Promise<ChannelState> {
+    if (this.closed) return this.syncedState;
+    if (this.syncing) await this.sync().catch(() => undefined);
+    return this.closeSync();
+  }
+}

@@ -1,0 +1,85 @@
+import path from 'node:path';
+
+/**
+ * Where everything lives inside a logs directory (DESIGN.md, "On disk"). Only this file knows
+ * the names; every other module asks it.
+ */
+export class LogLayout {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
+
+  channelFile(channel: string): string {
+    return path.join(this.dir, `${channel}.log`);
+  }
+
+  get archiveDir(): string {
+    return path.join(this.dir, 'archive');
+  }
+
+  get exportDir(): string {
+    return path.join(this.dir, 'export');
+  }
+
+  get integrityDir(): string {
+    return path.join(this.dir, '.integrity');
+  }
+
+  get quarantineDir(): string {
+    return path.join(this.integrityDir, 'quarantine');
+  }
+
+  get stateDir(): string {
+    return path.join(this.integrityDir, 'state');
+  }
+
+  get keysDir(): string {
+    return path.join(this.dir, '.keys');
+  }
+
+  get indexDir(): string {
+    return path.join(this.dir, '.index');
+  }
+
+  /** Log id, public key, channels: written once by init. */
+  get metaFile(): string {
+    return path.join(this.integrityDir, 'log.json');
+  }
+
+  get publicKeyFile(): string {
+    return path.join(this.integrityDir, 'public-key.txt');
+  }
+
+  get checkpointsFile(): string {
+    return path.join(this.integrityDir, 'checkpoints.log');
+  }
+
+  /** Cache of a channel's Merkle peaks at its last checkpoint, to resume without a full scan. */
+  stateFile(channel: string): string {
+    return path.join(this.stateDir, `${channel}.json`);
+  }
+
+  get signingKeyFile(): string {
+    return path.join(this.keysDir, 'signing-key.json');
+  }
+
+  get lockFile(): string {
+    return path.join(this.dir, '.lock');
+  }
+
+  /** Every directory init creates, parents first. */
+  get directories(): string[] {
+    return [
+      this.dir,
+      this.archiveDir,
+      this.exportDir,
+      this.integrityDir,
+      this.quarantineDir,
+      this.stateDir,
+      this.keysDir,
+      this.indexDir,
+    ];
+  }
+}

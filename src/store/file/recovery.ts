@@ -1,0 +1,257 @@
+import {
+  existsSync,
+  ftruncateSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  constants,
+} from 'node:fs';
+import path from 'node:path';
+import { LogsError } from '../../errors.js';
+import { isHex64, sha256Hex } from '../../crypto/hash.js';
+import { ChainHasher, chainGenesis, lineHash } from '../../integrity/chain.js';
+import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
+import type { Checkpoint } from '../../integrity/checkpoint.js';
+import { writeFileDurable } from '../../util/fs.js';
+import type { ChannelState } from './channel-writer.js';
+import type { LogLayout } from './layout.js';
+import { lastLines, scanLines } from './lines.js';
+
+/** Bytes moved aside on open because they were not a complete record. */
+export interface QuarantineNote {
+  readonly file: string;
+  /** Offset in `file` where the moved bytes started. */
+  readonly offset: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Path of the quarantine file, relative to the logs directory. */
+  readonly quarantine: string;
+}
+
+export interface RecoveredChannel {
+  readonly state: ChannelState;
+  readonly lastTsMs: number;
+  readonly quarantined: QuarantineNote[];
+  /** The last checkpoint names more records than the file holds. */
+  readonly behindCheckpoint?: { readonly checkpoint: number; readonly records: number };
+}
+
+// A torn write leaves at most one partial line; a few more means something else happened.
+const MAX_QUARANTINED_LINES = 16;
+
+/**
+ * Move the bytes after `end` aside into `.integrity/quarantine/` (kept, 0600, fsynced) and cut
+ * the file back to `end`. The file is cut only once the copy is safe on disk.
+ */
+export function quarantineTail(
+  layout: LogLayout,
+  file: string,
+  end: number,
+  tail: Buffer,
+): QuarantineNote {
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+  const name = `${path.basename(file, '.log')}-${stamp}-${end}.part`;
+  const target = path.join(layout.quarantineDir, name);
+  writeFileDurable(target, tail, { exclusive: true });
+  const fd = openSync(file, constants.O_WRONLY);
+  try {
+    ftruncateSync(fd, end);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return {
+    file: path.relative(layout.dir, file),
+    offset: end,
+    bytes: tail.length,
+    sha256: sha256Hex(tail),
+    quarantine: path.relative(layout.dir, target),
+  };
+}
+
+/**
+ * Open-time recovery of one channel file: a torn last line (the process died mid-write) is
+ * quarantined, then the chain and Merkle state are resumed from the last good record.
+ */
+export function recoverChannel(
+  layout: LogLayout,
+  logId: string,
+  channel: string,
+  lastCheckpoint: Checkpoint | undefined,
+): RecoveredChannel {
+  const file = layout.channelFile(channel);
+  if (!existsSync(file)) {
+    if (lastCheckpoint !== undefined && lastCheckpoint.size > 0) {
+      throw new LogsError(
+        'INTEGRITY_STATE',
+        `${file} is missing but checkpoints record ${lastCheckpoint.size} record(s) in it; run: dihya-logs verify`,
+      );
+    }
+    writeFileDurable(file, '', { exclusive: true });
+  }
+  assertRegularFile(file);
+  const quarantined: QuarantineNote[] = [];
+  let last: { seq: number; hash: string; ts: number } | undefined;
+  let end = 0;
+  for (let i = 0; i <= MAX_QUARANTINED_LINES; i++) {
+    const tailInfo = lastLines(file, 1);
+    end = tailInfo.end;
+    if (tailInfo.tail.length > 0)
+      quarantined.push(quarantineTail(layout, file, end, Buffer.from(tailInfo.tail)));
+    const lastLine = tailInfo.lines[0];
+    if (lastLine === undefined) break;
+    last = parseRecordTail(lastLine);
+    if (last !== undefined) break;
+    // A complete but unreadable last line cannot be resumed from: move it aside as well.
+    const lineStart = end - lastLine.length - 1;
+    quarantined.push(
+      quarantineTail(layout, file, lineStart, Buffer.concat([lastLine, Buffer.from('\n')])),
+    );
+    end = lineStart;
+  }
+  if (quarantined.length > MAX_QUARANTINED_LINES) {
+    throw new LogsError(
+      'INTEGRITY_STATE',
+      `${file}: too many unreadable lines at its end; run: dihya-logs verify`,
+    );
+  }
+  const genesis = chainGenesis(logId, channel);
+  const seq = last?.seq ?? 0;
+  const head = last?.hash ?? genesis;
+  const merkle = resumeMerkle(layout, file, channel, genesis, seq, head, end);
+  const state: ChannelState = { seq, head, offset: end, merkle };
+  const behind =
+    lastCheckpoint !== undefined && lastCheckpoint.size > seq
+      ? { checkpoint: lastCheckpoint.size, records: seq }
+      : undefined;
+  return {
+    state,
+    lastTsMs: last?.ts ?? 0,
+    quarantined,
+    ...(behind ? { behindCheckpoint: behind } : {}),
+  };
+}
+
+/**
+ * A channel file must be a plain file of ours: a symbolic link or a device in its place would
+ * send records (or reads) somewhere else entirely.
+ */
+export function assertRegularFile(file: string): void {
+  const st = lstatSync(file);
+  if (!st.isFile()) {
+    throw new LogsError(
+      'PATH_UNSAFE',
+      `${file} is not a regular file (a symbolic link, a device or a directory); refusing to use it`,
+    );
+  }
+}
+
+function parseRecordTail(line: Buffer): { seq: number; hash: string; ts: number } | undefined {
+  const hash = lineHash(line);
+  if (hash === undefined) return undefined;
+  try {
+    const rec = JSON.parse(line.toString('utf8')) as { seq?: unknown; ts?: unknown };
+    const ts = typeof rec.ts === 'string' ? Date.parse(rec.ts) : NaN;
+    if (!Number.isSafeInteger(rec.seq) || Number.isNaN(ts)) return undefined;
+    return { seq: rec.seq as number, hash, ts };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `.integrity/state/<channel>.json`: Merkle peaks at the last checkpoint. A cache, never trusted blindly. */
+export interface SavedState {
+  readonly size: number;
+  readonly offset: number;
+  readonly head: string;
+  readonly peaks: readonly string[];
+}
+
+export function saveState(layout: LogLayout, channel: string, state: ChannelState): void {
+  const saved: SavedState = {
+    size: state.seq,
+    offset: state.offset,
+    head: state.head,
+    peaks: state.merkle.peaks,
+  };
+  // No fsync: a lost or stale cache only costs a rescan on the next open.
+  writeFileDurable(layout.stateFile(channel), JSON.stringify(saved), { sync: false });
+}
+
+function loadState(layout: LogLayout, channel: string): SavedState | undefined {
+  try {
+    const s = JSON.parse(readFileSync(layout.stateFile(channel), 'utf8')) as SavedState;
+    const ok =
+      Number.isSafeInteger(s.size) &&
+      Number.isSafeInteger(s.offset) &&
+      isHex64(s.head) &&
+      Array.isArray(s.peaks) &&
+      s.peaks.every(isHex64);
+    return ok ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Merkle state at `seq`: from the saved peaks plus the records after them (checking that
+ * they chain on from the saved head), or, when the cache is missing or disagrees, from a scan
+ * of the whole file.
+ */
+function resumeMerkle(
+  layout: LogLayout,
+  file: string,
+  channel: string,
+  genesis: string,
+  seq: number,
+  head: string,
+  end: number,
+): MerkleState {
+  const saved = loadState(layout, channel);
+  if (saved !== undefined && saved.size <= seq && saved.offset <= end) {
+    try {
+      const range = new CompactRange({ size: saved.size, peaks: saved.peaks });
+      const replayed = replay(file, saved.offset, saved.head, range);
+      if (replayed.head === head && range.size === seq) return range.state();
+    } catch {
+      // fall through to the full scan
+    }
+  }
+  const range = new CompactRange();
+  const replayed = replay(file, 0, genesis, range);
+  if (replayed.head !== head || range.size !== seq) {
+    throw new LogsError(
+      'INTEGRITY_STATE',
+      `${file}: the records do not chain (first break near line ${replayed.brokenAt ?? range.size + 1}); run: dihya-logs verify`,
+    );
+  }
+  return range.state();
+}
+
+function replay(
+  file: string,
+  start: number,
+  fromHead: string,
+  range: CompactRange,
+): { head: string; brokenAt?: number } {
+  const hasher = new ChainHasher();
+  let head = fromHead;
+  let brokenAt: number | undefined;
+  scanLines(
+    file,
+    ({ bytes, line }) => {
+      const stored = lineHash(bytes);
+      if (stored === undefined || hasher.nextFromLine(head, bytes) !== stored) {
+        brokenAt = line;
+        return false;
+      }
+      head = stored;
+      range.append(stored);
+      return true;
+    },
+    { start },
+  );
+  return brokenAt === undefined ? { head } : { head, brokenAt };
+}

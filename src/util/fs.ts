@@ -1,0 +1,79 @@
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  chmodSync,
+  unlinkSync,
+  writeSync,
+  constants,
+} from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Files we create are readable by their owner only; directories likewise. */
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
+/** Create a directory (and parents) with mode 0700, whatever the umask. */
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  chmodSync(dir, DIR_MODE);
+}
+
+/** fsync a directory so a rename or a new file in it survives a power cut. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Write a whole file so that a crash leaves either the old content or the new, never a mix:
+ * temporary file, fsync, rename, directory fsync. With `exclusive`, refuse to replace a file.
+ */
+export function writeFileDurable(
+  file: string,
+  data: string | Uint8Array,
+  options: { exclusive?: boolean; sync?: boolean } = {},
+): void {
+  const sync = options.sync ?? true;
+  if (options.exclusive === true) {
+    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
+    try {
+      writeAll(fd, data);
+      if (sync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (sync) fsyncDir(path.dirname(file));
+    return;
+  }
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
+  try {
+    writeAll(fd, data);
+    if (sync) fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, file);
+  if (sync) fsyncDir(path.dirname(file));
+}
+
+/** write(2) until every byte is written (a short write is legal and must be continued). */
+export function writeAll(fd: number, data: string | Uint8Array, position?: number): void {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let done = 0;
+  while (done < buf.length) {
+    const pos = position === undefined ? null : position + done;
+    done += writeSync(fd, buf, done, buf.length - done, pos);
+  }
+}

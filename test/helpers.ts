@@ -1,0 +1,85 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
+import { initLogs } from '../src/log/init.js';
+import { openLogs, type OpenLogsOptions } from '../src/log/open.js';
+import type { Logs } from '../src/log/logs.js';
+import { LogsError, type ErrorCode } from '../src/errors.js';
+
+const made: string[] = [];
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the test file ends. */
+export function tempDir(prefix = 'dihya-test-'): string {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+export interface TestLog {
+  readonly root: string;
+  readonly dir: string;
+  readonly masterKey: Buffer;
+  readonly publicKey: string;
+  readonly logId: string;
+  open(options?: Partial<OpenLogsOptions>): Promise<Logs>;
+}
+
+/** An initialized logs directory with its master key; open() opens it for writing. */
+export function newLog(): TestLog {
+  const root = tempDir();
+  const dir = path.join(root, 'logs');
+  const masterKey = randomBytes(32);
+  const { publicKey, logId } = initLogs({ dir, masterKey });
+  return {
+    root,
+    dir,
+    masterKey,
+    publicKey,
+    logId,
+    open: (options = {}) =>
+      openLogs({ dir, masterKey, handleExit: false, onError: () => undefined, ...options }),
+  };
+}
+
+/** Assert that `fn` throws (or rejects with) a LogsError with this code; returns it. */
+export async function expectCode(code: ErrorCode, fn: () => unknown): Promise<LogsError> {
+  let caught: unknown;
+  try {
+    await fn();
+  } catch (err) {
+    caught = err;
+  }
+  if (!(caught instanceof LogsError)) {
+    throw new Error(
+      `expected a LogsError ${code}, got ${caught === undefined ? 'no error' : caught instanceof Error ? caught.message : typeof caught}`,
+    );
+  }
+  if (caught.code !== code)
+    throw new Error(`expected ${code}, got ${caught.code}: ${caught.message}`);
+  return caught;
+}
+
+/** The non-empty lines of a file. */
+export function readLines(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+}
+
+/** The records of a channel file, parsed. */
+export function readRecords(file: string): Array<Record<string, unknown>> {
+  return readLines(file).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The repository root (tests run from build/test/). */
+export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+
+/** A JSON test vector file from test/vectors/. */
+export function vector(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'vectors', name), 'utf8')) as unknown;
+}

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { verifyLogs } from '../../src/store/file/verify.js';
+import { newLog, readRecords } from '../helpers.js';
+import { WRITER, startChild } from '../child.js';
+
+// `ulimit -f` makes the kernel refuse writes past a file size (EFBIG): a real failing disk write.
+const LIMIT_KIB = 256;
+
+test('when the disk refuses a write: durable callers get WRITE_FAILED, nothing half-written stays, the chain continues', async () => {
+  const t = newLog();
+  const child = startChild(
+    'bash',
+    ['-c', `ulimit -f ${LIMIT_KIB}; exec "$0" "$@"`, process.execPath, WRITER, 'fill', t.dir],
+    t.masterKey,
+  );
+  const { code } = await child.exited;
+  assert.equal(code, 0, child.stderr());
+  const fails = child.lines.filter((l) => l.startsWith('fail '));
+  assert.ok(fails.length > 0, 'the size limit was reached');
+  assert.ok(
+    fails.every((l) => l === 'fail WRITE_FAILED'),
+    fails.join(', '),
+  );
+  assert.ok(
+    child.lines.some((l) => l === 'report WRITE_FAILED'),
+    'the buffered channel reported its lost records',
+  );
+  assert.ok(child.lines.includes('closed'));
+
+  const file = path.join(t.dir, 'audit.log');
+  assert.ok(statSync(file).size <= LIMIT_KIB * 1024);
+  assert.ok(readFileSync(file, 'utf8').endsWith('\n'), 'no partial line was left behind');
+  const acked = child.lines.filter((l) => l.startsWith('ack ')).map((l) => Number(l.split(' ')[1]));
+  const stored = readRecords(file).map((r) => r.seq as number);
+  assert.deepEqual(stored, acked, 'exactly the acknowledged records are stored, in order');
+  assert.ok((await verifyLogs({ dir: t.dir, publicKey: t.publicKey })).ok);
+});
