@@ -104,18 +104,17 @@ export const ERROR_CODES = {
     exit: 1,
     summary: 'A channel stopped accepting records after a failed sync (fail closed); reopen it.',
   },
-  BACKPRESSURE: {
-    http: 503,
-    exit: 1,
-    summary: 'Too many records are waiting for the disk; retry later.',
-  },
-  VERIFY_FAILED: {
+  CLOCK_BACKWARDS: {
     http: 500,
     exit: 1,
-    summary: 'verify found damage; the report names the first bad place per channel.',
+    summary: 'The wall clock went back; records keep their order by seq and carry ts_skew_ms.',
   },
   IO_ERROR: { http: 500, exit: 1, summary: 'A file operation failed.' },
-  INTERNAL: { http: 500, exit: 1, summary: 'A bug: please report it with the error id.' },
+  INTERNAL: {
+    http: 500,
+    exit: 1,
+    summary: 'A bug: please report it with the message and the --debug output.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

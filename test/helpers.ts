@@ -64,11 +64,11 @@ export async function expectCode(code: ErrorCode, fn: () => unknown): Promise<Lo
   return caught;
 }
 
-/** The non-empty lines of a file. */
+/** The complete, non-empty lines of a file (an unfinished last line, left by a crash, is not one). */
 export function readLines(file: string): string[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '');
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop(); // after the last newline: empty, or a torn line
+  return lines.filter((l) => l !== '');
 }
 
 /** The records of a channel file, parsed. */

@@ -110,9 +110,13 @@ async function writeStream(logs: Logs, opts: WriteOptions, io: Io): Promise<numb
     try {
       if (line.length > MAX_LINE)
         throw new LogsError('EVENT_TOO_LARGE', `the line is longer than ${MAX_LINE} bytes`);
-      event = parseJson(line, 'stdin');
+      event = JSON.parse(line) as unknown;
     } catch (err) {
-      fail(err);
+      fail(
+        err instanceof SyntaxError
+          ? new LogsError('EVENT_INVALID', 'the line is not valid JSON')
+          : err,
+      );
       continue;
     }
     pending.push(

@@ -70,6 +70,11 @@ export const EVENT_CATALOGUE = {
     level: 'WARNING',
     description: 'On open, an unfinished write was moved aside to .integrity/quarantine/.',
   },
+  'log.integrity.appended_after_close': {
+    channel: 'security',
+    level: 'CRITICAL',
+    description: 'On open, records were found after a clean close; they were moved to quarantine.',
+  },
   'log.integrity.behind_checkpoint': {
     channel: 'security',
     level: 'CRITICAL',

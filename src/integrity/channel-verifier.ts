@@ -106,6 +106,13 @@ export class ChannelVerifier {
         this.seq + 1,
         `the file ends at seq ${this.seq} but a checkpoint signed at ${last.ts} covers ${last.size} records: seq ${this.seq + 1} to ${last.size} were removed`,
       );
+    } else if (last?.final === true && this.seq > last.size) {
+      this.fail(
+        'appended_after_close',
+        last.size + 1,
+        last.size + 1,
+        `the writer closed cleanly at seq ${last.size} (${last.ts}); seq ${last.size + 1} to ${this.seq} were added afterwards by something else`,
+      );
     }
     return this.failure;
   }

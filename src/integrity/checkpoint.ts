@@ -20,6 +20,12 @@ export interface Checkpoint {
   readonly prev: string;
   /** Id of the signing key (first 16 hex digits of SHA-256 of its public key text). */
   readonly kid: string;
+  /**
+   * Set by a clean close: nothing may follow in this channel until the writer reopens (which
+   * first signs a checkpoint without it). Records found after a final checkpoint were added
+   * by someone else.
+   */
+  readonly final?: true;
   /** Ed25519 signature (base64) over CHECKPOINT_DOMAIN + JCS of every other field. */
   readonly sig: string;
 }
@@ -34,8 +40,9 @@ export function checkpointGenesis(logId: string): string {
 }
 
 function signedText(body: CheckpointBody): string {
-  const { v, log_id, channel, size, head, root, ts, prev, kid } = body;
-  return CHECKPOINT_DOMAIN + canonicalize({ v, log_id, channel, size, head, root, ts, prev, kid });
+  const { v, log_id, channel, size, head, root, ts, prev, kid, final } = body;
+  const fields = { v, log_id, channel, size, head, root, ts, prev, kid };
+  return CHECKPOINT_DOMAIN + canonicalize(final === true ? { ...fields, final } : fields);
 }
 
 export function signCheckpoint(body: CheckpointBody, privateKey: KeyObject): Checkpoint {
@@ -78,7 +85,8 @@ export function parseCheckpoint(line: string): Checkpoint {
     isHex64(c.prev) &&
     typeof c.ts === 'string' &&
     typeof c.kid === 'string' &&
-    typeof c.sig === 'string';
+    typeof c.sig === 'string' &&
+    (c.final === undefined || c.final === true);
   if (!ok)
     throw new LogsError(
       'INTEGRITY_STATE',

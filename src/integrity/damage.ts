@@ -9,6 +9,8 @@ export const DAMAGE_KINDS = {
   invalid_record: 'a record is chained correctly but is not a valid record (--deep)',
   not_canonical: 'a record is not stored in canonical form (--deep)',
   truncated: 'the file ends before the last signed checkpoint: records were removed from its end',
+  appended_after_close:
+    "records follow the final checkpoint of a clean close: they were added behind the writer's back",
   checkpoint_mismatch: "the records disagree with a signed checkpoint's chain head or Merkle root",
   checkpoint_malformed: 'a checkpoint line is not a valid checkpoint',
   checkpoint_chain: 'checkpoints do not chain: one was removed, inserted or reordered',

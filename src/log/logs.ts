@@ -3,7 +3,6 @@ import type { Config } from '../config/resolve.js';
 import { levelAtLeast } from '../event/levels.js';
 import { prepareEvent, prepareFields, type PreparedEvent } from '../event/prepare.js';
 import type { EventInput } from '../event/record.js';
-import { CompactRange } from '../integrity/merkle.js';
 import {
   ChannelWriter,
   type Ack,
@@ -84,13 +83,16 @@ export class Logs implements LogSink, ExitTarget {
           onClockSkew: (ms) =>
             hooks.onError(
               new LogsError(
-                'INTEGRITY_STATE',
+                'CLOCK_BACKWARDS',
                 `${channel}: the clock went back ${ms} ms; records keep their order by seq and carry ts_skew_ms`,
               ),
             ),
         }),
       );
       this.checkpointed.set(channel, checkpoints.last(channel)?.size ?? 0);
+      // Reopening after a clean close: say so first, so verify does not take the records that
+      // follow for records added behind the writer's back.
+      if (checkpoints.last(channel)?.final === true) this.sign(channel, r.state, 'reopen');
     }
     this.log = new Logger(this, undefined);
     this.app = new Logger(this, 'app');
@@ -221,11 +223,23 @@ export class Logs implements LogSink, ExitTarget {
     this.checkpoints.syncSoon();
   }
 
-  private sign(channel: string, state: ChannelState): void {
-    if (state.seq <= (this.checkpointed.get(channel) ?? 0)) return;
+  /**
+   * Sign a checkpoint of a synced state. `due`: only when it has records the last checkpoint
+   * does not cover. `final` (clean close): also without new records, so records found after it
+   * on the next open are known to come from elsewhere. `reopen`: the first one after a final
+   * one, which ends its claim.
+   */
+  private sign(
+    channel: string,
+    state: ChannelState,
+    kind: 'due' | 'final' | 'reopen' = 'due',
+  ): void {
+    const last = this.checkpoints.last(channel);
+    if (kind === 'due' && state.seq <= (this.checkpointed.get(channel) ?? 0)) return;
+    if (kind === 'final' && (state.seq === 0 || (last?.final === true && last.size === state.seq)))
+      return;
     try {
-      const root = new CompactRange(state.merkle).root();
-      this.checkpoints.append(channel, state, root, new Date(this.hooks.clock()));
+      this.checkpoints.append(channel, state, new Date(this.hooks.clock()), kind === 'final');
       this.checkpointed.set(channel, state.seq);
       saveState(this.layout, channel, state);
     } catch (err) {
@@ -248,7 +262,7 @@ export class Logs implements LogSink, ExitTarget {
   /** ExitTarget: as close(), synchronously (process exit). */
   closeSync(): void {
     if (this.closed) return;
-    for (const w of this.writers.values()) this.sign(w.channel, w.closeSync());
+    for (const w of this.writers.values()) this.sign(w.channel, w.closeSync(), 'final');
     this.finish();
   }
 
@@ -260,7 +274,7 @@ export class Logs implements LogSink, ExitTarget {
       [...this.writers.values()].map(async (w) => [w.channel, await w.close()] as const),
     );
     if (this.isClosed()) return; // an exit handler closed everything while we waited
-    for (const [channel, state] of states) this.sign(channel, state);
+    for (const [channel, state] of states) this.sign(channel, state, 'final');
     this.finish();
   }
 
@@ -294,6 +308,17 @@ export class Logs implements LogSink, ExitTarget {
       });
     }
     for (const [channel, r] of recovered) {
+      const appended = r.appendedAfterClose;
+      if (appended !== undefined) {
+        this.force({
+          channel: 'security',
+          level: 'CRITICAL',
+          event: 'log.integrity.appended_after_close',
+          outcome: 'failure',
+          msg: `${channel}.log held records ${appended.checkpoint + 1} to ${appended.records} after its clean close; they were moved to ${appended.quarantine}`,
+          data: { channel, ...appended },
+        });
+      }
       if (r.behindCheckpoint === undefined) continue;
       this.force({
         channel: 'security',

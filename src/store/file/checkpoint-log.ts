@@ -9,6 +9,7 @@ import {
   type Checkpoint,
 } from '../../integrity/checkpoint.js';
 import { sha256Hex } from '../../crypto/hash.js';
+import { CompactRange } from '../../integrity/merkle.js';
 import { FILE_MODE, writeAll } from '../../util/fs.js';
 import type { LogLayout } from './layout.js';
 import type { LogMeta } from './meta.js';
@@ -66,7 +67,7 @@ export class CheckpointLog {
   }
 
   /** Sign and append a checkpoint for a synced channel state; returns it. */
-  append(channel: string, state: ChannelState, root: string, now: Date): Checkpoint {
+  append(channel: string, state: ChannelState, now: Date, final = false): Checkpoint {
     const cp = signCheckpoint(
       {
         v: 1,
@@ -74,10 +75,11 @@ export class CheckpointLog {
         channel,
         size: state.seq,
         head: state.head,
-        root,
+        root: new CompactRange(state.merkle).root(),
         ts: now.toISOString(),
         prev: this.prev,
         kid: this.meta.kid,
+        ...(final ? { final: true as const } : {}),
       },
       this.privateKey,
     );

@@ -6,6 +6,7 @@ import {
   openSync,
   closeSync,
   readFileSync,
+  readSync,
   constants,
 } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +37,12 @@ export interface RecoveredChannel {
   readonly quarantined: QuarantineNote[];
   /** The last checkpoint names more records than the file holds. */
   readonly behindCheckpoint?: { readonly checkpoint: number; readonly records: number };
+  /** Records found after a clean close's final checkpoint, moved to quarantine. */
+  readonly appendedAfterClose?: {
+    readonly checkpoint: number;
+    readonly records: number;
+    readonly quarantine: string;
+  };
 }
 
 // A torn write leaves at most one partial line; a few more means something else happened.
@@ -93,29 +100,15 @@ export function recoverChannel(
   }
   assertRegularFile(file);
   const quarantined: QuarantineNote[] = [];
-  let last: { seq: number; hash: string; ts: number } | undefined;
-  let end = 0;
-  for (let i = 0; i <= MAX_QUARANTINED_LINES; i++) {
-    const tailInfo = lastLines(file, 1);
-    end = tailInfo.end;
-    if (tailInfo.tail.length > 0)
-      quarantined.push(quarantineTail(layout, file, end, Buffer.from(tailInfo.tail)));
-    const lastLine = tailInfo.lines[0];
-    if (lastLine === undefined) break;
-    last = parseRecordTail(lastLine);
-    if (last !== undefined) break;
-    // A complete but unreadable last line cannot be resumed from: move it aside as well.
-    const lineStart = end - lastLine.length - 1;
-    quarantined.push(
-      quarantineTail(layout, file, lineStart, Buffer.concat([lastLine, Buffer.from('\n')])),
-    );
-    end = lineStart;
-  }
-  if (quarantined.length > MAX_QUARANTINED_LINES) {
-    throw new LogsError(
-      'INTEGRITY_STATE',
-      `${file}: too many unreadable lines at its end; run: dihya-logs verify`,
-    );
+  let { last, end } = cutUnreadableTail(layout, file, quarantined);
+  let appended: RecoveredChannel['appendedAfterClose'];
+  if (lastCheckpoint?.final === true && last !== undefined && last.seq > lastCheckpoint.size) {
+    // The writer closed cleanly at `size`: whatever follows was added by someone else.
+    const cut = offsetAfterLine(file, lastCheckpoint.size);
+    const note = quarantineTail(layout, file, cut, readRange(file, cut, end));
+    quarantined.push(note);
+    appended = { checkpoint: lastCheckpoint.size, records: last.seq, quarantine: note.quarantine };
+    ({ last, end } = cutUnreadableTail(layout, file, quarantined));
   }
   const genesis = chainGenesis(logId, channel);
   const seq = last?.seq ?? 0;
@@ -131,7 +124,66 @@ export function recoverChannel(
     lastTsMs: last?.ts ?? 0,
     quarantined,
     ...(behind ? { behindCheckpoint: behind } : {}),
+    ...(appended ? { appendedAfterClose: appended } : {}),
   };
+}
+
+interface LastRecord {
+  readonly seq: number;
+  readonly hash: string;
+  readonly ts: number;
+}
+
+/**
+ * Move aside a torn last line (bytes after the last newline) and any complete but unreadable
+ * lines before it; return the last readable record and the offset just after it.
+ */
+function cutUnreadableTail(
+  layout: LogLayout,
+  file: string,
+  quarantined: QuarantineNote[],
+): { last: LastRecord | undefined; end: number } {
+  for (let moved = 0; moved <= MAX_QUARANTINED_LINES; moved++) {
+    const tailInfo = lastLines(file, 1);
+    let end = tailInfo.end;
+    if (tailInfo.tail.length > 0) {
+      quarantined.push(quarantineTail(layout, file, end, Buffer.from(tailInfo.tail)));
+    }
+    const lastLine = tailInfo.lines[0];
+    if (lastLine === undefined) return { last: undefined, end };
+    const last = parseRecordTail(lastLine);
+    if (last !== undefined) return { last, end };
+    end -= lastLine.length + 1;
+    quarantined.push(
+      quarantineTail(layout, file, end, Buffer.concat([lastLine, Buffer.from('\n')])),
+    );
+  }
+  throw new LogsError(
+    'INTEGRITY_STATE',
+    `${file}: too many unreadable lines at its end; run: dihya-logs verify`,
+  );
+}
+
+/** Offset just after the n-th line of a file. */
+function offsetAfterLine(file: string, n: number): number {
+  if (n === 0) return 0;
+  let offset = 0;
+  scanLines(file, ({ bytes, offset: at, line }) => {
+    offset = at + bytes.length + 1;
+    return line < n;
+  });
+  return offset;
+}
+
+function readRange(file: string, start: number, end: number): Buffer {
+  const fd = openSync(file, constants.O_RDONLY);
+  try {
+    const buf = Buffer.alloc(end - start);
+    readSync(fd, buf, 0, buf.length, start);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -148,7 +200,7 @@ export function assertRegularFile(file: string): void {
   }
 }
 
-function parseRecordTail(line: Buffer): { seq: number; hash: string; ts: number } | undefined {
+function parseRecordTail(line: Buffer): LastRecord | undefined {
   const hash = lineHash(line);
   if (hash === undefined) return undefined;
   try {
