@@ -13,14 +13,12 @@ test(`crash: a durable writer killed with SIGKILL ${KILLS} times loses and dupli
   const acked = new Set<string>();
   for (let round = 0; round < KILLS; round++) {
     const child = startChild(process.execPath, [WRITER, 'crash', t.dir], t.masterKey);
-    await child.waitFor((l) => l === 'ready');
-    await sleep(20 + Math.floor(Math.random() * 250)); // a random moment of full-speed writing
+    await child.waitFor((l) => l.startsWith('ack '));
+    await sleep(Math.floor(Math.random() * 250)); // a random moment of full-speed writing
     child.proc.kill('SIGKILL');
     const { signal } = await child.exited;
     assert.equal(signal, 'SIGKILL', `round ${round}: ${child.stderr()}`);
-    const roundAcks = child.lines.filter((l) => l.startsWith('ack ')).map((l) => l.split(' ')[1]!);
-    assert.ok(roundAcks.length > 0, `round ${round}: the child acknowledged nothing`);
-    for (const id of roundAcks) acked.add(id);
+    for (const l of child.lines) if (l.startsWith('ack ')) acked.add(l.split(' ')[1]!);
 
     // Every acknowledged event is present exactly once; nothing at all appears twice.
     const seen = new Map<string, number>();

@@ -8,7 +8,7 @@ import {
   type EventInput,
   type Outcome,
 } from './record.js';
-import { ValueSerializer, type ValueLimits } from './serialize.js';
+import { ValueSerializer, quote, type ValueLimits } from './serialize.js';
 
 /**
  * An event validated and serialized, waiting for its seq and ts. The canonical record is
@@ -127,7 +127,7 @@ function requestId(v: unknown): string | undefined {
   if (typeof v !== 'string' || !REQUEST_ID.test(v)) {
     throw new LogsError('EVENT_INVALID', 'request_id: expected 1-128 visible ASCII characters');
   }
-  return JSON.stringify(v);
+  return quote(v);
 }
 
 /**

@@ -9,9 +9,6 @@ export interface LogSink {
 
 type Fields = Record<string, unknown>;
 
-// Fields that are part of a record; every other key a caller logs goes under `data`.
-const TOP_LEVEL = new Set(['event', 'msg', 'actor', 'target', 'outcome', 'request_id']);
-
 /**
  * A pino-like logger bound to a channel (or, for the root logger, routing by level: AUDIT to
  * `audit`, SECURITY to `security`, the rest to `app`).
@@ -27,7 +24,7 @@ export class Logger {
   constructor(
     private readonly sink: LogSink,
     readonly channel: string | undefined,
-    private readonly bound: Fields = {},
+    private readonly bound: Fields = NO_FIELDS,
   ) {}
 
   /** A logger that adds `bindings` to every record (its own fields win over the parent's). */
@@ -74,38 +71,71 @@ export class Logger {
   }
 
   private write(level: Level, objOrMsg: unknown, msg: string | undefined): void {
-    const input: EventInput & { data?: Fields } = { level };
+    const input: Fields = { level };
     if (this.channel !== undefined) input.channel = this.channel;
-    let data: Fields | undefined;
-    const take = (fields: Fields): void => {
-      for (const key of Object.keys(fields)) {
-        const value = fields[key];
-        if (TOP_LEVEL.has(key)) {
-          (input as Fields)[key] = value;
-        } else if (key === 'data' && isPlainObject(value)) {
-          data = { ...data, ...value };
-        } else {
-          // A null-prototype object: a key named __proto__ stays a plain key.
-          data ??= Object.create(null) as Fields;
-          data[key] = value;
-        }
-      }
-    };
-    take(this.bound);
+    let data = this.bound === NO_FIELDS ? undefined : absorb(input, undefined, this.bound);
     if (typeof objOrMsg === 'string') {
       input.msg = objOrMsg;
     } else if (objOrMsg instanceof Error) {
-      data = { ...data, err: objOrMsg };
+      data = setField(data ?? {}, 'err', objOrMsg);
       input.msg = objOrMsg.message;
     } else if (isPlainObject(objOrMsg)) {
-      take(objOrMsg);
+      data = absorb(input, data, objOrMsg);
     } else if (objOrMsg !== undefined && objOrMsg !== null) {
-      data = { ...data, value: objOrMsg };
+      data = setField(data ?? {}, 'value', objOrMsg);
     }
     if (msg !== undefined) input.msg = msg;
     if (data !== undefined) input.data = data;
     this.sink.emit(input);
   }
+}
+
+const NO_FIELDS: Fields = Object.freeze({});
+
+/**
+ * Copy a caller's fields into the record being built: the record's own fields to the top, the
+ * rest under `data`. A plain function, not a closure, because it runs for every log call.
+ */
+function absorb(input: Fields, data: Fields | undefined, fields: Fields): Fields | undefined {
+  const keys = Object.keys(fields);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const value = fields[key];
+    switch (key) {
+      case 'event':
+      case 'msg':
+      case 'actor':
+      case 'target':
+      case 'outcome':
+      case 'request_id':
+        input[key] = value;
+        continue;
+      case 'data':
+        if (isPlainObject(value)) {
+          // A `data` object is merged under data, whatever its keys are called.
+          data ??= {};
+          for (const k of Object.keys(value)) setField(data, k, value[k]);
+          continue;
+        }
+    }
+    data = setField(data ?? {}, key, value);
+  }
+  return data;
+}
+
+/** Set a field, keeping a key named `__proto__` a plain key instead of a prototype change. */
+function setField(target: Fields, key: string, value: unknown): Fields {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    target[key] = value;
+  }
+  return target;
 }
 
 function isPlainObject(value: unknown): value is Fields {

@@ -9,6 +9,7 @@ import {
   type ChannelState,
   type ChannelStats,
 } from '../store/file/channel-writer.js';
+import type { MerkleState } from '../integrity/merkle.js';
 import type { CheckpointLog } from '../store/file/checkpoint-log.js';
 import type { LogLayout } from '../store/file/layout.js';
 import type { LogMeta } from '../store/file/meta.js';
@@ -51,6 +52,8 @@ export class Logs implements LogSink, ExitTarget {
   private readonly timer: NodeJS.Timeout;
   private checkpointing: Promise<void> | undefined;
   private closed = false;
+  // Set as soon as close() starts: no periodic checkpoint may interleave with the final ones.
+  private closing = false;
 
   constructor(
     config: Config,
@@ -75,6 +78,7 @@ export class Logs implements LogSink, ExitTarget {
           file: layout.channelFile(channel),
           durability: settings.durability,
           state: r.state,
+          merkle: r.merkle,
           lastTsMs: r.lastTsMs,
           clock: hooks.clock,
           flushIntervalMs: config.writer.flushIntervalMs,
@@ -92,7 +96,8 @@ export class Logs implements LogSink, ExitTarget {
       this.checkpointed.set(channel, checkpoints.last(channel)?.size ?? 0);
       // Reopening after a clean close: say so first, so verify does not take the records that
       // follow for records added behind the writer's back.
-      if (checkpoints.last(channel)?.final === true) this.sign(channel, r.state, 'reopen');
+      if (checkpoints.last(channel)?.final === true)
+        this.sign(channel, r.state, r.merkle, 'reopen');
     }
     this.log = new Logger(this, undefined);
     this.app = new Logger(this, 'app');
@@ -203,7 +208,7 @@ export class Logs implements LogSink, ExitTarget {
    * records are synced (a checkpoint never names a record a crash could still take away).
    */
   checkpoint(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closing) return Promise.resolve();
     this.checkpointing ??= this.runCheckpoint().finally(() => {
       this.checkpointing = undefined;
     });
@@ -215,11 +220,16 @@ export class Logs implements LogSink, ExitTarget {
       (w) => w.seq > (this.checkpointed.get(w.channel) ?? 0),
     );
     if (due.length === 0) return;
-    const states = await Promise.allSettled(due.map((w) => w.sync()));
+    const signed = await Promise.allSettled(
+      due.map(async (w) => {
+        const state = await w.sync();
+        return { w, state, merkle: await w.merkleAt(state.seq) };
+      }),
+    );
     if (this.closed) return;
-    states.forEach((s, i) => {
-      if (s.status === 'fulfilled') this.sign((due[i] as ChannelWriter).channel, s.value);
-    });
+    for (const s of signed) {
+      if (s.status === 'fulfilled') this.sign(s.value.w.channel, s.value.state, s.value.merkle);
+    }
     this.checkpoints.syncSoon();
   }
 
@@ -232,6 +242,7 @@ export class Logs implements LogSink, ExitTarget {
   private sign(
     channel: string,
     state: ChannelState,
+    merkle: MerkleState,
     kind: 'due' | 'final' | 'reopen' = 'due',
   ): void {
     const last = this.checkpoints.last(channel);
@@ -239,9 +250,15 @@ export class Logs implements LogSink, ExitTarget {
     if (kind === 'final' && (state.seq === 0 || (last?.final === true && last.size === state.seq)))
       return;
     try {
-      this.checkpoints.append(channel, state, new Date(this.hooks.clock()), kind === 'final');
+      this.checkpoints.append(
+        channel,
+        state,
+        merkle,
+        new Date(this.hooks.clock()),
+        kind === 'final',
+      );
       this.checkpointed.set(channel, state.seq);
-      saveState(this.layout, channel, state);
+      saveState(this.layout, channel, state, merkle);
     } catch (err) {
       this.hooks.onError(
         new LogsError(
@@ -256,25 +273,36 @@ export class Logs implements LogSink, ExitTarget {
   /** ExitTarget: write, sync and checkpoint synchronously (signal handlers). */
   flushSync(): void {
     if (this.closed) return;
-    for (const w of this.writers.values()) this.sign(w.channel, w.flushSync());
+    for (const w of this.writers.values()) {
+      const state = w.flushSync();
+      this.sign(w.channel, state, w.merkleAtSync(state.seq));
+    }
   }
 
   /** ExitTarget: as close(), synchronously (process exit). */
   closeSync(): void {
     if (this.closed) return;
-    for (const w of this.writers.values()) this.sign(w.channel, w.closeSync(), 'final');
+    this.closing = true;
+    for (const w of this.writers.values()) {
+      const state = w.closeSync();
+      this.sign(w.channel, state, w.merkleAtSync(state.seq), 'final');
+    }
     this.finish();
   }
 
   /** Write, sync, checkpoint and release the directory. Further writes are refused. */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closing) return;
+    this.closing = true;
     await this.checkpointing?.catch(() => undefined);
     const states = await Promise.all(
-      [...this.writers.values()].map(async (w) => [w.channel, await w.close()] as const),
+      [...this.writers.values()].map(async (w) => {
+        const state = await w.close();
+        return { channel: w.channel, state, merkle: await w.merkleAt(state.seq) };
+      }),
     );
     if (this.isClosed()) return; // an exit handler closed everything while we waited
-    for (const [channel, state] of states) this.sign(channel, state, 'final');
+    for (const s of states) this.sign(s.channel, s.state, s.merkle, 'final');
     this.finish();
   }
 

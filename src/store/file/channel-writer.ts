@@ -2,8 +2,9 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, constants
 import { LogsError, asLogsError } from '../../errors.js';
 import type { PreparedEvent } from '../../event/prepare.js';
 import { sealEvent } from '../../event/prepare.js';
-import { ChainHasher, toLine } from '../../integrity/chain.js';
-import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
+import { LineBatch } from '../../integrity/line-batch.js';
+import type { MerkleState } from '../../integrity/merkle.js';
+import { MerkleTracker } from '../../integrity/merkle-tracker.js';
 import { FILE_MODE, writeAll } from '../../util/fs.js';
 import type { Durability } from '../../config/resolve.js';
 
@@ -15,7 +16,6 @@ export interface ChannelState {
   readonly head: string;
   /** File size after the last record. */
   readonly offset: number;
-  readonly merkle: MerkleState;
 }
 
 export interface ChannelWriterOptions {
@@ -23,6 +23,8 @@ export interface ChannelWriterOptions {
   readonly file: string;
   readonly durability: Durability;
   readonly state: ChannelState;
+  /** The Merkle tree at `state.seq`. */
+  readonly merkle: MerkleState;
   /** ms of the last record's ts, to notice a clock going backwards. */
   readonly lastTsMs: number;
   readonly clock: () => number;
@@ -77,8 +79,7 @@ export class ChannelWriter {
   readonly durability: Durability;
   private readonly opts: ChannelWriterOptions;
   private readonly fd: number;
-  private readonly hasher = new ChainHasher();
-  private readonly merkle: CompactRange;
+  private readonly tree: MerkleTracker;
   private seqNo: number;
   private headHash: string;
   private lastMs: number;
@@ -86,9 +87,7 @@ export class ChannelWriter {
   private iso = '';
 
   // Sequenced but not yet written.
-  private chunks: string[] = [];
-  private chunkBytes = 0;
-  private pendingRecords = 0;
+  private readonly batch = new LineBatch();
   private waiting: Waiter[] = [];
   // Written but not yet synced.
   private written: Waiter[] = [];
@@ -114,7 +113,7 @@ export class ChannelWriter {
     );
     this.seqNo = opts.state.seq;
     this.headHash = opts.state.head;
-    this.merkle = new CompactRange(opts.state.merkle);
+    this.tree = new MerkleTracker(opts.merkle);
     this.lastMs = opts.lastTsMs;
     this.writtenState = opts.state;
     this.syncedState = opts.state;
@@ -143,6 +142,16 @@ export class ChannelWriter {
     return { ...this.counters };
   }
 
+  /** The Merkle tree at `size` (a seq reached), computed off this thread. */
+  merkleAt(size: number): Promise<MerkleState> {
+    return this.tree.stateAt(size);
+  }
+
+  /** The Merkle tree at `size`, computed now on this thread (exit handlers). */
+  merkleAtSync(size: number): MerkleState {
+    return this.tree.stateAtSync(size);
+  }
+
   /** Records sequenced but not yet synced. */
   get unsynced(): number {
     return this.seqNo - this.syncedState.seq;
@@ -156,7 +165,7 @@ export class ChannelWriter {
     this.assertOpen();
     const seq = this.sequence(p);
     if (this.durability === 'durable') this.scheduleCommit();
-    else if (this.chunkBytes >= BUFFERED_WRITE_BYTES) this.flushQuietly();
+    else if (this.batch.bytes >= BUFFERED_WRITE_BYTES) this.flushQuietly();
     return seq;
   }
 
@@ -191,20 +200,22 @@ export class ChannelWriter {
       this.isoMs = ms;
       this.iso = new Date(ms).toISOString();
     }
+    if (!this.batch.fits(p)) {
+      // The batch buffer is full: its bytes go to the kernel now, whatever the mode.
+      this.writeOut();
+      if (this.failure !== undefined) throw this.failure;
+      this.batch.reserve(p);
+    }
     const seq = this.seqNo + 1;
     const canonical = sealEvent(p, seq, this.iso, skew);
-    const hash = this.hasher.next(this.headHash, canonical);
-    const line = toLine(canonical, hash);
-    this.merkle.append(hash);
+    const hash = this.batch.append(this.headHash, canonical);
+    this.tree.append(hash);
     this.seqNo = seq;
     this.headHash = hash;
-    this.chunks.push(line);
-    this.chunkBytes += line.length;
-    this.pendingRecords += 1;
     if (resolve !== undefined && reject !== undefined)
       this.waiting.push({ seq, hash, resolve, reject });
     // Bounded memory: past the limit, bytes go to the kernel now, whatever the mode.
-    if (this.chunkBytes >= this.opts.maxPendingBytes) this.writeOut();
+    if (this.batch.bytes >= this.opts.maxPendingBytes) this.writeOut();
     return seq;
   }
 
@@ -226,21 +237,19 @@ export class ChannelWriter {
 
   /** Hand queued bytes to the kernel (synchronous write: cheap, and keeps order trivially). */
   private writeOut(): void {
-    if (this.chunks.length === 0 || this.failure !== undefined) return;
-    const data = this.chunks.length === 1 ? (this.chunks[0] as string) : this.chunks.join('');
-    const count = this.pendingRecords;
+    if (this.batch.count === 0 || this.failure !== undefined) return;
+    const count = this.batch.count;
     const waiters = this.waiting;
-    this.chunks = [];
-    this.chunkBytes = 0;
-    this.pendingRecords = 0;
+    const bytes = this.batch.view();
     this.waiting = [];
-    const bytes = Buffer.from(data, 'utf8');
     try {
       writeAll(this.fd, bytes);
     } catch (err) {
+      this.batch.clear();
       this.writeFailed(err, count, waiters);
       return;
     }
+    this.batch.clear();
     this.counters.records += count;
     this.counters.bytes += bytes.length;
     this.counters.writes += 1;
@@ -248,7 +257,6 @@ export class ChannelWriter {
       seq: this.seqNo,
       head: this.headHash,
       offset: this.writtenState.offset + bytes.length,
-      merkle: this.merkle.state(),
     };
     for (const w of waiters) this.written.push(w);
   }
@@ -271,7 +279,7 @@ export class ChannelWriter {
       ftruncateSync(this.fd, this.writtenState.offset);
       this.seqNo = this.writtenState.seq;
       this.headHash = this.writtenState.head;
-      this.merkle.reset(this.writtenState.merkle);
+      this.tree.truncate(this.writtenState.seq);
     } catch (truncErr) {
       this.failure = new LogsError(
         'CHANNEL_FAILED',
@@ -327,8 +335,7 @@ export class ChannelWriter {
     const all = [...batch, ...this.written, ...this.waiting];
     this.written = [];
     this.waiting = [];
-    this.chunks = [];
-    this.chunkBytes = 0;
+    this.batch.clear();
     for (const w of all) w.reject(this.failure);
     this.opts.onError(this.failure);
     this.notifySynced();

@@ -9,7 +9,7 @@ import {
   type Checkpoint,
 } from '../../integrity/checkpoint.js';
 import { sha256Hex } from '../../crypto/hash.js';
-import { CompactRange } from '../../integrity/merkle.js';
+import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
 import { FILE_MODE, writeAll } from '../../util/fs.js';
 import type { LogLayout } from './layout.js';
 import type { LogMeta } from './meta.js';
@@ -67,7 +67,13 @@ export class CheckpointLog {
   }
 
   /** Sign and append a checkpoint for a synced channel state; returns it. */
-  append(channel: string, state: ChannelState, now: Date, final = false): Checkpoint {
+  append(
+    channel: string,
+    state: ChannelState,
+    merkle: MerkleState,
+    now: Date,
+    final = false,
+  ): Checkpoint {
     const cp = signCheckpoint(
       {
         v: 1,
@@ -75,7 +81,7 @@ export class CheckpointLog {
         channel,
         size: state.seq,
         head: state.head,
-        root: new CompactRange(state.merkle).root(),
+        root: new CompactRange(merkle).root(),
         ts: now.toISOString(),
         prev: this.prev,
         kid: this.meta.kid,

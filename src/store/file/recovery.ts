@@ -33,6 +33,8 @@ export interface QuarantineNote {
 
 export interface RecoveredChannel {
   readonly state: ChannelState;
+  /** The Merkle tree at `state.seq`. */
+  readonly merkle: MerkleState;
   readonly lastTsMs: number;
   readonly quarantined: QuarantineNote[];
   /** The last checkpoint names more records than the file holds. */
@@ -114,13 +116,14 @@ export function recoverChannel(
   const seq = last?.seq ?? 0;
   const head = last?.hash ?? genesis;
   const merkle = resumeMerkle(layout, file, channel, genesis, seq, head, end);
-  const state: ChannelState = { seq, head, offset: end, merkle };
+  const state: ChannelState = { seq, head, offset: end };
   const behind =
     lastCheckpoint !== undefined && lastCheckpoint.size > seq
       ? { checkpoint: lastCheckpoint.size, records: seq }
       : undefined;
   return {
     state,
+    merkle,
     lastTsMs: last?.ts ?? 0,
     quarantined,
     ...(behind ? { behindCheckpoint: behind } : {}),
@@ -221,12 +224,17 @@ export interface SavedState {
   readonly peaks: readonly string[];
 }
 
-export function saveState(layout: LogLayout, channel: string, state: ChannelState): void {
+export function saveState(
+  layout: LogLayout,
+  channel: string,
+  state: ChannelState,
+  merkle: MerkleState,
+): void {
   const saved: SavedState = {
     size: state.seq,
     offset: state.offset,
     head: state.head,
-    peaks: state.merkle.peaks,
+    peaks: merkle.peaks,
   };
   // No fsync: a lost or stale cache only costs a rescan on the next open.
   writeFileDurable(layout.stateFile(channel), JSON.stringify(saved), { sync: false });
