@@ -7,7 +7,7 @@ export { Logs, type WriteOptions } from './log/logs.js';
 export { Logger } from './log/logger.js';
 export type { EventHelpers, CommonFields } from './log/events.js';
 export { initLogs, type InitLogsOptions } from './log/init.js';
-export type { Ack, ChannelStats } from './store/file/channel-writer.js';
+export type { Ack, ChannelStats } from './store/file/channel-types.js';
 export {
   verifyLogs,
   type VerifyOptions,

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { LogsError, asLogsError } from '../errors.js';
-import type { Ack } from '../store/file/channel-writer.js';
+import type { Ack } from '../store/file/channel-types.js';
 import type { Logs } from '../log/logs.js';
 import type { Io } from './context.js';
 import { openForCli } from './open.js';

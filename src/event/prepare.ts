@@ -15,10 +15,14 @@ import { ValueSerializer, quote, type ValueLimits } from './serialize.js';
  * `pre + "seq":N, + mid + "ts":"…"` + `}`: keys in RFC 8785 order, so sealing it is string
  * concatenation, not a second serialization.
  */
-export interface PreparedEvent {
+export interface PreparedEvent extends Sealable {
   readonly channel: string;
   readonly level: Level;
   readonly event: string;
+}
+
+/** The serialized fields of an event, around the seq and ts the writer adds. */
+export interface Sealable {
   /** `{` and every sorted field before `seq`, each followed by a comma. */
   readonly pre: string;
   /** Every sorted field between `seq` and `ts`, each followed by a comma. */
@@ -134,7 +138,7 @@ function requestId(v: unknown): string | undefined {
  * Give a prepared event its place: the canonical record text (without `hash`).
  * `skewMs` > 0 records that the wall clock went back by that much since the previous record.
  */
-export function sealEvent(p: PreparedEvent, seq: number, ts: string, skewMs: number): string {
+export function sealEvent(p: Sealable, seq: number, ts: string, skewMs: number): string {
   const skew = skewMs > 0 ? `,"ts_skew_ms":${skewMs}` : '';
   return `${p.pre}"seq":${seq},${p.mid}"ts":"${ts}"${skew}}`;
 }

@@ -1,22 +1,16 @@
-import { Worker } from 'node:worker_threads';
-import { fold, type FoldReply, type FoldRequest } from './merkle-fold.js';
-import type { MerkleState } from './merkle.js';
-
-// Below this many pending leaves, folding on the calling thread is cheaper than a message.
-const WORKER_THRESHOLD = 2048;
+import { CompactRange, type MerkleState } from './merkle.js';
 
 /**
- * A channel's Merkle tree, kept off the write path: the writer only records each leaf (the
- * chain hash it computed anyway); the node hashes, about one per record, are computed in a
- * worker thread when a checkpoint asks for the tree at some size. On two cores this takes a
- * third of the hashing off the thread that sequences records.
+ * A channel's Merkle tree, folded when asked: the writer only records each leaf (the chain hash
+ * it computed anyway) in a compact buffer; the node hashes, about one per record, are computed
+ * in one pass when a checkpoint asks for the tree at some size, and leaves of records that were
+ * never stored (a failed write) can still be forgotten.
  */
 export class MerkleTracker {
   // The tree at `base.size`, and the leaves after it, 32 raw bytes each, in order: a compact
   // form (a second of leaves at 150,000 records/s is under 5 MB).
   private base: MerkleState;
   private pending = new LeafBuffer();
-  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(state: MerkleState) {
     this.base = state;
@@ -40,27 +34,8 @@ export class MerkleTracker {
     this.pending.truncate(size - this.base.size);
   }
 
-  /** The tree state at `size`, folding in a worker thread. Calls are served in order. */
-  stateAt(size: number): Promise<MerkleState> {
-    const run = this.queue.then(async () => {
-      const n = this.take(size);
-      if (n === 0) return this.base;
-      const base = this.base;
-      const leaves = this.pending.copy(n);
-      const state = n < WORKER_THRESHOLD ? fold(base, leaves) : await foldInWorker(base, leaves);
-      if (this.base === base) {
-        // Unless stateAtSync moved on meanwhile (an exit handler), adopt the result.
-        this.base = state;
-        this.pending.drop(n);
-      }
-      return state.size === size ? state : this.stateAtSync(size);
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** The tree state at `size`, folded on this thread (exit handlers, where nothing async runs). */
-  stateAtSync(size: number): MerkleState {
+  /** The tree state at `size` (between the folded size and `size`), folding the leaves up to it. */
+  stateAt(size: number): MerkleState {
     const n = this.take(size);
     if (n === 0) return this.base;
     this.base = fold(this.base, this.pending.copy(n));
@@ -79,52 +54,12 @@ export class MerkleTracker {
   }
 }
 
-// One worker for the process, started on first need and never keeping the process alive
-// unless a request is in flight.
-let worker: Worker | undefined;
-let nextId = 1;
-const inFlight = new Map<
-  number,
-  { resolve: (s: MerkleState) => void; reject: (e: Error) => void }
->();
-
-function getWorker(): Worker {
-  if (worker !== undefined) return worker;
-  const w = new Worker(new URL('./merkle-worker-main.js', import.meta.url));
-  w.unref();
-  w.on('message', (reply: FoldReply) => {
-    const pending = inFlight.get(reply.id);
-    inFlight.delete(reply.id);
-    if (inFlight.size === 0) w.unref();
-    pending?.resolve(reply.state);
-  });
-  w.on('error', (err) => failAll(err));
-  w.on('exit', () => failAll(new Error('the Merkle worker stopped')));
-  worker = w;
-  return w;
-}
-
-function failAll(err: Error): void {
-  worker = undefined;
-  const waiting = [...inFlight.values()];
-  inFlight.clear();
-  for (const p of waiting) p.reject(err);
-}
-
-async function foldInWorker(base: MerkleState, leaves: Uint8Array): Promise<MerkleState> {
-  try {
-    const w = getWorker();
-    const id = nextId++;
-    const request: FoldRequest = { id, base, leaves };
-    const result = new Promise<MerkleState>((resolve, reject) =>
-      inFlight.set(id, { resolve, reject }),
-    );
-    if (inFlight.size === 1) w.ref();
-    w.postMessage(request, [leaves.buffer as ArrayBuffer]);
-    return await result;
-  } catch {
-    return fold(base, leaves); // no worker: fold here rather than fail a checkpoint
-  }
+/** Append leaves (32 bytes each) to a tree in the given state; returns the new state. */
+export function fold(base: MerkleState, leaves: Uint8Array): MerkleState {
+  const range = new CompactRange(base);
+  const buf = Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength);
+  for (let at = 0; at < buf.length; at += 32) range.append(buf.toString('hex', at, at + 32));
+  return range.state();
 }
 
 /** A queue of 32-byte leaves in fixed-size chunks: append at the end, drop from the front. */

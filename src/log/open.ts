@@ -5,13 +5,16 @@ import {
   MASTER_KEY_ENV,
   KEY_FILE_ENV,
 } from '../crypto/masterkey.js';
-import { resolveConfig, type Config } from '../config/resolve.js';
+import { resolveConfig, type ChannelConfig, type Config } from '../config/resolve.js';
+import { exportPrivateKey } from '../crypto/sign.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta, readSigningKey, writeMeta } from '../store/file/meta.js';
 import { acquireLock } from '../store/file/lock.js';
-import { CheckpointLog } from '../store/file/checkpoint-log.js';
+import { readCheckpointTail } from '../store/file/checkpoint-log.js';
 import { recoverChannel, type RecoveredChannel } from '../store/file/recovery.js';
-import { Logs, type LogsHooks } from './logs.js';
+import { SequencerClient } from '../store/file/sequencer/client.js';
+import { Logs } from './logs.js';
+import { recoveryEvents } from './recovery-events.js';
 import { stderrReporter } from './report.js';
 
 export interface OpenLogsOptions {
@@ -40,7 +43,6 @@ export interface OpenLogsOptions {
  * chain. The returned Logs owns the directory until `close()`.
  */
 export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
-  await Promise.resolve(); // always asynchronous, even though today's file store opens synchronously
   const base = options.config ?? resolveConfig(options.settings ?? {}, process.cwd());
   const config =
     options.dir === undefined ? base : { ...base, dir: new LogLayout(options.dir).dir };
@@ -78,27 +80,53 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
       meta = { ...meta, channels: [...meta.channels, ...newChannels] };
       writeMeta(layout, meta);
     }
-    const checkpoints = new CheckpointLog(layout, meta, privateKey, (err) =>
-      onError(asWriteFailed(err)),
-    );
+    const tail = readCheckpointTail(layout, meta);
+    const names = Object.keys(config.channels);
     const recovered = new Map<string, RecoveredChannel>();
-    for (const channel of Object.keys(config.channels)) {
-      recovered.set(
-        channel,
-        recoverChannel(layout, meta.log_id, channel, checkpoints.last(channel)),
-      );
+    for (const name of names) {
+      recovered.set(name, recoverChannel(layout, meta.log_id, name, tail.latest.get(name)));
     }
-    const hooks: LogsHooks = { release, onError, clock: options.clock ?? Date.now };
-    const logs = new Logs(
-      config,
-      layout,
-      meta,
-      checkpoints,
-      recovered,
-      hooks,
-      options.handleExit ?? true,
+    const client = await SequencerClient.start(
+      {
+        dir: layout.dir,
+        logId: meta.log_id,
+        kid: meta.kid,
+        privateKey: exportPrivateKey(privateKey),
+        checkpointPrev: tail.prev,
+        latestCheckpoints: [...tail.latest],
+        reopen: names.filter((n) => tail.latest.get(n)?.final === true),
+        channels: names.map((name) => {
+          const r = recovered.get(name) as RecoveredChannel;
+          return {
+            name,
+            file: layout.channelFile(name),
+            durability: (config.channels[name] as ChannelConfig).durability,
+            state: r.state,
+            merkle: r.merkle,
+            checkpointed: tail.latest.get(name)?.size ?? 0,
+          };
+        }),
+        checkpointIntervalMs: config.integrity.checkpointIntervalMs,
+        flushIntervalMs: config.writer.flushIntervalMs,
+        maxPendingBytes: config.writer.maxPendingBytes,
+      },
+      onError,
     );
-    return logs;
+    return new Logs(
+      {
+        config,
+        dir: layout.dir,
+        logId: meta.log_id,
+        publicKey: meta.public_key,
+        client,
+        channels: names.map((name) => ({ name, lastTsMs: recovered.get(name)?.lastTsMs ?? 0 })),
+        release,
+        onError,
+        clock: options.clock ?? Date.now,
+        handleExit: options.handleExit ?? true,
+      },
+      recoveryEvents(recovered, tail.quarantined),
+    );
   } catch (err) {
     release();
     throw err;
@@ -110,8 +138,4 @@ function toKey(key: Uint8Array | string): Buffer {
   if (key.length !== 32)
     throw new LogsError('MASTER_KEY_INVALID', 'the masterKey option must be 32 bytes');
   return Buffer.from(key);
-}
-
-function asWriteFailed(err: unknown): LogsError {
-  return new LogsError('WRITE_FAILED', `checkpoint log: ${(err as Error).message}`, { cause: err });
 }

@@ -24,14 +24,16 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   });
 }
 
-test('process.exit() right after logging still writes and signs everything', async () => {
-  const t = newLog();
-  const child = startChild(process.execPath, [WRITER, 'exit', t.dir], t.masterKey);
-  const exit = await child.exited;
-  assert.equal(exit.code, 0, child.stderr());
-  assert.equal(readLines(path.join(t.dir, 'app.log')).length, 500);
-  assert.equal(finalCheckpoints(t.dir), 1);
-  const report = await verifyLogs({ dir: t.dir, publicKey: t.publicKey });
-  assert.ok(report.ok);
-  assert.deepEqual(report.warnings, []);
-});
+for (const how of ['exit', 'natural'] as const) {
+  test(`${how === 'exit' ? 'process.exit() right after logging' : 'a process that just ends'} still writes and signs everything`, async () => {
+    const t = newLog();
+    const child = startChild(process.execPath, [WRITER, how, t.dir], t.masterKey);
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, child.stderr());
+    assert.equal(readLines(path.join(t.dir, 'app.log')).length, 500);
+    assert.equal(finalCheckpoints(t.dir), 1);
+    const report = await verifyLogs({ dir: t.dir, publicKey: t.publicKey });
+    assert.ok(report.ok);
+    assert.deepEqual(report.warnings, []);
+  });
+}

@@ -1,22 +1,13 @@
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, constants } from 'node:fs';
 import { LogsError, asLogsError } from '../../errors.js';
-import type { PreparedEvent } from '../../event/prepare.js';
+import type { Sealable } from '../../event/prepare.js';
 import { sealEvent } from '../../event/prepare.js';
 import { LineBatch } from '../../integrity/line-batch.js';
 import type { MerkleState } from '../../integrity/merkle.js';
 import { MerkleTracker } from '../../integrity/merkle-tracker.js';
 import { FILE_MODE, writeAll } from '../../util/fs.js';
 import type { Durability } from '../../config/resolve.js';
-
-/** Where a channel stands: enough to resume it or to checkpoint it. */
-export interface ChannelState {
-  /** seq of the last record (0 when empty). */
-  readonly seq: number;
-  /** Chain hash of the last record (hash_0 when empty). */
-  readonly head: string;
-  /** File size after the last record. */
-  readonly offset: number;
-}
+import type { Ack, ChannelState, ChannelStats } from './channel-types.js';
 
 export interface ChannelWriterOptions {
   readonly channel: string;
@@ -25,17 +16,12 @@ export interface ChannelWriterOptions {
   readonly state: ChannelState;
   /** The Merkle tree at `state.seq`. */
   readonly merkle: MerkleState;
-  /** ms of the last record's ts, to notice a clock going backwards. */
-  readonly lastTsMs: number;
-  readonly clock: () => number;
   /** Buffered: longest time a record waits in memory before it is written. */
   readonly flushIntervalMs: number;
   /** Bytes waiting in memory beyond which they are written at once (bounded memory). */
   readonly maxPendingBytes: number;
   /** A failure no caller is waiting for (buffered records lost, a failed sync). Never throws. */
   readonly onError: (err: LogsError) => void;
-  /** The wall clock went back by `skewMs`; records keep their order by seq. */
-  readonly onClockSkew: (skewMs: number) => void;
 }
 
 interface Waiter {
@@ -43,23 +29,6 @@ interface Waiter {
   readonly hash: string;
   readonly resolve: (ack: Ack) => void;
   readonly reject: (err: LogsError) => void;
-}
-
-/** Counters of one channel since it was opened (for metrics, and to see group commit work). */
-export interface ChannelStats {
-  records: number;
-  bytes: number;
-  /** write(2) batches. */
-  writes: number;
-  /** fdatasync calls. */
-  syncs: number;
-}
-
-/** What a caller gets back once its record is stored. */
-export interface Ack {
-  readonly channel: string;
-  readonly seq: number;
-  readonly hash: string;
 }
 
 // Write at once beyond this many bytes in buffered mode: one large write beats many small ones,
@@ -82,9 +51,6 @@ export class ChannelWriter {
   private readonly tree: MerkleTracker;
   private seqNo: number;
   private headHash: string;
-  private lastMs: number;
-  private isoMs = -1;
-  private iso = '';
 
   // Sequenced but not yet written.
   private readonly batch = new LineBatch();
@@ -114,7 +80,6 @@ export class ChannelWriter {
     this.seqNo = opts.state.seq;
     this.headHash = opts.state.head;
     this.tree = new MerkleTracker(opts.merkle);
-    this.lastMs = opts.lastTsMs;
     this.writtenState = opts.state;
     this.syncedState = opts.state;
     if (opts.durability === 'buffered') {
@@ -142,14 +107,9 @@ export class ChannelWriter {
     return { ...this.counters };
   }
 
-  /** The Merkle tree at `size` (a seq reached), computed off this thread. */
-  merkleAt(size: number): Promise<MerkleState> {
+  /** The Merkle tree at `size` (a seq reached and not rolled back). */
+  merkleAt(size: number): MerkleState {
     return this.tree.stateAt(size);
-  }
-
-  /** The Merkle tree at `size`, computed now on this thread (exit handlers). */
-  merkleAtSync(size: number): MerkleState {
-    return this.tree.stateAtSync(size);
   }
 
   /** Records sequenced but not yet synced. */
@@ -161,45 +121,35 @@ export class ChannelWriter {
    * Sequence a record and queue it; returns its seq. Durable channels commit it within the
    * current tick's batch; buffered ones within flushIntervalMs.
    */
-  append(p: PreparedEvent): number {
+  append(p: Sealable, ts: string, skew: number): number {
     this.assertOpen();
-    const seq = this.sequence(p);
+    const seq = this.sequence(p, ts, skew);
     if (this.durability === 'durable') this.scheduleCommit();
     else if (this.batch.bytes >= BUFFERED_WRITE_BYTES) this.flushQuietly();
     return seq;
   }
 
   /** Sequence a record and resolve once it is on disk (after fdatasync), in either mode. */
-  appendDurable(p: PreparedEvent): Promise<Ack> {
+  appendDurable(p: Sealable, ts: string, skew: number): Promise<Ack> {
     try {
       this.assertOpen();
     } catch (err) {
       return Promise.reject(asLogsError(err));
     }
     const promise = new Promise<Ack>((resolve, reject) => {
-      this.sequence(p, resolve, reject);
+      this.sequence(p, ts, skew, resolve, reject);
     });
     this.scheduleCommit();
     return promise;
   }
 
   private sequence(
-    p: PreparedEvent,
+    p: Sealable,
+    ts: string,
+    skew: number,
     resolve?: Waiter['resolve'],
     reject?: Waiter['reject'],
   ): number {
-    const ms = this.opts.clock();
-    let skew = 0;
-    if (ms < this.lastMs) {
-      skew = this.lastMs - ms;
-      this.opts.onClockSkew(skew);
-    } else {
-      this.lastMs = ms;
-    }
-    if (ms !== this.isoMs) {
-      this.isoMs = ms;
-      this.iso = new Date(ms).toISOString();
-    }
     if (!this.batch.fits(p)) {
       // The batch buffer is full: its bytes go to the kernel now, whatever the mode.
       this.writeOut();
@@ -207,7 +157,7 @@ export class ChannelWriter {
       this.batch.reserve(p);
     }
     const seq = this.seqNo + 1;
-    const canonical = sealEvent(p, seq, this.iso, skew);
+    const canonical = sealEvent(p, seq, ts, skew);
     const hash = this.batch.append(this.headHash, canonical);
     this.tree.append(hash);
     this.seqNo = seq;

@@ -15,8 +15,8 @@ import { isHex64, sha256Hex } from '../../crypto/hash.js';
 import { ChainHasher, chainGenesis, lineHash } from '../../integrity/chain.js';
 import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
 import type { Checkpoint } from '../../integrity/checkpoint.js';
-import { writeFileDurable } from '../../util/fs.js';
-import type { ChannelState } from './channel-writer.js';
+import { ensureDir, writeFileDurable } from '../../util/fs.js';
+import type { ChannelState } from './channel-types.js';
 import type { LogLayout } from './layout.js';
 import { lastLines, scanLines } from './lines.js';
 
@@ -237,6 +237,7 @@ export function saveState(
     peaks: merkle.peaks,
   };
   // No fsync: a lost or stale cache only costs a rescan on the next open.
+  ensureDir(layout.stateDir);
   writeFileDurable(layout.stateFile(channel), JSON.stringify(saved), { sync: false });
 }
 

@@ -1,0 +1,314 @@
+import { Worker } from 'node:worker_threads';
+import { LogsError } from '../../../errors.js';
+import type { Sealable } from '../../../event/prepare.js';
+import type { Ack, ChannelStats } from '../channel-types.js';
+import { unwire } from './host.js';
+import {
+  CONSUMED,
+  STATS_FIELDS,
+  SYNC_DONE,
+  encodeRecord,
+  type FromHost,
+  type Mode,
+  type SequencerInit,
+  type ToHost,
+} from './protocol.js';
+
+// A batch is posted at the end of the tick, or at once past this many characters.
+const BATCH_CHARS = 256 * 1024;
+// How long a synchronous flush (exit handler) waits for the sequencer thread.
+const SYNC_TIMEOUT_MS = 10_000;
+
+interface Pending {
+  readonly resolve: (ack: Ack) => void;
+  readonly reject: (err: LogsError) => void;
+  readonly channel: string;
+}
+
+/**
+ * The application thread's side of the sequencer: it sends validated, serialized records in
+ * batches to the sequencer thread and answers the callers waiting for them. Memory stays
+ * bounded: past `maxPendingBytes` in flight, the caller waits (blocks) until the sequencer
+ * thread has taken them.
+ */
+export class SequencerClient {
+  private out = '';
+  private scheduled = false;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Pending>();
+  private readonly counters: BigInt64Array;
+  private readonly stats: Float64Array;
+  // Characters of each posted batch the sequencer thread has not taken yet, oldest first.
+  private inFlight: number[] = [];
+  private inFlightChars = 0;
+  private posted = 0n;
+  private failure: LogsError | undefined;
+  private stopped = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly channels: readonly string[],
+    private readonly maxPendingChars: number,
+    private readonly onError: (err: LogsError) => void,
+    init: SequencerInit,
+  ) {
+    this.counters = new BigInt64Array(init.counters);
+    this.stats = new Float64Array(init.stats);
+    worker.on('message', (msg: FromHost) => this.receive(msg));
+    worker.on('error', (err) =>
+      this.fail(
+        new LogsError('CHANNEL_FAILED', `the sequencer thread failed: ${err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
+    worker.on('exit', (code) => {
+      if (!this.stopped)
+        this.fail(
+          new LogsError('CHANNEL_FAILED', `the sequencer thread stopped (exit code ${code})`),
+        );
+    });
+    // After the listeners (adding one refs the port again): an open Logs must not keep the
+    // process alive by itself; ref() is taken back while someone waits for an answer.
+    worker.unref();
+  }
+
+  /** Start the sequencer thread and wait until it has opened every channel. */
+  static async start(
+    init: Omit<SequencerInit, 'counters' | 'stats'>,
+    onError: (err: LogsError) => void,
+  ): Promise<SequencerClient> {
+    const full: SequencerInit = {
+      ...init,
+      counters: new SharedArrayBuffer(16),
+      stats: new SharedArrayBuffer(8 * STATS_FIELDS * init.channels.length),
+    };
+    const worker = new Worker(new URL('./main.js', import.meta.url), { workerData: full });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (msg: FromHost): void => {
+        if (msg.t === 'ready') done(undefined);
+        else if (msg.t === 'error') onError(unwire(msg.error)); // reported, not fatal
+      };
+      const done = (err: LogsError | undefined): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onFail);
+        if (err === undefined) resolve();
+        else {
+          void worker.terminate();
+          reject(err);
+        }
+      };
+      const onFail = (err: Error): void =>
+        done(
+          new LogsError('CHANNEL_FAILED', `the sequencer thread did not start: ${err.message}`, {
+            cause: err,
+          }),
+        );
+      worker.on('message', onMessage);
+      worker.on('error', onFail);
+    });
+    return new SequencerClient(
+      worker,
+      init.channels.map((c) => c.name),
+      Math.max(1, Math.floor(init.maxPendingBytes / 2)),
+      onError,
+      full,
+    );
+  }
+
+  /**
+   * Queue a record for channel number `channel`. With `mode` 'a' or 'd', the returned promise
+   * resolves once it is sequenced, or durable.
+   */
+  send(
+    channel: number,
+    p: Sealable,
+    ts: string,
+    skew: number,
+    mode: Mode,
+  ): Promise<Ack> | undefined {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.stopped) throw new LogsError('LOGS_CLOSED', 'the logs are closed');
+    let promise: Promise<Ack> | undefined;
+    let id = 0;
+    if (mode !== 'f') {
+      id = this.nextId++;
+      const name = this.channels[channel] ?? '';
+      promise = new Promise<Ack>((resolve, reject) =>
+        this.waiting.set(id, { resolve, reject, channel: name }),
+      );
+      if (this.waiting.size === 1) this.worker.ref();
+    }
+    this.out += encodeRecord(channel, id, mode, ts, skew, p.pre, p.mid);
+    if (this.out.length >= BATCH_CHARS) this.post();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.post());
+    }
+    return promise;
+  }
+
+  private post(): void {
+    this.scheduled = false;
+    if (this.out === '' || this.stopped) return;
+    const data = this.out;
+    this.out = '';
+    this.worker.postMessage({ t: 'batch', data } satisfies ToHost);
+    this.inFlight.push(data.length);
+    this.inFlightChars += data.length;
+    this.posted += 1n;
+    if (this.inFlightChars > this.maxPendingChars) this.waitForRoom();
+  }
+
+  /** Bounded memory: block until the sequencer thread has taken enough batches. */
+  private waitForRoom(): void {
+    for (;;) {
+      const consumed = Atomics.load(this.counters, CONSUMED);
+      this.forget(consumed);
+      if (this.inFlightChars <= this.maxPendingChars || this.failure !== undefined) return;
+      Atomics.wait(this.counters, CONSUMED, consumed, 1000);
+    }
+  }
+
+  private forget(consumed: bigint): void {
+    let done = Number(consumed - (this.posted - BigInt(this.inFlight.length)));
+    while (done > 0 && this.inFlight.length > 0) {
+      this.inFlightChars -= this.inFlight.shift() ?? 0;
+      done -= 1;
+    }
+  }
+
+  private receive(msg: FromHost): void {
+    switch (msg.t) {
+      case 'acks':
+        msg.ids.forEach((id, i) => {
+          const w = this.take(id);
+          w?.resolve({
+            channel: w.channel,
+            seq: msg.seqs[i] as number,
+            hash: msg.hashes[i] as string,
+          });
+        });
+        break;
+      case 'reject': {
+        const err = unwire(msg.error);
+        for (const id of msg.ids) this.take(id)?.reject(err);
+        break;
+      }
+      case 'error':
+        this.onError(unwire(msg.error));
+        break;
+      case 'done':
+        this.take(msg.id);
+        this.requests.get(msg.id)?.(msg.error === undefined ? undefined : unwire(msg.error));
+        this.requests.delete(msg.id);
+        break;
+      case 'ready':
+        break;
+    }
+  }
+
+  private take(id: number): Pending | undefined {
+    const w = this.waiting.get(id);
+    if (w !== undefined) {
+      this.waiting.delete(id);
+      if (this.waiting.size === 0 && this.requests.size === 0) this.worker.unref();
+    }
+    return w;
+  }
+
+  private readonly requests = new Map<number, (err: LogsError | undefined) => void>();
+
+  private request(t: 'flush' | 'close'): Promise<void> {
+    this.post();
+    const id = this.nextId++;
+    const promise = new Promise<void>((resolve, reject) =>
+      this.requests.set(id, (err) => (err === undefined ? resolve() : reject(err))),
+    );
+    this.worker.ref();
+    this.worker.postMessage({ t, id } satisfies ToHost);
+    return promise;
+  }
+
+  /** Write and sync every channel and sign checkpoints. */
+  flush(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.stopped) return Promise.resolve();
+    return this.request('flush');
+  }
+
+  /** Flush, sign final checkpoints, close the files and stop the thread. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    if (this.failure === undefined) await this.request('close');
+    this.stopped = true;
+    await this.worker.terminate();
+  }
+
+  /** As flush(), blocking: for exit and signal handlers. */
+  flushSync(): void {
+    this.syncOp('flush-sync');
+  }
+
+  /** As close(), blocking: for exit handlers. */
+  closeSync(): void {
+    if (this.stopped) return;
+    this.syncOp('close-sync');
+    this.stopped = true;
+    void this.worker.terminate();
+  }
+
+  private syncOp(t: 'flush-sync' | 'close-sync'): void {
+    if (this.stopped || this.failure !== undefined) return;
+    this.post();
+    const before = Atomics.load(this.counters, SYNC_DONE);
+    this.worker.postMessage({ t } satisfies ToHost);
+    const deadline = Date.now() + SYNC_TIMEOUT_MS;
+    while (Atomics.load(this.counters, SYNC_DONE) === before) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.onError(
+          new LogsError(
+            'WRITE_FAILED',
+            `the sequencer thread did not finish a ${t} within ${SYNC_TIMEOUT_MS} ms`,
+          ),
+        );
+        return;
+      }
+      Atomics.wait(this.counters, SYNC_DONE, before, left);
+    }
+  }
+
+  /** Counters per channel, as last published by the sequencer thread. */
+  channelStats(): Record<string, ChannelStats> {
+    return Object.fromEntries(
+      this.channels.map((name, i) => {
+        const at = i * STATS_FIELDS;
+        const s = this.stats;
+        return [
+          name,
+          {
+            records: s[at] ?? 0,
+            bytes: s[at + 1] ?? 0,
+            writes: s[at + 2] ?? 0,
+            syncs: s[at + 3] ?? 0,
+          },
+        ];
+      }),
+    );
+  }
+
+  private fail(err: LogsError): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    for (const [id, w] of this.waiting) {
+      this.waiting.delete(id);
+      w.reject(err);
+    }
+    for (const [id, r] of this.requests) {
+      this.requests.delete(id);
+      r(err);
+    }
+    this.onError(err);
+  }
+}

@@ -1,0 +1,261 @@
+import { LogsError, asLogsError } from '../../../errors.js';
+import { importPrivateKey } from '../../../crypto/sign.js';
+import type { MerkleState } from '../../../integrity/merkle.js';
+import { ChannelWriter } from '../channel-writer.js';
+import type { Ack, ChannelState } from '../channel-types.js';
+import { CheckpointLog } from '../checkpoint-log.js';
+import { LogLayout } from '../layout.js';
+import { saveState } from '../recovery.js';
+import {
+  CONSUMED,
+  STATS_FIELDS,
+  SYNC_DONE,
+  decodeBatch,
+  type FromHost,
+  type SequencerInit,
+  type ToHost,
+  type WireError,
+} from './protocol.js';
+
+type Kind = 'due' | 'final' | 'reopen';
+
+/**
+ * The sequencer thread's side: it owns every channel's writer and the checkpoint log. It
+ * assigns seq, hashes, writes, syncs and signs; the application's thread only validates and
+ * serializes. Acknowledgements go back in batches, one message per turn of the event loop.
+ */
+export class SequencerHost {
+  private readonly layout: LogLayout;
+  private readonly writers: ChannelWriter[];
+  private readonly checkpoints: CheckpointLog;
+  private readonly checkpointed = new Map<string, number>();
+  private readonly counters: BigInt64Array;
+  private readonly stats: Float64Array;
+  private readonly timer: NodeJS.Timeout;
+  private checkpointing: Promise<void> | undefined;
+  private closing = false;
+  private finished = false;
+  private ackIds: number[] = [];
+  private ackSeqs: number[] = [];
+  private ackHashes: string[] = [];
+  private ackScheduled = false;
+
+  constructor(
+    init: SequencerInit,
+    private readonly send: (msg: FromHost) => void,
+  ) {
+    this.layout = new LogLayout(init.dir);
+    this.counters = new BigInt64Array(init.counters);
+    this.stats = new Float64Array(init.stats);
+    const onError = (err: unknown): void => this.send({ t: 'error', error: wire(err) });
+    this.checkpoints = new CheckpointLog(
+      this.layout,
+      { log_id: init.logId, kid: init.kid },
+      importPrivateKey(init.privateKey),
+      { prev: init.checkpointPrev, latest: new Map(init.latestCheckpoints) },
+      onError,
+    );
+    this.writers = init.channels.map((c) => {
+      this.checkpointed.set(c.name, c.checkpointed);
+      return new ChannelWriter({
+        channel: c.name,
+        file: c.file,
+        durability: c.durability,
+        state: c.state,
+        merkle: c.merkle,
+        flushIntervalMs: init.flushIntervalMs,
+        maxPendingBytes: init.maxPendingBytes,
+        onError,
+      });
+    });
+    // Reopening after a clean close: say so first, so verify does not take the records that
+    // follow for records added behind the writer's back.
+    for (const w of this.writers) {
+      if (init.reopen.includes(w.channel)) this.sign(w, w.synced, 'reopen');
+    }
+    this.timer = setInterval(() => void this.checkpoint(), init.checkpointIntervalMs);
+  }
+
+  handle(msg: ToHost): void {
+    switch (msg.t) {
+      case 'batch':
+        this.batch(msg.data);
+        break;
+      case 'flush':
+        this.checkpoint().then(
+          () => this.send({ t: 'done', id: msg.id }),
+          (err: unknown) => this.send({ t: 'done', id: msg.id, error: wire(err) }),
+        );
+        break;
+      case 'close':
+        this.close().then(
+          () => this.send({ t: 'done', id: msg.id }),
+          (err: unknown) => this.send({ t: 'done', id: msg.id, error: wire(err) }),
+        );
+        break;
+      case 'flush-sync':
+        this.flushSync();
+        this.syncDone();
+        break;
+      case 'close-sync':
+        this.closeSync();
+        this.syncDone();
+        break;
+    }
+  }
+
+  private batch(data: string): void {
+    decodeBatch(data, (r) => {
+      const w = this.writers[r.channel];
+      if (w === undefined) return;
+      try {
+        if (r.mode === 'd') {
+          const id = r.id;
+          w.appendDurable({ pre: r.pre, mid: r.mid }, r.ts, r.skew).then(
+            (ack) => this.ack(id, ack),
+            (err: unknown) => this.send({ t: 'reject', ids: [id], error: wire(err) }),
+          );
+        } else {
+          const seq = w.append({ pre: r.pre, mid: r.mid }, r.ts, r.skew);
+          if (r.mode === 'a') this.ack(r.id, { channel: w.channel, seq, hash: w.head });
+        }
+      } catch (err) {
+        if (r.mode === 'f') this.send({ t: 'error', error: wire(err) });
+        else this.send({ t: 'reject', ids: [r.id], error: wire(err) });
+      }
+    });
+    Atomics.add(this.counters, CONSUMED, 1n);
+    Atomics.notify(this.counters, CONSUMED);
+    this.publishStats();
+  }
+
+  private ack(id: number, ack: Ack): void {
+    this.ackIds.push(id);
+    this.ackSeqs.push(ack.seq);
+    this.ackHashes.push(ack.hash);
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => {
+      this.ackScheduled = false;
+      this.publishStats();
+      this.send({ t: 'acks', ids: this.ackIds, seqs: this.ackSeqs, hashes: this.ackHashes });
+      this.ackIds = [];
+      this.ackSeqs = [];
+      this.ackHashes = [];
+    });
+  }
+
+  private publishStats(): void {
+    this.writers.forEach((w, i) => {
+      const s = w.stats;
+      const at = i * STATS_FIELDS;
+      this.stats[at] = s.records;
+      this.stats[at + 1] = s.bytes;
+      this.stats[at + 2] = s.writes;
+      this.stats[at + 3] = s.syncs;
+    });
+  }
+
+  /**
+   * Sign a checkpoint for every channel with records newer than its last checkpoint, once those
+   * records are synced (a checkpoint never names a record a crash could still take away).
+   */
+  private checkpoint(): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    this.checkpointing ??= this.runCheckpoint().finally(() => {
+      this.checkpointing = undefined;
+    });
+    return this.checkpointing;
+  }
+
+  private async runCheckpoint(): Promise<void> {
+    const due = this.writers.filter((w) => w.seq > (this.checkpointed.get(w.channel) ?? 0));
+    if (due.length === 0) return;
+    const states = await Promise.allSettled(due.map((w) => w.sync()));
+    if (this.closing) return;
+    states.forEach((s, i) => {
+      if (s.status === 'fulfilled') this.sign(due[i] as ChannelWriter, s.value);
+    });
+    this.checkpoints.syncSoon();
+    this.publishStats();
+  }
+
+  /**
+   * Sign a checkpoint of a synced state. `due`: only when it has records the last checkpoint
+   * does not cover. `final` (clean close): also without new records, so records found after it
+   * on the next open are known to come from elsewhere. `reopen`: the first one after a final
+   * one, which ends its claim.
+   */
+  private sign(w: ChannelWriter, state: ChannelState, kind: Kind = 'due'): void {
+    const last = this.checkpoints.last(w.channel);
+    if (kind === 'due' && state.seq <= (this.checkpointed.get(w.channel) ?? 0)) return;
+    if (kind === 'final' && (state.seq === 0 || (last?.final === true && last.size === state.seq)))
+      return;
+    try {
+      const merkle: MerkleState = w.merkleAt(state.seq);
+      this.checkpoints.append(w.channel, state, merkle, new Date(), kind === 'final');
+      this.checkpointed.set(w.channel, state.seq);
+      saveState(this.layout, w.channel, state, merkle);
+    } catch (err) {
+      this.send({
+        t: 'error',
+        error: {
+          code: 'WRITE_FAILED',
+          message: `${w.channel}: checkpoint not written: ${asLogsError(err).message}`,
+        },
+      });
+    }
+  }
+
+  private flushSync(): void {
+    if (this.closing) return;
+    for (const w of this.writers) this.sign(w, w.flushSync());
+    this.publishStats();
+  }
+
+  private closeSync(): void {
+    if (this.finished) return;
+    this.closing = true;
+    for (const w of this.writers) this.sign(w, w.closeSync(), 'final');
+    this.finish();
+  }
+
+  private async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.checkpointing?.catch(() => undefined);
+    const states = await Promise.all(
+      this.writers.map(async (w) => ({ w, state: await w.close() })),
+    );
+    for (const { w, state } of states) this.sign(w, state, 'final');
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearInterval(this.timer);
+    this.publishStats();
+    try {
+      this.checkpoints.closeSync();
+    } catch (err) {
+      this.send({ t: 'error', error: wire(err) });
+    }
+  }
+
+  private syncDone(): void {
+    Atomics.add(this.counters, SYNC_DONE, 1n);
+    Atomics.notify(this.counters, SYNC_DONE);
+  }
+}
+
+/** An error as it crosses threads: code and message (never a stack, never record content). */
+export function wire(err: unknown): WireError {
+  const e = asLogsError(err);
+  return { code: e.code, message: e.message };
+}
+
+/** Back on the application's thread. */
+export function unwire(e: WireError): LogsError {
+  return new LogsError(e.code as LogsError['code'], e.message);
+}
