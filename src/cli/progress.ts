@@ -5,7 +5,7 @@ import type { Io } from './context.js';
  * second (rewritten in place on a terminal, one line each otherwise).
  */
 export class Progress {
-  private readonly started = Date.now();
+  private readonly started: number;
   private lastPrint = 0;
   private printed = false;
 
@@ -14,11 +14,14 @@ export class Progress {
     private readonly label: string,
     private readonly enabled: boolean,
     private readonly tty = process.stderr.isTTY,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.started = now();
+  }
 
   update(done: number, total: number, detail: string): void {
     if (!this.enabled) return;
-    const now = Date.now();
+    const now = this.now();
     if (now - this.started < 1000 || now - this.lastPrint < 1000) return;
     this.lastPrint = now;
     const pct = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { verifyLogs } from '../../src/store/file/verify.js';
-import { newLog, readLines, readRecords } from '../helpers.js';
+import { expectCode, newLog, readLines, readRecords } from '../helpers.js';
 
 const TORN = '{"channel":"app","event":"log","level":"INFO","msg":"cut in the midd';
 
@@ -103,4 +103,16 @@ test('a file cut below its last checkpoint is reported on open and stays visible
     false,
     'the removal stays on record',
   );
+});
+
+test('a missing checkpoint log is refused, not recreated (that would erase the evidence)', async () => {
+  const t = newLog();
+  const logs = await t.open();
+  logs.app.info('one');
+  await logs.close();
+  rmSync(path.join(t.dir, '.integrity', 'checkpoints.log'));
+  const err = await expectCode('INTEGRITY_STATE', () => t.open());
+  assert.match(err.message, /checkpoints\.log is missing/);
+  const report = await verifyLogs({ dir: t.dir, publicKey: t.publicKey });
+  assert.ok(report.damage.some((d) => d.kind === 'file_missing'));
 });
