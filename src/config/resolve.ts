@@ -4,6 +4,7 @@ import { LogsError } from '../errors.js';
 import { DEFAULT_CHANNELS } from '../event/channels.js';
 import { parseLevel, type Level } from '../event/levels.js';
 import { configSchema, type ConfigFile } from './schema.js';
+import { compileClassifier } from '../redact/compile.js';
 
 /** `durable`: acknowledged after fdatasync, fails closed. `buffered`: written within 100 ms. */
 export type Durability = 'durable' | 'buffered';
@@ -28,8 +29,44 @@ export interface Config {
   };
   readonly limits: { readonly maxRecordBytes: number; readonly maxDepth: number };
   readonly writer: { readonly flushIntervalMs: number; readonly maxPendingBytes: number };
+  readonly classification: ClassificationConfig;
   readonly channels: Readonly<Record<string, ChannelConfig>>;
 }
+
+/** Classification as configured (compiled into rules by `redact/compile.ts`). */
+export interface ClassificationConfig {
+  readonly subjectFields: readonly string[];
+  readonly personalFields: readonly string[];
+  readonly personTypes: readonly string[];
+  readonly ipAddresses: 'encrypt' | 'truncate';
+  readonly keys: Readonly<Record<string, 'remove' | 'mask' | 'encrypt' | 'identifier' | 'keep'>>;
+  readonly patterns: ReadonlyArray<{
+    readonly name: string;
+    readonly pattern: string;
+    readonly mode: 'remove' | 'mask' | 'encrypt' | 'keep';
+    readonly ignoreCase: boolean;
+  }>;
+}
+
+export const DEFAULT_CLASSIFICATION: ClassificationConfig = {
+  subjectFields: ['subject', 'actor.id'],
+  personalFields: [
+    'actor.id',
+    'actor.email',
+    'actor.ip',
+    'actor.name',
+    'actor.phone',
+    'target.id',
+    'target.email',
+    'target.ip',
+    'target.name',
+    'target.phone',
+  ],
+  personTypes: ['user', 'person', 'customer', 'member', 'account', 'employee', 'contact'],
+  ipAddresses: 'encrypt',
+  keys: {},
+  patterns: [],
+};
 
 /** audit and security are acknowledged only when durable; the rest are buffered. */
 export const DEFAULT_CHANNEL_CONFIG: Readonly<Record<string, ChannelConfig>> = Object.freeze({
@@ -76,8 +113,22 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
       flushIntervalMs: c.writer?.flush_interval_ms ?? 100,
       maxPendingBytes: c.writer?.max_pending_bytes ?? 8 * 1024 * 1024,
     },
+    classification: {
+      subjectFields: c.classification?.subject_fields ?? DEFAULT_CLASSIFICATION.subjectFields,
+      personalFields: c.classification?.personal_fields ?? DEFAULT_CLASSIFICATION.personalFields,
+      personTypes: c.classification?.person_types ?? DEFAULT_CLASSIFICATION.personTypes,
+      ipAddresses: c.classification?.ip_addresses ?? DEFAULT_CLASSIFICATION.ipAddresses,
+      keys: c.classification?.keys ?? {},
+      patterns: (c.classification?.patterns ?? []).map((p) => ({
+        name: p.name,
+        pattern: p.pattern,
+        mode: p.mode,
+        ignoreCase: p.ignore_case ?? false,
+      })),
+    },
     channels,
   };
+  compileClassifier(config.classification); // refuse unsafe or invalid patterns now, at start
   return deepFreeze(config);
 }
 

@@ -12,6 +12,37 @@ const channel = z.strictObject({
   min_level: level.optional(),
 });
 
+const mode = z.enum(['remove', 'mask', 'encrypt', 'identifier', 'keep']);
+
+const classification = z.strictObject({
+  subject_fields: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^(?:subject|actor\.\w+|target\.\w+)$/,
+          'expected subject, actor.<field> or target.<field>',
+        ),
+    )
+    .optional(),
+  personal_fields: z
+    .array(z.string().regex(/^(?:actor|target)\.\w+$/, 'expected actor.<field> or target.<field>'))
+    .optional(),
+  person_types: z.array(z.string().min(1).max(64)).optional(),
+  ip_addresses: z.enum(['encrypt', 'truncate']).optional(),
+  keys: z.record(z.string().min(1).max(128), mode).optional(),
+  patterns: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z][\d_a-z]{0,31}$/, 'a rule name is 1-32 of a-z, 0-9 and _'),
+        pattern: z.string().min(1).max(256),
+        mode: z.enum(['remove', 'mask', 'encrypt', 'keep']),
+        ignore_case: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   dir: z.string().min(1).optional(),
   master_key_file: z.string().min(1).optional(),
@@ -43,6 +74,7 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  classification: classification.optional(),
   channels: z
     .record(
       z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a channel name is 1-32 of a-z, 0-9, _ and -'),

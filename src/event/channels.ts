@@ -14,7 +14,8 @@ export function isChannelName(value: unknown): value is string {
 
 export function assertChannelName(value: unknown): string {
   if (isChannelName(value)) return value;
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value;
+  // The bad name is not repeated: it may be anything, a secret included.
+  const shown = typeof value === 'string' ? `of ${value.length} characters` : `(a ${typeof value})`;
   throw new LogsError(
     'EVENT_CHANNEL_UNKNOWN',
     `bad channel name ${shown}: use 1-32 characters of a-z, 0-9, _ and -, starting with a letter`,

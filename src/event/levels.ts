@@ -45,7 +45,11 @@ export function parseLevel(value: unknown): Level {
     const alias = ALIASES[upper];
     if (alias !== undefined) return alias;
   }
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 32)) : typeof value;
+  // Repeat the value only if it is a plain word (a mistyped level), never anything else.
+  const shown =
+    typeof value === 'string' && /^[a-z]{1,16}$/i.test(value)
+      ? JSON.stringify(value)
+      : `(a ${typeof value})`;
   throw new LogsError(
     'EVENT_LEVEL_UNKNOWN',
     `unknown level ${shown}; expected one of ${LEVELS.join(', ')}`,

@@ -1,4 +1,7 @@
 import { LogsError } from '../errors.js';
+import type { Classifier } from '../redact/classifier.js';
+import type { KeyRule } from '../redact/keys.js';
+import { PiiContext, type PiiPlan, type SubjectKeys } from '../redact/pii.js';
 import { assertChannelName, defaultChannelForLevel } from './channels.js';
 import { parseLevel, type Level } from './levels.js';
 import {
@@ -8,12 +11,13 @@ import {
   type EventInput,
   type Outcome,
 } from './record.js';
-import { ValueSerializer, quote, type ValueLimits } from './serialize.js';
+import { ValueSerializer, quote, type Classification, type ValueLimits } from './serialize.js';
 
 /**
- * An event validated and serialized, waiting for its seq and ts. The canonical record is
- * `pre + "seq":N, + mid + "ts":"…"` + `}`: keys in RFC 8785 order, so sealing it is string
- * concatenation, not a second serialization.
+ * An event validated, classified and serialized, waiting for its seq and ts (and, when it holds
+ * personal data, for its `pii` to be encrypted, which binds the ciphertext to its seq). The
+ * canonical record is `pre` + `"pii":{...},` + `post` + `"seq":N,` + `mid` + `"ts":"…"}`: keys in
+ * RFC 8785 order, so sealing it is string concatenation, not a second serialization.
  */
 export interface PreparedEvent extends Sealable {
   readonly channel: string;
@@ -21,12 +25,35 @@ export interface PreparedEvent extends Sealable {
   readonly event: string;
 }
 
-/** The serialized fields of an event, around the seq and ts the writer adds. */
+/** The serialized fields of an event, around what the writer adds. */
 export interface Sealable {
-  /** `{` and every sorted field before `seq`, each followed by a comma. */
+  /** `{` and the sorted fields before `pii` (actor ... outcome), each followed by a comma. */
   readonly pre: string;
-  /** Every sorted field between `seq` and `ts`, each followed by a comma. */
+  /** The sorted fields between `pii` and `seq` (request_id), each followed by a comma. */
+  readonly post: string;
+  /** The sorted fields between `seq` and `ts` (sub, target), each followed by a comma. */
   readonly mid: string;
+  /** Personal data to encrypt, one plaintext per person; absent when there is none. */
+  readonly pii?: readonly PiiPlan[] | undefined;
+}
+
+/** How events are classified: compiled once from the configuration. */
+export interface ClassificationSettings {
+  readonly classifier: Classifier;
+  readonly keys: SubjectKeys;
+  /** Where the record's subject comes from, first found wins: `subject`, `actor.id`, ... */
+  readonly subjectFields: readonly string[];
+  /** Rules for the fields of an actor (`id` → identifier, `email` → personal, ...). */
+  readonly actorRules: ReadonlyMap<string, KeyRule>;
+  /** Rules for the fields of a target that is a person. */
+  readonly personRules: ReadonlyMap<string, KeyRule>;
+  /** Target types that make a target a person. */
+  readonly personTypes: ReadonlySet<string>;
+}
+
+export interface PrepareOptions extends ValueLimits {
+  /** Absent: values are stored as given (trusted, internal events only). */
+  readonly classification?: ClassificationSettings | undefined;
 }
 
 // `"seq":<16 digits>,"ts":"<24>","ts_skew_ms":<16>,"hash":"<64>"}` and a newline.
@@ -37,10 +64,11 @@ const INPUT_FIELD_SET: ReadonlySet<string> = new Set(INPUT_FIELDS);
 const RESERVED_FIELD_SET: ReadonlySet<string> = new Set(RESERVED_FIELDS);
 
 /**
- * Validate and serialize an event. Throws a LogsError naming the field for anything wrong, so a
- * rejected event never reaches the sequencer, let alone the disk.
+ * Validate, classify and serialize an event. Throws a LogsError naming the field for anything
+ * wrong, so a rejected event never reaches the sequencer, let alone the disk. Messages never
+ * repeat the producer's values: they may be secrets.
  */
-export function prepareEvent(input: unknown, limits: ValueLimits): PreparedEvent {
+export function prepareEvent(input: unknown, options: PrepareOptions): PreparedEvent {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new LogsError('EVENT_INVALID', 'an event must be a JSON object');
   }
@@ -52,55 +80,160 @@ export function prepareEvent(input: unknown, limits: ValueLimits): PreparedEvent
         `field "${key}" is set by the writer, not the producer`,
       );
     }
-    throw new LogsError(
-      'EVENT_INVALID',
-      `unknown field ${JSON.stringify(key.slice(0, 64))}: put it under "data"`,
-    );
+    const shown = /^[\w-]{1,32}$/.test(key) ? `"${key}"` : '(a field name)';
+    throw new LogsError('EVENT_INVALID', `unknown field ${shown}: put it under "data"`);
   }
-  return prepareFields(input, limits);
+  return prepareFields(input, options);
 }
 
 /** prepareEvent for input built by the library itself (no unknown keys to look for). */
-export function prepareFields(input: EventInput, limits: ValueLimits): PreparedEvent {
+export function prepareFields(input: EventInput, options: PrepareOptions): PreparedEvent {
   const level = parseLevel(input.level ?? 'INFO');
   const channel =
     input.channel === undefined ? defaultChannelForLevel(level) : assertChannelName(input.channel);
-  const event = input.event ?? 'log';
+  if (options.classification?.classifier.findings(channel).length) {
+    throw new LogsError(
+      'EVENT_CHANNEL_UNKNOWN',
+      'channel: the name holds what looks like a secret or personal data',
+    );
+  }
+  const event = eventType(input.event, options.classification?.classifier);
+  const settings = options.classification;
+  const actor = asParty(input.actor, 'actor');
+  const target = asParty(input.target, 'target');
+  const targetIsPerson =
+    settings !== undefined && target !== undefined && settings.personTypes.has(String(target.type));
+  const ctx =
+    settings === undefined
+      ? undefined
+      : new PiiContext(
+          settings.keys,
+          subjectOf(settings.subjectFields, input, actor, targetIsPerson ? target : undefined),
+        );
+  const classify: Classification | undefined =
+    settings === undefined || ctx === undefined
+      ? undefined
+      : { classifier: settings.classifier, ctx };
+  const s = new ValueSerializer(options, classify);
+
+  let pre = '{';
+  if (actor !== undefined) {
+    pre += owned(ctx, partyId(actor), () =>
+      entry('actor', s.field(actor, 'actor', settings?.actorRules)),
+    );
+  }
+  pre += `"channel":"${channel}",`;
+  pre += entry('data', data(s, input.data));
+  pre += `"event":"${event}","level":"${level}",`;
+  pre += entry('msg', msg(s, input.msg));
+  pre += entry('outcome', outcome(input.outcome));
+  const post = entry('request_id', requestId(s, input.request_id));
+  let targetText = '';
+  if (target !== undefined) {
+    targetText = targetIsPerson
+      ? owned(ctx, partyId(target), () =>
+          entry('target', s.field(target, 'target', settings.personRules)),
+        )
+      : entry('target', s.field(target, 'target'));
+  }
+  const finished = ctx?.finish();
+  const mid = (finished?.sub === undefined ? '' : `"sub":${quote(finished.sub)},`) + targetText;
+  const pii = finished !== undefined && finished.plans.length > 0 ? finished.plans : undefined;
+  // Exact bound on the stored line: the fields, plus seq, ts, a clock flag and the hash; and,
+  // for personal data, its ciphertext (base64 of nonce, text and tag, with its key).
+  const piiBytes =
+    pii === undefined
+      ? 0
+      : pii.reduce(
+          (n, p) =>
+            n + Math.ceil((Buffer.byteLength(p.plain) + 28) / 3) * 4 + p.pseudonym.length + 8,
+          8,
+        );
+  if (
+    Buffer.byteLength(pre) +
+      Buffer.byteLength(post) +
+      Buffer.byteLength(mid) +
+      piiBytes +
+      SEALED_OVERHEAD >
+    options.maxRecordBytes
+  ) {
+    throw new LogsError(
+      'EVENT_TOO_LARGE',
+      `event: the record would exceed ${options.maxRecordBytes} bytes`,
+    );
+  }
+  return { channel, level, event, pre, post, mid, ...(pii === undefined ? {} : { pii }) };
+}
+
+/** Run `fn` with the personal values found attributed to `owner` (a party's own id). */
+function owned(ctx: PiiContext | undefined, owner: string | undefined, fn: () => string): string {
+  if (ctx === undefined || owner === undefined) return fn();
+  const before = ctx.owner;
+  ctx.owner = owner;
+  try {
+    return fn();
+  } finally {
+    ctx.owner = before;
+  }
+}
+
+type Party = Record<string, unknown>;
+
+function asParty(v: unknown, field: 'actor' | 'target'): Party | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' || typeof v === 'number') return { id: String(v) };
+  if (typeof v === 'object' && !Array.isArray(v)) return v as Party;
+  throw new LogsError('EVENT_INVALID', `${field}: expected an id string or an object`);
+}
+
+function partyId(p: Party): string | undefined {
+  const id = p.id ?? p.email;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+/** The record's subject: the first of the configured fields that is present. */
+function subjectOf(
+  fields: readonly string[],
+  input: EventInput,
+  actor: Party | undefined,
+  person: Party | undefined,
+): string | undefined {
+  for (const f of fields) {
+    const [head, leaf] = f.split('.', 2);
+    const v =
+      head === 'subject'
+        ? input.subject
+        : head === 'actor'
+          ? actor?.[leaf ?? 'id']
+          : head === 'target'
+            ? person?.[leaf ?? 'id']
+            : undefined;
+    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'number') return String(v);
+  }
+  return undefined;
+}
+
+function eventType(v: unknown, classifier: Classifier | undefined): string {
+  const event = v ?? 'log';
   if (typeof event !== 'string' || event.length > 128 || !EVENT_TYPE.test(event)) {
     throw new LogsError(
       'EVENT_INVALID',
       'event: expected a dotted type such as "auth.login.failure" (letters, digits, _ and -, at most 128 characters)',
     );
   }
-  const s = new ValueSerializer(limits);
-  let pre = '{';
-  pre += entry('actor', party(s, input.actor, 'actor'));
-  pre += `"channel":"${channel}",`;
-  pre += entry('data', data(s, input.data));
-  pre += `"event":"${event}","level":"${level}",`;
-  pre += entry('msg', msg(s, input.msg));
-  pre += entry('outcome', outcome(input.outcome));
-  pre += entry('request_id', requestId(input.request_id));
-  const mid = entry('target', party(s, input.target, 'target'));
-  // Exact bound on the stored line: the fields, plus seq, ts, a clock flag and the hash.
-  if (Buffer.byteLength(pre) + Buffer.byteLength(mid) + SEALED_OVERHEAD > limits.maxRecordBytes) {
+  // An event type is stored as it is: refuse one that holds a secret or personal data.
+  if (classifier !== undefined && classifier.findings(event).length > 0) {
     throw new LogsError(
-      'EVENT_TOO_LARGE',
-      `event: the record would exceed ${limits.maxRecordBytes} bytes`,
+      'EVENT_INVALID',
+      'event: the type holds what looks like a secret or personal data',
     );
   }
-  return { channel, level, event, pre, mid };
+  return event;
 }
 
 function entry(key: string, json: string | undefined): string {
   return json === undefined ? '' : `"${key}":${json},`;
-}
-
-function party(s: ValueSerializer, v: unknown, field: 'actor' | 'target'): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return s.field({ id: v }, field);
-  if (typeof v === 'object' && !Array.isArray(v)) return s.field(v, field);
-  throw new LogsError('EVENT_INVALID', `${field}: expected an id string or an object`);
 }
 
 function data(s: ValueSerializer, v: unknown): string | undefined {
@@ -126,19 +259,28 @@ function outcome(v: unknown): string | undefined {
   return `"${v as Outcome}"`;
 }
 
-function requestId(v: unknown): string | undefined {
+function requestId(s: ValueSerializer, v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || !REQUEST_ID.test(v)) {
     throw new LogsError('EVENT_INVALID', 'request_id: expected 1-128 visible ASCII characters');
   }
-  return quote(v);
+  // Classified like any string: a request id is no place for a token or an e-mail.
+  return s.field(v, 'request_id');
 }
 
 /**
- * Give a prepared event its place: the canonical record text (without `hash`).
- * `skewMs` > 0 records that the wall clock went back by that much since the previous record.
+ * Give a prepared event its place: the canonical record text (without `hash`). `piiJson` is
+ * the encrypted `pii` object, when the event has personal data. `skewMs` > 0 records that the
+ * wall clock went back by that much since the previous record.
  */
-export function sealEvent(p: Sealable, seq: number, ts: string, skewMs: number): string {
+export function sealEvent(
+  p: Sealable,
+  seq: number,
+  ts: string,
+  skewMs: number,
+  piiJson?: string,
+): string {
   const skew = skewMs > 0 ? `,"ts_skew_ms":${skewMs}` : '';
-  return `${p.pre}"seq":${seq},${p.mid}"ts":"${ts}"${skew}}`;
+  const pii = piiJson === undefined ? '' : `"pii":${piiJson},`;
+  return `${p.pre}${pii}${p.post}"seq":${seq},${p.mid}"ts":"${ts}"${skew}}`;
 }

@@ -15,6 +15,11 @@ export interface EventInput {
   outcome?: Outcome;
   request_id?: string;
   data?: Record<string, unknown>;
+  /**
+   * The person the record is about (a user id, an e-mail), when it is not the actor. Never
+   * stored as given: it becomes `sub`, a pseudonym, and is kept encrypted under that person's key.
+   */
+  subject?: string;
 }
 
 export const OUTCOMES = ['success', 'failure', 'denied', 'error', 'pending', 'unknown'] as const;
@@ -33,8 +38,10 @@ export interface LogRecord {
   outcome?: Outcome;
   request_id?: string;
   data?: Record<string, unknown>;
+  /** Pseudonym of the record's subject. */
   sub?: string;
-  pii?: string;
+  /** Each person's personal values, AES-256-GCM under their key: pseudonym → base64. */
+  pii?: Record<string, string>;
   /** Milliseconds the wall clock went back compared with the previous record of the channel. */
   ts_skew_ms?: number;
   hash: string;
@@ -51,6 +58,7 @@ export const INPUT_FIELDS = [
   'outcome',
   'request_id',
   'data',
+  'subject',
 ] as const;
 
 /** Fields only the writer (or classification) sets. */

@@ -1,5 +1,8 @@
 import { LogsError } from '../errors.js';
 import { jcsNumber } from './canonical.js';
+import type { Classifier } from '../redact/classifier.js';
+import type { KeyRule } from '../redact/keys.js';
+import type { PiiContext } from '../redact/pii.js';
 
 /** Bounds applied to everything a producer hands us. */
 export interface ValueLimits {
@@ -24,45 +27,76 @@ export class ValueSerializer {
   // Keys from the field down to the current value; turned into a path only for an error message.
   private readonly keys: Array<string | number> = [];
 
-  constructor(private readonly limits: ValueLimits) {
+  constructor(
+    private readonly limits: ValueLimits,
+    /** Classification: without it values are stored as given (used for trusted, internal data). */
+    private readonly classify?: Classification,
+  ) {
     this.budget = limits.maxRecordBytes;
   }
 
-  /** A top-level field of the record (depth 2: the record itself is depth 1). Returns undefined
-   * for a value JSON drops (undefined, a function, a symbol). */
-  field(v: unknown, name: string): string | undefined {
+  /**
+   * A top-level field of the record (depth 2: the record itself is depth 1). Returns undefined
+   * for a value JSON drops (undefined, a function, a symbol). `rules` override the key rules of
+   * the field's own keys (`actor.id` is an identifier, `actor.name` personal, ...).
+   */
+  field(v: unknown, name: string, rules?: ReadonlyMap<string, KeyRule>): string | undefined {
     this.keys[0] = name;
-    return this.value(v, 2);
+    return this.value(v, 2, undefined, rules);
   }
 
-  private value(v: unknown, depth: number): string | undefined {
+  private value(
+    v: unknown,
+    depth: number,
+    rule: KeyRule | undefined,
+    childRules?: ReadonlyMap<string, KeyRule>,
+  ): string | undefined {
     switch (typeof v) {
       case 'string':
-        return this.string(v);
+        return this.string(v, rule);
       case 'number':
+        if (!Number.isFinite(v)) return jcsNumber(v, this.path());
         // For a finite number, String() is ECMAScript's Number::toString: exactly what JCS wants.
-        return Number.isFinite(v) ? String(v) : jcsNumber(v, this.path());
+        return rule === undefined || rule.mode === 'keep'
+          ? String(v)
+          : this.string(String(v), rule);
       case 'boolean':
-        return v ? 'true' : 'false';
+        return rule?.mode === 'remove' ? this.string('', rule) : v ? 'true' : 'false';
       case 'bigint':
         // Lossless: a BigInt can exceed what a JSON number holds exactly.
-        return this.string(v.toString());
+        return this.string(v.toString(), rule);
       case 'object':
-        return v === null ? 'null' : this.object(v, depth);
+        if (v === null) return 'null';
+        // A secret's whole value goes, whatever its shape; nothing inside is even looked at.
+        if (rule !== undefined && (rule.mode === 'remove' || rule.mode === 'mask'))
+          return this.string('', { ...rule, mode: 'remove' });
+        return this.object(v, depth, rule, childRules);
       default:
         return undefined; // undefined, function, symbol: dropped, as JSON.stringify does
     }
   }
 
-  private string(s: string): string {
-    // Cheap early refusal of huge strings before JSON.stringify copies them.
+  private string(s: string, rule: KeyRule | undefined): string {
+    // Cheap early refusal of huge strings before anything copies them.
     if (s.length > this.budget) this.tooLarge();
-    const text = quote(s);
+    const c = this.classify;
+    const stored =
+      c === undefined
+        ? s
+        : rule === undefined
+          ? c.classifier.scan(s, c.ctx)
+          : c.classifier.applyRule(rule, s, c.ctx);
+    const text = quote(stored);
     this.budget -= text.length;
     return text;
   }
 
-  private object(v: object, depth: number): string {
+  private object(
+    v: object,
+    depth: number,
+    rule: KeyRule | undefined,
+    childRules?: ReadonlyMap<string, KeyRule>,
+  ): string {
     if (depth > this.limits.maxDepth) {
       throw new LogsError(
         'EVENT_TOO_DEEP',
@@ -74,26 +108,28 @@ export class ValueSerializer {
     try {
       const proto: unknown = Object.getPrototypeOf(v);
       // Plain objects and arrays are nearly everything: check them before the special cases.
-      if (proto === Object.prototype || proto === null)
-        return this.record(v as Record<string, unknown>, depth);
-      if (Array.isArray(v)) return this.array(v, depth);
+      if (proto === Object.prototype || proto === null) {
+        return this.record(v as Record<string, unknown>, depth, rule, childRules);
+      }
+      if (Array.isArray(v)) return this.array(v, depth, rule);
       const special = convertSpecial(v);
-      if (special !== NOT_SPECIAL) return this.value(special, depth) ?? 'null';
-      if (v instanceof Set) return this.array([...(v as Set<unknown>)], depth);
-      if (v instanceof Map) return this.record(mapToRecord(v as Map<unknown, unknown>), depth);
-      if (v instanceof Error) return this.record(errorToRecord(v), depth);
-      return this.record(v as Record<string, unknown>, depth);
+      if (special !== NOT_SPECIAL) return this.value(special, depth, rule) ?? 'null';
+      if (v instanceof Set) return this.array([...(v as Set<unknown>)], depth, rule);
+      if (v instanceof Map)
+        return this.record(mapToRecord(v as Map<unknown, unknown>), depth, rule);
+      if (v instanceof Error) return this.record(errorToRecord(v), depth, rule);
+      return this.record(v as Record<string, unknown>, depth, rule);
     } finally {
       this.ancestors.pop();
     }
   }
 
-  private array(items: readonly unknown[], depth: number): string {
+  private array(items: readonly unknown[], depth: number, rule: KeyRule | undefined): string {
     let out = '[';
     for (let i = 0; i < items.length; i++) {
       if (i > 0) out += ',';
       this.keys.push(i);
-      out += this.value(items[i], depth + 1) ?? 'null';
+      out += this.value(items[i], depth + 1, rule) ?? 'null';
       this.keys.pop();
       this.budget -= 1;
       if (this.budget < 0) this.tooLarge();
@@ -101,11 +137,17 @@ export class ValueSerializer {
     return out + ']';
   }
 
-  private record(obj: Record<string, unknown>, depth: number): string {
-    const keys = sortKeys(Object.keys(obj));
+  private record(
+    obj: Record<string, unknown>,
+    depth: number,
+    rule: KeyRule | undefined,
+    childRules?: ReadonlyMap<string, KeyRule>,
+  ): string {
+    const { keys, texts } = this.keyTexts(Object.keys(obj));
     let out = '{';
     let first = true;
-    for (const key of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
       let item: unknown;
       try {
         item = obj[key];
@@ -113,10 +155,10 @@ export class ValueSerializer {
         item = '[unreadable]'; // a throwing getter must not take the host application down
       }
       this.keys.push(key);
-      const text = this.value(item, depth + 1);
+      const text = this.value(item, depth + 1, this.childRule(key, rule, childRules));
       this.keys.pop();
       if (text === undefined) continue;
-      const keyText = quoteKey(key);
+      const keyText = texts[i] as string;
       this.budget -= keyText.length + 2;
       if (this.budget < 0) this.tooLarge();
       out += (first ? '' : ',') + keyText + ':' + text;
@@ -125,11 +167,53 @@ export class ValueSerializer {
     return out + '}';
   }
 
+  /**
+   * The rule for a child: the field's own rules, then what the key's name says, then what the
+   * parent's rule passes down. A secret's name always wins, even inside a `keep` zone.
+   */
+  private childRule(
+    key: string,
+    parent: KeyRule | undefined,
+    own?: ReadonlyMap<string, KeyRule>,
+  ): KeyRule | undefined {
+    const c = this.classify;
+    if (c === undefined) return undefined;
+    const named = own?.get(key) ?? c.classifier.keyRule(key);
+    if (named === undefined) return parent;
+    if (parent?.mode === 'keep' && named.mode !== 'remove' && named.mode !== 'mask') return parent;
+    return named;
+  }
+
+  /**
+   * The keys in canonical order with their JSON text. Keys are classified too (an e-mail or a
+   * token used as a key is replaced), so the order is that of the stored text; replaced keys
+   * that collide get a `#n` suffix.
+   */
+  private keyTexts(keys: string[]): { keys: string[]; texts: string[] } {
+    const c = this.classify;
+    const stored =
+      c === undefined ? keys : keys.map((k) => (k.length < 6 ? k : c.classifier.scan(k, c.ctx)));
+    if (stored.every((s, i) => s === keys[i])) {
+      const sorted = sortKeys(keys);
+      return { keys: sorted, texts: sorted.map(quoteKey) };
+    }
+    const seen = new Set<string>();
+    const pairs = keys.map((k, i) => {
+      let s = stored[i] as string;
+      for (let n = 2; seen.has(s); n++) s = `${stored[i] as string}#${n}`;
+      seen.add(s);
+      return [k, s] as const;
+    });
+    pairs.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    return { keys: pairs.map((p) => p[0]), texts: pairs.map((p) => quote(p[1])) };
+  }
+
   /** `data.items[3].name`, for error messages (keys are cut short: they may be hostile). */
   private path(): string {
     let out = '';
     for (const k of this.keys) {
-      out += typeof k === 'number' ? `[${k}]` : out === '' ? k.slice(0, 64) : `.${k.slice(0, 64)}`;
+      const shown = typeof k === 'number' ? `[${k}]` : safeKey(k, this.classify);
+      out += typeof k === 'number' || out === '' ? shown : `.${shown}`;
     }
     return out;
   }
@@ -140,6 +224,21 @@ export class ValueSerializer {
       `${this.path()}: the record would exceed ${this.limits.maxRecordBytes} bytes`,
     );
   }
+}
+
+/** What the serializer needs to classify: the compiled rules and the record's personal data. */
+export interface Classification {
+  readonly classifier: Classifier;
+  readonly ctx: PiiContext;
+}
+
+/** A key as shown in an error message: cut short, and never a secret or personal value. */
+function safeKey(key: string, c: Classification | undefined): string {
+  const short = key.slice(0, 64);
+  if (c === undefined) return short;
+  return c.classifier.findings(short).length === 0
+    ? short
+    : '(a key that holds a secret or personal data)';
 }
 
 /**

@@ -66,14 +66,21 @@ export class LineBatch {
   }
 }
 
-/** A prepared event: its text before and after the seq and ts the writer adds. */
+/** A prepared event: its text around what the writer adds. */
 interface Sized {
   readonly pre: string;
+  readonly post: string;
   readonly mid: string;
+  readonly pii?: ReadonlyArray<{ readonly plain: string; readonly pseudonym: string }> | undefined;
 }
 
 function worstCase(p: Sized): number {
   // UTF-8 takes at most 3 bytes per UTF-16 code unit; the writer adds seq (16 digits), ts (24),
-  // a clock flag (30) and the hash suffix with the newline (76), all ASCII.
-  return (p.pre.length + p.mid.length) * 3 + 160;
+  // a clock flag (30) and the hash suffix with the newline (76), all ASCII; and the personal
+  // data as base64 of its UTF-8 with nonce and tag.
+  let pii = 0;
+  if (p.pii !== undefined)
+    for (const x of p.pii)
+      pii += Math.ceil((x.plain.length * 3 + 28) / 3) * 4 + x.pseudonym.length + 8;
+  return (p.pre.length + p.post.length + p.mid.length) * 3 + pii + 170;
 }

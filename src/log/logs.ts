@@ -1,7 +1,13 @@
 import { LogsError, asLogsError } from '../errors.js';
 import type { Config } from '../config/resolve.js';
 import { levelAtLeast } from '../event/levels.js';
-import { prepareEvent, prepareFields, type PreparedEvent } from '../event/prepare.js';
+import {
+  prepareEvent,
+  prepareFields,
+  type ClassificationSettings,
+  type PreparedEvent,
+  type PrepareOptions,
+} from '../event/prepare.js';
 import type { EventInput } from '../event/record.js';
 import { TimeStamper } from '../event/timestamp.js';
 import type { Ack, ChannelStats } from '../store/file/channel-types.js';
@@ -20,6 +26,8 @@ export interface LogsParts {
   /** Channel names in the sequencer's order, with the time of each one's last record. */
   readonly channels: ReadonlyArray<{ readonly name: string; readonly lastTsMs: number }>;
   readonly release: () => void;
+  /** Classification of every event (secrets removed, personal data encrypted). */
+  readonly classification: ClassificationSettings;
   readonly onError: (err: LogsError) => void;
   readonly clock: () => number;
   readonly handleExit: boolean;
@@ -58,6 +66,7 @@ export class Logs implements LogSink, ExitTarget {
   private readonly byName = new Map<string, Channel>();
   private readonly client: SequencerClient;
   private readonly parts: LogsParts;
+  private readonly prepare: PrepareOptions;
   private closing = false;
   private closed = false;
 
@@ -68,6 +77,7 @@ export class Logs implements LogSink, ExitTarget {
     this.logId = parts.logId;
     this.publicKey = parts.publicKey;
     this.client = parts.client;
+    this.prepare = { ...parts.config.limits, classification: parts.classification };
     parts.channels.forEach((c, index) => {
       const settings = parts.config.channels[c.name];
       this.byName.set(c.name, {
@@ -109,7 +119,7 @@ export class Logs implements LogSink, ExitTarget {
    */
   write(input: unknown, options: WriteOptions = {}): Promise<Ack | null> {
     try {
-      const p = prepareEvent(input, this.config.limits);
+      const p = prepareEvent(input, this.prepare);
       if (!this.wanted(p)) return Promise.resolve(null);
       const c = this.channel(p.channel);
       const wait = options.wait ?? (c.durable ? 'durable' : 'accepted');
@@ -144,7 +154,7 @@ export class Logs implements LogSink, ExitTarget {
   /** LogSink: the loggers' fire-and-forget path. Never throws. */
   emit(input: EventInput): void {
     try {
-      const p = prepareFields(input, this.config.limits);
+      const p = prepareFields(input, this.prepare);
       if (this.wanted(p)) void this.send(this.channel(p.channel), p, 'f');
     } catch (err) {
       this.parts.onError(asLogsError(err));
@@ -154,7 +164,7 @@ export class Logs implements LogSink, ExitTarget {
   /** Store an internal event regardless of the channel's minimum level. */
   private force(input: EventInput): void {
     try {
-      const p = prepareFields(input, this.config.limits);
+      const p = prepareFields(input, this.prepare);
       void this.send(this.channel(p.channel), p, 'f');
     } catch (err) {
       this.parts.onError(asLogsError(err));
@@ -183,9 +193,13 @@ export class Logs implements LogSink, ExitTarget {
   private channel(name: string): Channel {
     const c = this.byName.get(name);
     if (c === undefined) {
+      // Name the channel only if it is a plain name: it may come from anywhere.
+      const plain =
+        /^[a-z][\w-]{0,31}$/.test(name) &&
+        this.parts.classification.classifier.findings(name).length === 0;
       throw new LogsError(
         'EVENT_CHANNEL_UNKNOWN',
-        `channel "${name}" is not configured (configured: ${this.channels.join(', ')})`,
+        `channel ${plain ? `"${name}"` : '(a name)'} is not configured (configured: ${this.channels.join(', ')})`,
       );
     }
     return c;

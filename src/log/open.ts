@@ -14,6 +14,8 @@ import { readCheckpointTail } from '../store/file/checkpoint-log.js';
 import { recoverChannel, type RecoveredChannel } from '../store/file/recovery.js';
 import { SequencerClient } from '../store/file/sequencer/client.js';
 import { Logs } from './logs.js';
+import { Keystore } from '../crypto/keystore.js';
+import { classificationSettings, compileClassifier } from '../redact/compile.js';
 import { recoveryEvents } from './recovery-events.js';
 import { stderrReporter } from './report.js';
 
@@ -86,6 +88,12 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
     for (const name of names) {
       recovered.set(name, recoverChannel(layout, meta.log_id, name, tail.latest.get(name)));
     }
+    const keystore = Keystore.open(layout.subjectsFile, masterKey, meta.log_id);
+    const classification = classificationSettings(
+      config.classification,
+      compileClassifier(config.classification),
+      keystore,
+    );
     const client = await SequencerClient.start(
       {
         dir: layout.dir,
@@ -111,6 +119,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         maxPendingBytes: config.writer.maxPendingBytes,
       },
       onError,
+      () => keystore.commit(), // keys on disk before the records that need them
     );
     return new Logs(
       {
@@ -120,7 +129,11 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         publicKey: meta.public_key,
         client,
         channels: names.map((name) => ({ name, lastTsMs: recovered.get(name)?.lastTsMs ?? 0 })),
-        release,
+        release: () => {
+          keystore.close();
+          release();
+        },
+        classification,
         onError,
         clock: options.clock ?? Date.now,
         handleExit: options.handleExit ?? true,

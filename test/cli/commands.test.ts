@@ -43,9 +43,13 @@ test('write from flags prints the channel, seq and hash; the record is stored', 
     unknown
   >;
   assert.deepEqual(
-    [rec.event, rec.msg, rec.actor, rec.data],
-    ['auth.login.success', 'signed in', { id: 'u-1' }, { method: 'password' }],
+    [rec.event, rec.msg, rec.data],
+    ['auth.login.success', 'signed in', { method: 'password' }],
   );
+  // The actor's id is personal data: stored as the person's pseudonym, the id itself encrypted.
+  assert.match((rec.actor as { id: string }).id, /^sub_[0-9a-f]{24}$/);
+  assert.equal(rec.sub, (rec.actor as { id: string }).id);
+  assert.equal(JSON.stringify(rec).includes('u-1'), false);
 });
 
 test('a bad event is one line on stderr with its code, exit 2, nothing written; --debug adds the stack', () => {

@@ -2,6 +2,7 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, constants
 import { LogsError, asLogsError } from '../../errors.js';
 import type { Sealable } from '../../event/prepare.js';
 import { sealEvent } from '../../event/prepare.js';
+import { encryptPii } from '../../crypto/pii-cipher.js';
 import { LineBatch } from '../../integrity/line-batch.js';
 import type { MerkleState } from '../../integrity/merkle.js';
 import { MerkleTracker } from '../../integrity/merkle-tracker.js';
@@ -16,6 +17,8 @@ export interface ChannelWriterOptions {
   readonly state: ChannelState;
   /** The Merkle tree at `state.seq`. */
   readonly merkle: MerkleState;
+  /** Binds each record's encrypted personal data to this log. */
+  readonly logId: string;
   /** Buffered: longest time a record waits in memory before it is written. */
   readonly flushIntervalMs: number;
   /** Bytes waiting in memory beyond which they are written at once (bounded memory). */
@@ -157,7 +160,9 @@ export class ChannelWriter {
       this.batch.reserve(p);
     }
     const seq = this.seqNo + 1;
-    const canonical = sealEvent(p, seq, ts, skew);
+    const pii =
+      p.pii === undefined ? undefined : encryptPii(p.pii, this.opts.logId, this.channel, seq);
+    const canonical = sealEvent(p, seq, ts, skew, pii);
     const hash = this.batch.append(this.headHash, canonical);
     this.tree.append(hash);
     this.seqNo = seq;

@@ -65,6 +65,11 @@ export class LogLayout {
     return path.join(this.keysDir, 'signing-key.json');
   }
 
+  /** The subject keystore (SQLite): pseudonyms and wrapped data keys. */
+  get subjectsFile(): string {
+    return path.join(this.keysDir, 'subjects.db');
+  }
+
   get lockFile(): string {
     return path.join(this.dir, '.lock');
   }

@@ -50,6 +50,7 @@ export class SequencerClient {
     private readonly channels: readonly string[],
     private readonly maxPendingChars: number,
     private readonly onError: (err: LogsError) => void,
+    private readonly beforePost: () => void,
     init: SequencerInit,
   ) {
     this.counters = new BigInt64Array(init.counters);
@@ -77,6 +78,8 @@ export class SequencerClient {
   static async start(
     init: Omit<SequencerInit, 'counters' | 'stats'>,
     onError: (err: LogsError) => void,
+    /** Runs before each batch is handed over (the keystore writes new people's keys). */
+    beforePost: () => void = () => undefined,
   ): Promise<SequencerClient> {
     const full: SequencerInit = {
       ...init,
@@ -112,6 +115,7 @@ export class SequencerClient {
       init.channels.map((c) => c.name),
       Math.max(1, Math.floor(init.maxPendingBytes / 2)),
       onError,
+      beforePost,
       full,
     );
   }
@@ -139,7 +143,7 @@ export class SequencerClient {
       );
       if (this.waiting.size === 1) this.worker.ref();
     }
-    this.out += encodeRecord(channel, id, mode, ts, skew, p.pre, p.mid);
+    this.out += encodeRecord(channel, id, mode, ts, skew, p);
     if (this.out.length >= BATCH_CHARS) this.post();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -151,6 +155,19 @@ export class SequencerClient {
   private post(): void {
     this.scheduled = false;
     if (this.out === '' || this.stopped) return;
+    try {
+      this.beforePost();
+    } catch (err) {
+      // Without their keys on disk the records cannot be written: fail closed.
+      this.fail(
+        new LogsError(
+          'WRITE_FAILED',
+          `the keystore could not be written: ${(err as Error).message}`,
+          { cause: err },
+        ),
+      );
+      return;
+    }
     const data = this.out;
     this.out = '';
     this.worker.postMessage({ t: 'batch', data } satisfies ToHost);

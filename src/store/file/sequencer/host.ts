@@ -63,6 +63,7 @@ export class SequencerHost {
         durability: c.durability,
         state: c.state,
         merkle: c.merkle,
+        logId: init.logId,
         flushIntervalMs: init.flushIntervalMs,
         maxPendingBytes: init.maxPendingBytes,
         onError,
@@ -111,12 +112,12 @@ export class SequencerHost {
       try {
         if (r.mode === 'd') {
           const id = r.id;
-          w.appendDurable({ pre: r.pre, mid: r.mid }, r.ts, r.skew).then(
+          w.appendDurable(r.event, r.ts, r.skew).then(
             (ack) => this.ack(id, ack),
             (err: unknown) => this.send({ t: 'reject', ids: [id], error: wire(err) }),
           );
         } else {
-          const seq = w.append({ pre: r.pre, mid: r.mid }, r.ts, r.skew);
+          const seq = w.append(r.event, r.ts, r.skew);
           if (r.mode === 'a') this.ack(r.id, { channel: w.channel, seq, hash: w.head });
         }
       } catch (err) {

@@ -9,6 +9,8 @@ import type { MerkleState } from '../../../integrity/merkle.js';
 import type { Checkpoint } from '../../../integrity/checkpoint.js';
 import type { Durability } from '../../../config/resolve.js';
 import type { ChannelState } from '../channel-types.js';
+import type { Sealable } from '../../../event/prepare.js';
+import type { PiiPlan } from '../../../redact/pii.js';
 
 const SEP = '\u0001';
 const END = '\u0002';
@@ -16,17 +18,25 @@ const END = '\u0002';
 /** `f`: nobody waits; `a`: acknowledge once sequenced; `d`: acknowledge once durable. */
 export type Mode = 'f' | 'a' | 'd';
 
-/** One record of a batch. */
+const PLAN = '\u0003';
+const PLANS = '\u0004';
+
+/** One record of a batch. Keys of personal data travel as hex; they never leave the process. */
 export function encodeRecord(
   channel: number,
   id: number,
   mode: Mode,
   ts: string,
   skew: number,
-  pre: string,
-  mid: string,
+  p: Sealable,
 ): string {
-  return `${channel}${SEP}${id}${SEP}${mode}${SEP}${ts}${SEP}${skew}${SEP}${pre}${SEP}${mid}${END}`;
+  let pii = '';
+  if (p.pii !== undefined) {
+    pii = p.pii
+      .map((x) => `${x.pseudonym}${PLAN}${x.key.toString('hex')}${PLAN}${x.plain}`)
+      .join(PLANS);
+  }
+  return `${channel}${SEP}${id}${SEP}${mode}${SEP}${ts}${SEP}${skew}${SEP}${p.pre}${SEP}${p.post}${SEP}${p.mid}${SEP}${pii}${END}`;
 }
 
 export interface DecodedRecord {
@@ -35,30 +45,36 @@ export interface DecodedRecord {
   mode: Mode;
   ts: string;
   skew: number;
-  pre: string;
-  mid: string;
+  event: Sealable;
 }
 
-/** Call `each` for every record of a batch; `rec` is reused between calls. */
+/** Call `each` for every record of a batch. */
 export function decodeBatch(data: string, each: (rec: DecodedRecord) => void): void {
-  const rec: DecodedRecord = { channel: 0, id: 0, mode: 'f', ts: '', skew: 0, pre: '', mid: '' };
   let at = 0;
   while (at < data.length) {
     const end = data.indexOf(END, at);
-    const f1 = data.indexOf(SEP, at);
-    const f2 = data.indexOf(SEP, f1 + 1);
-    const f3 = data.indexOf(SEP, f2 + 1);
-    const f4 = data.indexOf(SEP, f3 + 1);
-    const f5 = data.indexOf(SEP, f4 + 1);
-    const f6 = data.indexOf(SEP, f5 + 1);
-    rec.channel = Number(data.slice(at, f1));
-    rec.id = Number(data.slice(f1 + 1, f2));
-    rec.mode = data.charAt(f2 + 1) as Mode;
-    rec.ts = data.slice(f3 + 1, f4);
-    rec.skew = Number(data.slice(f4 + 1, f5));
-    rec.pre = data.slice(f5 + 1, f6);
-    rec.mid = data.slice(f6 + 1, end);
-    each(rec);
+    const f = data.slice(at, end).split(SEP);
+    const piiText = f[8] ?? '';
+    const pii: PiiPlan[] | undefined =
+      piiText === ''
+        ? undefined
+        : piiText.split(PLANS).map((x) => {
+            const [pseudonym = '', key = '', plain = ''] = x.split(PLAN);
+            return { pseudonym, key: Buffer.from(key, 'hex'), plain };
+          });
+    each({
+      channel: Number(f[0]),
+      id: Number(f[1]),
+      mode: (f[2] ?? 'f') as Mode,
+      ts: f[3] ?? '',
+      skew: Number(f[4]),
+      event: {
+        pre: f[5] ?? '',
+        post: f[6] ?? '',
+        mid: f[7] ?? '',
+        ...(pii === undefined ? {} : { pii }),
+      },
+    });
     at = end + 1;
   }
 }

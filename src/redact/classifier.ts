@@ -1,0 +1,169 @@
+import {
+  features,
+  findPersonal,
+  findSecrets,
+  type PersonalKind,
+  type SecretKind,
+} from './detectors.js';
+import { builtInRule, normalizeKey, type KeyRule, type Mode } from './keys.js';
+import type { PiiContext } from './pii.js';
+import { truncateIp } from './ip.js';
+
+/** A value pattern from the configuration. */
+export interface PatternRule {
+  readonly name: string;
+  readonly regex: RegExp;
+  readonly mode: Exclude<Mode, 'identifier'>;
+}
+
+/** Compiled classification rules: built once at start, never per record. */
+export interface ClassifierRules {
+  /** Key rules from the configuration (normalized names); they win over the built-in ones. */
+  readonly keys: ReadonlyMap<string, KeyRule>;
+  readonly patterns: readonly PatternRule[];
+  /** `truncate`: IP addresses are cut to /24 (IPv4) or /48 (IPv6) and kept in clear. */
+  readonly ip: 'encrypt' | 'truncate';
+}
+
+interface Range {
+  start: number;
+  end: number;
+  kind: string;
+  /** 0: keep (protects the range), 1: secret, 2: personal. */
+  rank: 0 | 1 | 2;
+  mode: Mode;
+}
+
+// Below this length no built-in detector can match (the shortest, an e-mail, needs 6).
+const MIN_SCAN = 6;
+const KEY_CACHE_MAX = 4096;
+
+/**
+ * Classifies what a record holds: removes secrets, masks card numbers, and hands personal data
+ * to the record's PiiContext, which replaces it with placeholders and keeps it for encryption.
+ */
+export class Classifier {
+  private readonly keyCache = new Map<string, KeyRule | null>();
+
+  constructor(readonly rules: ClassifierRules) {}
+
+  /** The rule for a field name, or undefined: configuration first, then the built-in names. */
+  keyRule(key: string): KeyRule | undefined {
+    const cached = this.keyCache.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const normalized = normalizeKey(key);
+    const found = this.rules.keys.get(normalized) ?? builtInRule(normalized);
+    if (this.keyCache.size < KEY_CACHE_MAX && key.length <= 64)
+      this.keyCache.set(key, found ?? null);
+    return found;
+  }
+
+  /** A string with every secret replaced and every personal value turned into a placeholder. */
+  scan(s: string, ctx: PiiContext): string {
+    const ranges = this.find(s);
+    return ranges.length === 0 ? s : this.rewrite(s, ranges, ctx);
+  }
+
+  /** What scan() would find, without a context: for error messages and self-tests. */
+  findings(s: string): Array<{ kind: string; secret: boolean }> {
+    return this.find(s)
+      .filter((r) => r.rank !== 0)
+      .map((r) => ({ kind: r.kind, secret: r.rank === 1 }));
+  }
+
+  /** Apply a key rule to a scalar value (strings, numbers, booleans). */
+  applyRule(rule: KeyRule, value: string, ctx: PiiContext): string {
+    switch (rule.mode) {
+      case 'remove':
+        return `[REDACTED:${rule.name}]`;
+      case 'mask':
+        return mask(rule.name, value);
+      case 'encrypt':
+        if (rule.name === 'ip' && this.rules.ip === 'truncate')
+          return truncateIp(value) ?? ctx.personal('ip', value);
+        return ctx.personal(rule.name, value);
+      case 'identifier':
+        return ctx.identifier(value);
+      case 'keep':
+        return value;
+    }
+  }
+
+  private find(s: string): Range[] {
+    const ranges: Range[] = [];
+    for (const p of this.rules.patterns) {
+      for (const m of s.matchAll(p.regex)) {
+        if (m[0].length > 0)
+          ranges.push({
+            start: m.index,
+            end: m.index + m[0].length,
+            kind: p.name,
+            rank: p.mode === 'keep' ? 0 : p.mode === 'encrypt' ? 2 : 1,
+            mode: p.mode,
+          });
+      }
+    }
+    if (s.length >= MIN_SCAN) {
+      const f = features(s);
+      const hit = (
+        start: number,
+        end: number,
+        kind: SecretKind | PersonalKind,
+        secret: boolean,
+      ): void => {
+        ranges.push({
+          start,
+          end,
+          kind,
+          rank: secret ? 1 : 2,
+          mode: kind === 'card' ? 'mask' : secret ? 'remove' : 'encrypt',
+        });
+      };
+      findSecrets(s, f, hit);
+      findPersonal(s, f, hit);
+    }
+    return ranges.length <= 1 ? ranges : resolveOverlaps(ranges);
+  }
+
+  private rewrite(s: string, ranges: readonly Range[], ctx: PiiContext): string {
+    let out = '';
+    let at = 0;
+    for (const r of ranges) {
+      out += s.slice(at, r.start);
+      const value = s.slice(r.start, r.end);
+      out += this.replacement(r, value, ctx);
+      at = r.end;
+    }
+    return out + s.slice(at);
+  }
+
+  private replacement(r: Range, value: string, ctx: PiiContext): string {
+    if (r.rank === 0) return value;
+    if (r.mode === 'mask') return mask(r.kind, value);
+    if (r.rank === 1) return `[REDACTED:${r.kind}]`;
+    if (r.kind === 'ip' && this.rules.ip === 'truncate')
+      return truncateIp(value) ?? ctx.personal('ip', value);
+    return ctx.personal(r.kind, value);
+  }
+}
+
+/**
+ * Keep the ranges that win: a kept range protects what it covers; then secrets before personal
+ * data; then the earliest, then the longest. Overlapping losers are dropped.
+ */
+function resolveOverlaps(ranges: Range[]): Range[] {
+  ranges.sort(
+    (a, b) => a.rank - b.rank || a.start - b.start || b.end - b.start - (a.end - a.start),
+  );
+  const kept: Range[] = [];
+  for (const r of ranges) {
+    if (!kept.some((k) => r.start < k.end && k.start < r.end)) kept.push(r);
+  }
+  return kept.sort((a, b) => a.start - b.start);
+}
+
+/** A card number keeps only its last 4 digits. */
+function mask(name: string, value: string): string {
+  const digits = value.replace(/\D/g, '');
+  return digits.length >= 12 ? `[REDACTED:${name} ****${digits.slice(-4)}]` : `[REDACTED:${name}]`;
+}
