@@ -63,6 +63,13 @@ export function checks(results: Results): Check[] {
       'durable',
     ]),
     check('verify events/s', '>= 300,000/s', verifyRate, (v) => v >= 300_000, ['verify']),
+    check(
+      'pipeline events/s vs pino + redact',
+      '>= 1.0x',
+      ratio('pipeline-lib', 'pipeline-pino'),
+      (v) => v >= 1,
+      ['pipeline-lib', 'pipeline-pino'],
+    ),
     // Under the limit with fewer events says nothing about 1M; over it is a miss at any size.
     rss.mark === 'PASS' && (lib?.events ?? 0) < RSS_TARGET_EVENTS ? { ...rss, mark: 'n/a' } : rss,
   ];
@@ -79,7 +86,8 @@ function measuredRow(label: string, r: ScenarioResult | Error, c?: Check): strin
 
 /** The table `npm run bench` prints, and notes under it. */
 export function renderReport(args: BenchArgs, results: Results): string {
-  const [steady, burst, durable, verify, rss] = checks(results) as [
+  const [steady, burst, durable, verify, pipeline, rss] = checks(results) as [
+    Check,
     Check,
     Check,
     Check,
@@ -91,10 +99,16 @@ export function renderReport(args: BenchArgs, results: Results): string {
     const r = results.get(id);
     if (r !== undefined) rows.push(measuredRow(label, r, c));
   };
-  const group = (id: string, title: string, batch: number, c: Check): void => {
+  const group = (
+    id: string,
+    title: string,
+    batch: number,
+    c: Check,
+    what = ['app.info()', 'async to a file'],
+  ): void => {
     if (!results.has(`${id}-pino`)) return;
-    row(`${id}-lib`, `${title}: dihya-logs app.info() (${int(batch)}/turn)`);
-    row(`${id}-pino`, `${title}: pino async to a file (${int(batch)}/turn)`);
+    row(`${id}-lib`, `${title}: dihya-logs ${what[0] ?? ''} (${int(batch)}/turn)`);
+    row(`${id}-pino`, `${title}: pino ${what[1] ?? ''} (${int(batch)}/turn)`);
     const ratio = c.value === undefined ? '-' : `${fixed(c.value, 2)}x`;
     rows.push([`${title}: ratio dihya-logs / pino`, ratio, '', '', '', c.target, c.mark]);
   };
@@ -104,6 +118,7 @@ export function renderReport(args: BenchArgs, results: Results): string {
   group('burst', '1 burst', args.burstBatch, burst);
   row('durable', `2 durable: ${int(args.writers)} writers, await audit()`, durable);
   row('verify', '3 verify: verifyLogs over the 1 buffered log', verify);
+  group('pipeline', '5 pipeline', args.batch, pipeline, ['mix, classified', '+ redact on 3 paths']);
   if (results.has('buffered-lib')) {
     const at = rss.value === undefined ? '-' : `${fixed(rss.value, 1)} MB`;
     rows.push(['4 peak RSS, dihya-logs buffered', '', at, '', '', rss.target, rss.mark]);

@@ -40,6 +40,8 @@ function plan(args: BenchArgs): Run[] {
     run('burst-pino', 'burst, pino', 'pino-buffered', args.burstBatch),
     run('durable', 'durable, dihya-logs', 'lib-durable'),
     run('verify', 'verify', 'verify'),
+    run('pipeline-lib', 'pipeline, dihya-logs', 'lib-pipeline', args.batch),
+    run('pipeline-pino', 'pipeline, pino + redact', 'pino-redact', args.batch),
   ];
   // verify reads the log that the buffered dihya-logs scenario writes.
   const needed = (r: Run): boolean =>

@@ -9,12 +9,15 @@ import { libBuffered } from './scenarios/lib-buffered.js';
 import { libDurable } from './scenarios/lib-durable.js';
 import { pinoBuffered } from './scenarios/pino-buffered.js';
 import { verify } from './scenarios/verify.js';
+import { libPipeline, pinoRedact } from './scenarios/pipeline.js';
 
 const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>>> = {
   'lib-buffered': libBuffered,
   'pino-buffered': pinoBuffered,
   'lib-durable': libDurable,
   verify,
+  'lib-pipeline': libPipeline,
+  'pino-redact': pinoRedact,
 };
 
 async function main(): Promise<void> {

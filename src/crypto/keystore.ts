@@ -1,10 +1,10 @@
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { LogsError } from '../errors.js';
 import { writeFileDurable } from '../util/fs.js';
-import type { SubjectEntry, SubjectKeys } from '../redact/pii.js';
-import { open, seal } from './aead.js';
+import type { SubjectEntry, SubjectKeys, SubjectLookup } from '../redact/pii.js';
+import { open, seal, type Sealed } from './aead.js';
 
 // Entries kept in memory; beyond, the least recently created are dropped (and read again).
 const CACHE_MAX = 100_000;
@@ -12,25 +12,30 @@ const CACHE_MAX = 100_000;
 /**
  * The subject keystore (`.keys/subjects.db`, SQLite): for each person, a random pseudonym and a
  * random 256-bit data key, wrapped by the master key. A person is found by a keyed hash (HMAC)
- * of their id: the ids themselves are not stored. Erasing a person is deleting their row; SQLite
- * runs with secure_delete so the key does not linger in free pages.
+ * of their id; the id itself is kept only encrypted under the person's own key, so an allowed
+ * reader can turn a pseudonym back into it. Erasing a person is deleting their row; SQLite runs
+ * with secure_delete so the key does not linger in free pages.
  *
  * New people are created in memory at once and written in one transaction by commit(), which
  * the writer calls before it hands over records that need them: no record is written before
  * the key that decrypts it is on disk.
  */
-export class Keystore implements SubjectKeys {
+export class Keystore implements SubjectKeys, SubjectLookup {
   private readonly db: Database.Database;
   private readonly lookupKey: Buffer;
   private readonly byId = new Map<string, SubjectEntry>();
   private readonly byPseudonym = new Map<string, SubjectEntry>();
-  private pending: Array<{ lookup: Buffer; entry: SubjectEntry }> = [];
+  private pending: Array<{ lookup: Buffer; entry: SubjectEntry; id: string }> = [];
   private readonly select: Database.Statement<[Buffer], { pseudonym: string; wrapped: Buffer }>;
-  private readonly selectPseudonym: Database.Statement<[string], { wrapped: Buffer }>;
-  private readonly insert: Database.Statement<[Buffer, string, Buffer, string]>;
+  private readonly selectPseudonym: Database.Statement<
+    [string],
+    { wrapped: Buffer; sealed_id: Buffer }
+  >;
+  private readonly insert: Database.Statement<[Buffer, string, Buffer, Buffer, string]>;
+  private readonly ids = new Map<string, string>(); // pseudonym → id, for this process's own subjects
 
   private constructor(
-    file: string,
+    private readonly file: string,
     private readonly masterKey: Buffer,
     private readonly logId: string,
     readonly: boolean,
@@ -39,13 +44,16 @@ export class Keystore implements SubjectKeys {
     this.db = new Database(file, { readonly, fileMustExist: true });
     if (!readonly) {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      // Commits are not synced here, on the application's thread: the writer syncs the WAL file
+      // (walFile) before each sync of records, which is what orders keys before records on disk.
+      this.db.pragma('synchronous = NORMAL');
       this.db.pragma('secure_delete = ON');
       this.db.exec(
         `CREATE TABLE IF NOT EXISTS subjects (
            lookup BLOB PRIMARY KEY,
            pseudonym TEXT NOT NULL UNIQUE,
            wrapped BLOB NOT NULL,
+           sealed_id BLOB NOT NULL,
            created TEXT NOT NULL
          ) WITHOUT ROWID`,
       );
@@ -54,9 +62,11 @@ export class Keystore implements SubjectKeys {
       hkdfSync('sha256', masterKey, Buffer.from(logId), 'dihya-logs/subject-lookup/v1', 32),
     );
     this.select = this.db.prepare('SELECT pseudonym, wrapped FROM subjects WHERE lookup = ?');
-    this.selectPseudonym = this.db.prepare('SELECT wrapped FROM subjects WHERE pseudonym = ?');
+    this.selectPseudonym = this.db.prepare(
+      'SELECT wrapped, sealed_id FROM subjects WHERE pseudonym = ?',
+    );
     this.insert = this.db.prepare(
-      'INSERT INTO subjects (lookup, pseudonym, wrapped, created) VALUES (?, ?, ?, ?)',
+      'INSERT INTO subjects (lookup, pseudonym, wrapped, sealed_id, created) VALUES (?, ?, ?, ?, ?)',
     );
   }
 
@@ -76,11 +86,12 @@ export class Keystore implements SubjectKeys {
     const known = this.find(id);
     if (known !== undefined) return known;
     const entry: SubjectEntry = {
-      pseudonym: `sub_${randomBytes(12).toString('hex')}`,
-      key: randomBytes(32),
+      pseudonym: `sub_${randomPool(12).toString('hex')}`,
+      key: randomPool(32),
     };
-    this.pending.push({ lookup: this.lookup(id), entry });
+    this.pending.push({ lookup: this.lookup(id), entry, id });
     this.remember(id, entry);
+    this.ids.set(entry.pseudonym, id);
     return entry;
   }
 
@@ -103,16 +114,37 @@ export class Keystore implements SubjectKeys {
     return row === undefined ? undefined : this.unwrap(pseudonym, row.wrapped);
   }
 
+  /** The id behind a pseudonym, if the person has not been erased. */
+  idOf(pseudonym: string): string | undefined {
+    const mine = this.ids.get(pseudonym);
+    if (mine !== undefined) return mine;
+    const row = this.selectPseudonym.get(pseudonym);
+    if (row === undefined) return undefined;
+    const key = this.unwrap(pseudonym, row.wrapped);
+    return open(key, unpack(row.sealed_id), this.idAad(pseudonym)).toString('utf8');
+  }
+
   /** Write the people created since the last commit, in one durable transaction. */
-  commit(): void {
-    if (this.pending.length === 0) return;
+  /** Returns how many people were written (0: nothing to do). */
+  commit(): number {
+    if (this.pending.length === 0) return 0;
     const rows = this.pending;
     const now = new Date().toISOString();
     this.db.transaction(() => {
-      for (const { lookup, entry } of rows)
-        this.insert.run(lookup, entry.pseudonym, this.wrap(entry), now);
+      for (const { lookup, entry, id } of rows) {
+        const sealedId = pack(
+          seal(entry.key, Buffer.from(id, 'utf8'), this.idAad(entry.pseudonym)),
+        );
+        this.insert.run(lookup, entry.pseudonym, this.wrap(entry), sealedId, now);
+      }
     })();
     this.pending = [];
+    return rows.length;
+  }
+
+  /** The WAL file: whoever syncs records syncs it first, so no record outlives its key. */
+  get walFile(): string {
+    return `${this.file}-wal`;
   }
 
   /** People created and not yet committed. */
@@ -133,26 +165,16 @@ export class Keystore implements SubjectKeys {
     return `dihya-logs/subject-key/v1\0${this.logId}\0${pseudonym}`;
   }
 
+  private idAad(pseudonym: string): string {
+    return `dihya-logs/subject-id/v1\0${this.logId}\0${pseudonym}`;
+  }
+
   private wrap(entry: SubjectEntry): Buffer {
-    const s = seal(this.masterKey, entry.key, this.aad(entry.pseudonym));
-    return Buffer.concat([
-      Buffer.from(s.iv, 'base64'),
-      Buffer.from(s.tag, 'base64'),
-      Buffer.from(s.ct, 'base64'),
-    ]);
+    return pack(seal(this.masterKey, entry.key, this.aad(entry.pseudonym)));
   }
 
   private unwrap(pseudonym: string, wrapped: Buffer): Buffer {
-    return open(
-      this.masterKey,
-      {
-        alg: 'A256GCM',
-        iv: wrapped.subarray(0, 12).toString('base64'),
-        tag: wrapped.subarray(12, 28).toString('base64'),
-        ct: wrapped.subarray(28).toString('base64'),
-      },
-      this.aad(pseudonym),
-    );
+    return open(this.masterKey, unpack(wrapped), this.aad(pseudonym));
   }
 
   private remember(id: string, entry: SubjectEntry): void {
@@ -169,4 +191,38 @@ export class Keystore implements SubjectKeys {
     this.byId.set(id, entry);
     this.byPseudonym.set(entry.pseudonym, entry);
   }
+}
+
+// Random bytes drawn from a pool refilled in bulk: one system call per 4 KiB instead of two
+// per new person.
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+
+function randomPool(n: number): Buffer {
+  if (poolAt + n > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  const out = Buffer.from(POOL.subarray(poolAt, poolAt + n));
+  POOL.fill(0, poolAt, poolAt + n); // a drawn key does not stay behind in the pool
+  poolAt += n;
+  return out;
+}
+
+/** nonce (12) || tag (16) || ciphertext, the compact form stored in the database. */
+function pack(s: Sealed): Buffer {
+  return Buffer.concat([
+    Buffer.from(s.iv, 'base64'),
+    Buffer.from(s.tag, 'base64'),
+    Buffer.from(s.ct, 'base64'),
+  ]);
+}
+
+function unpack(b: Buffer): Sealed {
+  return {
+    alg: 'A256GCM',
+    iv: b.subarray(0, 12).toString('base64'),
+    tag: b.subarray(12, 28).toString('base64'),
+    ct: b.subarray(28).toString('base64'),
+  };
 }

@@ -42,7 +42,7 @@ export interface ClassificationSettings {
   readonly classifier: Classifier;
   readonly keys: SubjectKeys;
   /** Where the record's subject comes from, first found wins: `subject`, `actor.id`, ... */
-  readonly subjectFields: readonly string[];
+  readonly subjectFields: ReadonlyArray<readonly [string, string]>;
   /** Rules for the fields of an actor (`id` → identifier, `email` → personal, ...). */
   readonly actorRules: ReadonlyMap<string, KeyRule>;
   /** Rules for the fields of a target that is a person. */
@@ -91,7 +91,7 @@ export function prepareFields(input: EventInput, options: PrepareOptions): Prepa
   const level = parseLevel(input.level ?? 'INFO');
   const channel =
     input.channel === undefined ? defaultChannelForLevel(level) : assertChannelName(input.channel);
-  if (options.classification?.classifier.findings(channel).length) {
+  if (options.classification !== undefined && !options.classification.classifier.isPlain(channel)) {
     throw new LogsError(
       'EVENT_CHANNEL_UNKNOWN',
       'channel: the name holds what looks like a secret or personal data',
@@ -139,28 +139,26 @@ export function prepareFields(input: EventInput, options: PrepareOptions): Prepa
   const finished = ctx?.finish();
   const mid = (finished?.sub === undefined ? '' : `"sub":${quote(finished.sub)},`) + targetText;
   const pii = finished !== undefined && finished.plans.length > 0 ? finished.plans : undefined;
-  // Exact bound on the stored line: the fields, plus seq, ts, a clock flag and the hash; and,
-  // for personal data, its ciphertext (base64 of nonce, text and tag, with its key).
-  const piiBytes =
-    pii === undefined
-      ? 0
-      : pii.reduce(
-          (n, p) =>
-            n + Math.ceil((Buffer.byteLength(p.plain) + 28) / 3) * 4 + p.pseudonym.length + 8,
-          8,
-        );
-  if (
-    Buffer.byteLength(pre) +
-      Buffer.byteLength(post) +
-      Buffer.byteLength(mid) +
-      piiBytes +
-      SEALED_OVERHEAD >
-    options.maxRecordBytes
-  ) {
-    throw new LogsError(
-      'EVENT_TOO_LARGE',
-      `event: the record would exceed ${options.maxRecordBytes} bytes`,
-    );
+  // Bound on the stored line: the fields, plus seq, ts, a clock flag and the hash; and, for
+  // personal data, its ciphertext (base64 of nonce, text and tag, with its pseudonym). UTF-8
+  // takes at most 3 bytes per UTF-16 unit: the exact count is only needed near the limit.
+  let piiChars = 0;
+  if (pii !== undefined)
+    for (const p of pii) piiChars += p.plain.length * 4 + p.pseudonym.length + 60;
+  const chars = pre.length + post.length + mid.length;
+  if (chars * 3 + piiChars + SEALED_OVERHEAD > options.maxRecordBytes) {
+    let piiBytes = 8;
+    if (pii !== undefined)
+      for (const p of pii)
+        piiBytes += Math.ceil((Buffer.byteLength(p.plain) + 28) / 3) * 4 + p.pseudonym.length + 8;
+    const bytes =
+      Buffer.byteLength(pre) + Buffer.byteLength(post) + Buffer.byteLength(mid) + piiBytes;
+    if (bytes + SEALED_OVERHEAD > options.maxRecordBytes) {
+      throw new LogsError(
+        'EVENT_TOO_LARGE',
+        `event: the record would exceed ${options.maxRecordBytes} bytes`,
+      );
+    }
   }
   return { channel, level, event, pre, post, mid, ...(pii === undefined ? {} : { pii }) };
 }
@@ -193,20 +191,20 @@ function partyId(p: Party): string | undefined {
 
 /** The record's subject: the first of the configured fields that is present. */
 function subjectOf(
-  fields: readonly string[],
+  fields: ReadonlyArray<readonly [string, string]>,
   input: EventInput,
   actor: Party | undefined,
   person: Party | undefined,
 ): string | undefined {
-  for (const f of fields) {
-    const [head, leaf] = f.split('.', 2);
+  for (let i = 0; i < fields.length; i++) {
+    const [head, leaf] = fields[i] as readonly [string, string];
     const v =
       head === 'subject'
         ? input.subject
         : head === 'actor'
-          ? actor?.[leaf ?? 'id']
+          ? actor?.[leaf]
           : head === 'target'
-            ? person?.[leaf ?? 'id']
+            ? person?.[leaf]
             : undefined;
     if (typeof v === 'string' && v !== '') return v;
     if (typeof v === 'number') return String(v);
@@ -223,7 +221,7 @@ function eventType(v: unknown, classifier: Classifier | undefined): string {
     );
   }
   // An event type is stored as it is: refuse one that holds a secret or personal data.
-  if (classifier !== undefined && classifier.findings(event).length > 0) {
+  if (classifier !== undefined && !classifier.isPlain(event)) {
     throw new LogsError(
       'EVENT_INVALID',
       'event: the type holds what looks like a secret or personal data',

@@ -192,7 +192,11 @@ export class ValueSerializer {
   private keyTexts(keys: string[]): { keys: string[]; texts: string[] } {
     const c = this.classify;
     const stored =
-      c === undefined ? keys : keys.map((k) => (k.length < 6 ? k : c.classifier.scan(k, c.ctx)));
+      c === undefined
+        ? keys
+        : keys.map((k) =>
+            k.length < 6 || c.classifier.isPlain(k) ? k : c.classifier.scan(k, c.ctx),
+          );
     if (stored.every((s, i) => s === keys[i])) {
       const sorted = sortKeys(keys);
       return { keys: sorted, texts: sorted.map(quoteKey) };

@@ -117,9 +117,10 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         checkpointIntervalMs: config.integrity.checkpointIntervalMs,
         flushIntervalMs: config.writer.flushIntervalMs,
         maxPendingBytes: config.writer.maxPendingBytes,
+        keysWal: keystore.walFile,
       },
       onError,
-      () => keystore.commit(), // keys on disk before the records that need them
+      () => keystore.commit(), // new people's keys are written before the records that need them
     );
     return new Logs(
       {

@@ -2,6 +2,7 @@ import {
   features,
   findPersonal,
   findSecrets,
+  matches,
   type PersonalKind,
   type SecretKind,
 } from './detectors.js';
@@ -37,6 +38,9 @@ interface Range {
 // Below this length no built-in detector can match (the shortest, an e-mail, needs 6).
 const MIN_SCAN = 6;
 const KEY_CACHE_MAX = 4096;
+const PLAIN_CACHE_MAX = 16_384;
+const PLAIN_CACHE_LENGTH = 256;
+const UUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
 /**
  * Classifies what a record holds: removes secrets, masks card numbers, and hands personal data
@@ -44,6 +48,7 @@ const KEY_CACHE_MAX = 4096;
  */
 export class Classifier {
   private readonly keyCache = new Map<string, KeyRule | null>();
+  private readonly plainCache = new Map<string, boolean>();
 
   constructor(readonly rules: ClassifierRules) {}
 
@@ -58,10 +63,44 @@ export class Classifier {
     return found;
   }
 
+  /**
+   * Does a short text (an event type, a channel name) hold nothing to classify? Cached: such
+   * texts come back again and again.
+   */
+  isPlain(s: string): boolean {
+    let plain = this.plainCache.get(s);
+    if (plain === undefined) {
+      plain = this.find(s).length === 0;
+      this.remember(s, plain);
+    }
+    return plain;
+  }
+
   /** A string with every secret replaced and every personal value turned into a placeholder. */
   scan(s: string, ctx: PiiContext): string {
+    // Logs repeat themselves (routes, user agents, messages): a string seen plain is plain.
+    if (s.length <= PLAIN_CACHE_LENGTH && this.plainCache.get(s) === true) return s;
+    // UUIDs are everywhere in logs and can hold nothing: skip the detectors.
+    if (
+      s.length === 36 &&
+      this.rules.patterns.length === 0 &&
+      s.charCodeAt(8) === 45 &&
+      UUID.test(s)
+    )
+      return s;
     const ranges = this.find(s);
-    return ranges.length === 0 ? s : this.rewrite(s, ranges, ctx);
+    if (ranges.length === 0) {
+      this.remember(s, true);
+      return s;
+    }
+    return this.rewrite(s, ranges, ctx);
+  }
+
+  private remember(s: string, plain: boolean): void {
+    if (s.length > PLAIN_CACHE_LENGTH) return;
+    // Bounded: when full, start over (cheap, and what matters comes back soon).
+    if (this.plainCache.size >= PLAIN_CACHE_MAX) this.plainCache.clear();
+    this.plainCache.set(s, plain);
   }
 
   /** What scan() would find, without a context: for error messages and self-tests. */
@@ -92,7 +131,7 @@ export class Classifier {
   private find(s: string): Range[] {
     const ranges: Range[] = [];
     for (const p of this.rules.patterns) {
-      for (const m of s.matchAll(p.regex)) {
+      for (const m of matches(p.regex, s)) {
         if (m[0].length > 0)
           ranges.push({
             start: m.index,
@@ -103,8 +142,8 @@ export class Classifier {
           });
       }
     }
-    if (s.length >= MIN_SCAN) {
-      const f = features(s);
+    const f = s.length >= MIN_SCAN ? features(s) : undefined;
+    if (f?.any === true) {
       const hit = (
         start: number,
         end: number,

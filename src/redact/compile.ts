@@ -74,7 +74,10 @@ export function classificationSettings(
   return {
     classifier,
     keys,
-    subjectFields: c.subjectFields,
+    subjectFields: c.subjectFields.map((f) => {
+      const [head = 'subject', leaf = 'id'] = f.split('.', 2);
+      return [head, leaf] as const;
+    }),
     actorRules: rulesFor('actor'),
     personRules: rulesFor('target'),
     personTypes: new Set(c.personTypes),

@@ -54,6 +54,33 @@ export interface Features {
   longToken: boolean;
   /** Upper-case letters (IBAN). */
   upper: boolean;
+  dot: boolean;
+  space: boolean;
+  /** Counts that rule detectors out: a card needs 13 digits, an IPv4 address 3 dots... */
+  digitCount: number;
+  dots: number;
+  colons: number;
+  /** Something any detector could start from; when false, none is run. */
+  any: boolean;
+}
+
+const NONE: readonly RegExpExecArray[] = [];
+
+/**
+ * Every match of a global regex in a string. Unlike String#matchAll it neither clones the
+ * regex nor allocates when nothing matches, which is almost always.
+ */
+export function matches(re: RegExp, s: string): readonly RegExpExecArray[] {
+  re.lastIndex = 0;
+  let m = re.exec(s);
+  if (m === null) return NONE;
+  const out: RegExpExecArray[] = [];
+  while (m !== null) {
+    out.push(m);
+    if (m[0].length === 0) re.lastIndex++;
+    m = re.exec(s);
+  }
+  return out;
 }
 
 export function features(s: string): Features {
@@ -64,6 +91,12 @@ export function features(s: string): Features {
     digits: false,
     longToken: false,
     upper: false,
+    dot: false,
+    space: false,
+    digitCount: 0,
+    dots: 0,
+    colons: 0,
+    any: false,
   };
   let run = 0;
   let digitRun = 0;
@@ -73,14 +106,23 @@ export function features(s: string): Features {
     const isUpper = c >= 65 && c <= 90;
     const isToken = isDigit || isUpper || (c >= 97 && c <= 122) || c === 95 || c === 45;
     run = isToken ? run + 1 : 0;
-    digitRun = isDigit ? digitRun + 1 : 0;
+    if (isDigit) {
+      digitRun++;
+      f.digitCount++;
+    } else digitRun = 0;
     if (run >= 16) f.longToken = true;
     if (digitRun >= 2) f.digits = true;
     if (isUpper) f.upper = true;
     else if (c === 64) f.at = true;
-    else if (c === 58) f.colon = true;
+    else if (c === 58) f.colons++;
     else if (c === 61) f.equals = true;
+    else if (c === 46) f.dots++;
+    else if (c === 32 || c === 9 || c === 10) f.space = true;
   }
+  f.colon = f.colons > 0;
+  f.dot = f.dots > 0;
+  // "-----BEGIN" is a long token; "Bearer x" has a space; every other detector needs a flag.
+  f.any = f.at || f.colon || f.equals || f.digits || f.longToken || f.dot || f.space;
   return f;
 }
 
@@ -112,6 +154,8 @@ const SECRET_ASSIGNMENT =
   /(?<![\w-])[\w-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|authorization|cookie|session(?:[_-]?id)?|credentials?)[\w-]{0,40}["']?[\t ]{0,4}[:=][\t ]{0,4}(?:"([^\n"]{1,4096})"|'([^\n']{1,4096})'|([^\s"',;&}]{1,4096}))/gi;
 // Card numbers as they are written: 13-19 digits in one piece, or 4-4-4-x and 4-6-x groups with
 // one kind of separator. Each match is at most 22 characters and the scan resumes after it.
+// Every name SECRET_ASSIGNMENT can start from contains one of these: a cheap test first.
+const SECRET_WORD = /pass|pwd|secret|token|key|auth|cookie|session|credential/i;
 const CARD =
   /(?<![\d-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{4,5})(?!\d)/g;
 
@@ -169,7 +213,7 @@ const SECRET_DETECTORS: readonly Detector[] = [
       'JWTs and keys with a known shape: AWS, GitHub, GitLab, Slack, Stripe, Google, npm, OpenAI',
     run: (s, f, hit) => {
       if (!f.longToken) return;
-      for (const m of s.matchAll(TOKEN_SECRETS))
+      for (const m of matches(TOKEN_SECRETS, s))
         hit(m.index, m.index + m[0].length, tokenKind(m[0]), true);
     },
   },
@@ -187,7 +231,7 @@ const SECRET_DETECTORS: readonly Detector[] = [
     description: 'Bearer and Basic credentials',
     run: (s, _f, hit) => {
       if (!/bearer|basic/i.test(s)) return;
-      for (const m of s.matchAll(AUTH)) {
+      for (const m of matches(AUTH, s)) {
         const value = m[2] as string;
         hit(
           m.index + m[0].length - value.length,
@@ -204,7 +248,7 @@ const SECRET_DETECTORS: readonly Detector[] = [
     description: 'user:password in URLs (scheme://user:pass@host)',
     run: (s, f, hit) => {
       if (!f.colon || !f.at) return;
-      for (const m of s.matchAll(URL_CREDENTIALS)) {
+      for (const m of matches(URL_CREDENTIALS, s)) {
         const creds = m[1] as string;
         const start = m.index + m[0].length - 1 - creds.length;
         hit(start, start + creds.length, 'url_credentials', true);
@@ -217,7 +261,7 @@ const SECRET_DETECTORS: readonly Detector[] = [
     description: 'Slack incoming-webhook URLs',
     run: (s, _f, hit) => {
       if (!s.includes('hooks.slack.com')) return;
-      for (const m of s.matchAll(SLACK_WEBHOOK)) {
+      for (const m of matches(SLACK_WEBHOOK, s)) {
         const path = m[1] as string;
         hit(m.index + m[0].length - path.length, m.index + m[0].length, 'slack_webhook', true);
       }
@@ -229,7 +273,7 @@ const SECRET_DETECTORS: readonly Detector[] = [
     description: 'secret query parameters (?token=, &password=, &code=, X-Amz-Signature=, ...)',
     run: (s, f, hit) => {
       if (!f.equals) return;
-      for (const m of s.matchAll(SECRET_PARAM)) {
+      for (const m of matches(SECRET_PARAM, s)) {
         const value = m[1] as string;
         hit(m.index + m[0].length - value.length, m.index + m[0].length, 'secret_param', true);
       }
@@ -240,8 +284,8 @@ const SECRET_DETECTORS: readonly Detector[] = [
     secret: true,
     description: 'password=..., "token": "...", api_key: ... inside free text',
     run: (s, f, hit) => {
-      if (!f.equals && !f.colon) return;
-      for (const m of s.matchAll(SECRET_ASSIGNMENT)) {
+      if ((!f.equals && !f.colon) || !SECRET_WORD.test(s)) return;
+      for (const m of matches(SECRET_ASSIGNMENT, s)) {
         const value = (m[1] ?? m[2] ?? m[3]) as string;
         const quoted = m[1] !== undefined || m[2] !== undefined ? 1 : 0;
         const end = m.index + m[0].length - quoted;
@@ -254,7 +298,7 @@ const SECRET_DETECTORS: readonly Detector[] = [
     secret: true,
     description: 'card numbers of a known brand that pass Luhn (kept: the last 4 digits)',
     run: (s, f, hit) => {
-      if (!f.digits) return;
+      if (f.digitCount < 13) return;
       CARD.lastIndex = 0;
       for (let m = CARD.exec(s); m !== null; m = CARD.exec(s)) {
         if (cardAt(s, m.index, m.index + m[0].length))
@@ -294,7 +338,7 @@ const PERSONAL_DETECTORS: readonly Detector[] = [
     description: 'e-mail addresses',
     run: (s, f, hit) => {
       if (!f.at) return;
-      for (const m of s.matchAll(EMAIL)) {
+      for (const m of matches(EMAIL, s)) {
         const tld = m[0].slice(m[0].lastIndexOf('.') + 1);
         if (/^[a-z]{2,24}$/i.test(tld)) hit(m.index, m.index + m[0].length, 'email', false);
       }
@@ -305,11 +349,11 @@ const PERSONAL_DETECTORS: readonly Detector[] = [
     secret: false,
     description: 'phone numbers: E.164 (+33 6 12 34 56 78) and French national formats',
     run: (s, f, hit) => {
-      if (!f.digits) return;
+      if (f.digitCount < 7) return;
       if (s.includes('+'))
-        for (const m of s.matchAll(PHONE_INTERNATIONAL))
+        for (const m of matches(PHONE_INTERNATIONAL, s))
           hit(m.index, m.index + m[0].length, 'phone', false);
-      for (const m of s.matchAll(PHONE_FRENCH)) hit(m.index, m.index + m[0].length, 'phone', false);
+      for (const m of matches(PHONE_FRENCH, s)) hit(m.index, m.index + m[0].length, 'phone', false);
     },
   },
   {
@@ -317,8 +361,8 @@ const PERSONAL_DETECTORS: readonly Detector[] = [
     secret: false,
     description: 'French social security numbers (NIR) with a valid key',
     run: (s, f, hit) => {
-      if (!f.digits) return;
-      for (const m of s.matchAll(NIR))
+      if (f.digitCount < 13) return;
+      for (const m of matches(NIR, s))
         if (nirValid(m[0])) hit(m.index, m.index + m[0].length, 'nir', false);
     },
   },
@@ -327,8 +371,8 @@ const PERSONAL_DETECTORS: readonly Detector[] = [
     secret: false,
     description: 'IBANs that pass the mod-97 check',
     run: (s, f, hit) => {
-      if (!f.digits || !f.upper) return;
-      for (const m of s.matchAll(IBAN))
+      if (f.digitCount < 4 || !f.upper) return;
+      for (const m of matches(IBAN, s))
         if (ibanValid(m[0])) hit(m.index, m.index + m[0].length, 'iban', false);
     },
   },
@@ -336,9 +380,9 @@ const PERSONAL_DETECTORS: readonly Detector[] = [
     name: 'ipv4',
     secret: false,
     description: 'IPv4 addresses (not loopback, not version strings)',
-    run: (s, _f, hit) => {
-      if (!s.includes('.')) return;
-      for (const m of s.matchAll(IPV4)) {
+    run: (s, f, hit) => {
+      if (f.dots < 3 || f.digitCount < 4) return;
+      for (const m of matches(IPV4, s)) {
         if (!meaningfulIp(m[0])) continue;
         if (VERSION_BEFORE.test(s.slice(Math.max(0, m.index - 10), m.index))) continue; // v1.2.3.4
         hit(m.index, m.index + m[0].length, 'ip', false);
@@ -350,8 +394,8 @@ const PERSONAL_DETECTORS: readonly Detector[] = [
     secret: false,
     description: 'IPv6 addresses (not ::1, not times or MAC addresses)',
     run: (s, f, hit) => {
-      if (!f.colon) return;
-      for (const m of s.matchAll(IPV6)) {
+      if (f.colons < 2) return;
+      for (const m of matches(IPV6, s)) {
         if (ipv6Valid(m[0]) && meaningfulIp(m[0])) hit(m.index, m.index + m[0].length, 'ip', false);
       }
     },

@@ -8,7 +8,7 @@ import {
 } from '../../src/config/resolve.js';
 import type { SubjectEntry, SubjectKeys } from '../../src/redact/pii.js';
 import { sealEvent } from '../../src/event/prepare.js';
-import { encryptPii } from '../../src/crypto/pii-cipher.js';
+import { PiiSealer } from '../../src/crypto/pii-cipher.js';
 import { reveal } from '../../src/redact/reveal.js';
 
 /** An in-memory keystore: the same id always gets the same pseudonym and key. */
@@ -27,6 +27,16 @@ export class MemoryKeys implements SubjectKeys {
   keyOf(pseudonym: string): Buffer | undefined {
     for (const e of this.entries.values()) if (e.pseudonym === pseudonym) return e.key;
     return undefined;
+  }
+
+  idOf(pseudonym: string): string | undefined {
+    for (const [id, e] of this.entries) if (e.pseudonym === pseudonym) return id;
+    return undefined;
+  }
+
+  /** Erase a person: their key and mapping are gone. */
+  erase(id: string): void {
+    this.entries.delete(id);
   }
 }
 
@@ -47,7 +57,7 @@ const LOG_ID = '0123456789abcdef0123456789abcdef';
 /** Classify and seal an event as the writer would (seq 1), returning the stored record. */
 export function store(input: unknown, s: ClassificationSettings): Record<string, unknown> {
   const p = prepareEvent(input, { ...LIMITS, classification: s });
-  const pii = p.pii === undefined ? undefined : encryptPii(p.pii, LOG_ID, p.channel, 1);
+  const pii = p.pii === undefined ? undefined : new PiiSealer(LOG_ID).seal(p.pii);
   return JSON.parse(sealEvent(p, 1, '2026-01-01T00:00:00.000Z', 0, pii)) as Record<string, unknown>;
 }
 

@@ -2,7 +2,7 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, constants
 import { LogsError, asLogsError } from '../../errors.js';
 import type { Sealable } from '../../event/prepare.js';
 import { sealEvent } from '../../event/prepare.js';
-import { encryptPii } from '../../crypto/pii-cipher.js';
+import { PiiSealer } from '../../crypto/pii-cipher.js';
 import { LineBatch } from '../../integrity/line-batch.js';
 import type { MerkleState } from '../../integrity/merkle.js';
 import { MerkleTracker } from '../../integrity/merkle-tracker.js';
@@ -23,6 +23,13 @@ export interface ChannelWriterOptions {
   readonly flushIntervalMs: number;
   /** Bytes waiting in memory beyond which they are written at once (bounded memory). */
   readonly maxPendingBytes: number;
+  /**
+   * Runs before each sync of records: a promise when something they depend on (new people's
+   * keys) must be made durable first, which rejects if it cannot. `beforeSyncSync` is the same,
+   * blocking, for exit handlers.
+   */
+  readonly beforeSync?: () => Promise<void> | undefined;
+  readonly beforeSyncSync?: () => void;
   /** A failure no caller is waiting for (buffered records lost, a failed sync). Never throws. */
   readonly onError: (err: LogsError) => void;
 }
@@ -57,11 +64,15 @@ export class ChannelWriter {
 
   // Sequenced but not yet written.
   private readonly batch = new LineBatch();
+  private readonly sealer: PiiSealer;
   private waiting: Waiter[] = [];
   // Written but not yet synced.
   private written: Waiter[] = [];
   private writtenState: ChannelState;
   private syncedState: ChannelState;
+  // The Merkle tree at writtenState.seq and at syncedState.seq.
+  private writtenTree: MerkleState;
+  private syncedTree: MerkleState;
   private syncing = false;
   private commitScheduled = false;
   // sync() callers, each waiting until the synced seq reaches its target.
@@ -83,8 +94,11 @@ export class ChannelWriter {
     this.seqNo = opts.state.seq;
     this.headHash = opts.state.head;
     this.tree = new MerkleTracker(opts.merkle);
+    this.sealer = new PiiSealer(opts.logId);
     this.writtenState = opts.state;
     this.syncedState = opts.state;
+    this.writtenTree = opts.merkle;
+    this.syncedTree = opts.merkle;
     if (opts.durability === 'buffered') {
       this.timer = setInterval(() => this.flushQuietly(), opts.flushIntervalMs);
       this.timer.unref();
@@ -110,8 +124,13 @@ export class ChannelWriter {
     return { ...this.counters };
   }
 
-  /** The Merkle tree at `size` (a seq reached and not rolled back). */
+  /**
+   * The Merkle tree at `size`: kept for the last written and the last synced states (what
+   * checkpoints ask for), else folded from the leaves not yet folded.
+   */
   merkleAt(size: number): MerkleState {
+    if (size === this.syncedState.seq) return this.syncedTree;
+    if (size === this.writtenState.seq) return this.writtenTree;
     return this.tree.stateAt(size);
   }
 
@@ -160,8 +179,7 @@ export class ChannelWriter {
       this.batch.reserve(p);
     }
     const seq = this.seqNo + 1;
-    const pii =
-      p.pii === undefined ? undefined : encryptPii(p.pii, this.opts.logId, this.channel, seq);
+    const pii = p.pii === undefined ? undefined : this.sealer.seal(p.pii);
     const canonical = sealEvent(p, seq, ts, skew, pii);
     const hash = this.batch.append(this.headHash, canonical);
     this.tree.append(hash);
@@ -177,7 +195,9 @@ export class ChannelWriter {
   private scheduleCommit(): void {
     if (this.commitScheduled || this.syncing) return; // a running sync commits the next batch
     this.commitScheduled = true;
-    setImmediate(() => {
+    // A microtask: it runs once the caller's current batch of records is all sequenced (the
+    // sequencer hands them over in one message), without waiting a turn of the event loop.
+    queueMicrotask(() => {
       this.commitScheduled = false;
       this.commit();
     });
@@ -214,6 +234,9 @@ export class ChannelWriter {
       offset: this.writtenState.offset + bytes.length,
     };
     for (const w of waiters) this.written.push(w);
+    // Fold the Merkle tree up to what is written (a failed write never goes back below it), a
+    // batch at a time: the work is spread evenly instead of falling on the checkpoint.
+    this.writtenTree = this.tree.stateAt(this.writtenState.seq);
   }
 
   /**
@@ -254,25 +277,37 @@ export class ChannelWriter {
       this.notifySynced();
       return;
     }
-    this.syncing = true;
     const batch = this.written;
     const target = this.writtenState;
+    const targetTree = this.writtenTree;
     this.written = [];
+    this.syncing = true;
     this.counters.syncs += 1;
-    fdatasync(this.fd, (err) => {
-      this.syncing = false;
-      if (err) {
-        this.syncFailed(err, batch);
-        return;
-      }
-      this.syncedState = target;
-      for (const w of batch) w.resolve({ channel: this.channel, seq: w.seq, hash: w.hash });
-      this.notifySynced();
-      if (this.closed) return;
-      if (this.waiting.length > 0 || this.written.length > 0 || this.syncListeners.length > 0) {
-        this.commit();
-      }
-    });
+    const sync = (): void =>
+      fdatasync(this.fd, (err) => {
+        this.syncing = false;
+        if (err) {
+          this.syncFailed(err, batch);
+          return;
+        }
+        this.syncedState = target;
+        this.syncedTree = targetTree;
+        for (const w of batch) w.resolve({ channel: this.channel, seq: w.seq, hash: w.hash });
+        this.notifySynced();
+        if (this.closed) return;
+        if (this.waiting.length > 0 || this.written.length > 0 || this.syncListeners.length > 0) {
+          this.commit();
+        }
+      });
+    // What the records depend on (new people's keys) is made durable first.
+    const before = this.opts.beforeSync?.();
+    if (before === undefined) sync();
+    else {
+      before.then(sync, (err: unknown) => {
+        this.syncing = false;
+        this.syncFailed(err as NodeJS.ErrnoException, batch);
+      });
+    }
   }
 
   /**
@@ -347,6 +382,7 @@ export class ChannelWriter {
     this.writeOut();
     if (this.hasFailed()) return this.syncedState;
     try {
+      this.opts.beforeSyncSync?.();
       this.counters.syncs += 1;
       fdatasyncSync(this.fd);
     } catch (err) {
@@ -354,6 +390,7 @@ export class ChannelWriter {
       return this.syncedState;
     }
     this.syncedState = this.writtenState;
+    this.syncedTree = this.writtenTree;
     const done = this.written;
     this.written = [];
     for (const w of done) w.resolve({ channel: this.channel, seq: w.seq, hash: w.hash });

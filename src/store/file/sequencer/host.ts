@@ -1,3 +1,4 @@
+import { closeSync, constants, existsSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { LogsError, asLogsError } from '../../../errors.js';
 import { importPrivateKey } from '../../../crypto/sign.js';
 import type { MerkleState } from '../../../integrity/merkle.js';
@@ -8,6 +9,7 @@ import { LogLayout } from '../layout.js';
 import { saveState } from '../recovery.js';
 import {
   CONSUMED,
+  KEYS_COMMITTED,
   STATS_FIELDS,
   SYNC_DONE,
   decodeBatch,
@@ -39,12 +41,16 @@ export class SequencerHost {
   private ackSeqs: number[] = [];
   private ackHashes: string[] = [];
   private ackScheduled = false;
+  private readonly keysWal: string | undefined;
+  private keysFd: number | undefined;
+  private keysSynced = 0n;
 
   constructor(
     init: SequencerInit,
     private readonly send: (msg: FromHost) => void,
   ) {
     this.layout = new LogLayout(init.dir);
+    this.keysWal = init.keysWal;
     this.counters = new BigInt64Array(init.counters);
     this.stats = new Float64Array(init.stats);
     const onError = (err: unknown): void => this.send({ t: 'error', error: wire(err) });
@@ -66,6 +72,8 @@ export class SequencerHost {
         logId: init.logId,
         flushIntervalMs: init.flushIntervalMs,
         maxPendingBytes: init.maxPendingBytes,
+        beforeSync: () => this.syncKeys(),
+        beforeSyncSync: () => this.syncKeysSync(),
         onError,
       });
     });
@@ -136,7 +144,8 @@ export class SequencerHost {
     this.ackHashes.push(ack.hash);
     if (this.ackScheduled) return;
     this.ackScheduled = true;
-    setImmediate(() => {
+    // After the current batch or sync callback, whose acknowledgements are all queued by then.
+    queueMicrotask(() => {
       this.ackScheduled = false;
       this.publishStats();
       this.send({ t: 'acks', ids: this.ackIds, seqs: this.ackSeqs, hashes: this.ackHashes });
@@ -236,12 +245,55 @@ export class SequencerHost {
     if (this.finished) return;
     this.finished = true;
     clearInterval(this.timer);
+    if (this.keysFd !== undefined) closeSync(this.keysFd);
     this.publishStats();
     try {
       this.checkpoints.closeSync();
     } catch (err) {
       this.send({ t: 'error', error: wire(err) });
     }
+  }
+
+  /**
+   * Before records are synced, sync the keystore's WAL if new people were committed since: a
+   * record on disk must never outlive the key that decrypts it. Undefined when nothing is due;
+   * the promise rejects if the sync fails (the records' sync then fails closed).
+   */
+  private syncKeys(): Promise<void> | undefined {
+    const fd = this.keysDue();
+    if (fd === undefined) return undefined;
+    const committed = Atomics.load(this.counters, KEYS_COMMITTED);
+    return new Promise((resolve, reject) => {
+      fdatasync(fd, (err) => {
+        if (err) reject(err);
+        else {
+          if (committed > this.keysSynced) this.keysSynced = committed;
+          resolve();
+        }
+      });
+    });
+  }
+
+  private syncKeysSync(): void {
+    const fd = this.keysDue();
+    if (fd === undefined) return;
+    const committed = Atomics.load(this.counters, KEYS_COMMITTED);
+    fdatasyncSync(fd);
+    if (committed > this.keysSynced) this.keysSynced = committed;
+  }
+
+  /** The WAL's descriptor when new people were committed since its last sync. */
+  private keysDue(): number | undefined {
+    if (
+      this.keysWal === undefined ||
+      Atomics.load(this.counters, KEYS_COMMITTED) === this.keysSynced
+    )
+      return undefined;
+    if (this.keysFd === undefined) {
+      if (!existsSync(this.keysWal)) return undefined; // checkpointed into the database, which SQLite synced
+      this.keysFd = openSync(this.keysWal, constants.O_RDONLY);
+    }
+    return this.keysFd;
   }
 
   private syncDone(): void {

@@ -104,8 +104,10 @@ export interface SequencerInit {
   readonly checkpointIntervalMs: number;
   readonly flushIntervalMs: number;
   readonly maxPendingBytes: number;
-  /** [0] batches consumed, [1] synchronous operations done (BigInt64Array). */
+  /** [0] batches consumed, [1] synchronous operations done, [2] keystore commits (BigInt64Array). */
   readonly counters: SharedArrayBuffer;
+  /** The keystore's WAL file, synced before records whose keys it may hold. */
+  readonly keysWal: string | undefined;
   /** records, bytes, writes, syncs per channel (Float64Array). */
   readonly stats: SharedArrayBuffer;
 }
@@ -137,5 +139,7 @@ export type FromHost =
 /** Index of each counter in `counters`. */
 export const CONSUMED = 0;
 export const SYNC_DONE = 1;
+/** Commits of new people to the keystore: the writer syncs its WAL before records that follow. */
+export const KEYS_COMMITTED = 2;
 /** Fields per channel in `stats`. */
 export const STATS_FIELDS = 4;
