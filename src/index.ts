@@ -42,4 +42,9 @@ export {
   EMPTY_ROOT,
 } from './integrity/merkle.js';
 export { chainGenesis } from './integrity/chain.js';
+export { reveal, type Revealed } from './redact/reveal.js';
+export { describeClassification, type RuleDescription } from './redact/describe.js';
+export { compileClassifier } from './redact/compile.js';
+export { Keystore } from './crypto/keystore.js';
+export type { SubjectLookup } from './redact/pii.js';
 export { LogsError, ERROR_CODES, isLogsError, type ErrorCode } from './errors.js';

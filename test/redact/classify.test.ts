@@ -301,3 +301,28 @@ test('error messages never repeat a secret the producer sent', () => {
       assert.ok(!message.includes(secret), message);
   }
 });
+
+test('the rules are introspectable: configured ones first, then every built-in name and detector', async () => {
+  const { describeClassification } = await import('../../src/redact/describe.js');
+  const { compileClassifier } = await import('../../src/redact/compile.js');
+  const c = resolveConfig(
+    { classification: { keys: { employee_number: 'encrypt' }, ip_addresses: 'truncate' } },
+    process.cwd(),
+  ).classification;
+  const rules = describeClassification(compileClassifier(c));
+  assert.deepEqual(rules[0], {
+    kind: 'key',
+    match: 'employeenumber',
+    mode: 'encrypt',
+    source: 'config',
+  });
+  assert.ok(rules.some((r) => r.kind === 'key' && r.match === 'password' && r.mode === 'remove'));
+  assert.ok(rules.some((r) => r.kind === 'detector' && r.match === 'card' && r.mode === 'mask'));
+  assert.ok(
+    rules.some((r) => r.kind === 'detector' && r.match === 'ipv4' && r.mode === 'keep'),
+    'truncated, kept in clear',
+  );
+  assert.ok(
+    rules.some((r) => r.kind === 'detector' && r.match === 'email' && r.mode === 'encrypt'),
+  );
+});
