@@ -1,8 +1,11 @@
 import { LogsError } from '../errors.js';
 import { jcsNumber } from './canonical.js';
+import { quote } from './quote.js';
 import type { Classifier } from '../redact/classifier.js';
 import type { KeyRule } from '../redact/keys.js';
 import type { PiiContext } from '../redact/pii.js';
+
+export { quote } from './quote.js';
 
 /** Bounds applied to everything a producer hands us. */
 export interface ValueLimits {
@@ -26,6 +29,7 @@ export class ValueSerializer {
   private readonly ancestors: object[] = [];
   // Keys from the field down to the current value; turned into a path only for an error message.
   private readonly keys: Array<string | number> = [];
+  private readonly shapes: ShapeCache;
 
   constructor(
     private readonly limits: ValueLimits,
@@ -33,6 +37,7 @@ export class ValueSerializer {
     private readonly classify?: Classification,
   ) {
     this.budget = limits.maxRecordBytes;
+    this.shapes = classify === undefined ? UNCLASSIFIED_SHAPES : shapesOf(classify.classifier);
   }
 
   /**
@@ -80,13 +85,12 @@ export class ValueSerializer {
     // Cheap early refusal of huge strings before anything copies them.
     if (s.length > this.budget) this.tooLarge();
     const c = this.classify;
-    const stored =
+    const text =
       c === undefined
-        ? s
+        ? quote(s)
         : rule === undefined
-          ? c.classifier.scan(s, c.ctx)
-          : c.classifier.applyRule(rule, s, c.ctx);
-    const text = quote(stored);
+          ? c.classifier.scanToJson(s, c.ctx)
+          : quote(c.classifier.applyRule(rule, s, c.ctx));
     this.budget -= text.length;
     return text;
   }
@@ -143,7 +147,7 @@ export class ValueSerializer {
     rule: KeyRule | undefined,
     childRules?: ReadonlyMap<string, KeyRule>,
   ): string {
-    const { keys, texts } = this.keyTexts(Object.keys(obj));
+    const { keys, texts, rules } = this.shapeOf(Object.keys(obj));
     let out = '{';
     let first = true;
     for (let i = 0; i < keys.length; i++) {
@@ -155,7 +159,7 @@ export class ValueSerializer {
         item = '[unreadable]'; // a throwing getter must not take the host application down
       }
       this.keys.push(key);
-      const text = this.value(item, depth + 1, this.childRule(key, rule, childRules));
+      const text = this.value(item, depth + 1, this.childRule(key, rules[i], rule, childRules));
       this.keys.pop();
       if (text === undefined) continue;
       const keyText = texts[i] as string;
@@ -168,29 +172,44 @@ export class ValueSerializer {
   }
 
   /**
-   * The rule for a child: the field's own rules, then what the key's name says, then what the
-   * parent's rule passes down. A secret's name always wins, even inside a `keep` zone.
+   * The rule for a child: the field's own rules, then what the key's name says (`named`), then
+   * what the parent's rule passes down. A secret's name always wins, even inside a `keep` zone.
    */
   private childRule(
     key: string,
+    named: KeyRule | undefined,
     parent: KeyRule | undefined,
     own?: ReadonlyMap<string, KeyRule>,
   ): KeyRule | undefined {
-    const c = this.classify;
-    if (c === undefined) return undefined;
-    const named = own?.get(key) ?? c.classifier.keyRule(key);
-    if (named === undefined) return parent;
-    if (parent?.mode === 'keep' && named.mode !== 'remove' && named.mode !== 'mask') return parent;
-    return named;
+    const rule = own?.get(key) ?? named;
+    if (rule === undefined) return parent;
+    if (parent?.mode === 'keep' && rule.mode !== 'remove' && rule.mode !== 'mask') return parent;
+    return rule;
   }
 
   /**
-   * The keys in canonical order with their JSON text. Keys are classified too (an e-mail or a
-   * token used as a key is replaced), so the order is that of the stored text; replaced keys
-   * that collide get a `#n` suffix.
+   * The keys of an object in canonical order, with their JSON text and the rule their names
+   * carry. Objects of one kind come again and again with the same keys in the same order: that
+   * is looked up, not worked out again.
    */
-  private keyTexts(keys: string[]): { keys: string[]; texts: string[] } {
+  private shapeOf(keys: string[]): Shape {
+    if (keys.length === 0) return EMPTY_SHAPE;
+    const known = this.shapes.get(keys);
+    if (known !== undefined) return known;
+    const given = keys.slice();
+    const shape = this.keyTexts(keys);
+    if (shape.plain) this.shapes.add(given, shape);
+    return shape;
+  }
+
+  /**
+   * Keys are classified too (an e-mail or a token used as a key is replaced), so the order is
+   * that of the stored text; replaced keys that collide get a `#n` suffix.
+   */
+  private keyTexts(keys: string[]): Shape & { plain: boolean } {
     const c = this.classify;
+    const rulesOf = (sorted: readonly string[]): Array<KeyRule | undefined> =>
+      c === undefined ? [] : sorted.map((k) => c.classifier.keyRule(k));
     const stored =
       c === undefined
         ? keys
@@ -199,7 +218,7 @@ export class ValueSerializer {
           );
     if (stored.every((s, i) => s === keys[i])) {
       const sorted = sortKeys(keys);
-      return { keys: sorted, texts: sorted.map(quoteKey) };
+      return { keys: sorted, texts: sorted.map(quoteKey), rules: rulesOf(sorted), plain: true };
     }
     const seen = new Set<string>();
     const pairs = keys.map((k, i) => {
@@ -209,7 +228,13 @@ export class ValueSerializer {
       return [k, s] as const;
     });
     pairs.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-    return { keys: pairs.map((p) => p[0]), texts: pairs.map((p) => quote(p[1])) };
+    const sorted = pairs.map((p) => p[0]);
+    return {
+      keys: sorted,
+      texts: pairs.map((p) => quote(p[1])),
+      rules: rulesOf(sorted),
+      plain: false,
+    };
   }
 
   /** `data.items[3].name`, for error messages (keys are cut short: they may be hostile). */
@@ -228,6 +253,65 @@ export class ValueSerializer {
       `${this.path()}: the record would exceed ${this.limits.maxRecordBytes} bytes`,
     );
   }
+}
+
+/** How the keys of one kind of object are written: in canonical order, with their rules. */
+interface Shape {
+  readonly keys: readonly string[];
+  /** JSON text of each key (as stored: classified). */
+  readonly texts: readonly string[];
+  /** The rule each key's name carries (empty without classification). */
+  readonly rules: ReadonlyArray<KeyRule | undefined>;
+}
+
+const EMPTY_SHAPE: Shape = { keys: [], texts: [], rules: [] };
+
+/**
+ * Shapes of objects seen, by their keys in the order Object.keys gives them (the order the
+ * program built them in). Only objects whose keys are all plain are kept; bounded, so hostile
+ * input with ever new keys cannot grow it: when full, it starts over.
+ */
+class ShapeCache {
+  private static readonly MAX = 2048;
+  private readonly byFirst = new Map<string, Array<{ given: readonly string[]; shape: Shape }>>();
+  private size = 0;
+
+  get(keys: readonly string[]): Shape | undefined {
+    const list = this.byFirst.get(keys[0] as string);
+    if (list === undefined) return undefined;
+    next: for (const { given, shape } of list) {
+      if (given.length !== keys.length) continue;
+      for (let i = 1; i < keys.length; i++) if (given[i] !== keys[i]) continue next;
+      return shape;
+    }
+    return undefined;
+  }
+
+  add(given: readonly string[], shape: Shape): void {
+    if (given.length > 64 || given.some((k) => k.length > 64)) return;
+    if (this.size >= ShapeCache.MAX) {
+      this.byFirst.clear();
+      this.size = 0;
+    }
+    const first = given[0] as string;
+    let list = this.byFirst.get(first);
+    if (list === undefined) this.byFirst.set(first, (list = []));
+    // A few kinds of objects per first key; more and the newest takes the place of the oldest,
+    // so a lookup never compares against more than a handful.
+    if (list.length >= 8) list.shift();
+    list.push({ given, shape });
+    this.size += 1;
+  }
+}
+
+// Shapes depend on the rules (which keys are plain, what they carry): one cache per classifier.
+const UNCLASSIFIED_SHAPES = new ShapeCache();
+const classifiedShapes = new WeakMap<Classifier, ShapeCache>();
+
+function shapesOf(classifier: Classifier): ShapeCache {
+  let cache = classifiedShapes.get(classifier);
+  if (cache === undefined) classifiedShapes.set(classifier, (cache = new ShapeCache()));
+  return cache;
 }
 
 /** What the serializer needs to classify: the compiled rules and the record's personal data. */
@@ -261,19 +345,6 @@ export function sortKeys(keys: string[]): string[] {
     keys[j + 1] = k;
   }
   return keys;
-}
-
-// Characters JSON must escape, and surrogates (which may be lone): anything else is copied as is.
-// eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/**
- * A string as canonical JSON text. Most strings need no escaping, and quoting them directly is
- * several times faster than JSON.stringify. Lone surrogates become U+FFFD (I-JSON).
- */
-export function quote(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
-  return JSON.stringify(s.isWellFormed() ? s : s.toWellFormed());
 }
 
 // Keys repeat from record to record: remember their JSON text. Bounded, so hostile unique keys

@@ -19,6 +19,9 @@ export class LineBatch {
   private readonly saved = Buffer.allocUnsafe(HEADROOM);
   /** Records in the batch. */
   count = 0;
+  /** hash_n of the last record appended, as bytes (a Merkle leaf) and as hex. */
+  digest: Buffer = Buffer.alloc(32);
+  private lastHex = '';
 
   /** Bytes waiting. */
   get bytes(): number {
@@ -44,14 +47,22 @@ export class LineBatch {
     // 33 bytes: a plain loop beats Buffer#copy's call overhead at this size.
     for (let i = 0; i < HEADROOM; i++) saved[i] = buf[start - HEADROOM + i] as number;
     buf[start - HEADROOM] = 0;
-    buf.write(prevHex, start - 32, 32, 'hex');
+    if (prevHex === this.lastHex) {
+      // The usual case: the previous hash is the one computed just before, still in bytes.
+      const digest = this.digest;
+      for (let i = 0; i < 32; i++) buf[start - 32 + i] = digest[i] as number;
+    } else {
+      buf.write(prevHex, start - 32, 32, 'hex');
+    }
     const n = buf.write(canonical, start, 'utf8');
-    const digest = hash('sha256', buf.subarray(start - HEADROOM, start + n), 'hex');
+    this.digest = hash('sha256', buf.subarray(start - HEADROOM, start + n), 'buffer');
     for (let i = 0; i < HEADROOM; i++) buf[start - HEADROOM + i] = saved[i] as number;
+    const hex = this.digest.toString('hex');
+    this.lastHex = hex;
     // The closing brace becomes the hash field, the brace and a newline.
-    this.end = start + n - 1 + buf.write(`,"hash":"${digest}"}\n`, start + n - 1, 'latin1');
+    this.end = start + n - 1 + buf.write(`,"hash":"${hex}"}\n`, start + n - 1, 'latin1');
     this.count += 1;
-    return digest;
+    return hex;
   }
 
   /** The bytes waiting, valid until the next append() or clear(). */

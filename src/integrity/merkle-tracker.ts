@@ -23,6 +23,11 @@ export class MerkleTracker {
 
   /** Record the next leaf (64 hex digits). */
   append(leaf: string): void {
+    this.pending.push(Buffer.from(leaf, 'hex'));
+  }
+
+  /** Record the next leaf (32 bytes). */
+  appendBytes(leaf: Uint8Array): void {
     this.pending.push(leaf);
   }
 
@@ -70,14 +75,15 @@ class LeafBuffer {
   private tail = 0; // leaves used in the last chunk
   count = 0;
 
-  push(hex: string): void {
+  push(leaf: Uint8Array): void {
     let last = this.chunks[this.chunks.length - 1];
     if (last === undefined || this.tail === LeafBuffer.CHUNK) {
       last = Buffer.allocUnsafe(LeafBuffer.CHUNK * 32);
       this.chunks.push(last);
       this.tail = 0;
     }
-    last.write(hex, this.tail * 32, 32, 'hex');
+    const at = this.tail * 32;
+    for (let i = 0; i < 32; i++) last[at + i] = leaf[i] as number;
     this.tail += 1;
     this.count += 1;
   }
@@ -120,7 +126,6 @@ class LeafBuffer {
     this.head = 0;
     this.tail = 0;
     this.count = 0;
-    const buf = Buffer.from(keep.buffer, keep.byteOffset, keep.byteLength);
-    for (let at = 0; at < buf.length; at += 32) this.push(buf.toString('hex', at, at + 32));
+    for (let at = 0; at < keep.length; at += 32) this.push(keep.subarray(at, at + 32));
   }
 }

@@ -9,6 +9,7 @@ import {
 import { builtInRule, normalizeKey, type KeyRule, type Mode } from './keys.js';
 import type { PiiContext } from './pii.js';
 import { truncateIp } from './ip.js';
+import { quote } from '../event/quote.js';
 
 /** A value pattern from the configuration. */
 export interface PatternRule {
@@ -40,7 +41,6 @@ const MIN_SCAN = 6;
 const KEY_CACHE_MAX = 4096;
 const PLAIN_CACHE_MAX = 16_384;
 const PLAIN_CACHE_LENGTH = 256;
-const UUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
 /**
  * Classifies what a record holds: removes secrets, masks card numbers, and hands personal data
@@ -48,7 +48,8 @@ const UUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
  */
 export class Classifier {
   private readonly keyCache = new Map<string, KeyRule | null>();
-  private readonly plainCache = new Map<string, boolean>();
+  // A text seen to hold nothing → its JSON text (false: it holds something).
+  private readonly plainCache = new Map<string, string | false>();
 
   constructor(readonly rules: ClassifierRules) {}
 
@@ -68,39 +69,50 @@ export class Classifier {
    * texts come back again and again.
    */
   isPlain(s: string): boolean {
-    let plain = this.plainCache.get(s);
-    if (plain === undefined) {
-      plain = this.find(s).length === 0;
-      this.remember(s, plain);
+    let known = this.plainCache.get(s);
+    if (known === undefined) {
+      known = this.find(s).length === 0 ? quote(s) : false;
+      this.remember(s, known);
     }
-    return plain;
+    return known !== false;
   }
 
   /** A string with every secret replaced and every personal value turned into a placeholder. */
   scan(s: string, ctx: PiiContext): string {
     // Logs repeat themselves (routes, user agents, messages): a string seen plain is plain.
-    if (s.length <= PLAIN_CACHE_LENGTH && this.plainCache.get(s) === true) return s;
-    // UUIDs are everywhere in logs and can hold nothing: skip the detectors.
-    if (
-      s.length === 36 &&
-      this.rules.patterns.length === 0 &&
-      s.charCodeAt(8) === 45 &&
-      UUID.test(s)
-    )
-      return s;
+    if (s.length <= PLAIN_CACHE_LENGTH && typeof this.plainCache.get(s) === 'string') return s;
+    if (this.rules.patterns.length === 0 && isUuid(s)) return s;
     const ranges = this.find(s);
     if (ranges.length === 0) {
-      this.remember(s, true);
+      this.remember(s, quote(s));
       return s;
     }
     return this.rewrite(s, ranges, ctx);
   }
 
-  private remember(s: string, plain: boolean): void {
+  /** scan(), then the result as JSON text: the serializer's path, which skips the quoting of
+   * texts seen before. */
+  scanToJson(s: string, ctx: PiiContext): string {
+    if (s.length <= PLAIN_CACHE_LENGTH) {
+      const known = this.plainCache.get(s);
+      if (typeof known === 'string') return known;
+    }
+    // UUIDs are everywhere in logs and can hold nothing: no detector, no escaping.
+    if (this.rules.patterns.length === 0 && isUuid(s)) return `"${s}"`;
+    const ranges = this.find(s);
+    if (ranges.length === 0) {
+      const text = quote(s);
+      this.remember(s, text);
+      return text;
+    }
+    return quote(this.rewrite(s, ranges, ctx));
+  }
+
+  private remember(s: string, known: string | false): void {
     if (s.length > PLAIN_CACHE_LENGTH) return;
     // Bounded: when full, start over (cheap, and what matters comes back soon).
     if (this.plainCache.size >= PLAIN_CACHE_MAX) this.plainCache.clear();
-    this.plainCache.set(s, plain);
+    this.plainCache.set(s, known);
   }
 
   /** What scan() would find, without a context: for error messages and self-tests. */
@@ -199,6 +211,20 @@ function resolveOverlaps(ranges: Range[]): Range[] {
     if (!kept.some((k) => r.start < k.end && k.start < r.end)) kept.push(r);
   }
   return kept.sort((a, b) => a.start - b.start);
+}
+
+/** 8-4-4-4-12 hexadecimal digits. A loop: faster than a regular expression at this size. */
+function isUuid(s: string): boolean {
+  if (s.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** A card number keeps only its last 4 digits. */

@@ -1,4 +1,4 @@
-import { quote } from '../event/serialize.js';
+import { quote } from '../event/quote.js';
 
 /** A person's entry in the keystore: a random pseudonym and a random 256-bit data key. */
 export interface SubjectEntry {

@@ -182,7 +182,7 @@ export class ChannelWriter {
     const pii = p.pii === undefined ? undefined : this.sealer.seal(p.pii);
     const canonical = sealEvent(p, seq, ts, skew, pii);
     const hash = this.batch.append(this.headHash, canonical);
-    this.tree.append(hash);
+    this.tree.appendBytes(this.batch.digest);
     this.seqNo = seq;
     this.headHash = hash;
     if (resolve !== undefined && reject !== undefined)

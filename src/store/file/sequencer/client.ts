@@ -35,7 +35,10 @@ interface Pending {
 export class SequencerClient {
   private out: string[] = [];
   private outChars = 0;
-  private scheduled = false;
+  // How soon the pending batch is handed over: 0 not scheduled, 1 within a millisecond (nobody
+  // waits), 2 next turn of the event loop (someone waits for sequencing), 3 after the current
+  // burst of calls (someone waits for a durable write).
+  private scheduled = 0;
   private nextId = 1;
   private readonly waiting = new Map<number, Pending>();
   private readonly counters: BigInt64Array;
@@ -150,18 +153,22 @@ export class SequencerClient {
     this.out.push(rec);
     this.outChars += rec.length;
     if (this.outChars >= BATCH_CHARS) this.post();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      // Someone waits for a durable write: hand the batch over as soon as the current burst of
-      // calls is done (a microtask); otherwise gather a whole turn of the event loop.
-      if (mode === 'd') queueMicrotask(() => this.post());
-      else setImmediate(() => this.post());
+    else {
+      const urgency = mode === 'd' ? 3 : mode === 'a' ? 2 : 1;
+      if (urgency > this.scheduled) {
+        this.scheduled = urgency;
+        // Fire-and-forget records gather for a millisecond: one message for a hundred records
+        // rather than one per turn; a waiting caller is not kept waiting that long.
+        if (urgency === 3) queueMicrotask(() => this.post());
+        else if (urgency === 2) setImmediate(() => this.post());
+        else setTimeout(() => this.post(), 1);
+      }
     }
     return promise;
   }
 
   private post(): void {
-    this.scheduled = false;
+    this.scheduled = 0;
     if (this.out.length === 0 || this.stopped) return;
     try {
       if (this.beforePost() > 0) Atomics.add(this.counters, KEYS_COMMITTED, 1n);

@@ -52,31 +52,36 @@ export interface DecodedRecord {
 export function decodeBatch(data: string, each: (rec: DecodedRecord) => void): void {
   let at = 0;
   while (at < data.length) {
-    const end = data.indexOf(END, at);
-    const f = data.slice(at, end).split(SEP);
-    const piiText = f[8] ?? '';
-    const pii: PiiPlan[] | undefined =
-      piiText === ''
-        ? undefined
-        : piiText.split(PLANS).map((x) => {
-            const [pseudonym = '', key = '', plain = ''] = x.split(PLAN);
-            return { pseudonym, key: Buffer.from(key, 'hex'), plain };
-          });
-    each({
-      channel: Number(f[0]),
-      id: Number(f[1]),
-      mode: (f[2] ?? 'f') as Mode,
-      ts: f[3] ?? '',
-      skew: Number(f[4]),
-      event: {
-        pre: f[5] ?? '',
-        post: f[6] ?? '',
-        mid: f[7] ?? '',
-        ...(pii === undefined ? {} : { pii }),
-      },
-    });
+    // Nine fields: walked with indexOf, the slices of the batch string are all that is made.
+    let next = data.indexOf(SEP, at);
+    const channel = Number(data.slice(at, next));
+    next = data.indexOf(SEP, (at = next + 1));
+    const id = Number(data.slice(at, next));
+    next = data.indexOf(SEP, (at = next + 1));
+    const mode = data[at] as Mode;
+    next = data.indexOf(SEP, (at = next + 1));
+    const ts = data.slice(at, next);
+    next = data.indexOf(SEP, (at = next + 1));
+    const skew = Number(data.slice(at, next));
+    next = data.indexOf(SEP, (at = next + 1));
+    const pre = data.slice(at, next);
+    next = data.indexOf(SEP, (at = next + 1));
+    const post = data.slice(at, next);
+    next = data.indexOf(SEP, (at = next + 1));
+    const mid = data.slice(at, next);
+    const end = data.indexOf(END, (at = next + 1));
+    const event: { pre: string; post: string; mid: string; pii?: PiiPlan[] } = { pre, post, mid };
+    if (end > at) event.pii = decodePlans(data.slice(at, end));
+    each({ channel, id, mode, ts, skew, event });
     at = end + 1;
   }
+}
+
+function decodePlans(text: string): PiiPlan[] {
+  return text.split(PLANS).map((x) => {
+    const [pseudonym = '', key = '', plain = ''] = x.split(PLAN);
+    return { pseudonym, key: Buffer.from(key, 'hex'), plain };
+  });
 }
 
 export interface ChannelInit {
