@@ -10,7 +10,7 @@ export interface BenchArgs {
   readonly writers: number;
 }
 
-export const GROUPS = ['buffered', 'burst', 'durable', 'verify', 'pipeline'] as const;
+export const GROUPS = ['buffered', 'burst', 'durable', 'verify', 'pipeline', 'seal'] as const;
 
 export const USAGE = `usage: npm run bench -- [--events N] [--only ${GROUPS.join(',')}]
                        [--batch N] [--burst-batch N] [--writers N]

@@ -119,6 +119,7 @@ export function renderReport(args: BenchArgs, results: Results): string {
   row('durable', `2 durable: ${int(args.writers)} writers, await audit()`, durable);
   row('verify', '3 verify: verifyLogs over the 1 buffered log', verify);
   group('pipeline', '5 pipeline', args.batch, pipeline, ['mix, classified', '+ redact on 3 paths']);
+  row('seal', '6 seal: rotate + gzip + sign a 64 MiB segment');
   if (results.has('buffered-lib')) {
     const at = rss.value === undefined ? '-' : `${fixed(rss.value, 1)} MB`;
     rows.push(['4 peak RSS, dihya-logs buffered', '', at, '', '', rss.target, rss.mark]);
@@ -148,6 +149,19 @@ function notes(args: BenchArgs, results: Results): string[] {
     out.push(
       `3 verify: ok=${String(v.extra?.ok)}, ${int(v.events)} records, damage ${String(v.extra?.damage)}, ` +
         `${String(v.extra?.checkpoints)} checkpoint(s), warnings: ${String(v.extra?.warnings)}`,
+    );
+  }
+  const s = results.get('seal');
+  if (s !== undefined && !(s instanceof Error)) {
+    const gzipMs = Number(s.extra?.gzipCliMs ?? 0);
+    out.push(
+      `6 seal: ${fixed(s.ms / 1000, 2)} s for ${fixed((s.bytes ?? 0) / 1024 / 1024, 1)} MiB = ` +
+        `${String(s.extra?.mibPerSec)} MiB/s, compression ratio ${String(s.extra?.ratio)}:1 ` +
+        `(${int(Number(s.extra?.archiveBytes ?? 0))} B archive)` +
+        (gzipMs > 0
+          ? `; the gzip -6 command on the same bytes: ${fixed(gzipMs / 1000, 2)} s ` +
+            `(dihya-logs at ${fixed(Number(s.extra?.vsGzipCli ?? 0), 2)}x its speed)`
+          : '; no gzip command here to compare with'),
     );
   }
   out.push(

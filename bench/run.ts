@@ -42,6 +42,7 @@ function plan(args: BenchArgs): Run[] {
     run('verify', 'verify', 'verify'),
     run('pipeline-lib', 'pipeline, dihya-logs', 'lib-pipeline', args.batch),
     run('pipeline-pino', 'pipeline, pino + redact', 'pino-redact', args.batch),
+    run('seal', 'seal a 64 MiB segment', 'seal'),
   ];
   // verify reads the log that the buffered dihya-logs scenario writes.
   const needed = (r: Run): boolean =>

@@ -10,6 +10,7 @@ import { libDurable } from './scenarios/lib-durable.js';
 import { pinoBuffered } from './scenarios/pino-buffered.js';
 import { verify } from './scenarios/verify.js';
 import { libPipeline, pinoRedact } from './scenarios/pipeline.js';
+import { seal } from './scenarios/seal.js';
 
 const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>>> = {
   'lib-buffered': libBuffered,
@@ -18,6 +19,7 @@ const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>
   verify,
   'lib-pipeline': libPipeline,
   'pino-redact': pinoRedact,
+  seal,
 };
 
 async function main(): Promise<void> {

@@ -110,6 +110,27 @@ export const ERROR_CODES = {
     summary: 'The wall clock went back; records keep their order by seq and carry ts_skew_ms.',
   },
   IO_ERROR: { http: 500, exit: 1, summary: 'A file operation failed.' },
+  CHANNEL_UNKNOWN: {
+    http: 404,
+    exit: 2,
+    summary: 'No channel of that name is configured in this logs directory.',
+  },
+  SEGMENT_UNKNOWN: {
+    http: 404,
+    exit: 1,
+    summary: 'The segment log names no sealed segment with that range.',
+  },
+  RETENTION_HOLD: {
+    http: 409,
+    exit: 1,
+    summary:
+      'A legal hold suspends deletion in this channel; clear it first (`dihya-logs hold clear`).',
+  },
+  JOB_FAILED: {
+    http: 500,
+    exit: 1,
+    summary: 'A scheduled job or a script run failed; its scheduler events say why.',
+  },
   INTERNAL: {
     http: 500,
     exit: 1,

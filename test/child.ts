@@ -4,6 +4,7 @@ import { REPO_ROOT } from './helpers.js';
 
 /** The compiled fixture script. */
 export const WRITER = path.join(REPO_ROOT, 'build', 'test', 'fixtures', 'writer.js');
+export const ROTATOR = path.join(REPO_ROOT, 'build', 'test', 'fixtures', 'rotator.js');
 
 export interface Child {
   readonly proc: ChildProcess;
@@ -17,9 +18,14 @@ export interface Child {
 }
 
 /** Run a command with the master key in its environment, collecting its output by line. */
-export function startChild(command: string, args: string[], masterKey: Buffer): Child {
+export function startChild(
+  command: string,
+  args: string[],
+  masterKey: Buffer,
+  env: Readonly<Record<string, string>> = {},
+): Child {
   const proc = spawn(command, args, {
-    env: { ...process.env, DIHYA_LOGS_MASTER_KEY: masterKey.toString('base64') },
+    env: { ...process.env, ...env, DIHYA_LOGS_MASTER_KEY: masterKey.toString('base64') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -3,6 +3,9 @@ import { registerInit } from './init.js';
 import { registerWrite } from './write.js';
 import { registerVerify } from './verify.js';
 import { registerTail } from './tail.js';
+import { registerScheduler } from './scheduler.js';
+import { registerRun } from './run.js';
+import { registerLifecycle } from './lifecycle.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -28,6 +31,9 @@ export function buildProgram(io: Io = processIo): Command {
   registerWrite(program, io);
   registerVerify(program, io);
   registerTail(program, io);
+  registerScheduler(program, io);
+  registerRun(program, io);
+  registerLifecycle(program, io);
   return program;
 }
 

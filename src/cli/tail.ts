@@ -4,6 +4,9 @@ import type { LogRecord } from '../event/record.js';
 import { FileFollower } from '../store/file/follow.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
+import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
+import { channelSources, scanSource, type Source } from '../store/file/sources.js';
+import { existsSync } from 'node:fs';
 import { configFor, type Io } from './context.js';
 import { escapeTerminal, formatRecord } from './terminal.js';
 
@@ -56,10 +59,13 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
   };
   const followers: FileFollower[] = [];
   const first: Array<{ line: Buffer; rec: LogRecord | undefined }> = [];
+  const book = readSegmentBook(layout, meta.log_id);
   for (const c of channels) {
     const { follower, lines } = FileFollower.fromTail(layout.channelFile(c), n);
     followers.push(follower);
-    for (const line of lines) first.push({ line, rec: parse(line) });
+    // Fewer than n in the active file (just rotated): the rest from the segments before it.
+    const older = lines.length < n ? await lastOfSegments(layout, book, c, n - lines.length) : [];
+    for (const line of [...older, ...lines]) first.push({ line, rec: parse(line) });
   }
   // Channels are separate sequences: merge them by time for reading, ties by channel and seq.
   first.sort(
@@ -76,11 +82,36 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
     }, interval);
     const stop = (): void => {
       clearInterval(timer);
+      for (const f of followers) f.close();
       resolve();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/** The last `n` lines of a channel's rotated segments, newest segments read first. */
+async function lastOfSegments(
+  layout: LogLayout,
+  book: SegmentBook,
+  channel: string,
+  n: number,
+): Promise<Buffer[]> {
+  const sources = channelSources(layout, book, channel).filter(
+    (s) => s.kind === 'sealed' || s.kind === 'staging',
+  );
+  const out: Buffer[] = [];
+  for (let i = sources.length - 1; i >= 0 && out.length < n; i--) {
+    const src = sources[i] as Source;
+    if (!existsSync(src.file)) continue;
+    const ring: Buffer[] = [];
+    await scanSource(src, (bytes) => {
+      ring.push(Buffer.from(bytes));
+      if (ring.length > n - out.length) ring.shift();
+    });
+    out.unshift(...ring);
+  }
+  return out.slice(-n);
 }
 
 function parse(line: Buffer): LogRecord | undefined {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { Cron } from 'croner';
 import { LogsError } from '../errors.js';
 import { DEFAULT_CHANNELS } from '../event/channels.js';
 import { parseLevel, type Level } from '../event/levels.js';
@@ -12,6 +13,18 @@ export type Durability = 'durable' | 'buffered';
 export interface ChannelConfig {
   readonly durability: Durability;
   readonly minLevel: Level;
+  /** Rotate when the active file reaches maxBytes, and (daily) at the first record of a UTC day. */
+  readonly rotate: { readonly maxBytes: number; readonly daily: boolean };
+  /** Archives are deleted after maxDays, never before minDays (age of their newest record). */
+  readonly retention: { readonly minDays: number; readonly maxDays: number };
+}
+
+export const JOB_NAMES = ['rotate', 'archive', 'retention', 'checkpoint', 'verify'] as const;
+export type JobName = (typeof JOB_NAMES)[number];
+
+export interface JobConfig {
+  readonly cron: string;
+  readonly enabled: boolean;
 }
 
 /** The validated, defaulted, frozen configuration every part of the program reads. */
@@ -31,6 +44,12 @@ export interface Config {
   readonly writer: { readonly flushIntervalMs: number; readonly maxPendingBytes: number };
   readonly classification: ClassificationConfig;
   readonly channels: Readonly<Record<string, ChannelConfig>>;
+  readonly archive: { readonly compression: 'gzip'; readonly level: number };
+  readonly scheduler: {
+    readonly jobs: Readonly<Record<JobName, JobConfig>>;
+    /** A failed job is retried this many times, waiting backoffMs, then twice that, ... */
+    readonly retry: { readonly attempts: number; readonly backoffMs: number };
+  };
 }
 
 /** Classification as configured (compiled into rules by `redact/compile.ts`). */
@@ -68,13 +87,59 @@ export const DEFAULT_CLASSIFICATION: ClassificationConfig = {
   patterns: [],
 };
 
-/** audit and security are acknowledged only when durable; the rest are buffered. */
+const ROTATE = { maxBytes: 64 * 1024 * 1024, daily: true } as const;
+
+/**
+ * audit and security are acknowledged only when durable, and kept one to five years (a legal
+ * duty to keep evidence); the rest are buffered and kept 30 to 90 days.
+ */
 export const DEFAULT_CHANNEL_CONFIG: Readonly<Record<string, ChannelConfig>> = Object.freeze({
-  app: { durability: 'buffered', minLevel: 'INFO' },
-  audit: { durability: 'durable', minLevel: 'DEBUG' },
-  security: { durability: 'durable', minLevel: 'DEBUG' },
-  scheduler: { durability: 'buffered', minLevel: 'INFO' },
-  api: { durability: 'buffered', minLevel: 'INFO' },
+  app: {
+    durability: 'buffered',
+    minLevel: 'INFO',
+    rotate: ROTATE,
+    retention: { minDays: 30, maxDays: 90 },
+  },
+  audit: {
+    durability: 'durable',
+    minLevel: 'DEBUG',
+    rotate: ROTATE,
+    retention: { minDays: 365, maxDays: 1825 },
+  },
+  security: {
+    durability: 'durable',
+    minLevel: 'DEBUG',
+    rotate: ROTATE,
+    retention: { minDays: 365, maxDays: 1825 },
+  },
+  scheduler: {
+    durability: 'buffered',
+    minLevel: 'INFO',
+    rotate: ROTATE,
+    retention: { minDays: 30, maxDays: 90 },
+  },
+  api: {
+    durability: 'buffered',
+    minLevel: 'INFO',
+    rotate: ROTATE,
+    retention: { minDays: 90, maxDays: 90 },
+  },
+});
+
+const OTHER_CHANNEL: ChannelConfig = {
+  durability: 'buffered',
+  minLevel: 'INFO',
+  rotate: ROTATE,
+  retention: { minDays: 30, maxDays: 90 },
+};
+
+/** Built-in jobs and when they run (cron, UTC). */
+export const DEFAULT_JOBS: Readonly<Record<JobName, JobConfig>> = Object.freeze({
+  rotate: { cron: '0 0 * * *', enabled: true },
+  archive: { cron: '*/10 * * * *', enabled: true },
+  retention: { cron: '30 3 * * *', enabled: true },
+  checkpoint: { cron: '0 * * * *', enabled: true },
+  verify: { cron: '0 4 * * *', enabled: true },
 });
 
 /**
@@ -90,11 +155,33 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
   for (const name of DEFAULT_CHANNELS)
     channels[name] = DEFAULT_CHANNEL_CONFIG[name] as ChannelConfig;
   for (const [name, given] of Object.entries(c.channels ?? {})) {
-    const base = channels[name] ?? { durability: 'buffered', minLevel: 'INFO' };
+    const base = channels[name] ?? OTHER_CHANNEL;
+    const retention = {
+      minDays: given?.retention?.min_days ?? base.retention.minDays,
+      maxDays: given?.retention?.max_days ?? base.retention.maxDays,
+    };
+    if (retention.maxDays < retention.minDays) {
+      throw new LogsError(
+        'CONFIG_INVALID',
+        `${source ?? 'configuration'}: channels.${name}.retention: max_days (${retention.maxDays}) is below min_days (${retention.minDays})`,
+      );
+    }
     channels[name] = {
       durability: given?.durability ?? base.durability,
       minLevel: given?.min_level === undefined ? base.minLevel : parseLevel(given.min_level),
+      rotate: {
+        maxBytes: given?.rotate?.max_bytes ?? base.rotate.maxBytes,
+        daily: given?.rotate?.daily ?? base.rotate.daily,
+      },
+      retention,
     };
+  }
+  const jobs = {} as Record<JobName, JobConfig>;
+  for (const name of JOB_NAMES) {
+    const given = c.scheduler?.jobs?.[name];
+    const cron = given?.cron ?? DEFAULT_JOBS[name].cron;
+    checkCron(cron, `scheduler.jobs.${name}.cron`, source);
+    jobs[name] = { cron, enabled: given?.enabled ?? DEFAULT_JOBS[name].enabled };
   }
   const config: Config = {
     dir: path.resolve(baseDir, c.dir ?? './logs'),
@@ -127,9 +214,28 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
       })),
     },
     channels,
+    archive: { compression: c.archive?.compression ?? 'gzip', level: c.archive?.level ?? 6 },
+    scheduler: {
+      jobs,
+      retry: {
+        attempts: c.scheduler?.retry?.attempts ?? 3,
+        backoffMs: c.scheduler?.retry?.backoff_ms ?? 30_000,
+      },
+    },
   };
   compileClassifier(config.classification); // refuse unsafe or invalid patterns now, at start
   return deepFreeze(config);
+}
+
+function checkCron(expr: string, key: string, source: string | undefined): void {
+  try {
+    new Cron(expr, { timezone: 'UTC', paused: true }).stop();
+  } catch (err) {
+    throw new LogsError(
+      'CONFIG_INVALID',
+      `${source ?? 'configuration'}: ${key}: not a cron expression (${(err as Error).message})`,
+    );
+  }
 }
 
 function configError(error: z.ZodError, source: string | undefined): LogsError {

@@ -7,9 +7,28 @@ import { LEVELS } from '../event/levels.js';
  */
 const level = z.enum([...LEVELS, ...LEVELS.map((l) => l.toLowerCase())] as [string, ...string[]]);
 
+const days = z.number().int().min(1).max(36500);
+
 const channel = z.strictObject({
   durability: z.enum(['durable', 'buffered']).optional(),
   min_level: level.optional(),
+  rotate: z
+    .strictObject({
+      max_bytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(16 * 1024 * 1024 * 1024)
+        .optional(),
+      daily: z.boolean().optional(),
+    })
+    .optional(),
+  retention: z.strictObject({ min_days: days.optional(), max_days: days.optional() }).optional(),
+});
+
+const job = z.strictObject({
+  cron: z.string().min(9).max(128).optional(),
+  enabled: z.boolean().optional(),
 });
 
 const mode = z.enum(['remove', 'mask', 'encrypt', 'identifier', 'keep']);
@@ -75,6 +94,31 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   classification: classification.optional(),
+  archive: z
+    .strictObject({
+      compression: z.enum(['gzip']).optional(),
+      level: z.number().int().min(1).max(9).optional(),
+    })
+    .optional(),
+  scheduler: z
+    .strictObject({
+      jobs: z
+        .strictObject({
+          rotate: job.optional(),
+          archive: job.optional(),
+          retention: job.optional(),
+          checkpoint: job.optional(),
+          verify: job.optional(),
+        })
+        .optional(),
+      retry: z
+        .strictObject({
+          attempts: z.number().int().min(0).max(10).optional(),
+          backoff_ms: z.number().int().min(100).max(3_600_000).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   channels: z
     .record(
       z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a channel name is 1-32 of a-z, 0-9, _ and -'),

@@ -54,6 +54,49 @@ export const EVENT_CATALOGUE = {
     level: 'INFO',
     description: 'A script or scheduled job ran (exit code, duration).',
   },
+  'job.started': {
+    channel: 'scheduler',
+    level: 'INFO',
+    description: 'A built-in job or a script started (`dihya-logs run`, the scheduler).',
+  },
+  'job.finished': {
+    channel: 'scheduler',
+    level: 'INFO',
+    outcome: 'success',
+    description: 'A job or script finished: duration, counts, exit code.',
+  },
+  'job.failed': {
+    channel: 'scheduler',
+    level: 'ERROR',
+    outcome: 'failure',
+    description: 'A job or script failed: error code, exit code or signal, retry planned.',
+  },
+  'log.rotated': {
+    channel: 'scheduler',
+    level: 'INFO',
+    description: 'A channel file was rotated into a segment (by size, day or request).',
+  },
+  'log.archive.sealed': {
+    channel: 'scheduler',
+    level: 'INFO',
+    description: 'A rotated segment was compressed and sealed into the signed segment log.',
+  },
+  'retention.segment.deleted': {
+    channel: 'audit',
+    level: 'AUDIT',
+    outcome: 'success',
+    description: 'An archive past its retention was deleted; a signed tombstone replaces it.',
+  },
+  'retention.hold.set': {
+    channel: 'audit',
+    level: 'AUDIT',
+    description: 'A legal hold suspends the deletion of a channel’s archives.',
+  },
+  'retention.hold.cleared': {
+    channel: 'audit',
+    level: 'AUDIT',
+    description: 'A legal hold was lifted; retention applies again.',
+  },
   'access.denied': {
     channel: 'security',
     level: 'SECURITY',

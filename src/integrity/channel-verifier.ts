@@ -25,7 +25,7 @@ export class ChannelVerifier {
 
   constructor(
     private readonly channel: string,
-    private readonly file: string,
+    private file: string,
     genesis: string,
     private readonly checkpoints: readonly Checkpoint[],
     private readonly deep: boolean,
@@ -35,6 +35,35 @@ export class ChannelVerifier {
 
   get records(): number {
     return this.seq;
+  }
+
+  /** Chain hash of the last record checked. */
+  get chainHead(): string {
+    return this.head;
+  }
+
+  /** The lines that follow come from this file (damage names it; line numbers restart). */
+  setFile(file: string): void {
+    this.file = file;
+  }
+
+  /**
+   * Continue after records that are gone on purpose (a segment deleted by retention): seq,
+   * chain and Merkle tree resume from the signed cut. Checkpoints inside the gap cannot be
+   * checked against records any more and are passed.
+   */
+  skipTo(seq: number, head: string, peaks: readonly string[]): void {
+    this.seq = seq;
+    this.head = head;
+    this.merkle.reset({ size: seq, peaks });
+    while ((this.checkpoints[this.nextCheckpoint]?.size ?? Infinity) <= seq)
+      this.nextCheckpoint += 1;
+  }
+
+  /** Damage found outside the lines themselves (a missing archive, a gap between segments). */
+  report(kind: DamageKind, line: number, seq: number, detail: string): Damage {
+    this.fail(kind, line, seq, detail);
+    return this.failure as Damage;
   }
 
   get damage(): Damage | undefined {

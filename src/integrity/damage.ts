@@ -18,6 +18,14 @@ export const DAMAGE_KINDS = {
   checkpoint_regressed: "a channel's checkpoint size went backwards",
   wrong_key: 'signed by a key other than the log’s (pinned) public key',
   file_missing: 'a channel file named by checkpoints is missing',
+  archive_missing: 'an archive named by the segment log is missing: it was deleted or renamed',
+  archive_altered:
+    'an archive differs from its signed seal (size or SHA-256): it was replaced, edited or re-compressed',
+  archive_unknown:
+    'a file in archive/ is not named by the segment log: a renamed, copied or planted archive',
+  segment_gap: 'seq does not continue from one segment to the next: a segment is missing',
+  segment_mismatch: "a segment's records disagree with its signed cut (range or last hash)",
+  segment_log: 'the segment log is malformed, does not chain, or carries a bad signature',
   log_meta: '.integrity/log.json is missing or malformed',
 } as const;
 
@@ -42,6 +50,10 @@ export const WARNING_KINDS = {
   unsigned_tail: 'records after the last checkpoint are protected by the chain but not yet signed',
   key_not_pinned: 'no pinned public key: a log re-signed with a new key pair would not be noticed',
   channel_file_missing: 'a channel has no file and no checkpoint',
+  segment_pending:
+    'a rotated segment waits in archive/.staging to be sealed (next open or archive job)',
+  tombstoned_archive_present:
+    'retention tombstoned an archive that is still on disk (the next retention run deletes it)',
 } as const;
 
 export type WarningKind = keyof typeof WARNING_KINDS;

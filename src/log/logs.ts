@@ -12,7 +12,8 @@ import type { EventInput } from '../event/record.js';
 import { TimeStamper } from '../event/timestamp.js';
 import type { Ack, ChannelStats } from '../store/file/channel-types.js';
 import type { SequencerClient } from '../store/file/sequencer/client.js';
-import type { Mode } from '../store/file/sequencer/protocol.js';
+import type { LifecycleNote, Mode } from '../store/file/sequencer/protocol.js';
+import type { SealResult } from '../store/file/sealer.js';
 import { eventHelpers, type EventHelpers } from './events.js';
 import { registerExit, unregisterExit, type ExitTarget } from './exit.js';
 import { Logger, type LogSink } from './logger.js';
@@ -36,6 +37,17 @@ export interface LogsParts {
 export interface WriteOptions {
   /** `durable`: resolve after fdatasync. `accepted`: once sequenced. Default: the channel's durability. */
   readonly wait?: 'durable' | 'accepted';
+}
+
+/** What `rotate()` did for one channel. */
+export interface RotationResult {
+  readonly channel: string;
+  /** False when the active file was empty: nothing to rotate. */
+  readonly rotated: boolean;
+  readonly first?: number;
+  readonly last?: number;
+  /** The sealed archive; absent if sealing failed (it is retried on the next open). */
+  readonly seal?: SealResult;
 }
 
 interface Channel {
@@ -91,6 +103,7 @@ export class Logs implements LogSink, ExitTarget {
     this.api = new Logger(this, 'api');
     this.scheduler = new Logger(this, 'scheduler');
     this.events = eventHelpers((e) => this.write(e) as Promise<Ack>);
+    this.client.onNote = (note) => this.lifecycleEvent(note);
     if (parts.handleExit) registerExit(this);
     for (const e of recovery) this.force(e);
   }
@@ -203,6 +216,124 @@ export class Logs implements LogSink, ExitTarget {
       );
     }
     return c;
+  }
+
+  /**
+   * Rotate a channel (or every channel) now: its active file becomes a segment, sealed and
+   * compressed into `archive/`. Resolves once the seals are signed. An empty channel is left as is.
+   */
+  async rotate(channel?: string): Promise<RotationResult[]> {
+    if (channel !== undefined) this.channel(channel);
+    return (await this.client.lifecycle({
+      kind: 'rotate',
+      ...(channel === undefined ? {} : { channel }),
+    })) as RotationResult[];
+  }
+
+  /**
+   * Rotate the channels that are due without a new record to trigger it: an active file begun
+   * on an earlier UTC day (a quiet channel at midnight), or at its size limit. The `rotate` job.
+   */
+  async rotateDue(): Promise<RotationResult[]> {
+    const dueAt = new Date(this.parts.clock()).toISOString();
+    return (await this.client.lifecycle({ kind: 'rotate', dueAt })) as RotationResult[];
+  }
+
+  /** Seal every rotated segment still waiting in staging (the `archive` job). */
+  async seal(): Promise<SealResult[]> {
+    return (await this.client.lifecycle({ kind: 'seal' })) as SealResult[];
+  }
+
+  /**
+   * Set or clear a legal hold on a channel: while set, retention deletes nothing in it. Signed
+   * into the segment log and recorded as an `audit` event.
+   */
+  async hold(
+    channel: string,
+    set: boolean,
+    reason: string,
+    actor?: EventInput['actor'],
+  ): Promise<void> {
+    this.channel(channel);
+    if (reason.trim() === '')
+      throw new LogsError('USAGE', 'a legal hold needs a reason (--reason)');
+    await this.client.lifecycle({ kind: 'hold', channel, set, reason });
+    await this.audit({
+      event: set ? 'retention.hold.set' : 'retention.hold.cleared',
+      outcome: 'success',
+      msg: `legal hold ${set ? 'set on' : 'cleared from'} ${channel}: ${reason}`,
+      ...(actor === undefined ? {} : { actor }),
+      data: { channel, reason },
+    });
+  }
+
+  /**
+   * Delete a sealed archive, leaving a signed tombstone (retention uses it). Refused under a
+   * legal hold. Returns the archive's name and size.
+   */
+  async deleteSegment(
+    channel: string,
+    first: number,
+    last: number,
+    reason: string,
+  ): Promise<{ file: string; size: number }> {
+    this.channel(channel);
+    return (await this.client.lifecycle({ kind: 'tombstone', channel, first, last, reason })) as {
+      file: string;
+      size: number;
+    };
+  }
+
+  /** Record what the sequencer thread did on its own: rotations and seals. */
+  private lifecycleEvent(note: LifecycleNote): void {
+    if (this.closing || !this.byName.has('scheduler')) return;
+    try {
+      switch (note.kind) {
+        case 'rotated':
+          this.emit({
+            channel: 'scheduler',
+            level: 'INFO',
+            event: 'log.rotated',
+            outcome: 'success',
+            msg: `${note.channel} rotated (${note.reason}): records ${note.first} to ${note.last}`,
+            data: { ...note },
+          });
+          break;
+        case 'sealed':
+          this.emit({
+            channel: 'scheduler',
+            level: 'INFO',
+            event: 'log.archive.sealed',
+            outcome: 'success',
+            msg: `${note.seal.channel} records ${note.seal.first} to ${note.seal.last} sealed into ${note.seal.file}`,
+            data: { ...note.seal, durationMs: Math.round(note.seal.durationMs) },
+          });
+          break;
+        case 'seal_failed':
+          this.parts.onError(
+            new LogsError(
+              note.error.code as LogsError['code'],
+              `sealing ${note.channel} ${note.first}-${note.last} failed: ${note.error.message}`,
+            ),
+          );
+          this.emit({
+            channel: 'scheduler',
+            level: 'ERROR',
+            event: 'log.archive.sealed',
+            outcome: 'failure',
+            msg: `sealing ${note.channel} records ${note.first} to ${note.last} failed (${note.error.code}); it is retried by the archive job and on the next open`,
+            data: {
+              channel: note.channel,
+              first: note.first,
+              last: note.last,
+              code: note.error.code,
+            },
+          });
+          break;
+      }
+    } catch (err) {
+      this.parts.onError(asLogsError(err));
+    }
   }
 
   /** Write and sync every channel, then sign a checkpoint for each that changed. */

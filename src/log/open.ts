@@ -12,6 +12,7 @@ import { readMeta, readSigningKey, writeMeta } from '../store/file/meta.js';
 import { acquireLock } from '../store/file/lock.js';
 import { readCheckpointTail } from '../store/file/checkpoint-log.js';
 import { recoverChannel, type RecoveredChannel } from '../store/file/recovery.js';
+import { readSegmentLog, SegmentBook } from '../store/file/segment-log.js';
 import { SequencerClient } from '../store/file/sequencer/client.js';
 import { Logs } from './logs.js';
 import { Keystore } from '../crypto/keystore.js';
@@ -83,10 +84,15 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
       writeMeta(layout, meta);
     }
     const tail = readCheckpointTail(layout, meta);
+    const segments = readSegmentLog(layout, meta.log_id);
+    const book = new SegmentBook(segments.entries);
     const names = Object.keys(config.channels);
     const recovered = new Map<string, RecoveredChannel>();
     for (const name of names) {
-      recovered.set(name, recoverChannel(layout, meta.log_id, name, tail.latest.get(name)));
+      recovered.set(
+        name,
+        recoverChannel(layout, meta.log_id, name, tail.latest.get(name), book.lastCut(name)),
+      );
     }
     const keystore = Keystore.open(layout.subjectsFile, masterKey, meta.log_id);
     const classification = classificationSettings(
@@ -101,16 +107,24 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         kid: meta.kid,
         privateKey: exportPrivateKey(privateKey),
         checkpointPrev: tail.prev,
+        segments: segments.entries,
+        segmentsPrev: segments.prev,
+        archiveLevel: config.archive.level,
         latestCheckpoints: [...tail.latest],
         reopen: names.filter((n) => tail.latest.get(n)?.final === true),
         channels: names.map((name) => {
           const r = recovered.get(name) as RecoveredChannel;
+          const c = config.channels[name] as ChannelConfig;
           return {
             name,
             file: layout.channelFile(name),
-            durability: (config.channels[name] as ChannelConfig).durability,
+            durability: c.durability,
             state: r.state,
             merkle: r.merkle,
+            base: r.base,
+            ...(r.firstTs === undefined ? {} : { firstTs: r.firstTs }),
+            ...(r.lastTs === undefined ? {} : { lastTs: r.lastTs }),
+            rotate: c.rotate,
             checkpointed: tail.latest.get(name)?.size ?? 0,
           };
         }),
@@ -139,7 +153,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         clock: options.clock ?? Date.now,
         handleExit: options.handleExit ?? true,
       },
-      recoveryEvents(recovered, tail.quarantined),
+      recoveryEvents(recovered, [tail.quarantined, segments.quarantined]),
     );
   } catch (err) {
     release();

@@ -7,11 +7,11 @@ import type { QuarantineNote, RecoveredChannel } from '../store/file/recovery.js
  */
 export function recoveryEvents(
   recovered: ReadonlyMap<string, RecoveredChannel>,
-  checkpointLog: QuarantineNote | undefined,
+  integrityLogs: ReadonlyArray<QuarantineNote | undefined>,
 ): EventInput[] {
   const events: EventInput[] = [];
   const notes = [...recovered.values()].flatMap((r) => r.quarantined);
-  if (checkpointLog !== undefined) notes.push(checkpointLog);
+  for (const n of integrityLogs) if (n !== undefined) notes.push(n);
   for (const note of notes) {
     events.push({
       channel: 'security',
@@ -23,6 +23,16 @@ export function recoveryEvents(
     });
   }
   for (const [channel, r] of recovered) {
+    if (r.finishedRotation !== undefined) {
+      events.push({
+        channel: 'security',
+        level: 'WARNING',
+        event: 'log.recovery',
+        outcome: 'success',
+        msg: `a rotation of ${channel} interrupted by a crash was finished: records ${r.finishedRotation.first} to ${r.finishedRotation.last} moved to staging`,
+        data: { channel, ...r.finishedRotation },
+      });
+    }
     const appended = r.appendedAfterClose;
     if (appended !== undefined) {
       events.push({

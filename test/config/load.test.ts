@@ -29,7 +29,12 @@ test('the file is found in the working directory; paths resolve against it; the 
   assert.equal(c.dir, path.join(cwd, 'data', 'logs'));
   assert.equal(c.masterKeyFile, path.resolve(cwd, '..', 'secret', 'k.key'));
   assert.equal(c.channels.app!.minLevel, 'WARNING');
-  assert.deepEqual(c.channels.billing, { durability: 'durable', minLevel: 'INFO' });
+  assert.deepEqual(c.channels.billing, {
+    durability: 'durable',
+    minLevel: 'INFO',
+    rotate: { maxBytes: 64 * 1024 * 1024, daily: true },
+    retention: { minDays: 30, maxDays: 90 },
+  });
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.channels) && Object.isFrozen(c.channels.app));
   assert.throws(() => {
     (c.limits as { maxDepth: number }).maxDepth = 1000;

@@ -1,4 +1,13 @@
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, constants } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  constants,
+} from 'node:fs';
+import path from 'node:path';
 import { LogsError, asLogsError } from '../../errors.js';
 import type { Sealable } from '../../event/prepare.js';
 import { sealEvent } from '../../event/prepare.js';
@@ -6,7 +15,9 @@ import { PiiSealer } from '../../crypto/pii-cipher.js';
 import { LineBatch } from '../../integrity/line-batch.js';
 import type { MerkleState } from '../../integrity/merkle.js';
 import { MerkleTracker } from '../../integrity/merkle-tracker.js';
-import { FILE_MODE, writeAll } from '../../util/fs.js';
+import { FILE_MODE, fsyncDir, writeAll } from '../../util/fs.js';
+import type { RotationReason } from '../../integrity/segment.js';
+import { failpoint } from '../../util/failpoint.js';
 import type { Durability } from '../../config/resolve.js';
 import type { Ack, ChannelState, ChannelStats } from './channel-types.js';
 
@@ -17,6 +28,13 @@ export interface ChannelWriterOptions {
   readonly state: ChannelState;
   /** The Merkle tree at `state.seq`. */
   readonly merkle: MerkleState;
+  /** Where the active file starts: the last record of the previous segment (0 and hash_0 if none). */
+  readonly base: { readonly seq: number; readonly head: string };
+  /** Times of the active file's first and last records (undefined when it is empty). */
+  readonly firstTs?: string;
+  readonly lastTs?: string;
+  /** Rotate at this size, and at the first record of a new UTC day when `daily`. */
+  readonly rotate: { readonly maxBytes: number; readonly daily: boolean };
   /** Binds each record's encrypted personal data to this log. */
   readonly logId: string;
   /** Buffered: longest time a record waits in memory before it is written. */
@@ -32,6 +50,20 @@ export interface ChannelWriterOptions {
   readonly beforeSyncSync?: () => void;
   /** A failure no caller is waiting for (buffered records lost, a failed sync). Never throws. */
   readonly onError: (err: LogsError) => void;
+}
+
+/** A segment closed by rotation: the active file's records, now set aside. */
+export interface Cut {
+  readonly channel: string;
+  readonly first: number;
+  readonly last: number;
+  readonly start: string;
+  readonly head: string;
+  readonly peaks: readonly string[];
+  readonly first_ts: string;
+  readonly last_ts: string;
+  readonly bytes: number;
+  readonly reason: RotationReason;
 }
 
 interface Waiter {
@@ -57,8 +89,15 @@ export class ChannelWriter {
   readonly channel: string;
   readonly durability: Durability;
   private readonly opts: ChannelWriterOptions;
-  private readonly fd: number;
+  private fd: number;
   private readonly tree: MerkleTracker;
+  // The active file holds the records after baseSeq; firstTs/lastTs are its first and last.
+  private baseSeq: number;
+  private baseHead: string;
+  private firstTs: string | undefined;
+  // YYYY-MM-DD of firstTs: daily rotation compares each record's ts with it.
+  private firstDay = '';
+  private lastTs: string | undefined;
   private seqNo: number;
   private headHash: string;
 
@@ -86,11 +125,12 @@ export class ChannelWriter {
     this.opts = opts;
     this.channel = opts.channel;
     this.durability = opts.durability;
-    this.fd = openSync(
-      opts.file,
-      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
-      FILE_MODE,
-    );
+    this.fd = openAppend(opts.file);
+    this.baseSeq = opts.base.seq;
+    this.baseHead = opts.base.head;
+    this.firstTs = opts.firstTs;
+    this.firstDay = opts.firstTs?.slice(0, 10) ?? '';
+    this.lastTs = opts.lastTs;
     this.seqNo = opts.state.seq;
     this.headHash = opts.state.head;
     this.tree = new MerkleTracker(opts.merkle);
@@ -179,6 +219,11 @@ export class ChannelWriter {
       this.batch.reserve(p);
     }
     const seq = this.seqNo + 1;
+    if (seq === this.baseSeq + 1) {
+      this.firstTs = ts;
+      this.firstDay = ts.slice(0, 10);
+    }
+    this.lastTs = ts;
     const pii = p.pii === undefined ? undefined : this.sealer.seal(p.pii);
     const canonical = sealEvent(p, seq, ts, skew, pii);
     const hash = this.batch.append(this.headHash, canonical);
@@ -283,15 +328,21 @@ export class ChannelWriter {
     this.written = [];
     this.syncing = true;
     this.counters.syncs += 1;
+    const fd = this.fd;
     const sync = (): void =>
-      fdatasync(this.fd, (err) => {
+      fdatasync(fd, (err) => {
         this.syncing = false;
+        // The file was rotated meanwhile: its descriptor was kept open for this sync only.
+        if (fd !== this.fd) closeSync(fd);
         if (err) {
           this.syncFailed(err, batch);
           return;
         }
-        this.syncedState = target;
-        this.syncedTree = targetTree;
+        // A rotation may have synced further already (flushSync): never go back.
+        if (target.seq > this.syncedState.seq) {
+          this.syncedState = target;
+          this.syncedTree = targetTree;
+        }
         for (const w of batch) w.resolve({ channel: this.channel, seq: w.seq, hash: w.hash });
         this.notifySynced();
         if (this.closed) return;
@@ -397,6 +448,95 @@ export class ChannelWriter {
     return this.syncedState;
   }
 
+  /**
+   * Why the active file should be rotated before a record stamped `ts` is added, if it should:
+   * a new UTC day (daily rotation), or the size limit reached.
+   */
+  rotationDue(ts: string | undefined): RotationReason | undefined {
+    if (this.closed || this.failure !== undefined || this.seqNo === this.baseSeq) return undefined;
+    if (
+      this.opts.rotate.daily &&
+      ts !== undefined &&
+      this.firstDay !== '' &&
+      !ts.startsWith(this.firstDay)
+    )
+      return 'day';
+    if (this.writtenState.offset + this.batch.bytes >= this.opts.rotate.maxBytes) return 'size';
+    return undefined;
+  }
+
+  /** Records in the active file (sequenced since the last rotation). */
+  get activeRecords(): number {
+    return this.seqNo - this.baseSeq;
+  }
+
+  /** Time of the active file's first record. */
+  get activeSince(): string | undefined {
+    return this.seqNo === this.baseSeq ? undefined : this.firstTs;
+  }
+
+  /**
+   * Close the active file as a segment: write and sync it, let `record` sign the cut (it must
+   * be durable before anything moves), rename the file to `staging` and start a new, empty
+   * active file. Synchronous: no record is sequenced in between. Returns undefined when the
+   * active file is empty. A crash at any point is finished by the next open (recovery.ts).
+   */
+  rotate(
+    reason: RotationReason,
+    staging: (cut: Cut) => string,
+    record: (cut: Cut) => void,
+  ): Cut | undefined {
+    this.assertOpen();
+    if (this.seqNo === this.baseSeq) return undefined;
+    const state = this.flushSync();
+    const failed = this.failure;
+    if (failed !== undefined) throw failed;
+    const cut: Cut = {
+      channel: this.channel,
+      first: this.baseSeq + 1,
+      last: state.seq,
+      start: this.baseHead,
+      head: state.head,
+      peaks: this.syncedTree.peaks,
+      first_ts: this.firstTs ?? '',
+      last_ts: this.lastTs ?? '',
+      bytes: state.offset,
+      reason,
+    };
+    failpoint('rotate.synced');
+    record(cut);
+    failpoint('rotate.cut');
+    const target = staging(cut);
+    try {
+      renameSync(this.opts.file, target);
+      failpoint('rotate.renamed');
+      const fd = openAppend(this.opts.file);
+      failpoint('rotate.created');
+      fsyncDir(path.dirname(target));
+      fsyncDir(path.dirname(this.opts.file));
+      if (!this.syncing) closeSync(this.fd); // else the running sync closes it
+      this.fd = fd;
+    } catch (err) {
+      // The cut is signed: the next open finishes the move. Until then, refuse records.
+      this.failure = new LogsError(
+        'CHANNEL_FAILED',
+        `${this.channel}: rotation failed after the segment was cut (${asLogsError(err).message}); reopen the logs to finish it`,
+        { cause: err },
+      );
+      this.opts.onError(this.failure);
+      throw this.failure;
+    }
+    this.baseSeq = state.seq;
+    this.baseHead = state.head;
+    this.firstTs = undefined;
+    this.firstDay = '';
+    this.lastTs = undefined;
+    this.writtenState = { seq: state.seq, head: state.head, offset: 0 };
+    this.syncedState = this.writtenState;
+    this.writtenTree = this.syncedTree;
+    return cut;
+  }
+
   /** flushSync, then close the file. Returns the final synced state. */
   closeSync(): ChannelState {
     if (this.closed) return this.syncedState;
@@ -414,4 +554,12 @@ export class ChannelWriter {
     if (this.syncing) await this.sync().catch(() => undefined);
     return this.closeSync();
   }
+}
+
+function openAppend(file: string): number {
+  return openSync(
+    file,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+    FILE_MODE,
+  );
 }

@@ -1,14 +1,18 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, constants } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, constants } from 'node:fs';
 import { lastLines } from './lines.js';
 
 /**
- * Reads the records appended to a channel file as they arrive: by polling its size, which works
- * on every filesystem (inotify does not cross NFS or container mounts). Only complete lines are
- * delivered; a line still being written waits for its newline.
+ * Reads the records appended to a channel file as they arrive: by polling, which works on every
+ * filesystem (inotify does not cross NFS or container mounts). Only complete lines are
+ * delivered; a line still being written waits for its newline. Survives rotation: when the
+ * name points to a new file, the old one (still open) is read to its end first, then the new
+ * one from its start, so no record is skipped or shown twice.
  */
 export class FileFollower {
   private offset: number;
   private partial: Buffer = Buffer.alloc(0);
+  private fd: number | undefined;
+  private ino = -1;
 
   constructor(
     private readonly file: string,
@@ -19,39 +23,80 @@ export class FileFollower {
 
   /** Start at the end of the file, after its last `n` complete lines, which are returned. */
   static fromTail(file: string, n: number): { follower: FileFollower; lines: Buffer[] } {
-    if (!existsSync(file)) return { follower: new FileFollower(file, 0), lines: [] };
-    const { lines, end } = lastLines(file, n);
-    return { follower: new FileFollower(file, end), lines: lines.map((l) => Buffer.from(l)) };
+    let found: ReturnType<typeof lastLines>;
+    try {
+      found = lastLines(file, n);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return { follower: new FileFollower(file, 0), lines: [] };
+      throw err;
+    }
+    const follower = new FileFollower(file, found.end);
+    return { follower, lines: found.lines.map((l) => Buffer.from(l)) };
   }
 
-  /** New complete lines since the last call. A file that shrank (replaced) is read from its start. */
+  /** New complete lines since the last call. */
   poll(): Buffer[] {
-    if (!existsSync(this.file)) return [];
-    const size = statSync(this.file).size;
-    if (size < this.offset) {
+    const lines: Buffer[] = [];
+    let current: number | undefined;
+    try {
+      current = statSync(this.file).ino;
+    } catch {
+      current = undefined; // between a rotation's rename and the new file: read what is open
+    }
+    if (this.fd === undefined && current !== undefined) this.open();
+    if (this.fd === undefined) return lines;
+    this.drain(lines);
+    if (current !== undefined && current !== this.ino) {
+      // Rotated: the old file is complete (drained above); continue with the new one.
+      closeSync(this.fd);
+      this.fd = undefined;
       this.offset = 0;
       this.partial = Buffer.alloc(0);
+      if (this.open()) this.drain(lines);
     }
-    if (size === this.offset) return [];
-    const fd = openSync(this.file, constants.O_RDONLY);
-    let data: Buffer;
+    return lines;
+  }
+
+  /** Stop following: release the open file. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** Open the file under its name; false when it is not there (yet). */
+  private open(): boolean {
     try {
-      const length = fstatSync(fd).size - this.offset;
-      data = Buffer.allocUnsafe(Math.max(0, length));
-      const n = length > 0 ? readSync(fd, data, 0, length, this.offset) : 0;
-      data = data.subarray(0, n);
-      this.offset += n;
-    } finally {
-      closeSync(fd);
+      this.fd = openSync(this.file, constants.O_RDONLY);
+      const st = fstatSync(this.fd);
+      this.ino = st.ino;
+      if (st.size < this.offset) {
+        this.offset = 0; // replaced by a shorter file
+        this.partial = Buffer.alloc(0);
+      }
+      return true;
+    } catch {
+      this.fd = undefined;
+      return false;
     }
-    const all = this.partial.length === 0 ? data : Buffer.concat([this.partial, data]);
-    const lines: Buffer[] = [];
+  }
+
+  private drain(lines: Buffer[]): void {
+    const fd = this.fd as number;
+    const size = fstatSync(fd).size;
+    if (size <= this.offset) return;
+    const data = Buffer.allocUnsafe(size - this.offset);
+    const n = readSync(fd, data, 0, data.length, this.offset);
+    this.offset += n;
+    const all =
+      this.partial.length === 0
+        ? data.subarray(0, n)
+        : Buffer.concat([this.partial, data.subarray(0, n)]);
     let start = 0;
     for (let nl = all.indexOf(10); nl !== -1; nl = all.indexOf(10, start)) {
       lines.push(all.subarray(start, nl));
       start = nl + 1;
     }
     this.partial = Buffer.from(all.subarray(start));
-    return lines;
   }
 }

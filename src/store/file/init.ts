@@ -42,6 +42,7 @@ export function initLogDirectory(
   for (const channel of channels)
     writeFileDurable(layout.channelFile(channel), '', { exclusive: true, sync: false });
   writeFileDurable(layout.checkpointsFile, '', { exclusive: true, sync: false });
+  writeFileDurable(layout.segmentsFile, '', { exclusive: true, sync: false });
 
   const logId = randomBytes(16).toString('hex');
   const { privateKey, publicKey } = generateSigningKeyPair();

@@ -52,6 +52,32 @@ export class LogLayout {
     return path.join(this.integrityDir, 'public-key.txt');
   }
 
+  /** The signed segment log: cuts, seals, tombstones and legal holds (integrity/segment.ts). */
+  get segmentsFile(): string {
+    return path.join(this.integrityDir, 'segments.log');
+  }
+
+  /** Rotated segments waiting to be compressed and sealed. Not a place readers list. */
+  get stagingDir(): string {
+    return path.join(this.archiveDir, '.staging');
+  }
+
+  stagingFile(channel: string, first: number, last: number): string {
+    return path.join(this.stagingDir, `${channel}-${first}-${last}.log`);
+  }
+
+  /** `archive/YYYY/MM/<channel>-<first>-<last>.log.gz`, relative to the logs directory. */
+  archiveName(channel: string, first: number, last: number, firstTs: string): string {
+    const year = firstTs.slice(0, 4);
+    const month = firstTs.slice(5, 7);
+    return `archive/${year}/${month}/${channel}-${first}-${last}.log.gz`;
+  }
+
+  /** Absolute path of a relative name from the segment log (checked by its parser). */
+  resolve(relative: string): string {
+    return path.join(this.dir, ...relative.split('/'));
+  }
+
   get checkpointsFile(): string {
     return path.join(this.integrityDir, 'checkpoints.log');
   }
@@ -79,6 +105,7 @@ export class LogLayout {
     return [
       this.dir,
       this.archiveDir,
+      this.stagingDir,
       this.exportDir,
       this.integrityDir,
       this.quarantineDir,

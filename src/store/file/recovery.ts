@@ -7,6 +7,7 @@ import {
   closeSync,
   readFileSync,
   readSync,
+  renameSync,
   constants,
 } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +16,8 @@ import { isHex64, sha256Hex } from '../../crypto/hash.js';
 import { ChainHasher, chainGenesis, lineHash } from '../../integrity/chain.js';
 import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
 import type { Checkpoint } from '../../integrity/checkpoint.js';
-import { ensureDir, writeFileDurable } from '../../util/fs.js';
+import { ensureDir, fsyncDir, writeFileDurable } from '../../util/fs.js';
+import type { Segment } from './segment-log.js';
 import type { ChannelState } from './channel-types.js';
 import type { LogLayout } from './layout.js';
 import { lastLines, scanLines } from './lines.js';
@@ -35,7 +37,14 @@ export interface RecoveredChannel {
   readonly state: ChannelState;
   /** The Merkle tree at `state.seq`. */
   readonly merkle: MerkleState;
+  /** The last record before the active file (end of the last segment cut), or 0 and hash_0. */
+  readonly base: { readonly seq: number; readonly head: string };
   readonly lastTsMs: number;
+  /** Times of the active file's first and last records. */
+  readonly firstTs?: string;
+  readonly lastTs?: string;
+  /** An interrupted rotation was finished: the active file was moved to staging. */
+  readonly finishedRotation?: { readonly first: number; readonly last: number };
   readonly quarantined: QuarantineNote[];
   /** The last checkpoint names more records than the file holds. */
   readonly behindCheckpoint?: { readonly checkpoint: number; readonly records: number };
@@ -89,10 +98,13 @@ export function recoverChannel(
   logId: string,
   channel: string,
   lastCheckpoint: Checkpoint | undefined,
+  lastCut?: Segment,
 ): RecoveredChannel {
   const file = layout.channelFile(channel);
+  const finishedRotation = lastCut === undefined ? undefined : finishRotation(layout, lastCut);
+  const baseSeq = lastCut?.last ?? 0;
   if (!existsSync(file)) {
-    if (lastCheckpoint !== undefined && lastCheckpoint.size > 0) {
+    if (lastCheckpoint !== undefined && lastCheckpoint.size > baseSeq) {
       throw new LogsError(
         'INTEGRITY_STATE',
         `${file} is missing but checkpoints record ${lastCheckpoint.size} record(s) in it; run: dihya-logs verify`,
@@ -106,17 +118,22 @@ export function recoverChannel(
   let appended: RecoveredChannel['appendedAfterClose'];
   if (lastCheckpoint?.final === true && last !== undefined && last.seq > lastCheckpoint.size) {
     // The writer closed cleanly at `size`: whatever follows was added by someone else.
-    const cut = offsetAfterLine(file, lastCheckpoint.size);
+    const cut = offsetAfterLine(file, Math.max(0, lastCheckpoint.size - baseSeq));
     const note = quarantineTail(layout, file, cut, readRange(file, cut, end));
     quarantined.push(note);
     appended = { checkpoint: lastCheckpoint.size, records: last.seq, quarantine: note.quarantine };
     ({ last, end } = cutUnreadableTail(layout, file, quarantined));
   }
-  const genesis = chainGenesis(logId, channel);
-  const seq = last?.seq ?? 0;
-  const head = last?.hash ?? genesis;
-  const merkle = resumeMerkle(layout, file, channel, genesis, seq, head, end);
+  const base = {
+    seq: baseSeq,
+    head: lastCut?.head ?? chainGenesis(logId, channel),
+    merkle: { size: baseSeq, peaks: lastCut?.peaks ?? [] },
+  };
+  const seq = last?.seq ?? base.seq;
+  const head = last?.hash ?? base.head;
+  const merkle = resumeMerkle(layout, file, channel, base, seq, head, end);
   const state: ChannelState = { seq, head, offset: end };
+  const firstTs = last === undefined ? undefined : firstRecordTs(file);
   const behind =
     lastCheckpoint !== undefined && lastCheckpoint.size > seq
       ? { checkpoint: lastCheckpoint.size, records: seq }
@@ -124,11 +141,75 @@ export function recoverChannel(
   return {
     state,
     merkle,
+    base: { seq: base.seq, head: base.head },
     lastTsMs: last?.ts ?? 0,
+    ...(firstTs === undefined || last === undefined
+      ? {}
+      : { firstTs, lastTs: new Date(last.ts).toISOString() }),
+    ...(finishedRotation === undefined ? {} : { finishedRotation }),
     quarantined,
     ...(behind ? { behindCheckpoint: behind } : {}),
     ...(appended ? { appendedAfterClose: appended } : {}),
   };
+}
+
+/**
+ * Finish a rotation a crash interrupted after its cut was signed: if the active file still
+ * holds the cut segment (its first record is the cut's first), move it to staging and start an
+ * empty active file. Returns the segment when something had to be done.
+ */
+function finishRotation(
+  layout: LogLayout,
+  cut: Segment,
+): { first: number; last: number } | undefined {
+  const file = layout.channelFile(cut.channel);
+  if (!existsSync(file) || firstRecordSeq(file) !== cut.first) return undefined;
+  const staging = layout.stagingFile(cut.channel, cut.first, cut.last);
+  ensureDir(layout.stagingDir);
+  if (existsSync(staging)) {
+    throw new LogsError(
+      'INTEGRITY_STATE',
+      `${file} and ${staging} both hold the segment ${cut.first}-${cut.last}; run: dihya-logs verify`,
+    );
+  }
+  // Anything after the cut's last record was never acknowledged: rotation writes nothing new
+  // before the rename. A torn line there is cut off by the usual recovery below.
+  renameSync(file, staging);
+  writeFileDurable(file, '', { exclusive: true });
+  fsyncDir(layout.stagingDir);
+  fsyncDir(layout.dir);
+  return { first: cut.first, last: cut.last };
+}
+
+function firstLine(file: string): Buffer | undefined {
+  let first: Buffer | undefined;
+  scanLines(file, ({ bytes }) => {
+    first = Buffer.from(bytes);
+    return false;
+  });
+  return first;
+}
+
+function firstRecordSeq(file: string): number | undefined {
+  const line = firstLine(file);
+  if (line === undefined) return undefined;
+  try {
+    const seq = (JSON.parse(line.toString('utf8')) as { seq?: unknown }).seq;
+    return Number.isSafeInteger(seq) ? (seq as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstRecordTs(file: string): string | undefined {
+  const line = firstLine(file);
+  if (line === undefined) return undefined;
+  try {
+    const ts = (JSON.parse(line.toString('utf8')) as { ts?: unknown }).ts;
+    return typeof ts === 'string' ? ts : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface LastRecord {
@@ -265,13 +346,13 @@ function resumeMerkle(
   layout: LogLayout,
   file: string,
   channel: string,
-  genesis: string,
+  base: { readonly seq: number; readonly head: string; readonly merkle: MerkleState },
   seq: number,
   head: string,
   end: number,
 ): MerkleState {
   const saved = loadState(layout, channel);
-  if (saved !== undefined && saved.size <= seq && saved.offset <= end) {
+  if (saved !== undefined && saved.size >= base.seq && saved.size <= seq && saved.offset <= end) {
     try {
       const range = new CompactRange({ size: saved.size, peaks: saved.peaks });
       const replayed = replay(file, saved.offset, saved.head, range);
@@ -280,8 +361,8 @@ function resumeMerkle(
       // fall through to the full scan
     }
   }
-  const range = new CompactRange();
-  const replayed = replay(file, 0, genesis, range);
+  const range = new CompactRange(base.merkle);
+  const replayed = replay(file, 0, base.head, range);
   if (replayed.head !== head || range.size !== seq) {
     throw new LogsError(
       'INTEGRITY_STATE',

@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { LogsError } from '../../errors.js';
 import { keyId, parsePublicKey } from '../../crypto/sign.js';
@@ -8,6 +9,9 @@ import { CheckpointChainVerifier } from '../../integrity/checkpoint-verifier.js'
 import type { Damage, Warning } from '../../integrity/damage.js';
 import { LogLayout } from './layout.js';
 import { scanLines } from './lines.js';
+import { SegmentBook, type Segment } from './segment-log.js';
+import { channelSources, scanSource, type Source, type SourceScan } from './sources.js';
+import { SegmentLogVerifier } from '../../integrity/segment-verifier.js';
 import { readMeta, type LogMeta } from './meta.js';
 
 export interface VerifyOptions {
@@ -123,29 +127,40 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
   const ck = ckVerifier.result();
   if (ck.damage !== undefined) damage.push(ck.damage);
 
-  const names = options.channels ?? [...new Set([...meta.channels, ...ck.byChannel.keys()])];
-  const files = names.map((c) => layout.channelFile(c));
-  const totalBytes = files.reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0);
+  const book = verifySegmentLog(layout, meta, keyText, trustedKey, damage, warnings);
+  const names = options.channels ?? [
+    ...new Set([...meta.channels, ...ck.byChannel.keys(), ...book.channels()]),
+  ];
+  const plans = names.map((c) => ({ channel: c, sources: channelSources(layout, book, c) }));
+  const totalBytes = plans.reduce(
+    (sum, p) =>
+      sum +
+      p.sources.reduce(
+        (n, s) => n + (s.kind !== 'deleted' && existsSync(s.file) ? statSync(s.file).size : 0),
+        0,
+      ),
+    0,
+  );
   let doneBytes = 0;
   let records = 0;
   const channels: ChannelReport[] = [];
-  for (const channel of names) {
-    const file = layout.channelFile(channel);
+  for (const { channel, sources } of plans) {
+    const active = sources[sources.length - 1] as Source;
     const checkpoints = ck.byChannel.get(channel) ?? [];
     const lastSize = checkpoints[checkpoints.length - 1]?.size ?? 0;
-    if (!existsSync(file)) {
+    if (!existsSync(active.file) && sources.length === 1) {
       if (lastSize > 0) {
         const d: Damage = {
           kind: 'file_missing',
           channel,
-          file: rel(file),
+          file: active.rel,
           seq: 1,
           detail: `the file is missing; checkpoints cover ${lastSize} record(s)`,
         };
         damage.push(d);
         channels.push({
           channel,
-          file: rel(file),
+          file: active.rel,
           records: 0,
           checkpoints: 0,
           unsigned: 0,
@@ -156,7 +171,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
         warnings.push({
           kind: 'channel_file_missing',
           channel,
-          file: rel(file),
+          file: active.rel,
           detail: 'no file and no checkpoint for this channel',
         });
       }
@@ -164,49 +179,141 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
     }
     const v = new ChannelVerifier(
       channel,
-      rel(file),
+      active.rel,
       chainGenesis(meta.log_id, channel),
       checkpoints,
       options.deep === true,
     );
-    const startBytes = doneBytes;
-    const scan = scanLines(file, ({ bytes, line }) => v.line(bytes, line), {
-      onChunk: (read) =>
-        options.onProgress?.({
-          bytes: startBytes + read,
-          totalBytes,
-          records: records + v.records,
-        }),
-    });
-    doneBytes = startBytes + (existsSync(file) ? statSync(file).size : 0);
-    const d = v.end(scan.lines);
-    records += v.records;
+    let checked = 0;
+    let d: Damage | undefined;
+    for (const src of sources) {
+      v.setFile(src.rel);
+      const startBytes = doneBytes;
+      const progress = (read: number): void =>
+        options.onProgress?.({ bytes: startBytes + read, totalBytes, records: records + checked });
+      const seg = src.segment;
+      if (seg === undefined) {
+        // The active file: it continues from the last segment.
+        if (!existsSync(active.file)) {
+          // A crash between moving the active file to staging and creating its successor:
+          // the next open creates it. Only checkpoints beyond the segments make it damage.
+          d = v.end(0);
+          break;
+        }
+        const scan = await scanSource(
+          src,
+          (bytes, line) => {
+            if (!v.line(bytes, line)) return false;
+            checked += 1;
+            return true;
+          },
+          progress,
+        );
+        doneBytes = startBytes + statSync(active.file).size;
+        d = v.end(scan.lines);
+        if (d === undefined && scan.tail.length > 0)
+          warnings.push({
+            kind: 'torn_tail',
+            channel,
+            file: active.rel,
+            detail: `${scan.tail.length} byte(s) of an unfinished record at the end`,
+          });
+        break;
+      }
+      d = checkSegmentStart(v, src, seg);
+      if (d !== undefined) break;
+      if (src.kind === 'deleted') {
+        if (existsSync(src.file))
+          warnings.push({
+            kind: 'tombstoned_archive_present',
+            channel,
+            file: src.rel,
+            detail: `records ${seg.first} to ${seg.last} were removed by retention but the file is still there`,
+          });
+        v.skipTo(seg.last, seg.head, seg.peaks);
+        continue;
+      }
+      if (!existsSync(src.file)) {
+        d = v.report(
+          'archive_missing',
+          1,
+          seg.first,
+          `${src.rel} (records ${seg.first} to ${seg.last}) is missing: it was deleted or renamed`,
+        );
+        break;
+      }
+      if (src.kind === 'staging')
+        warnings.push({
+          kind: 'segment_pending',
+          channel,
+          file: src.rel,
+          detail: `records ${seg.first} to ${seg.last} are rotated but not sealed yet`,
+        });
+      let scan: SourceScan;
+      try {
+        scan = await scanSource(
+          src,
+          (bytes, line) => {
+            if (!v.line(bytes, line)) return false;
+            checked += 1;
+            return true;
+          },
+          progress,
+        );
+      } catch (err) {
+        d = v.report(
+          'archive_altered',
+          1,
+          seg.first,
+          `${src.rel} cannot be read as gzip (${(err as Error).message}): it was replaced or damaged`,
+        );
+        break;
+      }
+      doneBytes = startBytes + statSync(src.file).size;
+      if (v.damage !== undefined) {
+        d = v.damage;
+        break;
+      }
+      if (src.kind === 'sealed' && (scan.size !== seg.size || scan.sha256 !== seg.sha256)) {
+        d = v.report(
+          'archive_altered',
+          1,
+          seg.first,
+          `${src.rel} is ${String(scan.size)} bytes with SHA-256 ${String(scan.sha256).slice(0, 16)}..., but its seal says ${String(seg.size)} bytes, ${String(seg.sha256).slice(0, 16)}...: it was replaced or re-compressed`,
+        );
+        break;
+      }
+      if (scan.tail.length > 0 || v.records !== seg.last || v.chainHead !== seg.head) {
+        d = v.report(
+          'segment_mismatch',
+          scan.lines + 1,
+          v.records + 1,
+          `${src.rel} ends at seq ${v.records}, but its signed cut ends at seq ${seg.last}`,
+        );
+        break;
+      }
+    }
+    records += checked;
     if (d !== undefined) damage.push(d);
-    else if (scan.tail.length > 0)
-      warnings.push({
-        kind: 'torn_tail',
-        channel,
-        file: rel(file),
-        detail: `${scan.tail.length} byte(s) of an unfinished record at the end`,
-      });
     if (d === undefined && v.unsigned > 0) {
       warnings.push({
         kind: 'unsigned_tail',
         channel,
-        file: rel(file),
+        file: active.rel,
         detail: `${v.unsigned} record(s) after the last checkpoint are chained but not yet signed`,
       });
     }
     channels.push({
       channel,
-      file: rel(file),
-      records: v.records,
+      file: active.rel,
+      records: checked,
       checkpoints: v.matchedCheckpoints,
       unsigned: v.unsigned,
       ok: d === undefined,
       ...(d === undefined ? {} : { damage: d }),
     });
   }
+  if (options.channels === undefined) findUnknownArchives(layout, book, damage, warnings);
   options.onProgress?.({ bytes: totalBytes, totalBytes, records });
   return {
     ...base,
@@ -224,6 +331,102 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
     bytes: totalBytes,
     durationMs: performance.now() - started,
   };
+}
+
+/** A segment must start where the one before it ended, with the same chain hash. */
+function checkSegmentStart(v: ChannelVerifier, src: Source, seg: Segment): Damage | undefined {
+  if (seg.first !== v.records + 1) {
+    return v.report(
+      'segment_gap',
+      1,
+      v.records + 1,
+      seg.first > v.records + 1
+        ? `${src.rel} starts at seq ${seg.first} but the log before it ends at seq ${v.records}: seq ${v.records + 1} to ${seg.first - 1} are missing`
+        : `${src.rel} starts at seq ${seg.first}, inside the records before it (which end at seq ${v.records})`,
+    );
+  }
+  if (seg.start !== v.chainHead) {
+    return v.report(
+      'segment_mismatch',
+      1,
+      seg.first,
+      `${src.rel} does not continue the chain of the records before it`,
+    );
+  }
+  return undefined;
+}
+
+/** Check the segment log; return what its trusted entries say. */
+function verifySegmentLog(
+  layout: LogLayout,
+  meta: LogMeta,
+  keyText: string,
+  trustedKey: KeyObject | undefined,
+  damage: Damage[],
+  warnings: Warning[],
+): SegmentBook {
+  const file = layout.segmentsFile;
+  if (!existsSync(file)) return new SegmentBook();
+  const rel = path.relative(layout.dir, file);
+  const sv = new SegmentLogVerifier(
+    meta.log_id,
+    keyId(keyText),
+    trustedKey ?? parsePublicKey(keyText),
+    rel,
+  );
+  const scan = scanLines(file, ({ bytes, line }) => sv.line(bytes, line));
+  if (sv.damage !== undefined) damage.push(sv.damage);
+  else if (scan.tail.length > 0)
+    warnings.push({
+      kind: 'torn_tail',
+      file: rel,
+      detail: `${scan.tail.length} byte(s) of an unfinished segment entry at the end`,
+    });
+  return new SegmentBook(sv.entries);
+}
+
+/**
+ * Files under archive/ that the segment log does not name: a renamed archive (then its old
+ * name is reported missing too), a copy, or something planted. Temporary files of a seal in
+ * progress start with a dot and are skipped, as is the staging directory.
+ */
+function findUnknownArchives(
+  layout: LogLayout,
+  book: SegmentBook,
+  damage: Damage[],
+  warnings: Warning[],
+): void {
+  const known = new Set<string>();
+  const pending = new Set<string>();
+  for (const c of book.channels())
+    for (const s of book.segments(c)) {
+      if (s.file !== undefined) known.add(s.file);
+      else pending.add(layout.archiveName(c, s.first, s.last, s.firstTs));
+    }
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else {
+        const rel = path.relative(layout.dir, full).split(path.sep).join('/');
+        if (pending.has(rel))
+          warnings.push({
+            kind: 'segment_pending',
+            file: rel,
+            detail: `${rel} was written by a seal that did not finish; the next open seals it again`,
+          });
+        else if (!known.has(rel))
+          damage.push({
+            kind: 'archive_unknown',
+            file: rel,
+            detail: `${rel} is not an archive the segment log names: renamed, copied or planted`,
+          });
+      }
+    }
+  };
+  walk(layout.archiveDir);
 }
 
 /** log.json, or a damage when it is gone from a directory that clearly held logs. */

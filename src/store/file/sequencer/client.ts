@@ -13,6 +13,8 @@ import {
   type Mode,
   type SequencerInit,
   type ToHost,
+  type LifecycleNote,
+  type LifecycleOp,
 } from './protocol.js';
 
 // A batch is posted at the end of the tick, or at once past this many characters.
@@ -235,8 +237,14 @@ export class SequencerClient {
         break;
       case 'done':
         this.take(msg.id);
-        this.requests.get(msg.id)?.(msg.error === undefined ? undefined : unwire(msg.error));
+        this.requests.get(msg.id)?.(
+          msg.error === undefined ? undefined : unwire(msg.error),
+          msg.result,
+        );
         this.requests.delete(msg.id);
+        break;
+      case 'note':
+        this.onNote?.(msg.note);
         break;
       case 'ready':
         break;
@@ -252,24 +260,37 @@ export class SequencerClient {
     return w;
   }
 
-  private readonly requests = new Map<number, (err: LogsError | undefined) => void>();
+  private readonly requests = new Map<
+    number,
+    (err: LogsError | undefined, result: unknown) => void
+  >();
 
-  private request(t: 'flush' | 'close'): Promise<void> {
+  /** What the sequencer thread did on its own (rotations, seals), to be recorded as events. */
+  onNote: ((note: LifecycleNote) => void) | undefined;
+
+  private request(t: 'flush' | 'close', op?: LifecycleOp): Promise<unknown> {
     this.post();
     const id = this.nextId++;
-    const promise = new Promise<void>((resolve, reject) =>
-      this.requests.set(id, (err) => (err === undefined ? resolve() : reject(err))),
+    const promise = new Promise<unknown>((resolve, reject) =>
+      this.requests.set(id, (err, result) => (err === undefined ? resolve(result) : reject(err))),
     );
     this.worker.ref();
-    this.worker.postMessage({ t, id } satisfies ToHost);
+    this.worker.postMessage((op === undefined ? { t, id } : { t: 'op', id, op }) satisfies ToHost);
     return promise;
+  }
+
+  /** Rotation, sealing, holds and tombstones: done by the sequencer thread, which owns the files. */
+  lifecycle(op: LifecycleOp): Promise<unknown> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.stopped) return Promise.reject(new LogsError('LOGS_CLOSED', 'the logs are closed'));
+    return this.request('flush', op);
   }
 
   /** Write and sync every channel and sign checkpoints. */
   flush(): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.stopped) return Promise.resolve();
-    return this.request('flush');
+    return this.request('flush').then(() => undefined);
   }
 
   /** Flush, sign final checkpoints, close the files and stop the thread. */
@@ -342,7 +363,7 @@ export class SequencerClient {
     }
     for (const [id, r] of this.requests) {
       this.requests.delete(id);
-      r(err);
+      r(err, undefined);
     }
     this.onError(err);
   }

@@ -1,4 +1,13 @@
-import { closeSync, constants, existsSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  openSync,
+  unlinkSync,
+} from 'node:fs';
+import path from 'node:path';
 import { LogsError, asLogsError } from '../../../errors.js';
 import { importPrivateKey } from '../../../crypto/sign.js';
 import type { MerkleState } from '../../../integrity/merkle.js';
@@ -7,6 +16,12 @@ import type { Ack, ChannelState } from '../channel-types.js';
 import { CheckpointLog } from '../checkpoint-log.js';
 import { LogLayout } from '../layout.js';
 import { saveState } from '../recovery.js';
+import { SegmentLog, type Segment } from '../segment-log.js';
+import { sealSegment, type SealResult } from '../sealer.js';
+import type { RotationReason } from '../../../integrity/segment.js';
+import { ensureDir, fsyncDir } from '../../../util/fs.js';
+import type { Cut } from '../channel-writer.js';
+import { failpoint } from '../../../util/failpoint.js';
 import {
   CONSUMED,
   KEYS_COMMITTED,
@@ -14,6 +29,7 @@ import {
   SYNC_DONE,
   decodeBatch,
   type FromHost,
+  type LifecycleOp,
   type SequencerInit,
   type ToHost,
   type WireError,
@@ -30,6 +46,11 @@ export class SequencerHost {
   private readonly layout: LogLayout;
   private readonly writers: ChannelWriter[];
   private readonly checkpoints: CheckpointLog;
+  private readonly segments: SegmentLog;
+  private readonly archiveLevel: number;
+  // Seals run one at a time, in order; `queued` keeps a segment from being queued twice.
+  private sealChain: Promise<unknown> = Promise.resolve();
+  private readonly queued = new Map<string, Promise<SealResult | undefined>>();
   private readonly checkpointed = new Map<string, number>();
   private readonly counters: BigInt64Array;
   private readonly stats: Float64Array;
@@ -61,6 +82,13 @@ export class SequencerHost {
       { prev: init.checkpointPrev, latest: new Map(init.latestCheckpoints) },
       onError,
     );
+    this.segments = new SegmentLog(
+      this.layout,
+      { log_id: init.logId, kid: init.kid },
+      importPrivateKey(init.privateKey),
+      { entries: init.segments, prev: init.segmentsPrev },
+    );
+    this.archiveLevel = init.archiveLevel;
     this.writers = init.channels.map((c) => {
       this.checkpointed.set(c.name, c.checkpointed);
       return new ChannelWriter({
@@ -69,6 +97,10 @@ export class SequencerHost {
         durability: c.durability,
         state: c.state,
         merkle: c.merkle,
+        base: c.base,
+        ...(c.firstTs === undefined ? {} : { firstTs: c.firstTs }),
+        ...(c.lastTs === undefined ? {} : { lastTs: c.lastTs }),
+        rotate: c.rotate,
         logId: init.logId,
         flushIntervalMs: init.flushIntervalMs,
         maxPendingBytes: init.maxPendingBytes,
@@ -83,6 +115,13 @@ export class SequencerHost {
       if (init.reopen.includes(w.channel)) this.sign(w, w.synced, 'reopen');
     }
     this.timer = setInterval(() => void this.checkpoint(), init.checkpointIntervalMs);
+    // Segments a crash or a close left unsealed are sealed now, in the background.
+    for (const w of this.writers) {
+      for (const seg of this.segments.book.segments(w.channel)) {
+        if (seg.state === 'staging') void this.seal(seg);
+        else this.removeStaged(seg); // a crash after the seal, before the staged copy went
+      }
+    }
   }
 
   handle(msg: ToHost): void {
@@ -102,6 +141,12 @@ export class SequencerHost {
           (err: unknown) => this.send({ t: 'done', id: msg.id, error: wire(err) }),
         );
         break;
+      case 'op':
+        this.op(msg.op).then(
+          (result) => this.send({ t: 'done', id: msg.id, result }),
+          (err: unknown) => this.send({ t: 'done', id: msg.id, error: wire(err) }),
+        );
+        break;
       case 'flush-sync':
         this.flushSync();
         this.syncDone();
@@ -118,6 +163,8 @@ export class SequencerHost {
       const w = this.writers[r.channel];
       if (w === undefined) return;
       try {
+        const due = w.rotationDue(r.ts);
+        if (due !== undefined) this.rotate(w, due);
         if (r.mode === 'd') {
           const id = r.id;
           w.appendDurable(r.event, r.ts, r.skew).then(
@@ -136,6 +183,182 @@ export class SequencerHost {
     Atomics.add(this.counters, CONSUMED, 1n);
     Atomics.notify(this.counters, CONSUMED);
     this.publishStats();
+  }
+
+  private async op(op: LifecycleOp): Promise<unknown> {
+    if (this.closing) throw new LogsError('LOGS_CLOSED', 'the logs are closing');
+    switch (op.kind) {
+      case 'rotate': {
+        const targets = this.writers.filter(
+          (w) => op.channel === undefined || w.channel === op.channel,
+        );
+        if (targets.length === 0)
+          throw new LogsError('CHANNEL_UNKNOWN', `no channel named ${op.channel ?? ''}`);
+        const due = op.dueAt;
+        const cuts = targets
+          .map((w) => ({ w, reason: due === undefined ? 'manual' : w.rotationDue(due) }))
+          .filter((x): x is { w: ChannelWriter; reason: RotationReason } => x.reason !== undefined)
+          .map(({ w, reason }) => ({ channel: w.channel, cut: this.rotate(w, reason) }));
+        return Promise.all(
+          cuts.map(async ({ channel, cut }) => ({
+            channel,
+            ...(cut === undefined
+              ? { rotated: false }
+              : { rotated: true, first: cut.first, last: cut.last }),
+            ...(cut === undefined ? {} : { seal: await this.queued.get(key(cut)) }),
+          })),
+        );
+      }
+      case 'seal': {
+        const pending: Array<Promise<SealResult | undefined>> = [];
+        for (const w of this.writers) {
+          for (const seg of this.segments.book.segments(w.channel)) {
+            if (seg.state === 'staging') pending.push(this.seal(seg));
+          }
+        }
+        return (await Promise.all(pending)).filter((r) => r !== undefined);
+      }
+      case 'hold': {
+        const e = this.segments.append(
+          { kind: 'hold', channel: op.channel, set: op.set, reason: op.reason },
+          new Date(),
+        );
+        return { channel: e.channel, set: op.set, ts: e.ts };
+      }
+      case 'tombstone':
+        return this.tombstone(op.channel, op.first, op.last, op.reason);
+    }
+  }
+
+  /** Cut a channel's active file into a segment, checkpoint it, and queue its seal. */
+  private rotate(w: ChannelWriter, reason: RotationReason): Cut | undefined {
+    const cut = w.rotate(
+      reason,
+      (c) => {
+        ensureDir(this.layout.stagingDir);
+        return this.layout.stagingFile(c.channel, c.first, c.last);
+      },
+      (c) => {
+        this.segments.append({ kind: 'cut', ...c }, new Date());
+      },
+    );
+    if (cut === undefined) return undefined;
+    this.sign(w, w.synced);
+    this.checkpoints.syncSoon();
+    this.send({
+      t: 'note',
+      note: {
+        kind: 'rotated',
+        channel: cut.channel,
+        first: cut.first,
+        last: cut.last,
+        reason,
+        bytes: cut.bytes,
+      },
+    });
+    const seg = this.segments.book.lastCut(w.channel);
+    if (seg !== undefined) void this.seal(seg);
+    return cut;
+  }
+
+  private removeStaged(seg: Segment): void {
+    const staged = this.layout.stagingFile(seg.channel, seg.first, seg.last);
+    try {
+      if (existsSync(staged)) {
+        unlinkSync(staged);
+        fsyncDir(this.layout.stagingDir);
+      }
+    } catch (err) {
+      this.send({ t: 'error', error: wire(err) });
+    }
+  }
+
+  /** Queue a segment's seal (once); resolves with its result, or undefined if it failed. */
+  private seal(seg: Segment): Promise<SealResult | undefined> {
+    const k = key(seg);
+    const existing = this.queued.get(k);
+    if (existing !== undefined) return existing;
+    const run = this.sealChain.then(async () => {
+      if (this.closing) return undefined;
+      try {
+        const result = await sealSegment(this.layout, seg, this.archiveLevel, (entry) => {
+          if (this.finished) throw new LogsError('LOGS_CLOSED', 'the logs closed during a seal');
+          this.segments.append(entry, new Date());
+        });
+        this.send({ t: 'note', note: { kind: 'sealed', seal: result } });
+        return result;
+      } catch (err) {
+        this.send({
+          t: 'note',
+          note: {
+            kind: 'seal_failed',
+            channel: seg.channel,
+            first: seg.first,
+            last: seg.last,
+            error: wire(err),
+          },
+        });
+        return undefined;
+      } finally {
+        this.queued.delete(k);
+      }
+    });
+    this.queued.set(k, run);
+    this.sealChain = run;
+    return run;
+  }
+
+  /**
+   * Delete a sealed archive on purpose: the signed tombstone goes first, so a crash in between
+   * leaves a removed-on-purpose segment whose file is still there (deleted on the next run),
+   * never a missing archive without an explanation.
+   */
+  private tombstone(
+    channel: string,
+    first: number,
+    last: number,
+    reason: string,
+  ): { file: string; size: number } {
+    const book = this.segments.book;
+    const hold = book.hold(channel);
+    if (hold !== undefined) {
+      throw new LogsError(
+        'RETENTION_HOLD',
+        `${channel} is under a legal hold (${hold.reason}); nothing is deleted until it is cleared`,
+      );
+    }
+    const seg = book.segments(channel).find((s) => s.first === first && s.last === last);
+    if (seg === undefined || seg.file === undefined || seg.sha256 === undefined) {
+      throw new LogsError(
+        'SEGMENT_UNKNOWN',
+        `${channel}: no sealed segment ${first}-${last} to delete`,
+      );
+    }
+    if (seg.state === 'sealed') {
+      failpoint('retention.before');
+      this.segments.append(
+        {
+          kind: 'tombstone',
+          channel,
+          first,
+          last,
+          start: seg.start,
+          head: seg.head,
+          file: seg.file,
+          sha256: seg.sha256,
+          reason,
+        },
+        new Date(),
+      );
+    }
+    failpoint('retention.tombstoned');
+    const file = this.layout.resolve(seg.file);
+    if (existsSync(file)) {
+      unlinkSync(file);
+      failpoint('retention.unlinked');
+      fsyncDir(path.dirname(file));
+    }
+    return { file: seg.file, size: seg.size ?? 0 };
   }
 
   private ack(id: number, ack: Ack): void {
@@ -234,6 +457,7 @@ export class SequencerHost {
     if (this.closing) return;
     this.closing = true;
     await this.checkpointing?.catch(() => undefined);
+    await this.sealChain.catch(() => undefined); // the running seal finishes; the rest wait for the next open
     const states = await Promise.all(
       this.writers.map(async (w) => ({ w, state: await w.close() })),
     );
@@ -252,6 +476,7 @@ export class SequencerHost {
     } catch (err) {
       this.send({ t: 'error', error: wire(err) });
     }
+    this.segments.close();
   }
 
   /**
@@ -311,4 +536,8 @@ export function wire(err: unknown): WireError {
 /** Back on the application's thread. */
 export function unwire(e: WireError): LogsError {
   return new LogsError(e.code as LogsError['code'], e.message);
+}
+
+function key(s: { readonly channel: string; readonly first: number }): string {
+  return `${s.channel}:${s.first}`;
 }

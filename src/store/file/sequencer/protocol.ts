@@ -11,6 +11,8 @@ import type { Durability } from '../../../config/resolve.js';
 import type { ChannelState } from '../channel-types.js';
 import type { Sealable } from '../../../event/prepare.js';
 import type { PiiPlan } from '../../../redact/pii.js';
+import type { RotationReason, SegmentEntry } from '../../../integrity/segment.js';
+import type { SealResult } from '../sealer.js';
 
 const SEP = '\u0001';
 const END = '\u0002';
@@ -90,6 +92,10 @@ export interface ChannelInit {
   readonly durability: Durability;
   readonly state: ChannelState;
   readonly merkle: MerkleState;
+  readonly base: { readonly seq: number; readonly head: string };
+  readonly firstTs?: string;
+  readonly lastTs?: string;
+  readonly rotate: { readonly maxBytes: number; readonly daily: boolean };
   /** Records the last checkpoint covers (0 if none). */
   readonly checkpointed: number;
 }
@@ -102,6 +108,11 @@ export interface SequencerInit {
   /** PKCS#8 DER of the signing key. */
   readonly privateKey: Uint8Array;
   readonly checkpointPrev: string;
+  /** The segment log as read at open, and the hash its next entry links to. */
+  readonly segments: SegmentEntry[];
+  readonly segmentsPrev: string;
+  /** gzip level for archives. */
+  readonly archiveLevel: number;
   readonly latestCheckpoints: Array<[string, Checkpoint]>;
   /** Channels whose last checkpoint is final: sign a reopen checkpoint first. */
   readonly reopen: string[];
@@ -121,6 +132,7 @@ export type ToHost =
   | { readonly t: 'batch'; readonly data: string }
   | { readonly t: 'flush'; readonly id: number }
   | { readonly t: 'close'; readonly id: number }
+  | { readonly t: 'op'; readonly id: number; readonly op: LifecycleOp }
   | { readonly t: 'flush-sync' }
   | { readonly t: 'close-sync' };
 
@@ -139,7 +151,55 @@ export type FromHost =
     }
   | { readonly t: 'reject'; readonly ids: number[]; readonly error: WireError }
   | { readonly t: 'error'; readonly error: WireError }
-  | { readonly t: 'done'; readonly id: number; readonly error?: WireError };
+  | { readonly t: 'note'; readonly note: LifecycleNote }
+  | {
+      readonly t: 'done';
+      readonly id: number;
+      readonly error?: WireError;
+      readonly result?: unknown;
+    };
+
+/** Lifecycle work the sequencer thread does on request (it holds the files and the key). */
+export type LifecycleOp =
+  | {
+      readonly kind: 'rotate';
+      readonly channel?: string;
+      /** Only the channels due at this time (a new UTC day, or the size limit). */
+      readonly dueAt?: string;
+    }
+  | { readonly kind: 'seal' }
+  | {
+      readonly kind: 'hold';
+      readonly channel: string;
+      readonly set: boolean;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'tombstone';
+      readonly channel: string;
+      readonly first: number;
+      readonly last: number;
+      readonly reason: string;
+    };
+
+/** What the sequencer thread did on its own, for the application's thread to record as events. */
+export type LifecycleNote =
+  | {
+      readonly kind: 'rotated';
+      readonly channel: string;
+      readonly first: number;
+      readonly last: number;
+      readonly reason: RotationReason;
+      readonly bytes: number;
+    }
+  | { readonly kind: 'sealed'; readonly seal: SealResult }
+  | {
+      readonly kind: 'seal_failed';
+      readonly channel: string;
+      readonly first: number;
+      readonly last: number;
+      readonly error: WireError;
+    };
 
 /** Index of each counter in `counters`. */
 export const CONSUMED = 0;

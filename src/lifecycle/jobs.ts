@@ -1,0 +1,71 @@
+import { LogsError } from '../errors.js';
+import type { Config, JobName } from '../config/resolve.js';
+import type { Logs } from '../log/logs.js';
+import type { JobFn } from '../scheduler/scheduler.js';
+import { verifyLogs } from '../store/file/verify.js';
+import { applyRetention } from './retention.js';
+
+/** The built-in jobs, bound to an open Logs and its configuration. */
+export function builtinJobs(logs: Logs, config: Config): Record<JobName, JobFn> {
+  return {
+    /**
+     * Rotate the channels that are due without a record to trigger it: an active file begun on
+     * an earlier UTC day (a quiet channel at midnight), or at its size limit.
+     */
+    rotate: async () => {
+      const results = await logs.rotateDue();
+      return {
+        rotated: results.length,
+        sealed: results.filter((r) => r.seal !== undefined).length,
+      };
+    },
+    /** Seal the rotated segments still waiting in staging (a failed or interrupted seal). */
+    archive: async () => {
+      const sealed = await logs.seal();
+      return { sealed: sealed.length, bytes: sealed.reduce((n, s) => n + s.size, 0) };
+    },
+    /** Delete archives past their retention, with tombstones and audit events. */
+    retention: async () => {
+      const report = await applyRetention(logs);
+      return {
+        deleted: report.deleted,
+        bytes: report.bytes,
+        kept: report.decisions.length - report.deleted,
+      };
+    },
+    /** Write, sync and sign a checkpoint for every channel that changed since the last one. */
+    checkpoint: async () => {
+      await logs.checkpoint();
+      return { channels: logs.channels.length };
+    },
+    /** Verify the whole directory; damage fails the job (INTEGRITY_STATE) and names the place. */
+    verify: async () => {
+      await logs.flush(); // what this process wrote is checkpointed, so nothing reads as unsigned
+      const publicKey = config.integrity.publicKey;
+      const report = await verifyLogs({
+        dir: logs.dir,
+        ...(publicKey === undefined ? {} : { publicKey }),
+      });
+      if (!report.ok) {
+        const d = report.damage[0];
+        const where =
+          d === undefined
+            ? ''
+            : ` at ${[d.channel, d.file, d.line === undefined ? undefined : `line ${d.line}`]
+                .filter((x) => x !== undefined)
+                .join(', ')}`;
+        throw new LogsError(
+          'INTEGRITY_STATE',
+          `verify found ${report.damage.length} damage(s): ${d?.kind ?? 'unknown'}${where}; run \`dihya-logs verify\``,
+          { details: { damage: report.damage.length } },
+        );
+      }
+      return {
+        records: report.records,
+        channels: report.channels.length,
+        checkpoints: report.checkpoints.count,
+        warnings: report.warnings.length,
+      };
+    },
+  };
+}

@@ -1,0 +1,226 @@
+import { closeSync, existsSync, fdatasyncSync, openSync, constants } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { sha256Hex } from '../../crypto/hash.js';
+import {
+  encodeSegmentEntry,
+  parseSegmentEntry,
+  segmentGenesis,
+  signSegmentEntry,
+  type CutEntry,
+  type SegmentEntry,
+  type SegmentEntryBody,
+} from '../../integrity/segment.js';
+import { FILE_MODE, writeAll, writeFileDurable } from '../../util/fs.js';
+import { failpoint, failpointArmed } from '../../util/failpoint.js';
+import type { LogLayout } from './layout.js';
+import { scanLines } from './lines.js';
+import { quarantineTail, type QuarantineNote } from './recovery.js';
+
+/** One rotated segment of a channel, as the segment log describes it. */
+export interface Segment {
+  readonly channel: string;
+  readonly first: number;
+  readonly last: number;
+  readonly start: string;
+  readonly head: string;
+  /** The Merkle tree at `last`. */
+  readonly peaks: readonly string[];
+  readonly firstTs: string;
+  readonly lastTs: string;
+  /** Bytes before compression. */
+  readonly bytes: number;
+  /**
+   * `staging`: cut, waiting in `archive/.staging/` to be sealed; `sealed`: compressed into
+   * `file`; `deleted`: removed by retention (a tombstone stands in for it).
+   */
+  readonly state: 'staging' | 'sealed' | 'deleted';
+  /** The archive (relative to the logs directory) once sealed. */
+  readonly file?: string;
+  readonly size?: number;
+  readonly sha256?: string;
+}
+
+export interface Hold {
+  readonly set: boolean;
+  readonly reason: string;
+  readonly ts: string;
+}
+
+/** What the segment log says, per channel. */
+export class SegmentBook {
+  private readonly byChannel = new Map<string, Segment[]>();
+  private readonly holds = new Map<string, Hold>();
+
+  constructor(entries: readonly SegmentEntry[] = []) {
+    for (const e of entries) this.apply(e);
+  }
+
+  /** Fold one more entry in. Entries that do not fit (a seal of an unknown cut) are ignored. */
+  apply(e: SegmentEntry): void {
+    if (e.kind === 'hold') {
+      this.holds.set(e.channel, { set: e.set, reason: e.reason, ts: e.ts });
+      return;
+    }
+    const list = this.byChannel.get(e.channel) ?? [];
+    if (e.kind === 'cut') {
+      list.push(segmentOfCut(e));
+      this.byChannel.set(e.channel, list);
+      return;
+    }
+    const i = list.findIndex((s) => s.first === e.first && s.last === e.last);
+    const s = list[i];
+    if (s === undefined) return;
+    list[i] =
+      e.kind === 'seal'
+        ? { ...s, state: 'sealed', file: e.file, size: e.size, sha256: e.sha256 }
+        : { ...s, state: 'deleted', file: e.file, sha256: e.sha256 };
+  }
+
+  segments(channel: string): readonly Segment[] {
+    return this.byChannel.get(channel) ?? [];
+  }
+
+  /** The last segment cut from a channel: the active file continues after it. */
+  lastCut(channel: string): Segment | undefined {
+    const list = this.segments(channel);
+    return list[list.length - 1];
+  }
+
+  hold(channel: string): Hold | undefined {
+    const h = this.holds.get(channel);
+    return h?.set === true ? h : undefined;
+  }
+
+  channels(): string[] {
+    return [...new Set([...this.byChannel.keys(), ...this.holds.keys()])];
+  }
+}
+
+function segmentOfCut(e: CutEntry): Segment {
+  return {
+    channel: e.channel,
+    first: e.first,
+    last: e.last,
+    start: e.start,
+    head: e.head,
+    peaks: e.peaks,
+    firstTs: e.first_ts,
+    lastTs: e.last_ts,
+    bytes: e.bytes,
+    state: 'staging',
+  };
+}
+
+export interface SegmentLogTail {
+  readonly entries: SegmentEntry[];
+  /** Hash the next entry links to. */
+  readonly prev: string;
+  readonly quarantined: QuarantineNote | undefined;
+}
+
+/**
+ * Read the whole segment log for a writer (it is small: a few lines per channel per day). A
+ * torn last line (a crash while appending) is moved to quarantine, as for the checkpoint log; a
+ * missing file (a directory from before segments existed) is created empty. Lines that do not
+ * parse are skipped here: `verify` reports them.
+ */
+export function readSegmentLog(layout: LogLayout, logId: string): SegmentLogTail {
+  const file = layout.segmentsFile;
+  if (!existsSync(file)) writeFileDurable(file, '', { exclusive: true });
+  const entries: SegmentEntry[] = [];
+  let last: Buffer | undefined;
+  const scan = scanLines(file, ({ bytes }) => {
+    last = Buffer.from(bytes);
+    try {
+      const e = parseSegmentEntry(bytes.toString('utf8'));
+      if (e.log_id === logId) entries.push(e);
+    } catch {
+      // verify's business; the chain continues from the line's bytes
+    }
+  });
+  const quarantined =
+    scan.tail.length > 0 ? quarantineTail(layout, file, scan.end, scan.tail) : undefined;
+  return {
+    entries,
+    prev: last === undefined ? segmentGenesis(logId) : sha256Hex(last),
+    quarantined,
+  };
+}
+
+/** Readers' view: the entries of the segment log, without repairing anything. */
+export function readSegmentBook(layout: LogLayout, logId: string): SegmentBook {
+  const file = layout.segmentsFile;
+  if (!existsSync(file)) return new SegmentBook();
+  const entries: SegmentEntry[] = [];
+  scanLines(file, ({ bytes }) => {
+    try {
+      const e = parseSegmentEntry(bytes.toString('utf8'));
+      if (e.log_id === logId) entries.push(e);
+    } catch {
+      // verify's business
+    }
+  });
+  return new SegmentBook(entries);
+}
+
+type NewEntry = SegmentEntryBody extends infer B
+  ? B extends SegmentEntryBody
+    ? Omit<B, 'v' | 'log_id' | 'prev' | 'kid' | 'ts'>
+    : never
+  : never;
+
+/**
+ * Writer side of the segment log. Every entry is synced before `append` returns: the step
+ * that follows it (a rename, a deletion) must never be on disk without it.
+ */
+export class SegmentLog {
+  private readonly fd: number;
+  private prev: string;
+  readonly book: SegmentBook;
+  private closed = false;
+
+  constructor(
+    layout: LogLayout,
+    private readonly meta: { readonly log_id: string; readonly kid: string },
+    private readonly privateKey: KeyObject,
+    tail: Pick<SegmentLogTail, 'entries' | 'prev'>,
+  ) {
+    this.fd = openSync(
+      layout.segmentsFile,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      FILE_MODE,
+    );
+    this.prev = tail.prev;
+    this.book = new SegmentBook(tail.entries);
+  }
+
+  append(body: NewEntry, now: Date): SegmentEntry {
+    if (this.closed) throw new Error('segment log closed');
+    const entry = signSegmentEntry(
+      {
+        v: 1,
+        log_id: this.meta.log_id,
+        ts: now.toISOString(),
+        prev: this.prev,
+        kid: this.meta.kid,
+        ...body,
+      },
+      this.privateKey,
+    );
+    const line = encodeSegmentEntry(entry);
+    const point = `segments.torn.${body.kind}`;
+    if (failpointArmed(point)) writeAll(this.fd, line.slice(0, line.length >> 1)); // a torn entry
+    failpoint(point);
+    writeAll(this.fd, `${line}\n`);
+    fdatasyncSync(this.fd);
+    this.prev = sha256Hex(line);
+    this.book.apply(entry);
+    return entry;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
