@@ -15,6 +15,7 @@ interface WriteOptions {
   readonly target?: string;
   readonly outcome?: string;
   readonly requestId?: string;
+  readonly subject?: string;
   readonly data?: string;
   readonly stdin?: boolean;
   readonly json?: boolean;
@@ -38,6 +39,10 @@ export function registerWrite(program: Command, io: Io): void {
     .option('--target <id|json>', 'what was acted on: an id, or a JSON object')
     .option('--outcome <outcome>', 'success, failure, denied, error, pending or unknown')
     .option('--request-id <id>', 'request id')
+    .option(
+      '--subject <id>',
+      'whose personal data this is (default: the actor); stored pseudonymized',
+    )
     .option('--data <json>', 'extra fields, as a JSON object')
     .option('--stdin', 'read NDJSON events from standard input, one per line')
     .option('--json', 'print each acknowledgement as JSON')
@@ -70,6 +75,7 @@ function eventFromFlags(o: WriteOptions): Record<string, unknown> {
   if (o.target !== undefined) e.target = idOrJson(o.target, '--target');
   if (o.outcome !== undefined) e.outcome = o.outcome;
   if (o.requestId !== undefined) e.request_id = o.requestId;
+  if (o.subject !== undefined) e.subject = o.subject;
   if (o.data !== undefined) e.data = parseJson(o.data, '--data');
   return e;
 }

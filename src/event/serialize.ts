@@ -62,6 +62,7 @@ export class ValueSerializer {
       case 'number':
         if (!Number.isFinite(v)) return jcsNumber(v, this.path());
         // For a finite number, String() is ECMAScript's Number::toString: exactly what JCS wants.
+        if (rule === undefined && v >= 1e11 && Number.isSafeInteger(v)) return this.longInteger(v);
         return rule === undefined || rule.mode === 'keep'
           ? String(v)
           : this.string(String(v), rule);
@@ -79,6 +80,21 @@ export class ValueSerializer {
       default:
         return undefined; // undefined, function, symbol: dropped, as JSON.stringify does
     }
+  }
+
+  /**
+   * A whole number of 12 digits or more may be a card number sent as a number: it goes
+   * through the detectors like text, and stays a number unless one of them rewrites it.
+   */
+  private longInteger(v: number): string {
+    const text = String(v);
+    const c = this.classify;
+    if (c === undefined) return text;
+    const scanned = c.classifier.scan(text, c.ctx);
+    if (scanned === text) return text;
+    const json = quote(scanned);
+    this.budget -= json.length;
+    return json;
   }
 
   private string(s: string, rule: KeyRule | undefined): string {

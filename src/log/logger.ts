@@ -108,6 +108,7 @@ function absorb(input: Fields, data: Fields | undefined, fields: Fields): Fields
       case 'target':
       case 'outcome':
       case 'request_id':
+      case 'subject':
         input[key] = value;
         continue;
       case 'data':

@@ -264,3 +264,14 @@ test('a channel file replaced by a symbolic link is refused, not followed', asyn
   assert.match(err.message, /not a regular file/);
   assert.equal(existsSync(path.join(t.dir, '.lock')), false);
 });
+
+test('a logger call with a subject stores its pseudonym as sub, never the id in clear', async () => {
+  const t = newLog();
+  const logs = await t.open();
+  logs.app.info({ subject: 'customer-4711', event: 'invoice.sent' }, 'invoice sent');
+  await logs.close();
+  const [rec] = readRecords(path.join(t.dir, 'app.log'));
+  assert.match(String(rec!.sub), /^sub_[0-9a-f]{24}$/);
+  assert.equal(rec!.data, undefined);
+  assert.doesNotMatch(readLines(path.join(t.dir, 'app.log')).join('\n'), /customer-4711/);
+});

@@ -61,6 +61,19 @@ test('cards keep their last 4 digits; card codes and health data are removed', (
   });
 });
 
+test('a card number sent as a number, under any key, is caught; long numbers that are not cards stay numbers', () => {
+  const rec = store(
+    { data: { ref: 4111111111111111, order: 4111111111111112, at_ms: 1764000000000, n: 42 } },
+    settings(new MemoryKeys()),
+  );
+  assert.deepEqual(rec.data, {
+    at_ms: 1764000000000,
+    n: 42,
+    order: 4111111111111112,
+    ref: '[REDACTED:card ****1111]',
+  });
+});
+
 test('personal data becomes placeholders; the values are encrypted under the subject key and put back for allowed readers', () => {
   const keys = new MemoryKeys();
   const input = {
