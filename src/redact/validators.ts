@@ -47,14 +47,25 @@ export function brandAccepts(four: number, n: number): boolean {
 
 /** IBAN: country code, check digits, BBAN; valid when the mod-97 remainder is 1 (ISO 13616). */
 export function ibanValid(text: string): boolean {
-  const iban = text.replace(/ /g, '').toUpperCase();
-  if (iban.length < 15 || iban.length > 34 || !/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(iban)) return false;
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  // One pass, no copies: it runs on every IBAN-shaped match, which hostile text makes many.
+  const chars: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c === 32) continue;
+    if (c >= 97 && c <= 122) c -= 32; // upper case
+    const digit = c >= 48 && c <= 57;
+    const letter = c >= 65 && c <= 90;
+    const n = chars.length;
+    if ((n < 2 && !letter) || (n >= 2 && n < 4 && !digit) || (!digit && !letter)) return false;
+    chars.push(c);
+    if (chars.length > 34) return false;
+  }
+  if (chars.length < 15) return false;
+  // mod 97 of the number made by moving the first four characters to the end, A=10 ... Z=35.
   let rest = 0;
-  for (const ch of rearranged) {
-    const code = ch.charCodeAt(0);
-    const value = code >= 65 ? String(code - 55) : ch; // A=10 ... Z=35
-    for (const d of value) rest = (rest * 10 + (d.charCodeAt(0) - 48)) % 97;
+  for (let k = 0; k < chars.length; k++) {
+    const c = chars[(k + 4) % chars.length] as number;
+    rest = c <= 57 ? (rest * 10 + (c - 48)) % 97 : (rest * 100 + (c - 55)) % 97;
   }
   return rest === 1;
 }
