@@ -120,6 +120,12 @@ export const ERROR_CODES = {
     exit: 1,
     summary: 'The segment log names no sealed segment with that range.',
   },
+  RETENTION_MINIMUM: {
+    http: 409,
+    exit: 1,
+    summary:
+      'The archive is younger than its channel’s minimum retention; it cannot be deleted yet.',
+  },
   RETENTION_HOLD: {
     http: 409,
     exit: 1,

@@ -50,12 +50,12 @@ export function planRetention(
       const base = { channel, first: seg.first, last: seg.last, file: seg.file, ageDays };
       if (seg.state === 'deleted') {
         // Tombstoned already; only a file a crash left behind is still to remove.
-        if (layout !== undefined && existsSync(layout.resolve(seg.file)))
+        if (layout !== undefined && hold === undefined && existsSync(layout.resolve(seg.file)))
           out.push({ ...base, action: 'delete', why: 'tombstoned earlier', leftover: true });
         continue;
       }
       if (hold !== undefined) {
-        out.push({ ...base, action: 'keep', why: `legal hold since ${hold.ts}: ${hold.reason}` });
+        out.push({ ...base, action: 'keep', why: `legal hold since ${hold.ts} (${hold.reason})` });
         continue;
       }
       if (settings === undefined) {
@@ -94,36 +94,42 @@ export async function applyRetention(
 ): Promise<RetentionReport> {
   const layout = new LogLayout(logs.dir);
   const book = readSegmentBook(layout, logs.logId);
-  const decisions = planRetention(book, logs.config, options.now ?? Date.now(), layout);
+  const now = options.now ?? Date.now();
+  const decisions = planRetention(book, logs.config, now, layout);
   const dryRun = options.dryRun === true;
   let deleted = 0;
   let bytes = 0;
   for (const d of decisions) {
     options.onDecision?.(d);
     if (dryRun || d.action !== 'delete') continue;
-    let removed: { file: string; size: number };
+    if (d.leftover !== true && book.hold(d.channel) !== undefined) continue;
+    // The audit event first, durable: a crash after it repeats the deletion (and the event) on
+    // the next run; the other order could delete without a trace in the audit trail.
+    const size = book.segments(d.channel).find((s) => s.first === d.first)?.size ?? 0;
+    if (d.leftover !== true) {
+      await logs.audit({
+        event: 'retention.segment.deleted',
+        outcome: 'success',
+        msg: `${d.channel} records ${d.first} to ${d.last} deleted by retention (${d.why})`,
+        data: {
+          channel: d.channel,
+          first: d.first,
+          last: d.last,
+          file: d.file,
+          bytes: size,
+          age_days: d.ageDays,
+          reason: d.why,
+        },
+      });
+    }
     try {
-      removed = await logs.deleteSegment(d.channel, d.first, d.last, d.why);
+      await logs.deleteSegment(d.channel, d.first, d.last, d.why, now);
     } catch (err) {
       if (err instanceof LogsError && err.code === 'RETENTION_HOLD') continue; // set meanwhile
       throw err;
     }
     deleted += 1;
-    bytes += removed.size;
-    await logs.audit({
-      event: 'retention.segment.deleted',
-      outcome: 'success',
-      msg: `${d.channel} records ${d.first} to ${d.last} deleted by retention (${d.why})`,
-      data: {
-        channel: d.channel,
-        first: d.first,
-        last: d.last,
-        file: d.file,
-        bytes: removed.size,
-        age_days: d.ageDays,
-        reason: d.why,
-      },
-    });
+    bytes += size;
   }
   return { dryRun, decisions, deleted, bytes };
 }

@@ -14,6 +14,8 @@ import type { Ack, ChannelStats } from '../store/file/channel-types.js';
 import type { SequencerClient } from '../store/file/sequencer/client.js';
 import type { LifecycleNote, Mode } from '../store/file/sequencer/protocol.js';
 import type { SealResult } from '../store/file/sealer.js';
+import { LogLayout } from '../store/file/layout.js';
+import { readSegmentBook } from '../store/file/segment-log.js';
 import { eventHelpers, type EventHelpers } from './events.js';
 import { registerExit, unregisterExit, type ExitTarget } from './exit.js';
 import { Logger, type LogSink } from './logger.js';
@@ -49,6 +51,8 @@ export interface RotationResult {
   /** The sealed archive; absent if sealing failed (it is retried on the next open). */
   readonly seal?: SealResult;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface Channel {
   readonly index: number;
@@ -257,27 +261,42 @@ export class Logs implements LogSink, ExitTarget {
     this.channel(channel);
     if (reason.trim() === '')
       throw new LogsError('USAGE', 'a legal hold needs a reason (--reason)');
-    await this.client.lifecycle({ kind: 'hold', channel, set, reason });
-    await this.audit({
+    // The reason may name people: it is kept, classified, in the audit event; the signed
+    // segment log only points to that event.
+    const ack = await this.audit({
       event: set ? 'retention.hold.set' : 'retention.hold.cleared',
       outcome: 'success',
       msg: `legal hold ${set ? 'set on' : 'cleared from'} ${channel}: ${reason}`,
       ...(actor === undefined ? {} : { actor }),
       data: { channel, reason },
     });
+    await this.client.lifecycle({ kind: 'hold', channel, set, reason: `audit #${ack.seq}` });
   }
 
   /**
-   * Delete a sealed archive, leaving a signed tombstone (retention uses it). Refused under a
-   * legal hold. Returns the archive's name and size.
+   * Delete a sealed archive, leaving a signed tombstone: the step `applyRetention()` takes
+   * after recording the deletion as an audit event. Refused under a legal hold
+   * (RETENTION_HOLD) and while the segment's newest record is younger than the channel's
+   * minimum retention (RETENTION_MINIMUM). Returns the archive's name and size.
    */
   async deleteSegment(
     channel: string,
     first: number,
     last: number,
     reason: string,
+    now: number = this.parts.clock(),
   ): Promise<{ file: string; size: number }> {
     this.channel(channel);
+    const seg = readSegmentBook(new LogLayout(this.dir), this.logId)
+      .segments(channel)
+      .find((s) => s.first === first && s.last === last);
+    const minDays = this.config.channels[channel]?.retention.minDays ?? 0;
+    if (seg?.state === 'sealed' && now - Date.parse(seg.lastTs) < minDays * DAY_MS) {
+      throw new LogsError(
+        'RETENTION_MINIMUM',
+        `${channel} records ${first} to ${last} are younger than the minimum retention of ${minDays} days`,
+      );
+    }
     return (await this.client.lifecycle({ kind: 'tombstone', channel, first, last, reason })) as {
       file: string;
       size: number;
@@ -296,7 +315,13 @@ export class Logs implements LogSink, ExitTarget {
             event: 'log.rotated',
             outcome: 'success',
             msg: `${note.channel} rotated (${note.reason}): records ${note.first} to ${note.last}`,
-            data: { ...note },
+            data: {
+              channel: note.channel,
+              first: note.first,
+              last: note.last,
+              reason: note.reason,
+              bytes: note.bytes,
+            },
           });
           break;
         case 'sealed':
@@ -306,7 +331,15 @@ export class Logs implements LogSink, ExitTarget {
             event: 'log.archive.sealed',
             outcome: 'success',
             msg: `${note.seal.channel} records ${note.seal.first} to ${note.seal.last} sealed into ${note.seal.file}`,
-            data: { ...note.seal, durationMs: Math.round(note.seal.durationMs) },
+            data: {
+              channel: note.seal.channel,
+              first: note.seal.first,
+              last: note.seal.last,
+              file: note.seal.file,
+              bytes: note.seal.bytes,
+              size: note.seal.size,
+              duration_ms: Math.round(note.seal.durationMs),
+            },
           });
           break;
         case 'seal_failed':

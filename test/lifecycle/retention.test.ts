@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { applyRetention, planRetention } from '../../src/lifecycle/retention.js';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -101,10 +101,20 @@ test('a legal hold suspends deletion until it is cleared; both are signed and au
   const held = await applyRetention(logs, { now: NOW });
   const app = held.decisions.filter((d) => d.channel === 'app');
   assert.equal(app.length, 2);
-  assert.ok(app.every((d) => d.action === 'keep' && d.why.includes('case 2026-114')));
-  await expectCode('RETENTION_HOLD', () => logs.deleteSegment('app', 1, 1, 'by hand'));
+  assert.ok(
+    app.every((d) => d.action === 'keep' && /^legal hold since .+ \(audit #\d+\)$/.test(d.why)),
+  );
+  await expectCode('RETENTION_HOLD', () => logs.deleteSegment('app', 1, 1, 'by hand', NOW));
+  // The reason stays in the (classified) audit event; the signed segment log only points to it.
+  assert.doesNotMatch(
+    readFileSync(path.join(t.dir, '.integrity', 'segments.log'), 'utf8'),
+    /2026-114/,
+  );
 
   await logs.hold('app', false, 'case closed');
+  await expectCode('RETENTION_MINIMUM', () =>
+    logs.deleteSegment('app', 2, 2, 'too early', NOW - 150 * DAY + 29 * DAY),
+  );
   const after = await applyRetention(logs, { now: NOW });
   assert.equal(
     after.decisions.filter((d) => d.channel === 'app' && d.action === 'delete').length,
