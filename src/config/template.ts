@@ -37,12 +37,40 @@ writer:
   max_pending_bytes: 8388608  # beyond this much waiting in memory, writes happen at once
 
 # Per channel: durability (durable: acknowledged after fsync, fail closed; buffered: written
-# within flush_interval_ms, errors reported, never thrown) and the minimum level kept.
+# within flush_interval_ms, errors reported, never thrown), the minimum level kept, rotation
+# (at max_bytes, and at the first record of each UTC day when daily) and retention of the
+# archives in days (deleted after max_days, never before min_days; see docs/lifecycle.md).
 channels:
-  app:       { durability: buffered, min_level: INFO }
-  audit:     { durability: durable,  min_level: DEBUG }
-  security:  { durability: durable,  min_level: DEBUG }
-  scheduler: { durability: buffered, min_level: INFO }
-  api:       { durability: buffered, min_level: INFO }
+  app:
+    { durability: buffered, min_level: INFO,
+      rotate: { max_bytes: 67108864, daily: true }, retention: { min_days: 30, max_days: 90 } }
+  audit:
+    { durability: durable, min_level: DEBUG,
+      rotate: { max_bytes: 67108864, daily: true }, retention: { min_days: 365, max_days: 1825 } }
+  security:
+    { durability: durable, min_level: DEBUG,
+      rotate: { max_bytes: 67108864, daily: true }, retention: { min_days: 365, max_days: 1825 } }
+  scheduler:
+    { durability: buffered, min_level: INFO,
+      rotate: { max_bytes: 67108864, daily: true }, retention: { min_days: 30, max_days: 90 } }
+  api:
+    { durability: buffered, min_level: INFO,
+      rotate: { max_bytes: 67108864, daily: true }, retention: { min_days: 90, max_days: 90 } }
+
+# Rotated segments are compressed with gzip at this level (1 fastest - 9 smallest).
+archive:
+  compression: gzip
+  level: 6
+
+# Built-in jobs, run by \`dihya-logs scheduler\` on these cron schedules (UTC). A failed run is
+# retried \`attempts\` times, waiting backoff_ms, then twice that, ... A job never overlaps itself.
+scheduler:
+  jobs:
+    rotate:     { cron: '0 0 * * *', enabled: true }    # quiet channels rotate after midnight
+    archive:    { cron: '*/10 * * * *', enabled: true } # seal what a failed seal left behind
+    retention:  { cron: '30 3 * * *', enabled: true }   # delete archives past max_days
+    checkpoint: { cron: '0 * * * *', enabled: true }    # sign checkpoints of idle channels
+    verify:     { cron: '0 4 * * *', enabled: true }    # check the whole log
+  retry: { attempts: 3, backoff_ms: 30000 }
 `;
 }
