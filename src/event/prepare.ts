@@ -205,10 +205,17 @@ function subjectOf(
           : head === 'target'
             ? person?.[leaf]
             : undefined;
-    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'string' && v !== '') return subjectId(v);
     if (typeof v === 'number') return String(v);
   }
-  return undefined;
+  // An actor known only by an e-mail address is its own subject.
+  const email = actor?.email;
+  return typeof email === 'string' && email !== '' ? subjectId(email) : undefined;
+}
+
+/** E-mail addresses name one person whatever their case: one subject, one pseudonym. */
+function subjectId(id: string): string {
+  return id.includes('@') && !/\s/.test(id) ? id.toLowerCase() : id;
 }
 
 // Event types seen valid: a program logs a few hundred kinds of events, again and again.

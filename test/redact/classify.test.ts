@@ -129,6 +129,15 @@ test('the subject: an explicit subject first, then the actor; an e-mail with no 
   );
   assert.equal(anonymous.msg, 'newsletter sign-up from [email#1]');
   assert.equal(store({ msg: 'nothing personal here' }, s).sub, undefined);
+  // An actor known only by its e-mail is the subject; an e-mail id names one person in any case.
+  assert.equal(
+    store({ actor: { email: 'Ana@Example.org' }, msg: 'signed up' }, s).sub,
+    keys.subject('ana@example.org').pseudonym,
+  );
+  assert.equal(
+    store({ subject: 'ANA@example.org' }, s).sub,
+    keys.subject('ana@example.org').pseudonym,
+  );
 });
 
 test('a target that is a person is its own subject; other targets keep their ids', () => {
