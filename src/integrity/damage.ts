@@ -26,6 +26,8 @@ export const DAMAGE_KINDS = {
   segment_gap: 'seq does not continue from one segment to the next: a segment is missing',
   segment_mismatch: "a segment's records disagree with its signed cut (range or last hash)",
   segment_log: 'the segment log is malformed, does not chain, or carries a bad signature',
+  hold_mismatch:
+    'the legal holds of the segment log disagree with the audit trail: a hold entry was removed',
   log_meta: '.integrity/log.json is missing or malformed',
 } as const;
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { applyRetention, planRetention } from '../../src/lifecycle/retention.js';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -150,4 +150,22 @@ test('retention never touches segments still in staging nor the active file', ()
   };
   const plan = planRetention(book as never, config, NOW);
   assert.deepEqual(plan, []);
+});
+
+test('removing the last hold entry of the segment log is caught by verify against the audit trail', async () => {
+  const { t, logs } = await agedLog([200]);
+  await logs.hold('app', true, 'case 77');
+  await logs.close();
+  assert.ok((await verifyLogs({ dir: t.dir, publicKey: t.publicKey })).ok);
+  const file = path.join(t.dir, '.integrity', 'segments.log');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  assert.match(lines[lines.length - 1]!, /"kind":"hold"/);
+  writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n`);
+  const report = await verifyLogs({ dir: t.dir, publicKey: t.publicKey });
+  assert.deepEqual(
+    report.damage.map((d) => [d.kind, d.channel]),
+    [['hold_mismatch', 'app']],
+  );
 });

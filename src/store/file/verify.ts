@@ -144,6 +144,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
   let doneBytes = 0;
   let records = 0;
   const channels: ChannelReport[] = [];
+  const holds = new HoldsInAudit();
   for (const { channel, sources } of plans) {
     const active = sources[sources.length - 1] as Source;
     const checkpoints = ck.byChannel.get(channel) ?? [];
@@ -205,6 +206,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
           (bytes, line) => {
             if (!v.line(bytes, line)) return false;
             checked += 1;
+            if (channel === 'audit') holds.see(bytes);
             return true;
           },
           progress,
@@ -256,6 +258,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
           (bytes, line) => {
             if (!v.line(bytes, line)) return false;
             checked += 1;
+            if (channel === 'audit') holds.see(bytes);
             return true;
           },
           progress,
@@ -314,6 +317,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
     });
   }
   if (options.channels === undefined) findUnknownArchives(layout, book, damage, warnings);
+  if (names.includes('audit')) holds.compare(book, damage);
   options.onProgress?.({ bytes: totalBytes, totalBytes, records });
   return {
     ...base,
@@ -331,6 +335,46 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
     bytes: totalBytes,
     durationMs: performance.now() - started,
   };
+}
+
+/**
+ * Legal holds as the audit trail records them (`retention.hold.set` / `.cleared`), to compare
+ * with the segment log: removing the last `hold` entry of the segment log contradicts no file,
+ * but it contradicts the chained, checkpointed audit event that came with it.
+ */
+class HoldsInAudit {
+  private readonly state = new Map<string, boolean>();
+  private static readonly MARK = Buffer.from('"event":"retention.hold.');
+
+  see(bytes: Buffer): void {
+    if (bytes.indexOf(HoldsInAudit.MARK) === -1) return;
+    try {
+      const r = JSON.parse(bytes.toString('utf8')) as {
+        event?: unknown;
+        data?: { channel?: unknown };
+      };
+      const channel = r.data?.channel;
+      if (typeof channel !== 'string') return;
+      if (r.event === 'retention.hold.set') this.state.set(channel, true);
+      else if (r.event === 'retention.hold.cleared') this.state.set(channel, false);
+    } catch {
+      // not a record: the chain check reports it
+    }
+  }
+
+  compare(book: SegmentBook, damage: Damage[]): void {
+    for (const [channel, set] of this.state) {
+      if ((book.hold(channel) !== undefined) === set) continue;
+      damage.push({
+        kind: 'hold_mismatch',
+        channel,
+        file: '.integrity/segments.log',
+        detail: set
+          ? `the audit trail records a legal hold on ${channel} that the segment log does not hold: its entry was removed (or a crash came before it was signed); set the hold again`
+          : `the segment log holds ${channel} but the audit trail records the hold as cleared`,
+      });
+    }
+  }
 }
 
 /** A segment must start where the one before it ended, with the same chain hash. */
