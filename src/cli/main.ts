@@ -6,6 +6,7 @@ import { registerTail } from './tail.js';
 import { registerScheduler } from './scheduler.js';
 import { registerRun } from './run.js';
 import { registerLifecycle } from './lifecycle.js';
+import { registerReindex } from './reindex.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerScheduler(program, io);
   registerRun(program, io);
   registerLifecycle(program, io);
+  registerReindex(program, io);
   return program;
 }
 
