@@ -4,6 +4,7 @@ import { quote } from './quote.js';
 import type { Classifier } from '../redact/classifier.js';
 import type { KeyRule } from '../redact/keys.js';
 import type { PiiContext } from '../redact/pii.js';
+import { looksLikeCard } from '../redact/validators.js';
 
 export { quote } from './quote.js';
 
@@ -62,7 +63,7 @@ export class ValueSerializer {
       case 'number':
         if (!Number.isFinite(v)) return jcsNumber(v, this.path());
         // For a finite number, String() is ECMAScript's Number::toString: exactly what JCS wants.
-        if (rule === undefined && v >= 1e11 && Number.isSafeInteger(v)) return this.longInteger(v);
+        if (rule === undefined && v >= 1e12 && Number.isSafeInteger(v)) return this.longInteger(v);
         return rule === undefined || rule.mode === 'keep'
           ? String(v)
           : this.string(String(v), rule);
@@ -83,13 +84,14 @@ export class ValueSerializer {
   }
 
   /**
-   * A whole number of 12 digits or more may be a card number sent as a number: it goes
-   * through the detectors like text, and stays a number unless one of them rewrites it.
+   * A whole number of 13 digits or more may be a card number sent as a number. Only one with
+   * a card's shape (brand prefix, length, Luhn) goes through the detectors, like text; a
+   * millisecond timestamp or an order number stays a number without that cost.
    */
   private longInteger(v: number): string {
     const text = String(v);
     const c = this.classify;
-    if (c === undefined) return text;
+    if (c === undefined || !looksLikeCard(text)) return text;
     const scanned = c.classifier.scan(text, c.ctx);
     if (scanned === text) return text;
     const json = quote(scanned);

@@ -116,7 +116,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
           const r = recovered.get(name) as RecoveredChannel;
           const c = config.channels[name] as ChannelConfig;
           return {
-            name,
+            channel: name,
             file: layout.channelFile(name),
             durability: c.durability,
             state: r.state,

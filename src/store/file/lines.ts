@@ -128,3 +128,21 @@ function splitLines(body: Buffer): Buffer[] {
   }
   return out;
 }
+
+/** seq and ts of a file's first line, when it is a record (fields missing or wrong are absent). */
+export function firstRecord(file: string): { seq?: number; ts?: string } | undefined {
+  let found: { seq?: number; ts?: string } | undefined;
+  scanLines(file, ({ bytes }) => {
+    try {
+      const r = JSON.parse(bytes.toString('utf8')) as { seq?: unknown; ts?: unknown };
+      found = {
+        ...(Number.isSafeInteger(r.seq) ? { seq: r.seq as number } : {}),
+        ...(typeof r.ts === 'string' ? { ts: r.ts } : {}),
+      };
+    } catch {
+      // not a record
+    }
+    return false;
+  });
+  return found;
+}

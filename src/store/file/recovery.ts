@@ -20,7 +20,7 @@ import { ensureDir, fsyncDir, writeFileDurable } from '../../util/fs.js';
 import type { Segment } from './segment-log.js';
 import type { ChannelState } from './channel-types.js';
 import type { LogLayout } from './layout.js';
-import { lastLines, scanLines } from './lines.js';
+import { firstRecord, lastLines, scanLines } from './lines.js';
 
 /** Bytes moved aside on open because they were not a complete record. */
 export interface QuarantineNote {
@@ -133,7 +133,7 @@ export function recoverChannel(
   const head = last?.hash ?? base.head;
   const merkle = resumeMerkle(layout, file, channel, base, seq, head, end);
   const state: ChannelState = { seq, head, offset: end };
-  const firstTs = last === undefined ? undefined : firstRecordTs(file);
+  const firstTs = last === undefined ? undefined : firstRecord(file)?.ts;
   const behind =
     lastCheckpoint !== undefined && lastCheckpoint.size > seq
       ? { checkpoint: lastCheckpoint.size, records: seq }
@@ -163,7 +163,7 @@ function finishRotation(
   cut: Segment,
 ): { first: number; last: number } | undefined {
   const file = layout.channelFile(cut.channel);
-  if (!existsSync(file) || firstRecordSeq(file) !== cut.first) return undefined;
+  if (!existsSync(file) || firstRecord(file)?.seq !== cut.first) return undefined;
   const staging = layout.stagingFile(cut.channel, cut.first, cut.last);
   ensureDir(layout.stagingDir);
   if (existsSync(staging)) {
@@ -179,37 +179,6 @@ function finishRotation(
   fsyncDir(layout.stagingDir);
   fsyncDir(layout.dir);
   return { first: cut.first, last: cut.last };
-}
-
-function firstLine(file: string): Buffer | undefined {
-  let first: Buffer | undefined;
-  scanLines(file, ({ bytes }) => {
-    first = Buffer.from(bytes);
-    return false;
-  });
-  return first;
-}
-
-function firstRecordSeq(file: string): number | undefined {
-  const line = firstLine(file);
-  if (line === undefined) return undefined;
-  try {
-    const seq = (JSON.parse(line.toString('utf8')) as { seq?: unknown }).seq;
-    return Number.isSafeInteger(seq) ? (seq as number) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function firstRecordTs(file: string): string | undefined {
-  const line = firstLine(file);
-  if (line === undefined) return undefined;
-  try {
-    const ts = (JSON.parse(line.toString('utf8')) as { ts?: unknown }).ts;
-    return typeof ts === 'string' ? ts : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 interface LastRecord {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { LogLayout } from './layout.js';
-import { scanLines, type ScanResult } from './lines.js';
+import { firstRecord, scanLines, type ScanResult } from './lines.js';
 import type { Segment, SegmentBook } from './segment-log.js';
 
 /**
@@ -45,7 +45,7 @@ export function channelSources(layout: LogLayout, book: SegmentBook, channel: st
     last.segment !== undefined &&
     !existsSync(last.file) &&
     existsSync(active) &&
-    firstSeq(active) === last.segment.first
+    firstRecord(active)?.seq === last.segment.first
   ) {
     // A crash between signing a cut and moving the file: the active file still is that
     // segment (nothing is written between the two), and the next open moves it.
@@ -115,23 +115,4 @@ async function scanGzip(
     gunzip.destroy();
   }
   return { end, tail: carry, lines: lineNo, sha256: digest.digest('hex'), size: input.bytesRead };
-}
-
-function firstSeq(file: string): number | undefined {
-  let seq: number | undefined;
-  scanLines(file, ({ bytes }) => {
-    try {
-      const v = (JSON.parse(bytes.toString('utf8')) as { seq?: unknown }).seq;
-      if (Number.isSafeInteger(v)) seq = v as number;
-    } catch {
-      // not a record: no segment starts here
-    }
-    return false;
-  });
-  return seq;
-}
-
-/** Whether a source's file is there (a deleted segment has none, by design). */
-export function sourceExists(source: Source): boolean {
-  return source.kind === 'deleted' || existsSync(source.file);
 }

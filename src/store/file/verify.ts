@@ -187,6 +187,12 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
     );
     let checked = 0;
     let d: Damage | undefined;
+    const onLine = (bytes: Buffer, line: number): boolean => {
+      if (!v.line(bytes, line)) return false;
+      checked += 1;
+      if (channel === 'audit') holds.see(bytes);
+      return true;
+    };
     for (const src of sources) {
       v.setFile(src.rel);
       const startBytes = doneBytes;
@@ -201,16 +207,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
           d = v.end(0);
           break;
         }
-        const scan = await scanSource(
-          src,
-          (bytes, line) => {
-            if (!v.line(bytes, line)) return false;
-            checked += 1;
-            if (channel === 'audit') holds.see(bytes);
-            return true;
-          },
-          progress,
-        );
+        const scan = await scanSource(src, onLine, progress);
         doneBytes = startBytes + statSync(active.file).size;
         d = v.end(scan.lines);
         if (d === undefined && scan.tail.length > 0)
@@ -253,16 +250,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
         });
       let scan: SourceScan;
       try {
-        scan = await scanSource(
-          src,
-          (bytes, line) => {
-            if (!v.line(bytes, line)) return false;
-            checked += 1;
-            if (channel === 'audit') holds.see(bytes);
-            return true;
-          },
-          progress,
-        );
+        scan = await scanSource(src, onLine, progress);
       } catch (err) {
         d = v.report(
           'archive_altered',

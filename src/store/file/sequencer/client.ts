@@ -120,7 +120,7 @@ export class SequencerClient {
     });
     return new SequencerClient(
       worker,
-      init.channels.map((c) => c.name),
+      init.channels.map((c) => c.channel),
       Math.max(1, Math.floor(init.maxPendingBytes / 2)),
       onError,
       beforePost,

@@ -89,18 +89,10 @@ export class SequencerHost {
       { entries: init.segments, prev: init.segmentsPrev },
     );
     this.archiveLevel = init.archiveLevel;
-    this.writers = init.channels.map((c) => {
-      this.checkpointed.set(c.name, c.checkpointed);
+    this.writers = init.channels.map(({ checkpointed, ...c }) => {
+      this.checkpointed.set(c.channel, checkpointed);
       return new ChannelWriter({
-        channel: c.name,
-        file: c.file,
-        durability: c.durability,
-        state: c.state,
-        merkle: c.merkle,
-        base: c.base,
-        ...(c.firstTs === undefined ? {} : { firstTs: c.firstTs }),
-        ...(c.lastTs === undefined ? {} : { lastTs: c.lastTs }),
-        rotate: c.rotate,
+        ...c,
         logId: init.logId,
         flushIntervalMs: init.flushIntervalMs,
         maxPendingBytes: init.maxPendingBytes,

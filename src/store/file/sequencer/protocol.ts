@@ -5,12 +5,10 @@
  * U+0002. Canonical JSON never holds a raw control character (JSON escapes them), so these
  * separators cannot occur inside a field.
  */
-import type { MerkleState } from '../../../integrity/merkle.js';
 import type { Checkpoint } from '../../../integrity/checkpoint.js';
-import type { Durability } from '../../../config/resolve.js';
-import type { ChannelState } from '../channel-types.js';
 import type { Sealable } from '../../../event/prepare.js';
 import type { PiiPlan } from '../../../redact/pii.js';
+import type { ChannelWriterOptions } from '../channel-writer.js';
 import type { RotationReason, SegmentEntry } from '../../../integrity/segment.js';
 import type { SealResult } from '../sealer.js';
 
@@ -86,16 +84,11 @@ function decodePlans(text: string): PiiPlan[] {
   });
 }
 
-export interface ChannelInit {
-  readonly name: string;
-  readonly file: string;
-  readonly durability: Durability;
-  readonly state: ChannelState;
-  readonly merkle: MerkleState;
-  readonly base: { readonly seq: number; readonly head: string };
-  readonly firstTs?: string;
-  readonly lastTs?: string;
-  readonly rotate: { readonly maxBytes: number; readonly daily: boolean };
+/** A channel as the sequencer thread opens it: its writer's own settings, plus where it stands. */
+export interface ChannelInit extends Pick<
+  ChannelWriterOptions,
+  'channel' | 'file' | 'durability' | 'state' | 'merkle' | 'base' | 'firstTs' | 'lastTs' | 'rotate'
+> {
   /** Records the last checkpoint covers (0 if none). */
   readonly checkpointed: number;
 }
