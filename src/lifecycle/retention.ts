@@ -102,7 +102,6 @@ export async function applyRetention(
   for (const d of decisions) {
     options.onDecision?.(d);
     if (dryRun || d.action !== 'delete') continue;
-    if (d.leftover !== true && book.hold(d.channel) !== undefined) continue;
     // The audit event first, durable: a crash after it repeats the deletion (and the event) on
     // the next run; the other order could delete without a trace in the audit trail.
     const size = book.segments(d.channel).find((s) => s.first === d.first)?.size ?? 0;
