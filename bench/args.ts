@@ -8,17 +8,28 @@ export interface BenchArgs {
   readonly burstBatch: number;
   /** Concurrent `await logs.audit()` loops in the durable scenario. */
   readonly writers: number;
+  /** Events written and indexed by the index scenario. */
+  readonly indexEvents: number;
 }
 
-export const GROUPS = ['buffered', 'burst', 'durable', 'verify', 'pipeline', 'seal'] as const;
+export const GROUPS = [
+  'buffered',
+  'burst',
+  'durable',
+  'verify',
+  'pipeline',
+  'seal',
+  'index',
+] as const;
 
 export const USAGE = `usage: npm run bench -- [--events N] [--only ${GROUPS.join(',')}]
-                       [--batch N] [--burst-batch N] [--writers N]
+                       [--batch N] [--burst-batch N] [--writers N] [--index-events N]
   --events N       events per scenario (default 1000000)
   --only LIST      run only these groups, comma-separated (verify also runs buffered)
   --batch N        events per turn of the event loop, steady load (default 10)
   --burst-batch N  events per turn of the event loop, bursts (default 1000)
-  --writers N      concurrent writers in the durable scenario (default 100)`;
+  --writers N      concurrent writers in the durable scenario (default 100)
+  --index-events N events written, indexed and queried by the index scenario (default 10000000)`;
 
 function positiveInt(name: string, text: string | undefined): number {
   const n = Number(text);
@@ -33,6 +44,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
   let batch = 10;
   let burstBatch = 1000;
   let writers = 100;
+  let indexEvents = 10_000_000;
   let only: Set<string> = new Set(GROUPS);
   for (let i = 0; i < argv.length; i++) {
     const [flag = '', inline] = (argv[i] ?? '').split('=', 2);
@@ -50,6 +62,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
       case '--writers':
         writers = positiveInt(flag, value());
         break;
+      case '--index-events':
+        indexEvents = positiveInt(flag, value());
+        break;
       case '--only': {
         only = new Set((value() ?? '').split(',').filter((g) => g !== ''));
         const unknown = [...only].filter((g) => !(GROUPS as readonly string[]).includes(g));
@@ -64,5 +79,5 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
         throw new Error(`unknown option ${JSON.stringify(argv[i])}`);
     }
   }
-  return { events, only, batch, burstBatch, writers };
+  return { events, only, batch, burstBatch, writers, indexEvents };
 }

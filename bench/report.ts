@@ -72,7 +72,17 @@ export function checks(results: Results): Check[] {
     ),
     // Under the limit with fewer events says nothing about 1M; over it is a miss at any size.
     rss.mark === 'PASS' && (lib?.events ?? 0) < RSS_TARGET_EVENTS ? { ...rss, mark: 'n/a' } : rss,
+    check('index build events/s', '>= 200,000/s', ok('index')?.eventsPerSec, (v) => v >= 200_000, [
+      'index',
+    ]),
+    check('query by actor, p50', '< 20 ms', extra('index', 'actorP50'), (v) => v < 20, ['index']),
+    check('query by text, p50', '< 300 ms', extra('index', 'textP50'), (v) => v < 300, ['index']),
   ];
+
+  function extra(id: string, key: string): number | undefined {
+    const v = ok(id)?.extra?.[key];
+    return typeof v === 'number' ? v : undefined;
+  }
 }
 
 /** label, events/s, peak RSS, B/event, time, target, mark. */
@@ -86,7 +96,10 @@ function measuredRow(label: string, r: ScenarioResult | Error, c?: Check): strin
 
 /** The table `npm run bench` prints, and notes under it. */
 export function renderReport(args: BenchArgs, results: Results): string {
-  const [steady, burst, durable, verify, pipeline, rss] = checks(results) as [
+  const [steady, burst, durable, verify, pipeline, rss, build, actor, text] = checks(results) as [
+    Check,
+    Check,
+    Check,
     Check,
     Check,
     Check,
@@ -120,6 +133,25 @@ export function renderReport(args: BenchArgs, results: Results): string {
   row('verify', '3 verify: verifyLogs over the 1 buffered log', verify);
   group('pipeline', '5 pipeline', args.batch, pipeline, ['mix, classified', '+ redact on 3 paths']);
   row('seal', '6 seal: rotate + gzip + sign a 64 MiB segment');
+  row('index', `7 index: build from ${int(args.indexEvents)} events in the files`, build);
+  const ix = results.get('index');
+  if (ix !== undefined && !(ix instanceof Error)) {
+    const ms = (key: string): string => `${fixed(Number(ix.extra?.[key] ?? 0), 1)} ms`;
+    const query = (label: string, key: string, c?: Check): void => {
+      rows.push([
+        `7 query ${label}`,
+        '',
+        '',
+        '',
+        `p50 ${ms(`${key}P50`)}, p95 ${ms(`${key}P95`)}`,
+        c?.target ?? '',
+        c?.mark ?? '',
+      ]);
+    };
+    query('by actor (newest 100)', 'actor', actor);
+    query('by event type over a day', 'eventDay');
+    query('by text', 'text', text);
+  }
   if (results.has('buffered-lib')) {
     const at = rss.value === undefined ? '-' : `${fixed(rss.value, 1)} MB`;
     rows.push(['4 peak RSS, dihya-logs buffered', '', at, '', '', rss.target, rss.mark]);
@@ -162,6 +194,24 @@ function notes(args: BenchArgs, results: Results): string[] {
           ? `; the gzip -6 command on the same bytes: ${fixed(gzipMs / 1000, 2)} s ` +
             `(dihya-logs at ${fixed(Number(s.extra?.vsGzipCli ?? 0), 2)}x its speed)`
           : '; no gzip command here to compare with'),
+    );
+  }
+  const ix = results.get('index');
+  if (ix !== undefined && !(ix instanceof Error)) {
+    const e = (key: string): number => Number(ix.extra?.[key] ?? 0);
+    const grep = e('zgrepMs');
+    out.push(
+      `7 index: ${int(ix.events)} records written at ${int(e('writeEventsPerSec'))} events/s, ` +
+        `indexed at ${int(ix.eventsPerSec)} events/s; ${int(e('damaged'))} damaged record(s) read`,
+      `  query times include reading each record back from its segment (archives too) and checking its hash;`,
+      `  the index lookup alone: by actor p50 ${fixed(e('actorLookupP50'), 1)} ms (p95 ${fixed(e('actorLookupP95'), 1)}), ` +
+        `event type over a day p50 ${fixed(e('eventDayLookupP50'), 1)} ms (p95 ${fixed(e('eventDayLookupP95'), 1)}), ` +
+        `text p50 ${fixed(e('textLookupP50'), 1)} ms (p95 ${fixed(e('textLookupP95'), 1)})`,
+      `  records per answer: by actor ${int(e('actorFound'))}, by event type ${int(e('eventDayFound'))}, by text ${int(e('textFound'))}`,
+      grep > 0
+        ? `  without an index, zcat -f every file | grep -F zanzibar: ${fixed(grep / 1000, 2)} s ` +
+            `(the text query's p50 is ${fixed(grep / Math.max(0.01, e('textP50')), 0)}x faster)`
+        : '  no zcat/grep here to compare with',
     );
   }
   out.push(

@@ -43,6 +43,7 @@ function plan(args: BenchArgs): Run[] {
     run('pipeline-lib', 'pipeline, dihya-logs', 'lib-pipeline', args.batch),
     run('pipeline-pino', 'pipeline, pino + redact', 'pino-redact', args.batch),
     run('seal', 'seal a 64 MiB segment', 'seal'),
+    run('index', 'index build and queries', 'index'),
   ];
   // verify reads the log that the buffered dihya-logs scenario writes.
   const needed = (r: Run): boolean =>
@@ -83,7 +84,7 @@ async function runAll(args: BenchArgs, root: string): Promise<Map<string, Scenar
     const source = results.get('buffered-lib');
     const task: WorkerTask = {
       scenario: run.scenario,
-      events: args.events,
+      events: run.id === 'index' ? args.indexEvents : args.events,
       dir,
       batch: run.batch ?? args.batch,
       writers: args.writers,

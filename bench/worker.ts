@@ -11,6 +11,7 @@ import { pinoBuffered } from './scenarios/pino-buffered.js';
 import { verify } from './scenarios/verify.js';
 import { libPipeline, pinoRedact } from './scenarios/pipeline.js';
 import { seal } from './scenarios/seal.js';
+import { indexScenario } from './scenarios/index.js';
 
 const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>>> = {
   'lib-buffered': libBuffered,
@@ -20,6 +21,7 @@ const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>
   'lib-pipeline': libPipeline,
   'pino-redact': pinoRedact,
   seal,
+  index: indexScenario,
 };
 
 async function main(): Promise<void> {

@@ -132,6 +132,11 @@ export const ERROR_CODES = {
     summary:
       'A legal hold suspends deletion in this channel; clear it first (`dihya-logs hold clear`).',
   },
+  QUERY_CURSOR_INVALID: {
+    http: 400,
+    exit: 2,
+    summary: 'The pagination cursor is not one this log gave out (or it was altered).',
+  },
   JOB_FAILED: {
     http: 500,
     exit: 1,

@@ -41,8 +41,16 @@ export function newLog(): TestLog {
     masterKey,
     publicKey,
     logId,
+    // Tests drive the index themselves: no feeder thread unless a test turns it on.
     open: (options = {}) =>
-      openLogs({ dir, masterKey, handleExit: false, onError: () => undefined, ...options }),
+      openLogs({
+        dir,
+        masterKey,
+        handleExit: false,
+        onError: () => undefined,
+        ...options,
+        settings: { index: { live: false }, ...options.settings },
+      }),
   };
 }
 

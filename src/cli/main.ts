@@ -7,6 +7,7 @@ import { registerScheduler } from './scheduler.js';
 import { registerRun } from './run.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerReindex } from './reindex.js';
+import { registerQuery } from './query.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerRun(program, io);
   registerLifecycle(program, io);
   registerReindex(program, io);
+  registerQuery(program, io);
   return program;
 }
 

@@ -7,26 +7,37 @@ import { readMeta } from '../store/file/meta.js';
 import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
 import { channelSources, scanSource, type Source } from '../store/file/sources.js';
 import { existsSync } from 'node:fs';
+import { IndexDb } from '../index/index-db.js';
+import { recordMatcher, type QueryFilter } from '../query/filter.js';
+import { runQuery } from '../query/query.js';
+import { MAX_LIMIT } from '../query/search.js';
 import { configFor, type Io } from './context.js';
+import {
+  cliFilter,
+  filterOptions,
+  needsKeystore,
+  openKeystore,
+  type FilterFlags,
+} from './query.js';
 import { escapeTerminal, formatRecord } from './terminal.js';
 
-interface TailOptions {
+interface TailOptions extends FilterFlags {
   readonly n: string;
   readonly follow?: boolean;
-  readonly channel?: string[];
   readonly format?: string;
   readonly interval: string;
 }
 
 export function registerTail(program: Command, io: Io): void {
-  program
-    .command('tail')
-    .description(
-      'print the last records (all channels merged by time), and with -f the new ones as they come',
-    )
-    .option('-n, --lines <n>', 'records to print first, per channel', '10')
+  filterOptions(
+    program
+      .command('tail')
+      .description(
+        'print the last records (all channels merged by time), and with -f the new ones as they come; the filters of query apply to both',
+      ),
+  )
+    .option('-n, --lines <n>', 'records to print first (per channel without filters)', '10')
     .option('-f, --follow', 'keep printing records as they are written')
-    .option('--channel <name...>', 'only these channels')
     .option('--format <format>', 'pretty (default on a terminal) or ndjson (the stored lines)')
     .option('--interval <ms>', 'polling interval with -f', '250')
     .action(async (opts: TailOptions & { lines: string }, cmd: Command) => {
@@ -42,14 +53,16 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
     throw new LogsError('USAGE', '--format: expected pretty or ndjson');
   const layout = new LogLayout(configFor(cmd).dir);
   const meta = readMeta(layout);
-  const channels = opts.channel ?? [...meta.channels];
-  for (const c of channels) {
-    if (!meta.channels.includes(c))
-      throw new LogsError(
-        'EVENT_CHANNEL_UNKNOWN',
-        `no channel "${c}" in ${layout.dir} (channels: ${meta.channels.join(', ')})`,
-      );
+  const filtered = hasFilter(opts);
+  const keystore = needsKeystore(opts) ? openKeystore(cmd, layout, meta) : undefined;
+  let filter: QueryFilter;
+  try {
+    filter = cliFilter(opts, meta, keystore, io);
+  } finally {
+    keystore?.close();
   }
+  const channels = filter.channels ?? [...meta.channels];
+  const matches = recordMatcher(filter);
   const print = (line: Buffer, rec: LogRecord | undefined): void => {
     if (format === 'ndjson') io.out(`${line.toString('utf8')}\n`);
     else
@@ -57,15 +70,23 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
         `${rec === undefined ? `(unreadable line) ${escapeTerminal(line.toString('utf8').slice(0, 200))}` : formatRecord(rec, io.isTTY)}\n`,
       );
   };
-  const followers: FileFollower[] = [];
+  const followers = new Map<string, FileFollower>();
   const first: Array<{ line: Buffer; rec: LogRecord | undefined }> = [];
-  const book = readSegmentBook(layout, meta.log_id);
-  for (const c of channels) {
-    const { follower, lines } = FileFollower.fromTail(layout.channelFile(c), n);
-    followers.push(follower);
-    // Fewer than n in the active file (just rotated): the rest from the segments before it.
-    const older = lines.length < n ? await lastOfSegments(layout, book, c, n - lines.length) : [];
-    for (const line of [...older, ...lines]) first.push({ line, rec: parse(line) });
+  if (filtered) {
+    // The last n matching records may be anywhere in the log: ask the index. Followers start
+    // first, so nothing written meanwhile is missed; what both see is printed once (by seq).
+    for (const c of channels)
+      followers.set(c, FileFollower.fromTail(layout.channelFile(c), 0).follower);
+    if (n > 0) first.push(...(await lastMatching(layout, meta.log_id, filter, n)));
+  } else {
+    const book = readSegmentBook(layout, meta.log_id);
+    for (const c of channels) {
+      const { follower, lines } = FileFollower.fromTail(layout.channelFile(c), n);
+      followers.set(c, follower);
+      // Fewer than n in the active file (just rotated): the rest from the segments before it.
+      const older = lines.length < n ? await lastOfSegments(layout, book, c, n - lines.length) : [];
+      for (const line of [...older, ...lines]) first.push({ line, rec: parse(line) });
+    }
   }
   // Channels are separate sequences: merge them by time for reading, ties by channel and seq.
   first.sort(
@@ -74,21 +95,75 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
       (a.rec?.channel ?? '').localeCompare(b.rec?.channel ?? '') ||
       (a.rec?.seq ?? 0) - (b.rec?.seq ?? 0),
   );
-  for (const { line, rec } of first) print(line, rec);
-  if (opts.follow !== true) return;
+  const shown = new Map<string, number>();
+  for (const { line, rec } of first) {
+    print(line, rec);
+    if (rec !== undefined) shown.set(rec.channel, Math.max(shown.get(rec.channel) ?? 0, rec.seq));
+  }
+  if (opts.follow !== true) {
+    for (const f of followers.values()) f.close();
+    return;
+  }
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      for (const f of followers) for (const line of f.poll()) print(line, parse(line));
+      for (const [channel, f] of followers)
+        for (const line of f.poll()) {
+          const rec = parse(line);
+          if (
+            filtered &&
+            (rec === undefined || !matches(rec as unknown as Record<string, unknown>))
+          )
+            continue;
+          if (rec !== undefined && rec.seq <= (shown.get(channel) ?? 0)) continue;
+          print(line, rec);
+        }
     }, interval);
     const stop = (): void => {
       clearInterval(timer);
-      for (const f of followers) f.close();
+      for (const f of followers.values()) f.close();
       resolve();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
 }
+
+/** The last `n` records matching a filter, from the index (caught up first). */
+async function lastMatching(
+  layout: LogLayout,
+  logId: string,
+  filter: QueryFilter,
+  n: number,
+): Promise<Array<{ line: Buffer; rec: LogRecord | undefined }>> {
+  const db = IndexDb.open(layout, logId);
+  try {
+    const result = await runQuery(layout, logId, db, { filter, limit: Math.min(n, MAX_LIMIT) });
+    return result.records.flatMap((r) =>
+      r.record === undefined
+        ? []
+        : [{ line: Buffer.from(JSON.stringify(r.record)), rec: r.record as unknown as LogRecord }],
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** Whether a filter beyond --channel is given (the last records then come from the index). */
+function hasFilter(opts: FilterFlags): boolean {
+  return FILTER_KEYS.some((k) => opts[k] !== undefined);
+}
+
+const FILTER_KEYS = [
+  'level',
+  'event',
+  'outcome',
+  'actor',
+  'subject',
+  'requestId',
+  'since',
+  'until',
+  'text',
+] as const;
 
 /** The last `n` lines of a channel's rotated segments, newest segments read first. */
 async function lastOfSegments(

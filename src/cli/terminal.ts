@@ -1,18 +1,7 @@
+import { escapeTerminal } from '../util/escape.js';
 import type { LogRecord } from '../event/record.js';
 
-// C0 and C1 controls, DEL, and the Unicode bidi overrides that can make text lie about itself.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Make text inert on a terminal: every control character becomes a visible escape. */
-export function escapeTerminal(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
-}
+export { escapeTerminal } from '../util/escape.js';
 
 const COLORS: Record<string, string> = {
   DEBUG: '\u001b[90m',

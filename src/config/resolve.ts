@@ -45,6 +45,8 @@ export interface Config {
   readonly classification: ClassificationConfig;
   readonly channels: Readonly<Record<string, ChannelConfig>>;
   readonly archive: { readonly compression: 'gzip'; readonly level: number };
+  /** The query index: fed by a background thread of the writing process when `live`. */
+  readonly index: { readonly live: boolean; readonly intervalMs: number };
   readonly scheduler: {
     readonly jobs: Readonly<Record<JobName, JobConfig>>;
     /** A failed job is retried this many times, waiting backoffMs, then twice that, ... */
@@ -215,6 +217,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
     },
     channels,
     archive: { compression: c.archive?.compression ?? 'gzip', level: c.archive?.level ?? 6 },
+    index: { live: c.index?.live ?? true, intervalMs: c.index?.interval_ms ?? 1000 },
     scheduler: {
       jobs,
       retry: {

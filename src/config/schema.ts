@@ -100,6 +100,12 @@ export const configSchema = z.strictObject({
       level: z.number().int().min(1).max(9).optional(),
     })
     .optional(),
+  index: z
+    .strictObject({
+      live: z.boolean().optional(),
+      interval_ms: z.number().int().min(100).max(60_000).optional(),
+    })
+    .optional(),
   scheduler: z
     .strictObject({
       jobs: z

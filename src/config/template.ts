@@ -62,6 +62,13 @@ archive:
   compression: gzip
   level: 6
 
+# The query index (.index/, rebuilt from the files when missing). With live, the process that
+# writes the logs indexes new records in a background thread every interval_ms; without it,
+# \`query\` and \`reindex\` catch the index up when they run.
+index:
+  live: true
+  interval_ms: 1000
+
 # Built-in jobs, run by \`dihya-logs scheduler\` on these cron schedules (UTC). A failed run is
 # retried \`attempts\` times, waiting backoff_ms, then twice that, ... A job never overlaps itself.
 scheduler:

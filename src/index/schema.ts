@@ -8,7 +8,7 @@
  */
 
 /** Bump on any change below: an index of another version is rebuilt from the log files. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * A record's rowid is `channel_no * 2^43 + seq`: the rowid is the (channel, seq) key itself, so
@@ -73,6 +73,12 @@ CREATE TABLE refs (
   text TEXT NOT NULL UNIQUE
 );
 
+-- The refs ids that are event types: an event glob (auth.*) is matched against these, not
+-- against every pseudonym in refs.
+CREATE TABLE event_types (
+  event INTEGER PRIMARY KEY
+);
+
 -- One row per record, in the stored form. event, sub, actor_ref (the stored actor.id) and
 -- target_ref (the stored "target.type:target.id") are refs ids; level_rank is LEVEL_RANK of
 -- the level; hash is the chain hash (32 bytes), so a record read back from its segment can be
@@ -132,4 +138,12 @@ export const INDEXES: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Tables a valid index has (checked at open, with the version). */
-export const EXPECTED_TABLES = ['meta', 'state', 'segments', 'refs', 'records', 'msg_fts'] as const;
+export const EXPECTED_TABLES = [
+  'meta',
+  'state',
+  'segments',
+  'refs',
+  'event_types',
+  'records',
+  'msg_fts',
+] as const;

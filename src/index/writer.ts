@@ -16,6 +16,8 @@ type Value = number | string | Buffer | null;
  */
 export class RowWriter {
   private readonly refCache = new Map<string, number>();
+  /** Event type ids known to be in `event_types`. */
+  private readonly eventTypes = new Set<number>();
   private readonly insertOne: Database.Statement<[Value[]]>;
   private readonly insertMany: Database.Statement<[Value[]]>;
   private readonly textOne: Database.Statement<[Value[]]>;
@@ -26,6 +28,7 @@ export class RowWriter {
   >;
   private readonly refId: Database.Statement<[string], { id: number }>;
   private readonly addRef: Database.Statement<[string]>;
+  private readonly addEventType: Database.Statement<[number]>;
   private readonly values: Value[] = new Array<Value>(CHUNK * COLUMNS).fill(null);
   private readonly texts: Value[] = new Array<Value>(CHUNK * 2).fill(null);
 
@@ -45,6 +48,7 @@ export class RowWriter {
     );
     this.refId = db.prepare('SELECT id FROM refs WHERE text = ?');
     this.addRef = db.prepare('INSERT INTO refs (text) VALUES (?)');
+    this.addEventType = db.prepare('INSERT OR IGNORE INTO event_types (event) VALUES (?)');
   }
 
   /**
@@ -72,6 +76,7 @@ export class RowWriter {
     } catch (err) {
       // The transaction rolled back: ids cached meanwhile may name refs that no longer exist.
       this.refCache.clear();
+      this.eventTypes.clear();
       throw err;
     }
   }
@@ -97,7 +102,12 @@ export class RowWriter {
       v[o + 2] = r.seq;
       v[o + 3] = r.tsMs;
       v[o + 4] = r.levelRank;
-      v[o + 5] = this.ref(r.event);
+      const event = this.ref(r.event);
+      if (!this.eventTypes.has(event)) {
+        this.addEventType.run(event);
+        this.eventTypes.add(event);
+      }
+      v[o + 5] = event;
       v[o + 6] = r.outcome ?? null;
       v[o + 7] = sub;
       v[o + 8] = r.requestId ?? null;

@@ -1,3 +1,4 @@
+import { IndexFeeder } from '../index/feeder.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Config } from '../config/resolve.js';
 import { levelAtLeast } from '../event/levels.js';
@@ -86,6 +87,9 @@ export class Logs implements LogSink, ExitTarget {
   private closing = false;
   private closed = false;
 
+  /** Indexes appended records in a thread of its own (config `index.live`). */
+  private readonly feeder: IndexFeeder | undefined;
+
   constructor(parts: LogsParts, recovery: readonly EventInput[]) {
     this.parts = parts;
     this.config = parts.config;
@@ -94,6 +98,13 @@ export class Logs implements LogSink, ExitTarget {
     this.publicKey = parts.publicKey;
     this.client = parts.client;
     this.prepare = { ...parts.config.limits, classification: parts.classification };
+    if (parts.config.index.live)
+      this.feeder = IndexFeeder.start({
+        dir: parts.dir,
+        logId: parts.logId,
+        intervalMs: parts.config.index.intervalMs,
+        onError: parts.onError,
+      });
     parts.channels.forEach((c, index) => {
       const settings = parts.config.channels[c.name];
       this.byName.set(c.name, {
@@ -388,6 +399,7 @@ export class Logs implements LogSink, ExitTarget {
   closeSync(): void {
     if (this.closed) return;
     this.closing = true;
+    void this.feeder?.stop();
     this.client.closeSync();
     this.finish();
   }
@@ -399,6 +411,7 @@ export class Logs implements LogSink, ExitTarget {
     try {
       await this.client.close();
     } finally {
+      await this.feeder?.stop();
       this.finish();
     }
   }

@@ -1,0 +1,236 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { initLogs, openLogs } from '../../src/index.js';
+import { Keystore } from '../../src/crypto/keystore.js';
+import { IndexDb } from '../../src/index/index-db.js';
+import { rebuild } from '../../src/index/indexer.js';
+import type { QueryFilter } from '../../src/query/filter.js';
+import { runQuery } from '../../src/query/query.js';
+import { search } from '../../src/query/search.js';
+import { LogLayout } from '../../src/store/file/layout.js';
+import { feed } from '../feed.js';
+import type { Measured, WorkerTask } from '../result.js';
+
+const DAYS = 30;
+const DAY_MS = 86_400_000;
+const START = Date.UTC(2026, 9, 1);
+const ACTORS = 10_000;
+const RUNS = 40;
+const LIMIT = 100;
+
+const APP_EVENTS = [
+  'project.generate',
+  'project.update',
+  'project.delete',
+  'template.export',
+  'template.import',
+  'job.run',
+  'job.done',
+  'cache.miss',
+  'mail.sent',
+  'search.run',
+  'upload.done',
+  'billing.invoice',
+];
+const API_EVENTS = ['api.request', 'api.slow', 'api.error'];
+const AUDIT_EVENTS = [
+  'auth.login.success',
+  'auth.login.failure',
+  'auth.logout',
+  'access.denied',
+  'role.granted',
+  'gdpr.export',
+];
+const WORDS = [
+  'generated',
+  'project',
+  'template',
+  'from',
+  'user',
+  'request',
+  'quota',
+  'almost',
+  'used',
+  'export',
+  'invoice',
+  'paid',
+  'cache',
+  'warm',
+  'cold',
+  'student',
+  'course',
+  'lesson',
+  'review',
+  'deploy',
+  'build',
+  'failed',
+  'passed',
+  'retry',
+  'timeout',
+];
+
+/** A small fast generator: the same log on every run. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function pct(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+function timed(samples: number[], fn: () => unknown): unknown {
+  const t0 = performance.now();
+  const r = fn();
+  samples.push(performance.now() - t0);
+  return r;
+}
+
+async function timedAsync(samples: number[], fn: () => Promise<unknown>): Promise<void> {
+  const t0 = performance.now();
+  await fn();
+  samples.push(performance.now() - t0);
+}
+
+/**
+ * The query index at scale: write `task.events` varied events (10 million by default) spread
+ * over 30 days into app, api and audit (10,000 actors, 21 event types, messages from a small
+ * vocabulary; one message in 500 says "zanzibar"), then time a full index build, then 40 runs of
+ * each query: by actor (the newest 100 records of one person, found through the keystore), by
+ * event type over one day, and by text. Each query is timed twice: the index lookup alone, and
+ * the whole query as `dihya-logs query` runs it (each record read back from its segment,
+ * archives included, and checked against its chain hash). Beside it, in the same run, what a
+ * user would do without an index: `zcat -f` every file through `grep -F zanzibar`.
+ */
+export async function indexScenario(task: WorkerTask): Promise<Measured> {
+  const dir = path.join(task.dir, 'logs');
+  const masterKey = randomBytes(32);
+  initLogs({ dir, masterKey });
+  let now = START;
+  const logs = await openLogs({
+    dir,
+    masterKey,
+    handleExit: false,
+    clock: () => now,
+    settings: {
+      index: { live: false },
+      channels: { audit: { durability: 'buffered' }, security: { durability: 'buffered' } },
+    },
+  });
+  const rnd = lcg(42);
+  const n = task.events;
+  const step = (DAYS * DAY_MS) / n;
+  const writeStarted = performance.now();
+  await feed(n, 100, (i) => {
+    now = START + Math.floor(i * step);
+    const actor = { id: `user-${Math.floor(rnd() * ACTORS)}`, type: 'user' };
+    const word = (): string => WORDS[Math.floor(rnd() * WORDS.length)] ?? '';
+    const rare = rnd() < 0.002 ? ' zanzibar' : '';
+    const msg = `${word()} ${word()} ${word()} ${Math.floor(rnd() * 100_000)}${rare}`;
+    const r = rnd();
+    if (r < 0.08) {
+      const event = AUDIT_EVENTS[Math.floor(rnd() * AUDIT_EVENTS.length)] ?? '';
+      logs
+        .audit({ event, actor, msg, outcome: event.endsWith('failure') ? 'failure' : 'success' })
+        .catch(() => undefined);
+    } else if (r < 0.3) {
+      const event = API_EVENTS[Math.floor(rnd() * API_EVENTS.length)] ?? '';
+      logs.api.info({ event, actor, request_id: `req-${i}`, status: 200 }, msg);
+    } else {
+      const event = APP_EVENTS[Math.floor(rnd() * APP_EVENTS.length)] ?? '';
+      logs.app.info({ event, actor, target: { type: 'project', id: `p-${i % 5000}` } }, msg);
+    }
+  });
+  await logs.close();
+  const writeMs = performance.now() - writeStarted;
+
+  const layout = new LogLayout(dir);
+  const logId = logs.logId;
+  const db = IndexDb.open(layout, logId);
+  const buildStarted = performance.now();
+  const report = await rebuild(layout, logId, db);
+  const buildMs = performance.now() - buildStarted;
+  if (report.records < n) throw new Error(`indexed ${report.records} of ${n} records`);
+
+  const keystore = Keystore.openReadOnly(layout.subjectsFile, masterKey, logId);
+  const q = lcg(7);
+  const byActor = (): QueryFilter => {
+    const pseudonym = keystore.find(`user-${Math.floor(q() * ACTORS)}`)?.pseudonym;
+    if (pseudonym === undefined) throw new Error('an actor is missing from the keystore');
+    return { actors: [pseudonym] };
+  };
+  const byEventDay = (): QueryFilter => {
+    const day = START + Math.floor(q() * DAYS) * DAY_MS;
+    const event = APP_EVENTS[Math.floor(q() * APP_EVENTS.length)] ?? '';
+    return { events: [event], sinceMs: day, untilMs: day + DAY_MS };
+  };
+  const byText = (): QueryFilter => ({ text: q() < 0.5 ? 'zanzibar' : 'zanzibar student' });
+  const figures: Record<string, number> = {};
+  let damaged = 0;
+  for (const [name, make] of [
+    ['actor', byActor],
+    ['eventDay', byEventDay],
+    ['text', byText],
+  ] as const) {
+    const lookup: number[] = [];
+    const full: number[] = [];
+    let found = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const filter = make();
+      timed(lookup, () => search(db, filter, { limit: LIMIT }));
+      await timedAsync(full, async () => {
+        const r = await runQuery(layout, logId, db, { filter, limit: LIMIT, catchUp: false });
+        found += r.records.length;
+        damaged += r.damaged.length;
+      });
+    }
+    lookup.sort((a, b) => a - b);
+    full.sort((a, b) => a - b);
+    figures[`${name}LookupP50`] = round(pct(lookup, 0.5));
+    figures[`${name}LookupP95`] = round(pct(lookup, 0.95));
+    figures[`${name}P50`] = round(pct(full, 0.5));
+    figures[`${name}P95`] = round(pct(full, 0.95));
+    figures[`${name}Found`] = Math.round(found / RUNS);
+  }
+  keystore.close();
+  db.close();
+
+  // Without an index: decompress and grep everything, as a user of plain files would.
+  let grepMs = 0;
+  try {
+    const t0 = performance.now();
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        'find . -name "*.log*" -type f | xargs zcat -f | grep -F zanzibar | tail -n 100 > /dev/null',
+      ],
+      {
+        cwd: dir,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    grepMs = performance.now() - t0;
+  } catch {
+    // no sh, zcat or grep here: no comparison
+  }
+  return {
+    events: report.records,
+    ms: buildMs,
+    extra: {
+      ...figures,
+      writeEventsPerSec: Math.round((n * 1000) / writeMs),
+      buildEventsPerSec: Math.round((report.records * 1000) / buildMs),
+      zgrepMs: Math.round(grepMs),
+      damaged,
+    },
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

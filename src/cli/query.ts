@@ -1,0 +1,214 @@
+import type { Command } from 'commander';
+import { Keystore } from '../crypto/keystore.js';
+import { KEY_FILE_ENV, loadMasterKey, MASTER_KEY_ENV } from '../crypto/masterkey.js';
+import { LogsError } from '../errors.js';
+import { IndexDb } from '../index/index-db.js';
+import type { IndexProgress } from '../index/indexer.js';
+import { parseFilter, type QueryFilter, type RawFilter } from '../query/filter.js';
+import { FORMATS, render, type Format } from '../query/format.js';
+import { runQuery, type QueryResult } from '../query/query.js';
+import { LogLayout } from '../store/file/layout.js';
+import { readMeta, type LogMeta } from '../store/file/meta.js';
+import { escapeTerminal, escapeTerminalLines } from '../util/escape.js';
+import { configFor, globals, type Io } from './context.js';
+import { Progress } from './progress.js';
+
+/** The filter flags `query` and `tail` share, as commander gives them. */
+export interface FilterFlags {
+  readonly channel?: string[];
+  readonly level?: string;
+  readonly event?: string[];
+  readonly outcome?: string[];
+  readonly actor?: string[];
+  readonly subject?: string[];
+  readonly requestId?: string[];
+  readonly since?: string;
+  readonly until?: string;
+  readonly text?: string;
+}
+
+interface QueryFlags extends FilterFlags {
+  readonly limit: string;
+  readonly cursor?: string;
+  readonly order: string;
+  readonly format?: string;
+  readonly stored?: boolean;
+  readonly progress?: boolean;
+}
+
+/** Declare the filter flags on a command (query and tail). */
+export function filterOptions(cmd: Command): Command {
+  return cmd
+    .option('--channel <name...>', 'only these channels')
+    .option('--level <level>', 'this level and above (AUDIT and SECURITY rank above CRITICAL)')
+    .option('--event <type...>', 'event types or globs (auth.*, *.denied)')
+    .option('--outcome <outcome...>', 'success, failure, ...')
+    .option('--actor <id...>', 'the actor: a real id (found through the keystore) or a pseudonym')
+    .option('--subject <id...>', 'the person the record is about: a real id or a pseudonym')
+    .option('--request-id <id...>', 'request ids')
+    .option('--since <time>', 'from this time: ISO (2026-11-24T08:00Z) or before now (15m, 2d)')
+    .option('--until <time>', 'before this time, same forms')
+    .option('--text <words>', 'full text in the message: words, "a phrase", prefix*');
+}
+
+export function registerQuery(program: Command, io: Io): void {
+  filterOptions(
+    program
+      .command('query')
+      .description(
+        'find records through the index; each is read back from its segment and checked against its chain hash',
+      ),
+  )
+    .option('--limit <n>', 'at most this many records', '100')
+    .option('--cursor <cursor>', 'the next page of an earlier query (printed after its results)')
+    .option('--order <order>', 'desc (newest first) or asc', 'desc')
+    .option(
+      '--format <format>',
+      `${FORMATS.join(', ')} (default: table on a terminal, else ndjson)`,
+    )
+    .option('--stored', 'show records as stored: personal values stay encrypted')
+    .option('--no-progress', 'no progress lines on stderr while the index catches up')
+    .action(async (opts: QueryFlags, cmd: Command) => {
+      await runQueryCommand(opts, cmd, io);
+    });
+}
+
+async function runQueryCommand(opts: QueryFlags, cmd: Command, io: Io): Promise<void> {
+  const format = (opts.format ?? (io.isTTY ? 'table' : 'ndjson')) as Format;
+  if (!FORMATS.includes(format))
+    throw new LogsError('USAGE', `--format: expected one of ${FORMATS.join(', ')}`);
+  if (opts.order !== 'asc' && opts.order !== 'desc')
+    throw new LogsError('USAGE', '--order: expected asc or desc');
+  const limit = Number(opts.limit);
+  const layout = new LogLayout(configFor(cmd).dir);
+  const meta = readMeta(layout);
+  const wantKeys = opts.stored !== true || needsKeystore(opts);
+  const masterKey = wantKeys ? tryMasterKey(cmd, layout) : undefined;
+  const keystore =
+    masterKey === undefined
+      ? undefined
+      : Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
+  const db = IndexDb.open(layout, meta.log_id);
+  const progress = new Progress(io, 'index', opts.progress !== false);
+  try {
+    const filter = cliFilter(opts, meta, keystore, io);
+    const result = await runQuery(
+      layout,
+      meta.log_id,
+      db,
+      {
+        filter,
+        limit,
+        ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }),
+        order: opts.order,
+        catchUpOptions: {
+          onProgress: (p: IndexProgress) =>
+            progress.update(p.bytes, p.totalBytes, `${p.records.toLocaleString('en-US')} records`),
+        },
+      },
+      opts.stored === true ? undefined : keystore,
+    );
+    progress.done();
+    const text = render(result, format);
+    io.out(io.isTTY ? (format === 'table' ? text : escapeTerminalLines(text)) : text);
+    reportAfter(result, format, io, opts.stored !== true && keystore === undefined);
+  } finally {
+    progress.done();
+    db.close();
+    keystore?.close();
+  }
+}
+
+/** A filter from the flags; people given by real id are looked up in the keystore. */
+export function cliFilter(
+  opts: FilterFlags,
+  meta: LogMeta,
+  keystore: Keystore | undefined,
+  io: Io,
+): QueryFilter {
+  const raw: RawFilter = {
+    channel: opts.channel,
+    level: opts.level,
+    event: opts.event,
+    outcome: opts.outcome,
+    actor: opts.actor,
+    subject: opts.subject,
+    requestId: opts.requestId,
+    since: opts.since,
+    until: opts.until,
+    text: opts.text,
+  };
+  const { filter, unknownPeople } = parseFilter(raw, {
+    nowMs: Date.now(),
+    channels: meta.channels,
+    pseudonymOf: (id) => {
+      if (keystore === undefined)
+        throw new LogsError(
+          'MASTER_KEY_MISSING',
+          `finding a person by id needs the master key (--key-file or ${MASTER_KEY_ENV}); or give their pseudonym (sub_...)`,
+        );
+      return keystore.find(id)?.pseudonym;
+    },
+  });
+  if (unknownPeople.length > 0)
+    io.err(
+      `note: ${unknownPeople.length === 1 ? 'this person is' : `${unknownPeople.length} people are`} unknown to the keystore (never logged, or erased): no record can match\n`,
+    );
+  return filter;
+}
+
+/** Whether the flags name a person by a real id (not a pseudonym). */
+export function needsKeystore(opts: FilterFlags): boolean {
+  return [...(opts.actor ?? []), ...(opts.subject ?? [])].some((v) => !v.startsWith('sub_'));
+}
+
+/** The keystore, read-only; the master key is required. */
+export function openKeystore(cmd: Command, layout: LogLayout, meta: LogMeta): Keystore {
+  const masterKey = tryMasterKey(cmd, layout);
+  if (masterKey === undefined)
+    throw new LogsError(
+      'MASTER_KEY_MISSING',
+      `finding a person by id needs the master key (--key-file or ${MASTER_KEY_ENV}); or give their pseudonym (sub_...)`,
+    );
+  return Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
+}
+
+/** The master key if one is configured; undefined when none is (queries work without it). */
+export function tryMasterKey(cmd: Command, layout: LogLayout): Buffer | undefined {
+  const g = globals(cmd);
+  try {
+    return loadMasterKey(
+      {
+        keyFile: g.keyFile,
+        keyText: process.env[MASTER_KEY_ENV],
+        fallbackKeyFile: process.env[KEY_FILE_ENV] || configFor(cmd).masterKeyFile,
+      },
+      layout.dir,
+    );
+  } catch (err) {
+    if (err instanceof LogsError && err.code === 'MASTER_KEY_MISSING') return undefined;
+    throw err;
+  }
+}
+
+/** After the results, on stderr: damage found (exit 1), the next page, personal values hidden. */
+function reportAfter(result: QueryResult, format: Format, io: Io, noKey: boolean): void {
+  for (const d of result.damaged) {
+    const why =
+      d.status === 'missing'
+        ? 'is no longer where it was indexed'
+        : 'fails its chain hash: it was changed after it was written';
+    io.err(
+      escapeTerminal(`DAMAGE ${d.channel} #${d.seq} (${d.file}) ${why}; run dihya-logs verify`) +
+        '\n',
+    );
+  }
+  if (result.damaged.length > 0) process.exitCode = 1;
+  // JSON and YAML carry the cursor in the document; the other forms say it on stderr.
+  if (result.next !== undefined && format !== 'json' && format !== 'yaml')
+    io.err(`more: --cursor ${result.next}\n`);
+  if (noKey && result.records.some((r) => r.record?.pii !== undefined))
+    io.err(
+      `note: personal values stay encrypted: no master key (--key-file or ${MASTER_KEY_ENV})\n`,
+    );
+}

@@ -1,0 +1,60 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { asLogsError } from '../errors.js';
+import { LogLayout } from '../store/file/layout.js';
+import type { FeederMessage } from './feeder.js';
+import { IndexDb } from './index-db.js';
+import { catchUp } from './indexer.js';
+
+/** The index feeder's thread (see feeder.ts). */
+const { dir, logId, intervalMs } = workerData as { dir: string; logId: string; intervalMs: number };
+const port = parentPort;
+if (port === null) throw new Error('feeder-worker runs as a worker thread');
+
+// An object, not a variable: the message handler changes it between awaits.
+const control = { stopping: false };
+let wake: (() => void) | undefined;
+port.on('message', (m) => {
+  if (m === 'stop') {
+    control.stopping = true;
+    wake?.();
+  }
+});
+
+/** A function, so that the checker does not take the flag for constant between awaits. */
+function stopRequested(): boolean {
+  return control.stopping;
+}
+
+const post = (m: FeederMessage): void => port.postMessage(m);
+const layout = new LogLayout(dir);
+let db: IndexDb | undefined;
+let failing = false;
+while (!control.stopping) {
+  try {
+    db ??= IndexDb.open(layout, logId);
+    const report = await catchUp(layout, logId, db);
+    if (failing) post({ type: 'recovered' });
+    failing = false;
+    if (report.records > 0 || report.rebuilt !== undefined)
+      post({ type: 'indexed', records: report.records, rebuilt: report.rebuilt });
+  } catch (err) {
+    // Say it once; try again at the next turn (a full disk frees up, a lock is released).
+    if (!failing) {
+      const e = asLogsError(err);
+      post({ type: 'error', code: e.code, message: e.message });
+    }
+    failing = true;
+    db?.close();
+    db = undefined;
+  }
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, stopRequested() ? 0 : intervalMs);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  wake = undefined;
+}
+db?.close();
+port.close();

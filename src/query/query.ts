@@ -1,0 +1,93 @@
+import { LogsError } from '../errors.js';
+import type { IndexDb } from '../index/index-db.js';
+import { catchUp, type CatchUpOptions, type CatchUpReport } from '../index/indexer.js';
+import { reveal } from '../redact/reveal.js';
+import type { SubjectLookup } from '../redact/pii.js';
+import type { LogLayout } from '../store/file/layout.js';
+import { readSegmentBook } from '../store/file/segment-log.js';
+import type { QueryFilter } from './filter.js';
+import { RecordReader, type ReadStatus } from './read.js';
+import { search, type Order } from './search.js';
+
+export interface QueryRequest {
+  readonly filter: QueryFilter;
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly order?: Order;
+  /** Bring the index up to date first (default true): a query sees every acknowledged record. */
+  readonly catchUp?: boolean;
+  readonly catchUpOptions?: CatchUpOptions;
+}
+
+export interface QueryRecord {
+  readonly channel: string;
+  readonly seq: number;
+  /** `ok` unless reading it back showed damage (see ReadStatus). */
+  readonly status: ReadStatus;
+  /**
+   * The record as stored, or with personal values put back when a keystore was given. Undefined
+   * when no line was found for it (`missing`).
+   */
+  readonly record: Record<string, unknown> | undefined;
+  /** The file it was read from, relative to the logs directory. */
+  readonly file: string;
+}
+
+export interface QueryResult {
+  readonly records: QueryRecord[];
+  /** Cursor of the next page; undefined when this was the last. */
+  readonly next: string | undefined;
+  /** Records whose read-back showed damage (also in `records`, with their status). */
+  readonly damaged: QueryRecord[];
+  /** The catch-up run before the search, when there was one. */
+  readonly indexed: CatchUpReport | undefined;
+}
+
+/**
+ * Answer a query: catch the index up, search it, read each found record from its segment and
+ * check it against its chain hash, and put personal values back when `keys` is given (only for
+ * a caller allowed to see them).
+ */
+export async function runQuery(
+  layout: LogLayout,
+  logId: string,
+  db: IndexDb,
+  request: QueryRequest,
+  keys?: SubjectLookup,
+): Promise<QueryResult> {
+  const indexed =
+    request.catchUp === false
+      ? undefined
+      : await catchUp(layout, logId, db, request.catchUpOptions ?? {});
+  const page = search(db, request.filter, {
+    ...(request.limit === undefined ? {} : { limit: request.limit }),
+    ...(request.cursor === undefined ? {} : { cursor: request.cursor }),
+    ...(request.order === undefined ? {} : { order: request.order }),
+  });
+  const reader = new RecordReader(layout, logId, readSegmentBook(layout, logId));
+  const read = await reader.read(page.hits);
+  const records = read.map((r): QueryRecord => {
+    let record = r.record;
+    if (record !== undefined && keys !== undefined && !isDamage(r.status)) {
+      try {
+        record = reveal(record, keys, logId).record;
+      } catch (err) {
+        // An altered ciphertext in a record whose chain hash holds cannot happen unless the
+        // hash was forged too; show the stored form rather than fail the whole answer.
+        if (!(err instanceof LogsError)) throw err;
+      }
+    }
+    return { channel: r.hit.channel, seq: r.hit.seq, status: r.status, record, file: r.file };
+  });
+  return {
+    records,
+    next: page.next,
+    damaged: records.filter((r) => isDamage(r.status)),
+    indexed,
+  };
+}
+
+/** Whether a read status is damage (`unverified` is not: the line carries the indexed hash). */
+export function isDamage(status: ReadStatus): boolean {
+  return status === 'hash_mismatch' || status === 'missing';
+}
