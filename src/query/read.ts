@@ -1,5 +1,6 @@
 import { closeSync, constants, existsSync, openSync, readSync } from 'node:fs';
 import { chainGenesis, ChainHasher, rawLineHash } from '../integrity/chain.js';
+import { linesFromMembers } from '../store/file/gzip-blocks.js';
 import type { LogLayout } from '../store/file/layout.js';
 import type { SegmentBook } from '../store/file/segment-log.js';
 import { channelSources, scanSource, type Source } from '../store/file/sources.js';
@@ -165,11 +166,20 @@ function lineAt(fd: number, offset: number): Buffer | undefined {
   }
 }
 
-/** The same for an archive, decompressed once up to the last offset wanted. */
+/**
+ * The same for an archive: only the members holding the lines are decompressed (see
+ * gzip-blocks.ts); an archive without a member table is streamed once up to the last offset.
+ */
 async function linesFromArchive(
   src: Source,
   offsets: readonly number[],
 ): Promise<Array<Buffer | undefined>> {
+  try {
+    const direct = linesFromMembers(src.file, offsets, MAX_LINE);
+    if (direct !== undefined) return direct;
+  } catch {
+    // unreadable: streaming says what it can
+  }
   const wanted = new Map<number, Buffer | undefined>(offsets.map((o) => [o, undefined]));
   const last = Math.max(...offsets);
   let at = 0;

@@ -7,6 +7,7 @@ import {
   openSync,
   readdirSync,
   renameSync,
+  statSync,
   unlinkSync,
   constants,
 } from 'node:fs';
@@ -14,12 +15,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { LogsError } from '../../errors.js';
 import { lineHash } from '../../integrity/chain.js';
 import type { SealEntry } from '../../integrity/segment.js';
 import { failpoint } from '../../util/failpoint.js';
 import { FILE_MODE, ensureDir, fsyncDir } from '../../util/fs.js';
+import { BlockGzip, blockSizeFor } from './gzip-blocks.js';
 import type { LogLayout } from './layout.js';
 import type { Segment } from './segment-log.js';
 
@@ -111,7 +112,7 @@ export async function sealSegment(
     await pipeline(
       createReadStream(staged, { highWaterMark: 1024 * 1024 }),
       counter,
-      createGzip({ level }),
+      new BlockGzip(level, blockSizeFor(statSync(staged).size)),
       digest,
       createWriteStream(tmp, { flags: 'wx', mode: FILE_MODE }),
     );

@@ -411,7 +411,10 @@ export class SequencerHost {
    * on the next open are known to come from elsewhere. `reopen`: the first one after a final
    * one, which ends its claim.
    */
-  private sign(w: ChannelWriter, state: ChannelState, kind: Kind = 'due'): void {
+  private sign(w: ChannelWriter, synced: ChannelState, kind: Kind = 'due'): void {
+    // A rotation or another sync may have synced further while this one waited: sign the
+    // latest synced state (its tree is kept; the one at the older size may be folded away).
+    const state = w.synced.seq > synced.seq ? w.synced : synced;
     const last = this.checkpoints.last(w.channel);
     if (kind === 'due' && state.seq <= (this.checkpointed.get(w.channel) ?? 0)) return;
     if (kind === 'final' && (state.seq === 0 || (last?.final === true && last.size === state.seq)))
