@@ -217,7 +217,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
     },
     channels,
     archive: { compression: c.archive?.compression ?? 'gzip', level: c.archive?.level ?? 6 },
-    index: { live: c.index?.live ?? true, intervalMs: c.index?.interval_ms ?? 1000 },
+    index: { live: c.index?.live ?? false, intervalMs: c.index?.interval_ms ?? 1000 },
     scheduler: {
       jobs,
       retry: {

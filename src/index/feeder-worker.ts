@@ -32,7 +32,7 @@ let failing = false;
 while (!control.stopping) {
   try {
     db ??= IndexDb.open(layout, logId);
-    const report = await catchUp(layout, logId, db);
+    const report = await catchUp(layout, logId, db, { shouldStop: stopRequested });
     if (failing) post({ type: 'recovered' });
     failing = false;
     if (report.records > 0 || report.rebuilt !== undefined)

@@ -37,6 +37,8 @@ export interface CatchUpOptions {
    * (default 16 MiB; Infinity: never). Below it, starting a thread costs more than it saves.
    */
   readonly workerThreshold?: number;
+  /** Checked between batches: true ends the catch-up early (what is committed stays). */
+  readonly shouldStop?: () => boolean;
 }
 
 export interface ChannelIndexReport {
@@ -167,6 +169,7 @@ class Run {
     this.totalBytes = plans.reduce((n, p) => n + p.bytes, 0);
     const reports: ChannelIndexReport[] = [];
     for (const { plan, bytes } of plans) {
+      if (this.stopped()) return reports;
       this.channel = plan.channel;
       let result = await this.scan(plan, bytes);
       if (result.outcome === 'gap') {
@@ -188,6 +191,7 @@ class Run {
         busy: result.outcome === 'busy',
       });
     }
+    if (this.stopped()) return reports;
     if (!this.db.hasIndexes()) {
       this.phase = 'indexing';
       this.report();
@@ -259,7 +263,7 @@ class Run {
     const base = this.bytes;
     const sink: ScanSink = {
       batch: (rows, to) => {
-        if (!this.db.commit(state, committed, rows, to)) return false;
+        if (this.stopped() || !this.db.commit(state, committed, rows, to)) return false;
         committed = to.indexedSeq;
         records += rows.length;
         this.records += rows.length;
@@ -274,6 +278,10 @@ class Run {
     const threshold = this.options.workerThreshold ?? WORKER_THRESHOLD;
     const result = await (bytes > threshold ? scanInWorker(plan, sink) : scanChannel(plan, sink));
     return { ...result, records };
+  }
+
+  private stopped(): boolean {
+    return this.options.shouldStop?.() === true;
   }
 
   private report(): void {

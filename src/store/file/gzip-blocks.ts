@@ -96,7 +96,8 @@ export class BlockGzip extends Transform {
     const out = await gzipAsync(data, { level: this.level });
     this.sizes.push(out.length, data.length);
     this.push(out);
-  }}
+  }
+}
 
 /** The last member: empty, with the table and its own length in the header's extra field. */
 function tableMember(sizes: readonly number[]): Buffer {
