@@ -155,11 +155,17 @@ test('tail prints the last records merged by time; on a terminal format, content
 
 test('tail -f prints records as they are written', async () => {
   const { cwd, key } = initialized();
-  const child = cliSpawn(cwd, ['tail', '-f', '-n', '0', '--interval', '50']);
+  // Once the first record is printed, the follower is at the end of the file.
+  assert.equal(
+    cli(cwd, ['write', '--msg', 'already there'], { DIHYA_LOGS_MASTER_KEY: key }).code,
+    0,
+  );
+  const child = cliSpawn(cwd, ['tail', '-f', '-n', '1', '--interval', '50']);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 200 && !out.includes('already there'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     assert.equal(cli(cwd, ['write', '--msg', 'live one'], { DIHYA_LOGS_MASTER_KEY: key }).code, 0);
     for (let i = 0; i < 100 && !out.includes('live one'); i++)
       await new Promise((r) => setTimeout(r, 50));

@@ -242,6 +242,11 @@ test('tail: the query filters apply to the last records and to the followed ones
     ],
   );
 
+  // A first matching record: once the follower prints it, it is following (its file
+  // followers start before it looks up the last records).
+  const before = await t.open();
+  before.app.error({ event: 'disk.slow' }, 'the disk is slow');
+  await before.close();
   const child = cliSpawn(
     t.root,
     [
@@ -250,7 +255,7 @@ test('tail: the query filters apply to the last records and to the followed ones
       'tail',
       '-f',
       '-n',
-      '0',
+      '1',
       '--interval',
       '50',
       '--level',
@@ -263,7 +268,8 @@ test('tail: the query filters apply to the last records and to the followed ones
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   try {
-    await new Promise((r) => setTimeout(r, 400));
+    for (let i = 0; i < 200 && !out.includes('disk is slow'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     const logs = await t.open();
     logs.app.error({ event: 'disk.full' }, 'the disk is full');
     logs.app.info({ event: 'disk.ok' }, 'the disk is fine'); // below ERROR
@@ -276,7 +282,7 @@ test('tail: the query filters apply to the last records and to the followed ones
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { event: string }).event);
-    assert.deepEqual(got.sort(), ['disk.audit', 'disk.full']);
+    assert.deepEqual(got.sort(), ['disk.audit', 'disk.full', 'disk.slow']);
   } finally {
     child.kill('SIGTERM');
   }
