@@ -151,6 +151,7 @@ export function renderReport(args: BenchArgs, results: Results): string {
     query('by actor (newest 100)', 'actor', actor);
     query('by event type over a day', 'eventDay');
     query('by text', 'text', text);
+    query('by a common word (1 in 8)', 'textCommon');
   }
   if (results.has('buffered-lib')) {
     const at = rss.value === undefined ? '-' : `${fixed(rss.value, 1)} MB`;
@@ -206,7 +207,8 @@ function notes(args: BenchArgs, results: Results): string[] {
       `  query times include reading each record back from its segment (archives too) and checking its hash;`,
       `  the index lookup alone: by actor p50 ${fixed(e('actorLookupP50'), 1)} ms (p95 ${fixed(e('actorLookupP95'), 1)}), ` +
         `event type over a day p50 ${fixed(e('eventDayLookupP50'), 1)} ms (p95 ${fixed(e('eventDayLookupP95'), 1)}), ` +
-        `text p50 ${fixed(e('textLookupP50'), 1)} ms (p95 ${fixed(e('textLookupP95'), 1)})`,
+        `text p50 ${fixed(e('textLookupP50'), 1)} ms (p95 ${fixed(e('textLookupP95'), 1)}), ` +
+        `common word p50 ${fixed(e('textCommonLookupP50'), 1)} ms (p95 ${fixed(e('textCommonLookupP95'), 1)})`,
       `  records per answer: by actor ${int(e('actorFound'))}, by event type ${int(e('eventDayFound'))}, by text ${int(e('textFound'))}`,
       grep > 0
         ? `  without an index, zcat -f every file | grep -F zanzibar: ${fixed(grep / 1000, 2)} s ` +

@@ -8,7 +8,7 @@
  */
 
 /** Bump on any change below: an index of another version is rebuilt from the log files. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * A record's rowid is `channel_no * 2^43 + seq`: the rowid is the (channel, seq) key itself, so
@@ -132,7 +132,7 @@ export const INDEXES: Readonly<Record<string, string>> = Object.freeze({
   records_by_sub: 'records(sub, ts_ms) WHERE sub IS NOT NULL',
   records_by_actor: 'records(actor_ref, ts_ms) WHERE actor_ref IS NOT NULL',
   records_by_event: 'records(event, ts_ms)',
-  records_by_level: 'records(channel, level_rank, ts_ms)',
+  records_by_channel: 'records(channel, ts_ms)',
   records_by_request: 'records(request_id) WHERE request_id IS NOT NULL',
   records_by_ts: 'records(ts_ms)',
 });
