@@ -98,30 +98,17 @@ export function search(db: IndexDb, filter: QueryFilter, options: SearchOptions 
     throw new LogsError('USAGE', `--limit: a whole number from 1 to ${MAX_LIMIT}`);
   const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
   const order = cursor?.order ?? options.order ?? 'desc';
-  const sql = buildSql(db, filter, cursor, order);
+  if (cursor !== undefined && db.state(cursor.channel) === undefined)
+    throw new LogsError('QUERY_CURSOR_INVALID', 'the cursor is not one this log gave out');
+  const sql = buildSql(db, filter);
   if (sql === undefined) return { hits: [], next: undefined };
-  const names = new Map(db.states().map((s) => [s.channelNo, s.channel]));
-  const rows = db.connection
-    .prepare<unknown[], HitRow>(
-      `SELECT r.id, r.ts_ms, r.line_offset, r.hash, p.hash AS prev
-       FROM (SELECT id, ts_ms, line_offset, hash FROM records r WHERE ${sql.where.join(' AND ')}
-             ORDER BY ts_ms ${order}, id ${order} LIMIT ?) r
-       LEFT JOIN records p ON p.id = r.id - 1
-       ORDER BY r.ts_ms ${order}, r.id ${order}`,
-    )
-    .all(...sql.params, limit + 1);
+  const after =
+    cursor === undefined
+      ? undefined
+      : { tsMs: cursor.ts, channel: cursor.channel, seq: cursor.seq };
+  const rows = selectHits(db, sql.where, sql.params, order, limit + 1, after);
   const more = rows.length > limit;
-  const hits = rows.slice(0, limit).map((r): Hit => {
-    const { channelNo, seq } = splitRecordId(r.id);
-    return {
-      channel: names.get(channelNo) ?? `#${channelNo}`,
-      seq,
-      tsMs: r.ts_ms,
-      hash: r.hash.toString('hex'),
-      prevHash: r.prev?.toString('hex'),
-      offset: r.line_offset,
-    };
-  });
+  const hits = rows.slice(0, limit);
   const last = hits[hits.length - 1];
   return {
     hits,
@@ -132,12 +119,55 @@ export function search(db: IndexDb, filter: QueryFilter, options: SearchOptions 
   };
 }
 
+/**
+ * Records matching a WHERE clause (on `records r`), ordered by time then (channel, seq), with
+ * what reading them back needs. `after` continues after a record (keyset pagination).
+ */
+export function selectHits(
+  db: IndexDb,
+  where: readonly string[],
+  params: readonly unknown[],
+  order: Order,
+  limit: number,
+  after?: { readonly tsMs: number; readonly channel: string; readonly seq: number },
+): Hit[] {
+  const states = db.states();
+  const names = new Map(states.map((s) => [s.channelNo, s.channel]));
+  const clauses = [...where];
+  const values = [...params];
+  if (after !== undefined) {
+    const state = states.find((s) => s.channel === after.channel);
+    if (state === undefined) throw new LogsError('INTERNAL', `no channel ${after.channel}`);
+    clauses.push(`(r.ts_ms, r.id) ${order === 'desc' ? '<' : '>'} (?, ?)`);
+    values.push(after.tsMs, recordId(state.channelNo, after.seq));
+  }
+  if (clauses.length === 0) clauses.push('1');
+  const rows = db.connection
+    .prepare<unknown[], HitRow>(
+      `SELECT r.id, r.ts_ms, r.line_offset, r.hash, p.hash AS prev
+       FROM (SELECT id, ts_ms, line_offset, hash FROM records r WHERE ${clauses.join(' AND ')}
+             ORDER BY ts_ms ${order}, id ${order} LIMIT ?) r
+       LEFT JOIN records p ON p.id = r.id - 1
+       ORDER BY r.ts_ms ${order}, r.id ${order}`,
+    )
+    .all(...values, limit);
+  return rows.map((r): Hit => {
+    const { channelNo, seq } = splitRecordId(r.id);
+    return {
+      channel: names.get(channelNo) ?? `#${channelNo}`,
+      seq,
+      tsMs: r.ts_ms,
+      hash: r.hash.toString('hex'),
+      prevHash: r.prev?.toString('hex'),
+      offset: r.line_offset,
+    };
+  });
+}
+
 /** The WHERE clause of a filter, or undefined when nothing can match (an unknown event type). */
 function buildSql(
   db: IndexDb,
   filter: QueryFilter,
-  cursor: Cursor | undefined,
-  order: Order,
 ): { where: string[]; params: unknown[] } | undefined {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -186,14 +216,6 @@ function buildSql(
     where.push('r.id IN (SELECT rowid FROM msg_fts WHERE msg_fts MATCH ?)');
     params.push(match);
   }
-  if (cursor !== undefined) {
-    const state = states.find((s) => s.channel === cursor.channel);
-    if (state === undefined)
-      throw new LogsError('QUERY_CURSOR_INVALID', 'the cursor is not one this log gave out');
-    where.push(`(r.ts_ms, r.id) ${order === 'desc' ? '<' : '>'} (?, ?)`);
-    params.push(cursor.ts, recordId(state.channelNo, cursor.seq));
-  }
-  if (where.length === 0) where.push('1');
   return { where, params };
 }
 

@@ -1,0 +1,119 @@
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { Keystore } from '../crypto/keystore.js';
+import { MASTER_KEY_ENV } from '../crypto/masterkey.js';
+import { LogsError } from '../errors.js';
+import { exportSubject } from '../gdpr/export.js';
+import { listRequests } from '../gdpr/requests.js';
+import { IndexDb } from '../index/index-db.js';
+import { LogLayout } from '../store/file/layout.js';
+import { readMeta } from '../store/file/meta.js';
+import { escapeTerminal } from '../util/escape.js';
+import { configFor, type Io } from './context.js';
+import { openForCli } from './open.js';
+import { tryMasterKey } from './query.js';
+
+interface ExportFlags {
+  readonly subject: string[];
+  readonly format: string;
+  readonly reason?: string;
+  readonly requestedBy?: string;
+  readonly json?: boolean;
+}
+
+/** `dihya-logs export` and `dihya-logs requests`: GDPR access requests and their register. */
+export function registerGdpr(program: Command, io: Io): void {
+  program
+    .command('export')
+    .description(
+      'GDPR access/portability: every record of a person, their values decrypted, in export/<request-id>/ with a signed manifest',
+    )
+    .requiredOption(
+      '--subject <id...>',
+      'the person: an id, an e-mail... (several: the same person)',
+    )
+    .option('--format <format>', 'json, or csv (records.csv beside records.json)', 'json')
+    .option('--reason <text>', 'why (recorded in the audit event)')
+    .option('--requested-by <who>', 'who asks (default: cli:<your user name>)')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: ExportFlags, cmd: Command) => {
+      if (opts.format !== 'json' && opts.format !== 'csv')
+        throw new LogsError('USAGE', '--format: expected json or csv');
+      const layout = new LogLayout(configFor(cmd).dir);
+      const masterKey = tryMasterKey(cmd, layout);
+      if (masterKey === undefined)
+        throw new LogsError(
+          'MASTER_KEY_MISSING',
+          `an export decrypts personal data: it needs the master key (--key-file or ${MASTER_KEY_ENV})`,
+        );
+      const logs = await openForCli(cmd, 'export');
+      try {
+        const report = await exportSubject({
+          logs,
+          masterKey,
+          ids: opts.subject,
+          format: opts.format,
+          ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+          requestedBy: opts.requestedBy ?? `cli:${userInfo().username}`,
+          onProgress: (n) => {
+            if (n > 0 && n % 50_000 === 0) io.err(`export: ${n.toLocaleString('en-US')} records\n`);
+          },
+        });
+        if (opts.json === true) {
+          io.out(`${JSON.stringify(report, null, 2)}\n`);
+        } else {
+          const lines = [
+            `export ${report.requestId}: ${report.records} record(s) in ${report.dir}/`,
+            ...Object.entries(report.perChannel).map(([c, n]) => `  ${c}: ${n}`),
+            `  files: ${report.files.join(', ')}`,
+          ];
+          if (report.unknownIds > 0)
+            lines.push(
+              `note: ${report.unknownIds} of the ids given are unknown to the keystore (never logged, or erased)`,
+            );
+          if (report.damaged > 0)
+            lines.push(
+              `warning: ${report.damaged} record(s) failed their hash check and are exported as stored; run dihya-logs verify`,
+            );
+          io.out(`${lines.map(escapeTerminal).join('\n')}\n`);
+        }
+      } finally {
+        await logs.close();
+      }
+    });
+
+  program
+    .command('requests')
+    .description('the GDPR request register: every export and erasure, its status and deadline')
+    .option('--json', 'print the register as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const layout = new LogLayout(configFor(cmd).dir);
+      const meta = readMeta(layout);
+      const masterKey = tryMasterKey(cmd, layout);
+      const keystore =
+        masterKey === undefined
+          ? undefined
+          : Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
+      const db = IndexDb.open(layout, meta.log_id);
+      try {
+        const requests = await listRequests(layout, meta.log_id, db, keystore);
+        if (opts.json === true) {
+          io.out(`${JSON.stringify(requests, null, 2)}\n`);
+          return;
+        }
+        if (requests.length === 0) {
+          io.out('no GDPR request yet\n');
+          return;
+        }
+        const now = Date.now();
+        const lines = requests.map((r) => {
+          const late = r.status !== 'done' && Date.parse(r.deadline) < now ? ' LATE' : '';
+          return `${r.requestId}  ${r.kind.padEnd(8)} ${r.status.padEnd(9)} received ${r.received}  deadline ${r.deadline}${late}  ${r.subject ?? '-'}  ${r.records ?? '-'} record(s)${r.reason === undefined ? '' : `  "${r.reason}"`}`;
+        });
+        io.out(`${lines.map(escapeTerminal).join('\n')}\n`);
+      } finally {
+        db.close();
+        keystore?.close();
+      }
+    });
+}

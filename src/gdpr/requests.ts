@@ -1,0 +1,92 @@
+import type { IndexDb } from '../index/index-db.js';
+import type { SubjectLookup } from '../redact/pii.js';
+import { runQuery } from '../query/query.js';
+import type { LogLayout } from '../store/file/layout.js';
+
+/** One GDPR request as the register shows it. */
+export interface GdprRequest {
+  readonly requestId: string;
+  readonly kind: string;
+  /** When it was received (its first audit event). */
+  readonly received: string;
+  /** One month after receipt (GDPR Art. 12(3)). */
+  readonly deadline: string;
+  readonly status: string;
+  /** The person: their pseudonym, or their id for a reader with the keystore. */
+  readonly subject: string | undefined;
+  readonly records: number | undefined;
+  readonly reason: string | undefined;
+}
+
+/**
+ * The request register, read from the `audit` channel: every `gdpr.*` event carries its
+ * request id, so the register is the signed, chained log itself, not a second store that could
+ * disagree with it. The last event of a request gives its status.
+ */
+export async function listRequests(
+  layout: LogLayout,
+  logId: string,
+  db: IndexDb,
+  keys?: SubjectLookup,
+): Promise<GdprRequest[]> {
+  const byId = new Map<string, GdprRequest>();
+  let cursor: string | undefined;
+  do {
+    const page = await runQuery(
+      layout,
+      logId,
+      db,
+      {
+        filter: { channels: ['audit'], events: ['gdpr.*'] },
+        limit: 1000,
+        order: 'asc',
+        ...(cursor === undefined ? { catchUp: true } : { cursor, catchUp: false }),
+      },
+      keys,
+    );
+    for (const r of page.records) {
+      const rec = r.record;
+      const data = (rec?.data ?? {}) as Record<string, unknown>;
+      const id = data.request_id;
+      if (rec === undefined || typeof id !== 'string') continue;
+      const known = byId.get(id);
+      const received = known?.received ?? String(rec.ts);
+      byId.set(id, {
+        requestId: id,
+        kind: typeof data.kind === 'string' ? data.kind : String(rec.event).replace(/^gdpr\./, ''),
+        received,
+        deadline: oneMonthAfter(received),
+        status: statusOf(rec),
+        subject: str(rec.subject) ?? str(rec.sub) ?? known?.subject,
+        records: typeof data.records === 'number' ? data.records : known?.records,
+        reason: str(data.reason) ?? known?.reason,
+      });
+    }
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return [...byId.values()];
+}
+
+function statusOf(rec: Record<string, unknown>): string {
+  if (rec.outcome === 'failure') return 'failed';
+  const data = (rec.data ?? {}) as Record<string, unknown>;
+  return typeof data.status === 'string' ? data.status : 'done';
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The same day of the next month (the last day when that month is shorter), UTC. */
+export function oneMonthAfter(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth() + 1;
+  const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  const out = new Date(d);
+  out.setUTCDate(1);
+  out.setUTCMonth(m);
+  out.setUTCDate(Math.min(d.getUTCDate(), lastDay));
+  return out.toISOString();
+}
