@@ -4,6 +4,7 @@ import { Keystore } from '../crypto/keystore.js';
 import { MASTER_KEY_ENV } from '../crypto/masterkey.js';
 import { LogsError } from '../errors.js';
 import { exportSubject } from '../gdpr/export.js';
+import { eraseDue, eraseSubject, type EraseReport } from '../gdpr/erase.js';
 import { listRequests } from '../gdpr/requests.js';
 import { IndexDb } from '../index/index-db.js';
 import { LogLayout } from '../store/file/layout.js';
@@ -107,7 +108,8 @@ export function registerGdpr(program: Command, io: Io): void {
         }
         const now = Date.now();
         const lines = requests.map((r) => {
-          const late = r.status !== 'done' && Date.parse(r.deadline) < now ? ' LATE' : '';
+          const answered = r.status === 'done' || r.status === 'scheduled';
+          const late = !answered && Date.parse(r.deadline) < now ? ' LATE' : '';
           return `${r.requestId}  ${r.kind.padEnd(8)} ${r.status.padEnd(9)} received ${r.received}  deadline ${r.deadline}${late}  ${r.subject ?? '-'}  ${r.records ?? '-'} record(s)${r.reason === undefined ? '' : `  "${r.reason}"`}`;
         });
         io.out(`${lines.map(escapeTerminal).join('\n')}\n`);
@@ -116,4 +118,77 @@ export function registerGdpr(program: Command, io: Io): void {
         keystore?.close();
       }
     });
+}
+
+interface EraseFlags {
+  readonly subject?: string[];
+  readonly reason?: string;
+  readonly requestedBy?: string;
+  readonly dryRun?: boolean;
+  readonly due?: boolean;
+  readonly json?: boolean;
+}
+
+/** `dihya-logs erase`: GDPR erasure, now or when retention duties end. */
+export function registerErase(program: Command, io: Io): void {
+  program
+    .command('erase')
+    .description(
+      "GDPR erasure: destroy a person's key so their records become anonymous and unreadable (scheduled when a retention duty applies)",
+    )
+    .option('--subject <id...>', 'the person: an id, an e-mail... (several: the same person)')
+    .option('--reason <text>', 'why (required; recorded in the audit event)')
+    .option('--requested-by <who>', 'who asks (default: cli:<your user name>)')
+    .option('--dry-run', 'say what would be erased now and later, change nothing')
+    .option('--due', 'carry out the scheduled erasures whose retention duties have ended')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: EraseFlags, cmd: Command) => {
+      if (opts.due !== true && (opts.subject === undefined || opts.reason === undefined))
+        throw new LogsError('USAGE', 'erase: give --subject and --reason (or --due)');
+      const logs = await openForCli(cmd, 'erase');
+      try {
+        if (opts.due === true) {
+          const done = await eraseDue(logs);
+          io.out(
+            opts.json === true
+              ? `${JSON.stringify({ done }, null, 2)}\n`
+              : done.length === 0
+                ? 'no scheduled erasure is due\n'
+                : `${done.map((id) => `${id}: done (retention duty ended)`).join('\n')}\n`,
+          );
+          return;
+        }
+        const report = await eraseSubject({
+          logs,
+          ids: opts.subject ?? [],
+          reason: opts.reason ?? '',
+          requestedBy: opts.requestedBy ?? `cli:${userInfo().username}`,
+          dryRun: opts.dryRun === true,
+        });
+        io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : eraseText(report));
+      } finally {
+        await logs.close();
+      }
+    });
+}
+
+function eraseText(r: EraseReport): string {
+  const head = r.dryRun
+    ? `erase ${r.requestId} (dry run, nothing changed)`
+    : `erase ${r.requestId}`;
+  const lines = [
+    r.status === 'nothing'
+      ? `${head}: nobody to erase: the keystore knows none of these ids (never logged, or already erased)`
+      : r.status === 'done'
+        ? `${head}: done: the person's key is destroyed; their records are anonymous and unreadable`
+        : `${head}: scheduled for ${String(r.dueAt)}: retention duties keep the key until then`,
+    `  now: ${r.now.keys} key(s) destroyed, ${r.now.indexRows} index row(s) removed, ${r.now.exports.length} export bundle(s) deleted`,
+    ...r.duties.map(
+      (d) =>
+        `  kept: ${d.records} record(s) in ${d.channel} until ${d.until} (${d.basis}); the key is destroyed then`,
+    ),
+  ];
+  if (r.unknownIds > 0 && r.status !== 'nothing')
+    lines.push(`note: ${r.unknownIds} of the ids given are unknown to the keystore`);
+  return `${lines.map(escapeTerminal).join('\n')}\n`;
 }

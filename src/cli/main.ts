@@ -8,7 +8,7 @@ import { registerRun } from './run.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerReindex } from './reindex.js';
 import { registerQuery } from './query.js';
-import { registerGdpr } from './gdpr.js';
+import { registerErase, registerGdpr } from './gdpr.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -40,6 +40,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerReindex(program, io);
   registerQuery(program, io);
   registerGdpr(program, io);
+  registerErase(program, io);
   return program;
 }
 

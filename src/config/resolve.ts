@@ -19,7 +19,14 @@ export interface ChannelConfig {
   readonly retention: { readonly minDays: number; readonly maxDays: number };
 }
 
-export const JOB_NAMES = ['rotate', 'archive', 'retention', 'checkpoint', 'verify'] as const;
+export const JOB_NAMES = [
+  'rotate',
+  'archive',
+  'retention',
+  'checkpoint',
+  'verify',
+  'erasure',
+] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobConfig {
@@ -45,6 +52,11 @@ export interface Config {
   readonly classification: ClassificationConfig;
   readonly channels: Readonly<Record<string, ChannelConfig>>;
   readonly archive: { readonly compression: 'gzip'; readonly level: number };
+  /**
+   * Channels whose records must be kept for their minimum retention whatever a person asks
+   * (their legal basis): an erasure touching them is scheduled for when the duty ends.
+   */
+  readonly gdpr: { readonly retentionDuty: Readonly<Record<string, { readonly basis: string }>> };
   /** The query index: fed by a background thread of the writing process when `live`. */
   readonly index: { readonly live: boolean; readonly intervalMs: number };
   readonly scheduler: {
@@ -142,6 +154,7 @@ export const DEFAULT_JOBS: Readonly<Record<JobName, JobConfig>> = Object.freeze(
   retention: { cron: '30 3 * * *', enabled: true },
   checkpoint: { cron: '0 * * * *', enabled: true },
   verify: { cron: '0 4 * * *', enabled: true },
+  erasure: { cron: '15 5 * * *', enabled: true },
 });
 
 /**
@@ -217,6 +230,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
     },
     channels,
     archive: { compression: c.archive?.compression ?? 'gzip', level: c.archive?.level ?? 6 },
+    gdpr: { retentionDuty: retentionDuty(c.gdpr?.retention_duty) },
     index: { live: c.index?.live ?? false, intervalMs: c.index?.interval_ms ?? 1000 },
     scheduler: {
       jobs,
@@ -256,4 +270,26 @@ export function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/** The default retention duties: the security and accountability trail (GDPR Art. 17(3)(b), (e)). */
+export const DEFAULT_RETENTION_DUTY: Readonly<Record<string, { readonly basis: string }>> = {
+  audit: {
+    basis: 'accountability and security of processing (GDPR Art. 5(2), 32); Art. 17(3)(b) and (e)',
+  },
+  security: {
+    basis: 'security of processing and incident evidence (GDPR Art. 32, 33); Art. 17(3)(e)',
+  },
+};
+
+/** Configured duties over the defaults; `null` removes a default. */
+function retentionDuty(
+  configured: Record<string, { basis: string } | null> | undefined,
+): Record<string, { basis: string }> {
+  const out: Record<string, { basis: string }> = { ...DEFAULT_RETENTION_DUTY };
+  for (const [channel, duty] of Object.entries(configured ?? {})) {
+    if (duty === null) Reflect.deleteProperty(out, channel);
+    else out[channel] = { basis: duty.basis };
+  }
+  return out;
 }

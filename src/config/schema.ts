@@ -100,6 +100,16 @@ export const configSchema = z.strictObject({
       level: z.number().int().min(1).max(9).optional(),
     })
     .optional(),
+  gdpr: z
+    .strictObject({
+      retention_duty: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/),
+          z.strictObject({ basis: z.string().min(3).max(500) }).nullable(),
+        )
+        .optional(),
+    })
+    .optional(),
   index: z
     .strictObject({
       live: z.boolean().optional(),
@@ -115,6 +125,7 @@ export const configSchema = z.strictObject({
           retention: job.optional(),
           checkpoint: job.optional(),
           verify: job.optional(),
+          erasure: job.optional(),
         })
         .optional(),
       retry: z

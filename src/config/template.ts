@@ -62,6 +62,13 @@ archive:
   compression: gzip
   level: 6
 
+# GDPR: channels whose records are kept for their minimum retention whatever a person asks, and
+# why. Erasing a person with records there destroys their key when the duty ends (scheduled).
+gdpr:
+  retention_duty:
+    audit: { basis: 'accountability and security of processing (GDPR Art. 5(2), 32); Art. 17(3)(b) and (e)' }
+    security: { basis: 'security of processing and incident evidence (GDPR Art. 32, 33); Art. 17(3)(e)' }
+
 # The query index (.index/, rebuilt from the files when missing). \`query\` and \`reindex\` catch it
 # up when they run. With live, the process that writes the logs also indexes new records in a
 # background thread every interval_ms: queries then have less to do, but that thread competes
@@ -79,6 +86,7 @@ scheduler:
     retention:  { cron: '30 3 * * *', enabled: true }   # delete archives past max_days
     checkpoint: { cron: '0 * * * *', enabled: true }    # sign checkpoints of idle channels
     verify:     { cron: '0 4 * * *', enabled: true }    # check the whole log
+    erasure:    { cron: '15 5 * * *', enabled: true }   # GDPR erasures whose retention duty ended
   retry: { attempts: 3, backoff_ms: 30000 }
 `;
 }

@@ -142,6 +142,29 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     return rows.length;
   }
 
+  /**
+   * Destroy a person's key and id mapping (GDPR erasure): their records stay, anonymous and
+   * unreadable. SQLite's secure_delete zeroes the row; compact() then leaves no copy in the
+   * WAL or free pages. Returns false when no person has this pseudonym.
+   */
+  erase(pseudonym: string): boolean {
+    this.commit();
+    const changes = this.db
+      .prepare('DELETE FROM subjects WHERE pseudonym = ?')
+      .run(pseudonym).changes;
+    for (const [id, e] of this.byId) if (e.pseudonym === pseudonym) this.byId.delete(id);
+    this.byPseudonym.delete(pseudonym);
+    this.ids.delete(pseudonym);
+    return changes > 0;
+  }
+
+  /** Rewrite the database without free pages and empty the WAL: no erased key lingers. */
+  compact(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
   /** The WAL file: whoever syncs records syncs it first, so no record outlives its key. */
   get walFile(): string {
     return `${this.file}-wal`;

@@ -187,7 +187,7 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
 }
 
 /** Records of a person: their `sub`, their `actor.id`, or a target of a person type with their pseudonym. */
-function personWhere(
+export function personWhere(
   db: IndexDb,
   pseudonyms: readonly string[],
   personTypes: readonly string[],

@@ -16,6 +16,10 @@ export interface GdprRequest {
   readonly subject: string | undefined;
   readonly records: number | undefined;
   readonly reason: string | undefined;
+  /** A scheduled erasure: when its retention duties end. */
+  readonly dueAt: string | undefined;
+  /** The pseudonyms a request is about (erasures record them: the key may be gone later). */
+  readonly pseudonyms: readonly string[];
 }
 
 /**
@@ -60,6 +64,10 @@ export async function listRequests(
         subject: str(rec.subject) ?? str(rec.sub) ?? known?.subject,
         records: typeof data.records === 'number' ? data.records : known?.records,
         reason: str(data.reason) ?? known?.reason,
+        dueAt: str(data.due_at) ?? known?.dueAt,
+        pseudonyms: Array.isArray(data.pseudonyms)
+          ? data.pseudonyms.filter((p): p is string => typeof p === 'string')
+          : (known?.pseudonyms ?? (typeof rec.sub === 'string' ? [rec.sub] : [])),
       });
     }
     cursor = page.next;

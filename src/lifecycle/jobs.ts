@@ -4,10 +4,16 @@ import type { Logs } from '../log/logs.js';
 import type { JobFn } from '../scheduler/scheduler.js';
 import { verifyLogs } from '../store/file/verify.js';
 import { applyRetention } from './retention.js';
+import { eraseDue } from '../gdpr/erase.js';
 
 /** The built-in jobs, bound to an open Logs and its configuration. */
 export function builtinJobs(logs: Logs, config: Config): Record<JobName, JobFn> {
   return {
+    /** Carry out the GDPR erasures scheduled for when a retention duty ends, once it has. */
+    erasure: async () => {
+      const done = await eraseDue(logs);
+      return { erased: done.length };
+    },
     /**
      * Rotate the channels that are due without a record to trigger it: an active file begun on
      * an earlier UTC day (a quiet channel at midnight), or at its size limit.

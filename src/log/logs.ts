@@ -1,4 +1,5 @@
 import { IndexFeeder } from '../index/feeder.js';
+import type { Keystore } from '../crypto/keystore.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Config } from '../config/resolve.js';
 import { levelAtLeast } from '../event/levels.js';
@@ -35,6 +36,8 @@ export interface LogsParts {
   readonly onError: (err: LogsError) => void;
   readonly clock: () => number;
   readonly handleExit: boolean;
+  /** The subject keystore the classification writes to (GDPR erasure goes through it). */
+  readonly keystore: Keystore;
 }
 
 export interface WriteOptions {
@@ -402,6 +405,22 @@ export class Logs implements LogSink, ExitTarget {
     void this.feeder?.stop();
     this.client.closeSync();
     this.finish();
+  }
+
+  /** A person's pseudonym, if the keystore knows them (never creates one). */
+  pseudonymOf(id: string): string | undefined {
+    return this.parts.keystore.find(id)?.pseudonym;
+  }
+
+  /**
+   * Destroy people's keys and id mappings (GDPR erasure, see `gdpr/erase.ts`), then compact the
+   * keystore so no copy of a key remains. Returns how many were erased.
+   */
+  destroySubjectKeys(pseudonyms: readonly string[]): number {
+    let n = 0;
+    for (const p of pseudonyms) if (this.parts.keystore.erase(p)) n += 1;
+    this.parts.keystore.compact();
+    return n;
   }
 
   /** Write, sync, sign final checkpoints and release the directory. Further writes are refused. */

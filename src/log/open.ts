@@ -152,6 +152,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         onError,
         clock: options.clock ?? Date.now,
         handleExit: options.handleExit ?? true,
+        keystore,
       },
       recoveryEvents(recovered, [tail.quarantined, segments.quarantined]),
     );

@@ -69,10 +69,13 @@ test('scheduler --once with an unknown job, or with no job enabled, is refused',
   assert.equal(r.code, 2);
   assert.match(
     r.stderr,
-    /USAGE: --once: expected one of rotate, archive, retention, checkpoint, verify/,
+    /USAGE: --once: expected one of rotate, archive, retention, checkpoint, verify, erasure/,
   );
   const none = Object.fromEntries(
-    ['rotate', 'archive', 'retention', 'checkpoint', 'verify'].map((j) => [j, { enabled: false }]),
+    ['rotate', 'archive', 'retention', 'checkpoint', 'verify', 'erasure'].map((j) => [
+      j,
+      { enabled: false },
+    ]),
   );
   writeFileSync(path.join(cwd, 'test.json'), JSON.stringify({ scheduler: { jobs: none } }));
   const idle = cli(cwd, ['scheduler'], env);
@@ -90,6 +93,7 @@ test(
       archive: { enabled: false },
       retention: { enabled: false },
       verify: { enabled: false },
+      erasure: { enabled: false },
       checkpoint: { cron: '* * * * * *' }, // every second
     };
     const { cwd, env } = initialized({ jobs, ...NO_RETRY });

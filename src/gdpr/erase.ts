@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { LogsError } from '../errors.js';
+import { IndexDb } from '../index/index-db.js';
+import { catchUp } from '../index/indexer.js';
+import type { Logs } from '../log/logs.js';
+import { LogLayout } from '../store/file/layout.js';
+import { personWhere } from './export.js';
+import { listRequests } from './requests.js';
+
+const DAY_MS = 86_400_000;
+const EXPORT_DIR_NAME = /^exp-\d{8}-[\da-f]{16}$/;
+
+export interface EraseOptions {
+  /** The open logs: the request is recorded through them, and they hold the keystore. */
+  readonly logs: Logs;
+  /** The person's ids (one person, known under each). */
+  readonly ids: readonly string[];
+  readonly reason: string;
+  readonly requestedBy: string;
+  /** Say what would happen; change nothing. */
+  readonly dryRun?: boolean;
+  /** Milliseconds since the epoch (injectable for tests). */
+  readonly now?: number;
+}
+
+/** A channel that keeps the person's data for now, and why. */
+export interface Duty {
+  readonly channel: string;
+  readonly basis: string;
+  readonly records: number;
+  /** When its newest record of the person reaches the channel's minimum retention. */
+  readonly until: string;
+}
+
+export interface EraseReport {
+  readonly requestId: string;
+  /** done: erased now; scheduled: erased when the duties end; nothing: nobody to erase. */
+  readonly status: 'done' | 'scheduled' | 'nothing';
+  readonly dryRun: boolean;
+  /** For `scheduled`: when the key is destroyed. */
+  readonly dueAt: string | undefined;
+  readonly duties: readonly Duty[];
+  /** What was done now. */
+  readonly now: {
+    readonly keys: number;
+    readonly indexRows: number;
+    readonly exports: readonly string[];
+  };
+  /** Ids given that the keystore does not know (never logged, or already erased). */
+  readonly unknownIds: number;
+}
+
+/**
+ * GDPR erasure (Art. 17) by crypto-shredding: the person's key and pseudonym mapping are
+ * destroyed, so every record about them, in every file, archive and backup, becomes anonymous
+ * and unreadable while the chain still verifies. The cost does not depend on how much was
+ * logged. Earlier export bundles of the person are deleted and their rows leave the index.
+ *
+ * When a channel under a retention duty (`gdpr.retention_duty`) holds records of the person
+ * that are younger than its minimum retention, the key must live until the duty ends: the
+ * erasure is scheduled for then (`eraseDue`), and what can go now goes now.
+ */
+export async function eraseSubject(options: EraseOptions): Promise<EraseReport> {
+  const { logs } = options;
+  if (options.ids.length === 0) throw new LogsError('USAGE', 'erase: give at least one --subject');
+  if (options.reason.trim() === '') throw new LogsError('USAGE', 'erase: give a --reason');
+  const now = options.now ?? Date.now();
+  const dryRun = options.dryRun === true;
+  const layout = new LogLayout(logs.dir);
+  const requestId = `era-${new Date(now).toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(8).toString('hex')}`;
+  const known = options.ids.filter((id) => logs.pseudonymOf(id) !== undefined);
+  const pseudonyms = [...new Set(known.map((id) => logs.pseudonymOf(id) as string))];
+  const db = IndexDb.open(layout, logs.logId);
+  try {
+    await catchUp(layout, logs.logId, db);
+    const where = personWhere(db, pseudonyms, logs.config.classification.personTypes);
+    const duties: Duty[] = [];
+    for (const [channel, duty] of Object.entries(logs.config.gdpr.retentionDuty)) {
+      const cfg = logs.config.channels[channel];
+      const state = db.state(channel);
+      if (cfg === undefined || state === undefined || where === undefined) continue;
+      const row = db.connection
+        .prepare<[number], { n: number; newest: number | null }>(
+          // The requests' own events (gdpr.*) do not hold an erasure back.
+          `SELECT count(*) AS n, max(r.ts_ms) AS newest FROM records r WHERE r.channel = ? AND ${where.sql.join(' AND ')}
+             AND r.event NOT IN (SELECT id FROM refs WHERE text GLOB 'gdpr.*')`,
+        )
+        .get(state.channelNo);
+      if (row === undefined || row.n === 0 || row.newest === null) continue;
+      const until = row.newest + cfg.retention.minDays * DAY_MS;
+      if (until > now)
+        duties.push({
+          channel,
+          basis: duty.basis,
+          records: row.n,
+          until: new Date(until).toISOString(),
+        });
+    }
+    const status: EraseReport['status'] =
+      pseudonyms.length === 0 ? 'nothing' : duties.length > 0 ? 'scheduled' : 'done';
+    const dueAt =
+      status === 'scheduled'
+        ? new Date(Math.max(...duties.map((d) => Date.parse(d.until)))).toISOString()
+        : undefined;
+    const exports = await exportsOf(layout, logs.logId, db, pseudonyms);
+    const report = (keys: number, indexRows: number, deleted: string[]): EraseReport => ({
+      requestId,
+      status,
+      dryRun,
+      dueAt,
+      duties,
+      now: { keys, indexRows, exports: deleted },
+      unknownIds: options.ids.length - known.length,
+    });
+    if (dryRun || status === 'nothing')
+      return report(0, countRows(db, where, status === 'done' ? [] : duties), exports);
+
+    // The request is recorded before anything is destroyed: its subject still resolves to the
+    // person's pseudonym (after, it would make a new one), and no erasure goes unrecorded.
+    const first = known[0];
+    await logs.audit({
+      event: 'gdpr.erasure',
+      actor: options.requestedBy,
+      ...(first === undefined ? {} : { subject: first }),
+      outcome: 'success',
+      msg: `GDPR erasure ${requestId}: ${status}`,
+      data: {
+        request_id: requestId,
+        kind: 'erasure',
+        status,
+        reason: options.reason,
+        pseudonyms,
+        ...(dueAt === undefined ? {} : { due_at: dueAt }),
+        duties: duties.map((d) => ({
+          channel: d.channel,
+          basis: d.basis,
+          until: d.until,
+          records: d.records,
+        })),
+        exports_deleted: exports.length,
+      },
+    });
+    for (const dir of exports) removeExport(layout, dir);
+    const indexRows = deleteRows(db, where, status === 'done' ? [] : duties);
+    const keys = status === 'done' ? logs.destroySubjectKeys(pseudonyms) : 0;
+    return report(keys, indexRows, exports);
+  } finally {
+    db.close();
+  }
+}
+
+/** Carry out scheduled erasures whose duties have ended. Returns the request ids done. */
+export async function eraseDue(logs: Logs, now: number = Date.now()): Promise<string[]> {
+  const layout = new LogLayout(logs.dir);
+  const db = IndexDb.open(layout, logs.logId);
+  const done: string[] = [];
+  try {
+    const requests = await listRequests(layout, logs.logId, db);
+    for (const r of requests) {
+      if (r.kind !== 'erasure' || r.status !== 'scheduled' || r.dueAt === undefined) continue;
+      if (Date.parse(r.dueAt) > now) continue;
+      await logs.audit({
+        event: 'gdpr.erasure',
+        actor: 'dihya-logs',
+        outcome: 'success',
+        msg: `GDPR erasure ${r.requestId}: done (retention duty ended)`,
+        data: {
+          request_id: r.requestId,
+          kind: 'erasure',
+          status: 'done',
+          pseudonyms: [...r.pseudonyms],
+        },
+      });
+      const where = personWhere(db, r.pseudonyms, logs.config.classification.personTypes);
+      deleteRows(db, where, []);
+      logs.destroySubjectKeys(r.pseudonyms);
+      done.push(r.requestId);
+    }
+  } finally {
+    db.close();
+  }
+  return done;
+}
+
+/** Export bundles of these people, from the register (directories that still exist). */
+async function exportsOf(
+  layout: LogLayout,
+  logId: string,
+  db: IndexDb,
+  pseudonyms: readonly string[],
+): Promise<string[]> {
+  if (pseudonyms.length === 0) return [];
+  const requests = await listRequests(layout, logId, db);
+  return requests
+    .filter((r) => r.kind === 'export' && r.pseudonyms.some((p) => pseudonyms.includes(p)))
+    .map((r) => r.requestId)
+    .filter((id) => EXPORT_DIR_NAME.test(id) && existsSync(path.join(layout.exportDir, id)));
+}
+
+/** Delete an export bundle, only ever a directory directly under export/. */
+function removeExport(layout: LogLayout, requestId: string): void {
+  if (!EXPORT_DIR_NAME.test(requestId)) return;
+  const root = realpathSync(layout.exportDir);
+  const dir = realpathSync(path.join(root, requestId));
+  if (path.dirname(dir) !== root)
+    throw new LogsError('IO_ERROR', `export/${requestId} leads outside the export directory`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+type Where = ReturnType<typeof personWhere>;
+
+function rowsWhere(db: IndexDb, where: Where, keep: readonly Duty[]): string | undefined {
+  if (where === undefined) return undefined;
+  const kept = keep
+    .map((d) => db.state(d.channel)?.channelNo)
+    .filter((n): n is number => n !== undefined);
+  // The requests' own events stay: they are the register, and hold no personal value.
+  return `${where.sql.join(' AND ')} AND r.event NOT IN (SELECT id FROM refs WHERE text GLOB 'gdpr.*')${kept.length > 0 ? ` AND r.channel NOT IN (${kept.join(', ')})` : ''}`;
+}
+
+function countRows(db: IndexDb, where: Where, keep: readonly Duty[]): number {
+  const clause = rowsWhere(db, where, keep);
+  if (clause === undefined) return 0;
+  return (
+    db.connection
+      .prepare<[], { n: number }>(`SELECT count(*) AS n FROM records r WHERE ${clause}`)
+      .get()?.n ?? 0
+  );
+}
+
+/** Remove the person's rows (and their full-text entries) from the index, but in kept channels. */
+function deleteRows(db: IndexDb, where: Where, keep: readonly Duty[]): number {
+  const clause = rowsWhere(db, where, keep);
+  if (clause === undefined) return 0;
+  const ids = db.connection
+    .prepare<[], { id: number }>(`SELECT r.id FROM records r WHERE ${clause}`)
+    .all()
+    .map((r) => r.id);
+  const text = db.connection.prepare<[number]>('DELETE FROM msg_fts WHERE rowid = ?');
+  const row = db.connection.prepare<[number]>('DELETE FROM records WHERE id = ?');
+  db.connection
+    .transaction(() => {
+      for (const id of ids) {
+        text.run(id);
+        row.run(id);
+      }
+    })
+    .immediate();
+  return ids.length;
+}
