@@ -10,6 +10,8 @@ export interface BenchArgs {
   readonly writers: number;
   /** Events written and indexed by the index scenario. */
   readonly indexEvents: number;
+  /** Events of the larger log of the GDPR scenario. */
+  readonly gdprEvents: number;
 }
 
 export const GROUPS = [
@@ -20,16 +22,19 @@ export const GROUPS = [
   'pipeline',
   'seal',
   'index',
+  'gdpr',
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--events N] [--only ${GROUPS.join(',')}]
                        [--batch N] [--burst-batch N] [--writers N] [--index-events N]
+                       [--gdpr-events N]
   --events N       events per scenario (default 1000000)
   --only LIST      run only these groups, comma-separated (verify also runs buffered)
   --batch N        events per turn of the event loop, steady load (default 10)
   --burst-batch N  events per turn of the event loop, bursts (default 1000)
   --writers N      concurrent writers in the durable scenario (default 100)
-  --index-events N events written, indexed and queried by the index scenario (default 10000000)`;
+  --index-events N events written, indexed and queried by the index scenario (default 10000000)
+  --gdpr-events N  events of the larger log of the GDPR scenario (default 1000000; the other: 10000)`;
 
 function positiveInt(name: string, text: string | undefined): number {
   const n = Number(text);
@@ -45,6 +50,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
   let burstBatch = 1000;
   let writers = 100;
   let indexEvents = 10_000_000;
+  let gdprEvents = 1_000_000;
   let only: Set<string> = new Set(GROUPS);
   for (let i = 0; i < argv.length; i++) {
     const [flag = '', inline] = (argv[i] ?? '').split('=', 2);
@@ -65,6 +71,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
       case '--index-events':
         indexEvents = positiveInt(flag, value());
         break;
+      case '--gdpr-events':
+        gdprEvents = positiveInt(flag, value());
+        break;
       case '--only': {
         only = new Set((value() ?? '').split(',').filter((g) => g !== ''));
         const unknown = [...only].filter((g) => !(GROUPS as readonly string[]).includes(g));
@@ -79,5 +88,5 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
         throw new Error(`unknown option ${JSON.stringify(argv[i])}`);
     }
   }
-  return { events, only, batch, burstBatch, writers, indexEvents };
+  return { events, only, batch, burstBatch, writers, indexEvents, gdprEvents };
 }

@@ -153,6 +153,34 @@ export function renderReport(args: BenchArgs, results: Results): string {
     query('by text', 'text', text);
     query('by a common word (1 in 8)', 'textCommon');
   }
+  const gd = results.get('gdpr');
+  if (gd !== undefined) {
+    if (gd instanceof Error) rows.push(['8 gdpr', 'FAILED', '', '', '', '', 'MISS']);
+    else {
+      const e = (key: string): number => Number(gd.extra?.[key] ?? 0);
+      for (const size of ['small', 'large'] as const) {
+        rows.push([
+          `8 gdpr export, one person of ${int(e(`${size}Events`))}`,
+          '',
+          '',
+          '',
+          `${fixed(e(`${size}ExportMs`), 1)} ms (${int(e(`${size}RecordsPerPerson`))} records)`,
+          '',
+          '',
+        ]);
+      }
+      for (const size of ['small', 'large'] as const)
+        rows.push([
+          `8 gdpr erasure, log of ${int(e(`${size}Events`))}`,
+          '',
+          '',
+          '',
+          `${fixed(e(`${size}EraseMs`), 1)} ms`,
+          size === 'large' ? 'flat' : '',
+          size === 'large' ? (e('eraseGrowth') <= 2 ? 'PASS' : 'MISS') : '',
+        ]);
+    }
+  }
   if (results.has('buffered-lib')) {
     const at = rss.value === undefined ? '-' : `${fixed(rss.value, 1)} MB`;
     rows.push(['4 peak RSS, dihya-logs buffered', '', at, '', '', rss.target, rss.mark]);
@@ -195,6 +223,14 @@ function notes(args: BenchArgs, results: Results): string[] {
           ? `; the gzip -6 command on the same bytes: ${fixed(gzipMs / 1000, 2)} s ` +
             `(dihya-logs at ${fixed(Number(s.extra?.vsGzipCli ?? 0), 2)}x its speed)`
           : '; no gzip command here to compare with'),
+    );
+  }
+  const g = results.get('gdpr');
+  if (g !== undefined && !(g instanceof Error)) {
+    out.push(
+      `8 gdpr: median of 5 people; erasure at ${int(Number(g.extra?.largeEvents ?? 0))} events took ` +
+        `${fixed(Number(g.extra?.eraseGrowth ?? 0), 2)}x its time at ${int(Number(g.extra?.smallEvents ?? 0))} ` +
+        `(flat: at most 2x, for ${int(Number(g.extra?.largeEvents ?? 0) / Math.max(1, Number(g.extra?.smallEvents ?? 1)))} times the data)`,
     );
   }
   const ix = results.get('index');

@@ -44,6 +44,7 @@ function plan(args: BenchArgs): Run[] {
     run('pipeline-pino', 'pipeline, pino + redact', 'pino-redact', args.batch),
     run('seal', 'seal a 64 MiB segment', 'seal'),
     run('index', 'index build and queries', 'index'),
+    run('gdpr', 'GDPR export and erasure', 'gdpr'),
   ];
   // verify reads the log that the buffered dihya-logs scenario writes.
   const needed = (r: Run): boolean =>
@@ -84,7 +85,8 @@ async function runAll(args: BenchArgs, root: string): Promise<Map<string, Scenar
     const source = results.get('buffered-lib');
     const task: WorkerTask = {
       scenario: run.scenario,
-      events: run.id === 'index' ? args.indexEvents : args.events,
+      events:
+        run.id === 'index' ? args.indexEvents : run.id === 'gdpr' ? args.gdprEvents : args.events,
       dir,
       batch: run.batch ?? args.batch,
       writers: args.writers,

@@ -12,6 +12,7 @@ import { verify } from './scenarios/verify.js';
 import { libPipeline, pinoRedact } from './scenarios/pipeline.js';
 import { seal } from './scenarios/seal.js';
 import { indexScenario } from './scenarios/index.js';
+import { gdprScenario } from './scenarios/gdpr.js';
 
 const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>>> = {
   'lib-buffered': libBuffered,
@@ -22,6 +23,7 @@ const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>
   'pino-redact': pinoRedact,
   seal,
   index: indexScenario,
+  gdpr: gdprScenario,
 };
 
 async function main(): Promise<void> {

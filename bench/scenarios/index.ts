@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { initLogs, openLogs } from '../../src/index.js';
 import { Keystore } from '../../src/crypto/keystore.js';
 import { IndexDb } from '../../src/index/index-db.js';
 import { rebuild } from '../../src/index/indexer.js';
@@ -9,75 +8,11 @@ import type { QueryFilter } from '../../src/query/filter.js';
 import { runQuery } from '../../src/query/query.js';
 import { search } from '../../src/query/search.js';
 import { LogLayout } from '../../src/store/file/layout.js';
-import { feed } from '../feed.js';
+import { ACTORS, APP_EVENTS, DAY_MS, DAYS, lcg, START, WORDS, writeVariedLog } from '../gen-log.js';
 import type { Measured, WorkerTask } from '../result.js';
 
-const DAYS = 30;
-const DAY_MS = 86_400_000;
-const START = Date.UTC(2026, 9, 1);
-const ACTORS = 10_000;
 const RUNS = 40;
 const LIMIT = 100;
-
-const APP_EVENTS = [
-  'project.generate',
-  'project.update',
-  'project.delete',
-  'template.export',
-  'template.import',
-  'job.run',
-  'job.done',
-  'cache.miss',
-  'mail.sent',
-  'search.run',
-  'upload.done',
-  'billing.invoice',
-];
-const API_EVENTS = ['api.request', 'api.slow', 'api.error'];
-const AUDIT_EVENTS = [
-  'auth.login.success',
-  'auth.login.failure',
-  'auth.logout',
-  'access.denied',
-  'role.granted',
-  'gdpr.export',
-];
-const WORDS = [
-  'generated',
-  'project',
-  'template',
-  'from',
-  'user',
-  'request',
-  'quota',
-  'almost',
-  'used',
-  'export',
-  'invoice',
-  'paid',
-  'cache',
-  'warm',
-  'cold',
-  'student',
-  'course',
-  'lesson',
-  'review',
-  'deploy',
-  'build',
-  'failed',
-  'passed',
-  'retry',
-  'timeout',
-];
-
-/** A small fast generator: the same log on every run. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function pct(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
@@ -109,47 +44,10 @@ async function timedAsync(samples: number[], fn: () => Promise<unknown>): Promis
 export async function indexScenario(task: WorkerTask): Promise<Measured> {
   const dir = path.join(task.dir, 'logs');
   const masterKey = randomBytes(32);
-  initLogs({ dir, masterKey });
-  let now = START;
-  const logs = await openLogs({
-    dir,
-    masterKey,
-    handleExit: false,
-    clock: () => now,
-    settings: {
-      index: { live: false },
-      channels: { audit: { durability: 'buffered' }, security: { durability: 'buffered' } },
-    },
-  });
-  const rnd = lcg(42);
   const n = task.events;
-  const step = (DAYS * DAY_MS) / n;
-  const writeStarted = performance.now();
-  await feed(n, 100, (i) => {
-    now = START + Math.floor(i * step);
-    const actor = { id: `user-${Math.floor(rnd() * ACTORS)}`, type: 'user' };
-    const word = (): string => WORDS[Math.floor(rnd() * WORDS.length)] ?? '';
-    const rare = rnd() < 0.002 ? ' zanzibar' : '';
-    const msg = `${word()} ${word()} ${word()} ${Math.floor(rnd() * 100_000)}${rare}`;
-    const r = rnd();
-    if (r < 0.08) {
-      const event = AUDIT_EVENTS[Math.floor(rnd() * AUDIT_EVENTS.length)] ?? '';
-      logs
-        .audit({ event, actor, msg, outcome: event.endsWith('failure') ? 'failure' : 'success' })
-        .catch(() => undefined);
-    } else if (r < 0.3) {
-      const event = API_EVENTS[Math.floor(rnd() * API_EVENTS.length)] ?? '';
-      logs.api.info({ event, actor, request_id: `req-${i}`, status: 200 }, msg);
-    } else {
-      const event = APP_EVENTS[Math.floor(rnd() * APP_EVENTS.length)] ?? '';
-      logs.app.info({ event, actor, target: { type: 'project', id: `p-${i % 5000}` } }, msg);
-    }
-  });
-  await logs.close();
-  const writeMs = performance.now() - writeStarted;
+  const { logId, writeMs } = await writeVariedLog(dir, masterKey, n);
 
   const layout = new LogLayout(dir);
-  const logId = logs.logId;
   const db = IndexDb.open(layout, logId);
   const buildStarted = performance.now();
   const report = await rebuild(layout, logId, db);

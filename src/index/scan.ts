@@ -152,13 +152,24 @@ export async function scanChannel(
         );
       } else {
         const start = i === plan.from ? plan.offset : 0;
-        scanLines(src.file, ({ bytes, offset }) => onLine(bytes, offset), {
-          start,
-          onChunk: (pos) => {
-            bytesBefore = base + pos - start;
-            sink.read(bytesBefore);
-          },
-        });
+        try {
+          scanLines(src.file, ({ bytes, offset }) => onLine(bytes, offset), {
+            start,
+            onChunk: (pos) => {
+              bytesBefore = base + pos - start;
+              sink.read(bytesBefore);
+            },
+          });
+        } catch (err) {
+          // A staged segment sealed into its archive (or an active file rotated) while we were
+          // about to read it: read the segment log again and continue from the archive.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          if (!plan.tolerant) {
+            stop = 'gap';
+            break;
+          }
+          continue;
+        }
       }
       if (check) throw new Replaced(); // the line the index ends at is not in the log
     }

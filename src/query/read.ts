@@ -2,7 +2,7 @@ import { closeSync, constants, existsSync, openSync, readSync } from 'node:fs';
 import { chainGenesis, ChainHasher, rawLineHash } from '../integrity/chain.js';
 import { linesFromMembers } from '../store/file/gzip-blocks.js';
 import type { LogLayout } from '../store/file/layout.js';
-import type { SegmentBook } from '../store/file/segment-log.js';
+import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
 import { channelSources, scanSource, type Source } from '../store/file/sources.js';
 import type { Hit } from './search.js';
 
@@ -43,10 +43,24 @@ export class RecordReader {
   constructor(
     private readonly layout: LogLayout,
     private readonly logId: string,
-    private readonly book: SegmentBook,
+    private book: SegmentBook,
   ) {}
 
   async read(hits: readonly Hit[]): Promise<ReadResult[]> {
+    const results = await this.readFrom(hits);
+    // A staged segment may have been sealed into its archive (or the active file rotated)
+    // since the segment log was read: read it again, and retry what was not found.
+    const retry = results.flatMap((r, i) => (r.status === 'missing' ? [i] : []));
+    if (retry.length === 0) return results;
+    this.book = readSegmentBook(this.layout, this.logId);
+    const again = await this.readFrom(retry.map((i) => hits[i] as Hit));
+    retry.forEach((i, k) => {
+      results[i] = again[k] as ReadResult;
+    });
+    return results;
+  }
+
+  private async readFrom(hits: readonly Hit[]): Promise<ReadResult[]> {
     const bySource = new Map<Source, Array<{ i: number; hit: Hit }>>();
     const sourcesOf = new Map<string, Source[]>();
     const results: Array<ReadResult | undefined> = new Array<ReadResult | undefined>(hits.length);
@@ -72,7 +86,7 @@ export class RecordReader {
               src,
               wanted.map((w) => w.hit.offset),
             )
-          : linesFromFile(
+          : linesFromFileIfThere(
               src.file,
               wanted.map((w) => w.hit.offset),
             );
@@ -142,6 +156,16 @@ function sourceOf(sources: readonly Source[], seq: number): Source | undefined {
     if (s.segment.first <= seq && seq <= s.segment.last) return s;
   }
   return undefined;
+}
+
+/** linesFromFile, or nothing found when the file is gone (moved by a rotation or a seal). */
+function linesFromFileIfThere(file: string, offsets: readonly number[]): Array<Buffer | undefined> {
+  try {
+    return linesFromFile(file, offsets);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return offsets.map(() => undefined);
+  }
 }
 
 /** The lines starting at each offset of an uncompressed file (undefined where there is none). */

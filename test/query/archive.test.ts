@@ -72,3 +72,29 @@ test('an archive without a member table (an earlier version, or re-compressed) i
     db.close();
   }
 });
+
+test('a record sealed into an archive after the reader read the segment log is still found', async () => {
+  const t = newLog();
+  const logs = await t.open();
+  for (let i = 0; i < 50; i++) logs.app.info({ event: 'x.y', n: i }, `record ${i}`);
+  await logs.flush();
+  const layout = new LogLayout(t.dir);
+  const db = IndexDb.open(layout, t.logId);
+  try {
+    const stale = readSegmentBook(layout, t.logId); // the records are in the active file
+    const before = await runQuery(layout, t.logId, db, { filter: {}, limit: 5 });
+    await logs.rotate('app'); // now they are in an archive
+    const { search } = await import('../../src/query/search.js');
+    const { RecordReader } = await import('../../src/query/read.js');
+    const hits = search(db, {}, { limit: 5 }).hits;
+    const read = await new RecordReader(layout, t.logId, stale).read(hits);
+    assert.deepEqual(
+      read.map((r) => [r.hit.seq, r.status, r.record?.seq]),
+      before.records.map((r) => [r.seq, 'ok', r.seq]),
+    );
+    assert.match(read[0]?.file ?? '', /^archive\/\d{4}\/\d{2}\/app-1-50\.log\.gz$/);
+  } finally {
+    db.close();
+    await logs.close();
+  }
+});
