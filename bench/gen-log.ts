@@ -32,7 +32,7 @@ const AUDIT_EVENTS = [
   'auth.logout',
   'access.denied',
   'role.granted',
-  'gdpr.export',
+  'data.export',
 ];
 export const WORDS = [
   'generated',

@@ -120,7 +120,7 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
     // The request is recorded before anything is destroyed: its subject still resolves to the
     // person's pseudonym (after, it would make a new one), and no erasure goes unrecorded.
     const first = known[0];
-    await logs.audit({
+    await logs.recordRequest({
       event: 'gdpr.erasure',
       actor: options.requestedBy,
       ...(first === undefined ? {} : { subject: first }),
@@ -161,7 +161,7 @@ export async function eraseDue(logs: Logs, now: number = Date.now()): Promise<st
     for (const r of requests) {
       if (r.kind !== 'erasure' || r.status !== 'scheduled' || r.dueAt === undefined) continue;
       if (Date.parse(r.dueAt) > now) continue;
-      await logs.audit({
+      await logs.recordRequest({
         event: 'gdpr.erasure',
         actor: 'dihya-logs',
         outcome: 'success',

@@ -164,7 +164,7 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
       damaged,
       files: [...files, 'manifest.json'],
     };
-    await logs.audit({
+    await logs.recordRequest({
       event: 'gdpr.export',
       actor: options.requestedBy,
       ...(options.ids[0] === undefined ? {} : { subject: options.ids[0] }),

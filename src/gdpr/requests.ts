@@ -41,7 +41,9 @@ export async function listRequests(
       logId,
       db,
       {
-        filter: { channels: ['audit'], events: ['gdpr.*'] },
+        // By event type only: SQLite's sampled statistics would otherwise walk every audit
+        // record by channel and time; the channel is checked below.
+        filter: { events: ['gdpr.*'] },
         limit: 1000,
         order: 'asc',
         ...(cursor === undefined ? { catchUp: true } : { cursor, catchUp: false }),
@@ -52,7 +54,8 @@ export async function listRequests(
       const rec = r.record;
       const data = (rec?.data ?? {}) as Record<string, unknown>;
       const id = data.request_id;
-      if (rec === undefined || typeof id !== 'string') continue;
+      // Only the audit trail is the register: a gdpr.* event written to another channel is not.
+      if (rec === undefined || r.channel !== 'audit' || typeof id !== 'string') continue;
       const known = byId.get(id);
       const received = known?.received ?? String(rec.ts);
       byId.set(id, {

@@ -8,7 +8,7 @@
  */
 
 /** Bump on any change below: an index of another version is rebuilt from the log files. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * A record's rowid is `channel_no * 2^43 + seq`: the rowid is the (channel, seq) key itself, so
@@ -134,6 +134,8 @@ export const INDEXES: Readonly<Record<string, string>> = Object.freeze({
   records_by_event: 'records(event, ts_ms)',
   records_by_channel: 'records(channel, ts_ms)',
   records_by_request: 'records(request_id) WHERE request_id IS NOT NULL',
+  // A person's records include those where they are the target (GDPR export and erasure).
+  records_by_target: 'records(target_ref) WHERE target_ref IS NOT NULL',
   records_by_ts: 'records(ts_ms)',
 });
 

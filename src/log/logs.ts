@@ -149,8 +149,31 @@ export class Logs implements LogSink, ExitTarget {
    * for a failed durable write (fail closed).
    */
   write(input: unknown, options: WriteOptions = {}): Promise<Ack | null> {
+    return this.writeAs(input, options, false);
+  }
+
+  /**
+   * Record a GDPR request event (`gdpr.*`, in `audit`, durable). Only the GDPR module calls
+   * this: producers cannot write `gdpr.*` events, so the request register (and the scheduled
+   * erasures it drives) holds only what dihya-logs itself recorded.
+   */
+  recordRequest(event: EventInput): Promise<Ack> {
+    if (!event.event?.startsWith(RESERVED_EVENT_PREFIX))
+      return Promise.reject(new LogsError('INTERNAL', 'recordRequest takes gdpr.* events only'));
+    return this.writeAs(
+      { channel: 'audit', level: 'AUDIT', ...event },
+      { wait: 'durable' },
+      true,
+    ).then((ack) => {
+      if (ack === null) throw new LogsError('EVENT_INVALID', 'audit: below the minimum level');
+      return ack;
+    });
+  }
+
+  private writeAs(input: unknown, options: WriteOptions, internal: boolean): Promise<Ack | null> {
     try {
       const p = prepareEvent(input, this.prepare);
+      if (!internal) reserved(p.event);
       if (!this.wanted(p)) return Promise.resolve(null);
       const c = this.channel(p.channel);
       const wait = options.wait ?? (c.durable ? 'durable' : 'accepted');
@@ -186,6 +209,7 @@ export class Logs implements LogSink, ExitTarget {
   emit(input: EventInput): void {
     try {
       const p = prepareFields(input, this.prepare);
+      reserved(p.event);
       if (this.wanted(p)) void this.send(this.channel(p.channel), p, 'f');
     } catch (err) {
       this.parts.onError(asLogsError(err));
@@ -441,4 +465,15 @@ export class Logs implements LogSink, ExitTarget {
     unregisterExit(this);
     this.parts.release();
   }
+}
+
+/** Event types only dihya-logs writes: GDPR requests (the register is read from them). */
+export const RESERVED_EVENT_PREFIX = 'gdpr.';
+
+function reserved(event: string): void {
+  if (event.startsWith(RESERVED_EVENT_PREFIX))
+    throw new LogsError(
+      'EVENT_INVALID',
+      `event: ${RESERVED_EVENT_PREFIX}* event types are recorded by dihya-logs itself (GDPR requests)`,
+    );
 }

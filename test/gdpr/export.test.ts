@@ -8,7 +8,7 @@ import { IndexDb } from '../../src/index/index-db.js';
 import { Keystore } from '../../src/crypto/keystore.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { cli } from '../cli/run.js';
-import { newLog, type TestLog } from '../helpers.js';
+import { expectCode, newLog, type TestLog } from '../helpers.js';
 import { key, pseudonymOf, storedRecords, type Rec } from '../query/helpers.js';
 
 const ALICE = { id: 'alice-1', email: 'alice@example.org', phone: '+33 6 11 22 33 44' };
@@ -253,4 +253,32 @@ test('cli: export needs the master key and the directory; requests lists the reg
       `^${report.requestId}  export   done {6}received \\S+  deadline \\S+  ${ALICE.id}  42 record\\(s\\)\\n$`,
     ),
   );
+});
+
+test('producers cannot write gdpr.* events: the register holds only what dihya-logs recorded', async () => {
+  const t = newLog();
+  const logs = await t.open();
+  try {
+    await expectCode('EVENT_INVALID', () =>
+      logs.audit({
+        event: 'gdpr.erasure',
+        msg: 'forged',
+        data: { request_id: 'era-1', status: 'scheduled' },
+      }),
+    );
+    await expectCode('EVENT_INVALID', () => logs.write({ event: 'gdpr.export', channel: 'app' }));
+    logs.app.info({ event: 'gdpr.export' }, 'through a logger'); // reported to onError, not stored
+    await logs.flush();
+  } finally {
+    await logs.close();
+  }
+  for (const c of ['app', 'audit'])
+    assert.equal(readFileSync(path.join(t.dir, `${c}.log`), 'utf8').includes('gdpr.'), false);
+  const layout = new LogLayout(t.dir);
+  const db = IndexDb.open(layout, t.logId);
+  try {
+    assert.deepEqual(await listRequests(layout, t.logId, db), []);
+  } finally {
+    db.close();
+  }
 });

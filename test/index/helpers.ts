@@ -40,7 +40,7 @@ export async function writeSome(logs: Logs, n: number, from = 0): Promise<void> 
     outcome: 'success',
   });
   await logs.audit({
-    event: 'gdpr.export',
+    event: 'data.export',
     actor: 'dpo-1',
     subject: PERSONAL[1],
     msg: `export for ${PERSONAL[1]}, phone ${PERSONAL[4]}`,

@@ -71,8 +71,8 @@ test('each filter, and filters combined, give exactly the records that match, ac
     ['event suffix glob', { event: ['*.export'] }, (r) => String(r.event).endsWith('.export')],
     [
       'two events',
-      { event: ['job.run,gdpr.export'] },
-      (r) => ['job.run', 'gdpr.export'].includes(String(r.event)),
+      { event: ['job.run,data.export'] },
+      (r) => ['job.run', 'data.export'].includes(String(r.event)),
     ],
     ['outcome', { outcome: ['failure'] }, (r) => r.outcome === 'failure'],
     ['actor by real id', { actor: ['u-3'] }, (r) => actorId(r) === u3],
@@ -133,7 +133,7 @@ test('each filter, and filters combined, give exactly the records that match, ac
     const denied = await allPages(t, db, { event: ['access.denied'] }, 100);
     assert.equal(denied.records.length, 65);
     const jeanRecords = await allPages(t, db, { subject: ['jean.dupont@example.fr'] }, 100);
-    assert.equal(jeanRecords.records.length, 3); // one gdpr.export per writeSome, three calls
+    assert.equal(jeanRecords.records.length, 3); // one data.export per writeSome, three calls
   } finally {
     db.close();
   }
