@@ -10,6 +10,29 @@ import { open, seal, type Sealed } from './aead.js';
 const CACHE_MAX = 100_000;
 
 /**
+ * Pseudonyms of erased people, read from a keystore file without its key (the list is not
+ * secret). Empty when there is no keystore or no erasure yet.
+ */
+export function erasedPseudonyms(file: string): Set<string> {
+  if (!existsSync(file)) return new Set();
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const has = db
+      .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'erased'")
+      .get();
+    if (has === undefined) return new Set();
+    return new Set(
+      db
+        .prepare<[], { pseudonym: string }>('SELECT pseudonym FROM erased')
+        .all()
+        .map((r) => r.pseudonym),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * The subject keystore (`.keys/subjects.db`, SQLite): for each person, a random pseudonym and a
  * random 256-bit data key, wrapped by the master key. A person is found by a keyed hash (HMAC)
  * of their id; the id itself is kept only encrypted under the person's own key, so an allowed
@@ -56,6 +79,11 @@ export class Keystore implements SubjectKeys, SubjectLookup {
            sealed_id BLOB NOT NULL,
            created TEXT NOT NULL
          ) WITHOUT ROWID`,
+      );
+      // Pseudonyms of erased people (no key, no id: a pseudonym alone identifies no one), so
+      // that an index rebuilt from the files leaves their records out.
+      this.db.exec(
+        'CREATE TABLE IF NOT EXISTS erased (pseudonym TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID',
       );
     }
     this.lookupKey = Buffer.from(
@@ -149,9 +177,14 @@ export class Keystore implements SubjectKeys, SubjectLookup {
    */
   erase(pseudonym: string): boolean {
     this.commit();
-    const changes = this.db
-      .prepare('DELETE FROM subjects WHERE pseudonym = ?')
-      .run(pseudonym).changes;
+    const changes = this.db.transaction(() => {
+      const n = this.db.prepare('DELETE FROM subjects WHERE pseudonym = ?').run(pseudonym).changes;
+      if (n > 0)
+        this.db
+          .prepare('INSERT OR IGNORE INTO erased (pseudonym, at) VALUES (?, ?)')
+          .run(pseudonym, new Date().toISOString());
+      return n;
+    })();
     for (const [id, e] of this.byId) if (e.pseudonym === pseudonym) this.byId.delete(id);
     this.byPseudonym.delete(pseudonym);
     this.ids.delete(pseudonym);

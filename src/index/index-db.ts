@@ -207,6 +207,11 @@ export class IndexDb {
     return this.writer.commit(state, fromSeq, rows, to);
   }
 
+  /** Pseudonyms of erased people, whose records are left out of what is indexed from now on. */
+  setErased(pseudonyms: ReadonlySet<string>): void {
+    if (this.writer !== undefined) this.writer.erased = pseudonyms;
+  }
+
   /** Whether every secondary index exists. */
   hasIndexes(): boolean {
     const names = new Set(this.stmts.indexNames.all().map((r) => r.name));

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { LogsError } from '../errors.js';
+import { erasedPseudonyms } from '../crypto/keystore.js';
 import type { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
@@ -94,6 +95,7 @@ export async function catchUp(
   }
   let rebuilt = db.takeRecreated();
   for (let attempt = 0; ; attempt++) {
+    db.setErased(erasedPseudonyms(layout.subjectsFile));
     const run = new Run(layout, db, options);
     try {
       const reports = await run.all(meta.channels);

@@ -32,6 +32,9 @@ export class RowWriter {
   private readonly values: Value[] = new Array<Value>(CHUNK * COLUMNS).fill(null);
   private readonly texts: Value[] = new Array<Value>(CHUNK * 2).fill(null);
 
+  /** Pseudonyms of erased people: their records stay out of the index (but gdpr.* events). */
+  erased: ReadonlySet<string> = new Set();
+
   constructor(private readonly db: Database.Database) {
     const row = `(${new Array(COLUMNS).fill('?').join(', ')})`;
     this.insertOne = db.prepare<[Value[]]>(`INSERT INTO records VALUES ${row}`);
@@ -88,6 +91,7 @@ export class RowWriter {
     let n = 0; // rows in v
     let m = 0; // texts in t
     for (const r of rows) {
+      if (this.erased.size > 0 && this.isErased(r)) continue;
       if (r.seq >= SEQ_LIMIT) {
         throw new LogsError(
           'INTERNAL',
@@ -132,6 +136,16 @@ export class RowWriter {
     }
     for (let i = 0; i < n; i++) this.insertOne.run(v.slice(i * COLUMNS, (i + 1) * COLUMNS));
     for (let i = 0; i < m; i++) this.textOne.run(t.slice(i * 2, i * 2 + 2));
+  }
+
+  private isErased(r: IndexRow): boolean {
+    if (r.event.startsWith('gdpr.')) return false;
+    const target = r.targetRef?.slice(r.targetRef.indexOf(':') + 1);
+    return (
+      (r.sub !== undefined && this.erased.has(r.sub)) ||
+      (r.actorRef !== undefined && this.erased.has(r.actorRef)) ||
+      (target !== undefined && this.erased.has(target))
+    );
   }
 
   private ref(text: string): number {

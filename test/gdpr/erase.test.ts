@@ -100,6 +100,7 @@ test('after an erasure no identifier or value of the person is anywhere under th
   for (const v of Object.values(DAVE))
     assert.ok(before.includes(v), `${v} is in his export bundle before`);
 
+  const dave = pseudonymOf(t, DAVE.id);
   // His wrapped key and id, as the keystore holds them: afterwards, in no file of .keys/.
   const keystoreFile = new LogLayout(t.dir).subjectsFile;
   const raw = new Database(keystoreFile, { readonly: true });
@@ -176,6 +177,21 @@ test('after an erasure no identifier or value of the person is anywhere under th
     }
   } finally {
     db.close();
+  }
+  // A rebuilt index leaves his records out too (his request events stay: they are the register).
+  const { rebuild } = await import('../../src/index/indexer.js');
+  const rebuiltDb = IndexDb.open(new LogLayout(t.dir), t.logId);
+  try {
+    await rebuild(new LogLayout(t.dir), t.logId, rebuiltDb);
+    const left = rebuiltDb.connection
+      .prepare('SELECT event FROM records_view WHERE sub = ? OR actor_ref = ? ORDER BY id')
+      .all(dave, dave) as Array<{ event: string }>;
+    assert.deepEqual(
+      left.map((r) => r.event),
+      ['gdpr.export', 'gdpr.erasure'],
+    );
+  } finally {
+    rebuiltDb.close();
   }
   // A new event about him after the erasure is a new person: the old records stay unreadable.
   await withLogs(t, async (logs) => {
