@@ -142,10 +142,12 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
         exports_deleted: exports.length,
       },
     });
-    for (const dir of exports) removeExport(layout, dir);
-    const indexRows = deleteRows(db, where, status === 'done' ? [] : duties);
+    // The key first: it is what makes every copy of the records unreadable. Then the index and
+    // the bundles; a bundle that cannot be removed is reported, never a reason to stop.
     const keys = status === 'done' ? logs.destroySubjectKeys(pseudonyms) : 0;
-    return report(keys, indexRows, exports);
+    const indexRows = deleteRows(db, where, status === 'done' ? [] : duties);
+    const removed = exports.filter((dir) => removeExport(layout, dir, logs));
+    return report(keys, indexRows, removed);
   } finally {
     db.close();
   }
@@ -200,13 +202,23 @@ async function exportsOf(
 }
 
 /** Delete an export bundle, only ever a directory directly under export/. */
-function removeExport(layout: LogLayout, requestId: string): void {
-  if (!EXPORT_DIR_NAME.test(requestId)) return;
-  const root = realpathSync(layout.exportDir);
-  const dir = realpathSync(path.join(root, requestId));
-  if (path.dirname(dir) !== root)
-    throw new LogsError('IO_ERROR', `export/${requestId} leads outside the export directory`);
-  rmSync(dir, { recursive: true, force: true });
+function removeExport(layout: LogLayout, requestId: string, logs: Logs): boolean {
+  if (!EXPORT_DIR_NAME.test(requestId)) return false;
+  try {
+    const root = realpathSync(layout.exportDir);
+    const dir = realpathSync(path.join(root, requestId));
+    if (path.dirname(dir) !== root)
+      throw new LogsError('IO_ERROR', `export/${requestId} leads outside the export directory`);
+    rmSync(dir, { recursive: true, force: true });
+    return true;
+  } catch (err) {
+    logs.reportError(
+      new LogsError('IO_ERROR', `erasure: export/${requestId} was not removed; remove it by hand`, {
+        cause: err,
+      }),
+    );
+    return false;
+  }
 }
 
 type Where = ReturnType<typeof personWhere>;

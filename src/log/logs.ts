@@ -431,6 +431,11 @@ export class Logs implements LogSink, ExitTarget {
     this.finish();
   }
 
+  /** Report a failure no caller waits for (to `onError`). */
+  reportError(err: LogsError): void {
+    this.parts.onError(err);
+  }
+
   /** A person's pseudonym, if the keystore knows them (never creates one). */
   pseudonymOf(id: string): string | undefined {
     return this.parts.keystore.find(id)?.pseudonym;
