@@ -26,6 +26,9 @@ const LENGTH_ID = [0x44, 0x5a] as const;
 // An empty deflate stream (a final fixed-Huffman block with no data), CRC32 of nothing, size 0.
 const EMPTY_DEFLATE = Buffer.from([0x03, 0x00]);
 const FOOTER_BYTES = 4 + 4 + EMPTY_DEFLATE.length + 8; // 'DZ' subfield + empty body + trailer
+const TABLE_MEMBER_MAX = 12 + 4 + MAX_MEMBERS * 8 + FOOTER_BYTES;
+// The largest member a reader decompresses (blockSizeFor gives ~2 MiB for a 16 GiB segment).
+const MEMBER_MAX = 64 * 1024 * 1024;
 
 /** Block size for a segment of `bytes`: BLOCK, or more when the table would not fit. */
 export function blockSizeFor(bytes: number): number {
@@ -150,7 +153,8 @@ export function readMembers(fd: number): Member[] | undefined {
   )
     return undefined;
   const total = footer.readUInt32LE(4);
-  if (total > fileSize || total < FOOTER_BYTES + 16) return undefined;
+  // A table member holds at most MAX_MEMBERS entries: anything larger is not ours.
+  if (total > fileSize || total < FOOTER_BYTES + 16 || total > TABLE_MEMBER_MAX) return undefined;
   const head = Buffer.alloc(total);
   readSync(fd, head, 0, total, fileSize - total);
   if (head[0] !== 0x1f || head[1] !== 0x8b || head[2] !== 8 || head[3] !== 4) return undefined;
@@ -190,6 +194,7 @@ export function linesFromMembers(
       if (m === undefined) return undefined;
       let data = cache.get(i);
       if (data === undefined) {
+        if (m.size > MEMBER_MAX) return undefined; // not written by us: treated as damage
         const raw = Buffer.alloc(m.size);
         readSync(fd, raw, 0, m.size, m.offset);
         try {
