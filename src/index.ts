@@ -47,4 +47,19 @@ export { describeClassification, type RuleDescription } from './redact/describe.
 export { compileClassifier } from './redact/compile.js';
 export { Keystore } from './crypto/keystore.js';
 export type { SubjectLookup } from './redact/pii.js';
+export { LogLayout } from './store/file/layout.js';
+export { IndexDb } from './index/index-db.js';
+export { catchUp, rebuild, type CatchUpReport, type IndexProgress } from './index/indexer.js';
+export { runQuery, type QueryRequest, type QueryResult, type QueryRecord } from './query/query.js';
+export { parseFilter, type QueryFilter, type RawFilter } from './query/filter.js';
+export type { ReadStatus } from './query/read.js';
+export {
+  exportSubject,
+  verifyBundle,
+  type ExportOptions,
+  type ExportReport,
+  type BundleCheck,
+} from './gdpr/export.js';
+export { eraseSubject, eraseDue, type EraseOptions, type EraseReport } from './gdpr/erase.js';
+export { listRequests, type GdprRequest } from './gdpr/requests.js';
 export { LogsError, ERROR_CODES, isLogsError, type ErrorCode } from './errors.js';
