@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Keystore } from '../crypto/keystore.js';
-import { KEY_FILE_ENV, loadMasterKey, MASTER_KEY_ENV } from '../crypto/masterkey.js';
+import { loadMasterKey, MASTER_KEY_ENV, masterKeySource } from '../crypto/masterkey.js';
 import { LogsError } from '../errors.js';
 import { IndexDb } from '../index/index-db.js';
 import type { IndexProgress } from '../index/indexer.js';
@@ -175,14 +175,9 @@ export function openKeystore(cmd: Command, layout: LogLayout, meta: LogMeta): Ke
 
 /** The master key if one is configured; undefined when none is (queries work without it). */
 export function tryMasterKey(cmd: Command, layout: LogLayout): Buffer | undefined {
-  const g = globals(cmd);
   try {
     return loadMasterKey(
-      {
-        keyFile: g.keyFile,
-        keyText: process.env[MASTER_KEY_ENV],
-        fallbackKeyFile: process.env[KEY_FILE_ENV] || configFor(cmd).masterKeyFile,
-      },
+      masterKeySource(globals(cmd).keyFile, configFor(cmd).masterKeyFile),
       layout.dir,
     );
   } catch (err) {

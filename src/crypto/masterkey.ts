@@ -20,6 +20,22 @@ export interface MasterKeySource {
 }
 
 /**
+ * Where a process finds the master key, most specific first: a key file given explicitly, the
+ * key itself in DIHYA_LOGS_MASTER_KEY, a key file in DIHYA_LOGS_KEY_FILE, then the configured
+ * `master_key_file`. One place for the library and every command.
+ */
+export function masterKeySource(
+  keyFile: string | undefined,
+  configuredKeyFile: string | undefined,
+): MasterKeySource {
+  return {
+    keyFile,
+    keyText: process.env[MASTER_KEY_ENV],
+    fallbackKeyFile: process.env[KEY_FILE_ENV] || configuredKeyFile,
+  };
+}
+
+/**
  * Load the master key. A key file must be a regular file readable by its owner only and must not
  * sit inside the logs directory: whoever holds logs and key together holds everything.
  */

@@ -1,10 +1,5 @@
 import { LogsError } from '../errors.js';
-import {
-  loadMasterKey,
-  parseMasterKey,
-  MASTER_KEY_ENV,
-  KEY_FILE_ENV,
-} from '../crypto/masterkey.js';
+import { loadMasterKey, masterKeySource, parseMasterKey } from '../crypto/masterkey.js';
 import { resolveConfig, type ChannelConfig, type Config } from '../config/resolve.js';
 import { exportPrivateKey } from '../crypto/sign.js';
 import { LogLayout } from '../store/file/layout.js';
@@ -63,14 +58,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
   const masterKey =
     options.masterKey !== undefined
       ? toKey(options.masterKey)
-      : loadMasterKey(
-          {
-            keyFile: options.keyFile,
-            keyText: process.env[MASTER_KEY_ENV],
-            fallbackKeyFile: process.env[KEY_FILE_ENV] || config.masterKeyFile,
-          },
-          layout.dir,
-        );
+      : loadMasterKey(masterKeySource(options.keyFile, config.masterKeyFile), layout.dir);
   const release = acquireLock(
     layout,
     options.owner ?? `pid ${process.pid}: ${process.argv.slice(1, 3).join(' ')}`,
