@@ -62,4 +62,7 @@ export const INPUT_FIELDS = [
 ] as const;
 
 /** Fields only the writer (or classification) sets. */
+/** Event types only dihya-logs writes: GDPR requests (the request register is read from them). */
+export const RESERVED_EVENT_PREFIX = 'gdpr.';
+
 export const RESERVED_FIELDS = ['seq', 'ts', 'hash', 'sub', 'pii', 'ts_skew_ms'] as const;

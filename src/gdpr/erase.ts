@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { LogsError } from '../errors.js';
+import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import { IndexDb } from '../index/index-db.js';
 import { catchUp } from '../index/indexer.js';
 import type { Logs } from '../log/logs.js';
@@ -11,6 +12,8 @@ import { listRequests } from './requests.js';
 
 const DAY_MS = 86_400_000;
 const EXPORT_DIR_NAME = /^exp-\d{8}-[\da-f]{16}$/;
+/** Rows that are not GDPR request events (those stay: they are the register). */
+const NOT_A_REQUEST = `r.event NOT IN (SELECT id FROM refs WHERE text GLOB '${RESERVED_EVENT_PREFIX}*')`;
 
 export interface EraseOptions {
   /** The open logs: the request is recorded through them, and they hold the keystore. */
@@ -70,8 +73,12 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
   const dryRun = options.dryRun === true;
   const layout = new LogLayout(logs.dir);
   const requestId = `era-${new Date(now).toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(8).toString('hex')}`;
-  const known = options.ids.filter((id) => logs.pseudonymOf(id) !== undefined);
-  const pseudonyms = [...new Set(known.map((id) => logs.pseudonymOf(id) as string))];
+  const found = options.ids.flatMap((id) => {
+    const pseudonym = logs.pseudonymOf(id);
+    return pseudonym === undefined ? [] : [{ id, pseudonym }];
+  });
+  const known = found.map((f) => f.id);
+  const pseudonyms = [...new Set(found.map((f) => f.pseudonym))];
   const db = IndexDb.open(layout, logs.logId);
   try {
     await catchUp(layout, logs.logId, db);
@@ -83,9 +90,9 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
       if (cfg === undefined || state === undefined || where === undefined) continue;
       const row = db.connection
         .prepare<[number], { n: number; newest: number | null }>(
-          // The requests' own events (gdpr.*) do not hold an erasure back.
+          // The requests' own events do not hold an erasure back.
           `SELECT count(*) AS n, max(r.ts_ms) AS newest FROM records r WHERE r.channel = ? AND ${where.sql.join(' AND ')}
-             AND r.event NOT IN (SELECT id FROM refs WHERE text GLOB 'gdpr.*')`,
+             AND ${NOT_A_REQUEST}`,
         )
         .get(state.channelNo);
       if (row === undefined || row.n === 0 || row.newest === null) continue;
@@ -229,7 +236,7 @@ function rowsWhere(db: IndexDb, where: Where, keep: readonly Duty[]): string | u
     .map((d) => db.state(d.channel)?.channelNo)
     .filter((n): n is number => n !== undefined);
   // The requests' own events stay: they are the register, and hold no personal value.
-  return `${where.sql.join(' AND ')} AND r.event NOT IN (SELECT id FROM refs WHERE text GLOB 'gdpr.*')${kept.length > 0 ? ` AND r.channel NOT IN (${kept.join(', ')})` : ''}`;
+  return `${where.sql.join(' AND ')} AND ${NOT_A_REQUEST}${kept.length > 0 ? ` AND r.channel NOT IN (${kept.join(', ')})` : ''}`;
 }
 
 function countRows(db: IndexDb, where: Where, keep: readonly Duty[]): number {

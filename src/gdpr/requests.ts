@@ -1,3 +1,4 @@
+import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import type { IndexDb } from '../index/index-db.js';
 import type { SubjectLookup } from '../redact/pii.js';
 import { runQuery } from '../query/query.js';
@@ -43,7 +44,7 @@ export async function listRequests(
       {
         // By event type only: SQLite's sampled statistics would otherwise walk every audit
         // record by channel and time; the channel is checked below.
-        filter: { events: ['gdpr.*'] },
+        filter: { events: [`${RESERVED_EVENT_PREFIX}*`] },
         limit: 1000,
         order: 'asc',
         ...(cursor === undefined ? { catchUp: true } : { cursor, catchUp: false }),
@@ -60,7 +61,10 @@ export async function listRequests(
       const received = known?.received ?? String(rec.ts);
       byId.set(id, {
         requestId: id,
-        kind: typeof data.kind === 'string' ? data.kind : String(rec.event).replace(/^gdpr\./, ''),
+        kind:
+          typeof data.kind === 'string'
+            ? data.kind
+            : String(rec.event).slice(RESERVED_EVENT_PREFIX.length),
         received,
         deadline: oneMonthAfter(received),
         status: statusOf(rec),

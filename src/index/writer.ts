@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { LogsError } from '../errors.js';
+import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import type { ChannelState, IndexRow, Position } from './types.js';
 import { recordId, SEQ_LIMIT } from './schema.js';
 
@@ -139,7 +140,7 @@ export class RowWriter {
   }
 
   private isErased(r: IndexRow): boolean {
-    if (r.event.startsWith('gdpr.')) return false;
+    if (r.event.startsWith(RESERVED_EVENT_PREFIX)) return false;
     const target = r.targetRef?.slice(r.targetRef.indexOf(':') + 1);
     return (
       (r.sub !== undefined && this.erased.has(r.sub)) ||

@@ -1,4 +1,5 @@
 import { IndexFeeder } from '../index/feeder.js';
+import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import type { Keystore } from '../crypto/keystore.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Config } from '../config/resolve.js';
@@ -471,9 +472,6 @@ export class Logs implements LogSink, ExitTarget {
     this.parts.release();
   }
 }
-
-/** Event types only dihya-logs writes: GDPR requests (the register is read from them). */
-export const RESERVED_EVENT_PREFIX = 'gdpr.';
 
 function reserved(event: string): void {
   if (event.startsWith(RESERVED_EVENT_PREFIX))
