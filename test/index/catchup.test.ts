@@ -9,7 +9,15 @@ import { catchUp } from '../../src/index/indexer.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { readSegmentBook } from '../../src/store/file/segment-log.js';
 import { newLog, readLines } from '../helpers.js';
-import { channelsOf, expectedRows, indexRows, openIndex, seededLog, writeSome } from './helpers.js';
+import {
+  channelsOf,
+  expectedRows,
+  indexedSeededLog,
+  indexRows,
+  openIndex,
+  seededLog,
+  writeSome,
+} from './helpers.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -49,13 +57,7 @@ test('a catch-up after more writes indexes only the new records, resuming in the
 });
 
 test('an index file of garbage bytes, or garbage after its first page, is rebuilt', async () => {
-  const t = await seededLog();
-  const layout = new LogLayout(t.dir);
-  const db = openIndex(t);
-  await catchUp(layout, t.logId, db);
-  const channels = channelsOf(db);
-  const rows = indexRows(db, channels);
-  db.close();
+  const { t, layout, channels, rows } = await indexedSeededLog();
 
   writeFileSync(indexFile(layout), randomBytes(64 * 1024));
   const garbage = openIndex(t);
@@ -77,13 +79,7 @@ test('an index file of garbage bytes, or garbage after its first page, is rebuil
 });
 
 test('an index of another schema version or another log is rebuilt, never used', async () => {
-  const t = await seededLog();
-  const layout = new LogLayout(t.dir);
-  const db = openIndex(t);
-  await catchUp(layout, t.logId, db);
-  const channels = channelsOf(db);
-  const rows = indexRows(db, channels);
-  db.close();
+  const { t, layout, channels, rows } = await indexedSeededLog();
 
   const raw = new Database(indexFile(layout));
   raw.pragma('user_version = 99');

@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { LEVEL_RANK, type Level } from '../../src/event/levels.js';
 import { IndexDb } from '../../src/index/index-db.js';
+import { catchUp } from '../../src/index/indexer.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { readSegmentBook } from '../../src/store/file/segment-log.js';
 import { channelSources, scanSource } from '../../src/store/file/sources.js';
@@ -79,48 +80,78 @@ export interface ExpectedRow {
   hash: string;
 }
 
+/** Every stored line of these channels, segment by segment (archives decompressed), in order. */
+export async function forEachStoredLine(
+  t: TestLog,
+  channels: readonly string[],
+  onLine: (bytes: Buffer, channel: string) => void,
+): Promise<void> {
+  const layout = new LogLayout(t.dir);
+  const book = readSegmentBook(layout, t.logId);
+  for (const channel of channels) {
+    for (const src of channelSources(layout, book, channel)) {
+      if (src.kind === 'deleted' || !existsSync(src.file)) continue;
+      await scanSource(src, (bytes) => {
+        onLine(bytes, channel);
+      });
+    }
+  }
+}
+
 /** Every record of every channel, in (channel number, seq) order as the index lists them. */
 export async function expectedRows(
   t: TestLog,
   channels: readonly string[],
 ): Promise<ExpectedRow[]> {
-  const layout = new LogLayout(t.dir);
-  const book = readSegmentBook(layout, t.logId);
   const out: ExpectedRow[] = [];
-  for (const channel of channels) {
-    for (const src of channelSources(layout, book, channel)) {
-      if (src.kind === 'deleted' || !existsSync(src.file)) continue;
-      await scanSource(src, (bytes) => {
-        let r: Record<string, unknown>;
-        try {
-          r = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-        } catch {
-          return; // damage: the index skips it too
-        }
-        const actor = r.actor as { id?: string } | undefined;
-        const target = r.target as { id?: string; type?: string } | undefined;
-        out.push({
-          channel,
-          seq: r.seq as number,
-          ts_ms: Date.parse(r.ts as string),
-          level_rank: LEVEL_RANK[r.level as Level],
-          event: r.event as string,
-          outcome: (r.outcome as string | undefined) ?? null,
-          sub: (r.sub as string | undefined) ?? null,
-          request_id: (r.request_id as string | undefined) ?? null,
-          actor_ref: actor?.id ?? null,
-          target_ref:
-            target?.id === undefined
-              ? null
-              : target.type === undefined
-                ? target.id
-                : `${target.type}:${target.id}`,
-          hash: r.hash as string,
-        });
-      });
+  await forEachStoredLine(t, channels, (bytes, channel) => {
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return; // damage: the index skips it too
     }
-  }
+    const actor = r.actor as { id?: string } | undefined;
+    const target = r.target as { id?: string; type?: string } | undefined;
+    out.push({
+      channel,
+      seq: r.seq as number,
+      ts_ms: Date.parse(r.ts as string),
+      level_rank: LEVEL_RANK[r.level as Level],
+      event: r.event as string,
+      outcome: (r.outcome as string | undefined) ?? null,
+      sub: (r.sub as string | undefined) ?? null,
+      request_id: (r.request_id as string | undefined) ?? null,
+      actor_ref: actor?.id ?? null,
+      target_ref:
+        target?.id === undefined
+          ? null
+          : target.type === undefined
+            ? target.id
+            : `${target.type}:${target.id}`,
+      hash: r.hash as string,
+    });
+  });
   return out;
+}
+
+/** A seeded log indexed once: what the index held (channels and rows); the index is closed. */
+export async function indexedSeededLog(): Promise<{
+  t: TestLog;
+  layout: LogLayout;
+  channels: string[];
+  rows: ExpectedRow[];
+}> {
+  const t = await seededLog();
+  const layout = new LogLayout(t.dir);
+  const db = openIndex(t);
+  try {
+    await catchUp(layout, t.logId, db);
+    const channels = channelsOf(db);
+    return { t, layout, channels, rows: indexRows(db, channels) };
+  } finally {
+    db.close();
+  }
 }
 
 /** The index's rows with their strings, channels in `channels` order. */

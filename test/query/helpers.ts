@@ -1,25 +1,16 @@
-import { existsSync } from 'node:fs';
 import { Keystore } from '../../src/crypto/keystore.js';
 import { LogLayout } from '../../src/store/file/layout.js';
-import { readSegmentBook } from '../../src/store/file/segment-log.js';
-import { channelSources, scanSource } from '../../src/store/file/sources.js';
 import type { TestLog } from '../helpers.js';
+import { forEachStoredLine } from '../index/helpers.js';
 
 export type Rec = Record<string, unknown> & { channel: string; seq: number; ts: string };
 
 /** Every stored record of every channel, read from the files (the ground truth). */
 export async function storedRecords(t: TestLog): Promise<Rec[]> {
-  const layout = new LogLayout(t.dir);
-  const book = readSegmentBook(layout, t.logId);
   const out: Rec[] = [];
-  for (const channel of ['app', 'audit', 'security', 'scheduler', 'api']) {
-    for (const src of channelSources(layout, book, channel)) {
-      if (src.kind === 'deleted' || !existsSync(src.file)) continue;
-      await scanSource(src, (bytes) => {
-        out.push(JSON.parse(bytes.toString('utf8')) as Rec);
-      });
-    }
-  }
+  await forEachStoredLine(t, ['app', 'audit', 'security', 'scheduler', 'api'], (bytes) => {
+    out.push(JSON.parse(bytes.toString('utf8')) as Rec);
+  });
   return out;
 }
 
