@@ -39,3 +39,8 @@ export interface ScenarioResult extends Measured {
 export function rate(events: number, ms: number): number {
   return ms > 0 ? (events * 1000) / ms : 0;
 }
+
+/** Two decimals, for figures in `extra`. */
+export function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -7,7 +7,7 @@ import { IndexDb } from '../../src/index/index-db.js';
 import { catchUp } from '../../src/index/indexer.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { writeVariedLog } from '../gen-log.js';
-import type { Measured, WorkerTask } from '../result.js';
+import { round2, type Measured, type WorkerTask } from '../result.js';
 
 const SMALL = 10_000;
 const PEOPLE = 5;
@@ -75,8 +75,8 @@ export async function gdprScenario(task: WorkerTask): Promise<Measured> {
     exportMs.sort((a, b) => a - b);
     eraseMs.sort((a, b) => a - b);
     figures[`${label}Events`] = n;
-    figures[`${label}ExportMs`] = round(exportMs[Math.floor(PEOPLE / 2)] ?? 0);
-    figures[`${label}EraseMs`] = round(eraseMs[Math.floor(PEOPLE / 2)] ?? 0);
+    figures[`${label}ExportMs`] = round2(exportMs[Math.floor(PEOPLE / 2)] ?? 0);
+    figures[`${label}EraseMs`] = round2(eraseMs[Math.floor(PEOPLE / 2)] ?? 0);
     figures[`${label}RecordsPerPerson`] = Math.round(exported / PEOPLE);
     if (label === 'large') {
       records = n;
@@ -87,8 +87,4 @@ export async function gdprScenario(task: WorkerTask): Promise<Measured> {
     Math.round(((figures.largeEraseMs ?? 0) / Math.max(0.01, figures.smallEraseMs ?? 0)) * 100) /
     100;
   return { events: records, ms, extra: figures };
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }

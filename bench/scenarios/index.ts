@@ -9,7 +9,7 @@ import { runQuery } from '../../src/query/query.js';
 import { search } from '../../src/query/search.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { ACTORS, APP_EVENTS, DAY_MS, DAYS, lcg, START, WORDS, writeVariedLog } from '../gen-log.js';
-import type { Measured, WorkerTask } from '../result.js';
+import { round2, type Measured, type WorkerTask } from '../result.js';
 
 const RUNS = 40;
 const LIMIT = 100;
@@ -93,10 +93,10 @@ export async function indexScenario(task: WorkerTask): Promise<Measured> {
     }
     lookup.sort((a, b) => a - b);
     full.sort((a, b) => a - b);
-    figures[`${name}LookupP50`] = round(pct(lookup, 0.5));
-    figures[`${name}LookupP95`] = round(pct(lookup, 0.95));
-    figures[`${name}P50`] = round(pct(full, 0.5));
-    figures[`${name}P95`] = round(pct(full, 0.95));
+    figures[`${name}LookupP50`] = round2(pct(lookup, 0.5));
+    figures[`${name}LookupP95`] = round2(pct(lookup, 0.95));
+    figures[`${name}P50`] = round2(pct(full, 0.5));
+    figures[`${name}P95`] = round2(pct(full, 0.95));
     figures[`${name}Found`] = Math.round(found / RUNS);
   }
   keystore.close();
@@ -132,8 +132,4 @@ export async function indexScenario(task: WorkerTask): Promise<Measured> {
       damaged,
     },
   };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }
