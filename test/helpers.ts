@@ -7,6 +7,9 @@ import { initLogs } from '../src/log/init.js';
 import { openLogs, type OpenLogsOptions } from '../src/log/open.js';
 import type { Logs } from '../src/log/logs.js';
 import { LogsError, type ErrorCode } from '../src/errors.js';
+import { Keystore } from '../src/crypto/keystore.js';
+import { isSealedRecord, openBody } from '../src/crypto/body-cipher.js';
+import { LogLayout } from '../src/store/file/layout.js';
 
 const made: string[] = [];
 after(() => {
@@ -82,6 +85,22 @@ export function readLines(file: string): string[] {
 /** The records of a channel file, parsed. */
 export function readRecords(file: string): Array<Record<string, unknown>> {
   return readLines(file).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * The records of a channel file, those of an encrypted channel opened with the log's keys (what
+ * an allowed reader sees). Throws on a record that does not open.
+ */
+export function openedRecords(t: TestLog, file: string): Array<Record<string, unknown>> {
+  const ks = Keystore.openReadOnly(new LogLayout(t.dir).subjectsFile, t.masterKey, t.logId);
+  const ring = ks.channelKeyring();
+  ks.close();
+  return readRecords(path.join(t.dir, file)).map((r) => {
+    if (!isSealedRecord(r)) return r;
+    const o = openBody(r, ring);
+    if (!o.ok) throw new Error(`${file} #${String(r.seq)} does not open: ${o.why}`);
+    return o.record;
+  });
 }
 
 /** The repository root (tests run from build/test/). */

@@ -97,7 +97,13 @@ export function registerGdpr(program: Command, io: Io): void {
           : Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
       const db = IndexDb.open(layout, meta.log_id);
       try {
-        const requests = await listRequests(layout, meta.log_id, db, keystore);
+        const requests = await listRequests(
+          layout,
+          meta.log_id,
+          db,
+          keystore,
+          keystore?.channelKeyring(),
+        );
         if (opts.json === true) {
           io.out(`${JSON.stringify(requests, null, 2)}\n`);
           return;

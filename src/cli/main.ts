@@ -9,6 +9,7 @@ import { registerLifecycle } from './lifecycle.js';
 import { registerReindex } from './reindex.js';
 import { registerQuery } from './query.js';
 import { registerErase, registerGdpr } from './gdpr.js';
+import { registerKeys } from './keys.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -41,6 +42,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerQuery(program, io);
   registerGdpr(program, io);
   registerErase(program, io);
+  registerKeys(program, io);
   return program;
 }
 

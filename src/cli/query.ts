@@ -82,12 +82,8 @@ async function runQueryCommand(opts: QueryFlags, cmd: Command, io: Io): Promise<
   const limit = Number(opts.limit);
   const layout = new LogLayout(configFor(cmd).dir);
   const meta = readMeta(layout);
-  const wantKeys = opts.stored !== true || needsKeystore(opts);
-  const masterKey = wantKeys ? tryMasterKey(cmd, layout) : undefined;
-  const keystore =
-    masterKey === undefined
-      ? undefined
-      : Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
+  // The keystore opens encrypted channels even with --stored (which keeps personal values sealed).
+  const keystore = openKeystoreIfKey(cmd, layout, meta);
   const db = IndexDb.open(layout, meta.log_id);
   const progress = new Progress(io, 'index', opts.progress !== false);
   try {
@@ -107,11 +103,13 @@ async function runQueryCommand(opts: QueryFlags, cmd: Command, io: Io): Promise<
         },
       },
       opts.stored === true ? undefined : keystore,
+      keystore?.channelKeyring(),
     );
     progress.done();
     const text = render(result, format);
     io.out(io.isTTY ? (format === 'table' ? text : escapeTerminalLines(text)) : text);
     reportAfter(result, format, io, opts.stored !== true && keystore === undefined);
+    reportEncrypted(result, filter, encryptedChannels(cmd), io);
   } finally {
     progress.done();
     db.close();
@@ -173,6 +171,24 @@ export function openKeystore(cmd: Command, layout: LogLayout, meta: LogMeta): Ke
   return Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
 }
 
+/** The keystore, read-only, when a master key is configured (undefined when none is). */
+export function openKeystoreIfKey(
+  cmd: Command,
+  layout: LogLayout,
+  meta: LogMeta,
+): Keystore | undefined {
+  const masterKey = tryMasterKey(cmd, layout);
+  return masterKey === undefined
+    ? undefined
+    : Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
+}
+
+/** The channels the configuration encrypts. */
+export function encryptedChannels(cmd: Command): string[] {
+  const channels = configFor(cmd).channels;
+  return Object.keys(channels).filter((c) => channels[c]?.encrypt === true);
+}
+
 /** The master key if one is configured; undefined when none is (queries work without it). */
 export function tryMasterKey(cmd: Command, layout: LogLayout): Buffer | undefined {
   try {
@@ -184,6 +200,26 @@ export function tryMasterKey(cmd: Command, layout: LogLayout): Buffer | undefine
     if (err instanceof LogsError && err.code === 'MASTER_KEY_MISSING') return undefined;
     throw err;
   }
+}
+
+/** On stderr: what encrypted channels keep out of an answer (no key; their text not indexed). */
+export function reportEncrypted(
+  result: QueryResult,
+  filter: QueryFilter,
+  encrypted: readonly string[],
+  io: Io,
+): void {
+  for (const c of result.indexed?.channels ?? []) {
+    if (c.locked && (filter.channels === undefined || filter.channels.includes(c.channel)))
+      io.err(
+        `note: channel ${c.channel} is encrypted and no master key was given (--key-file or ${MASTER_KEY_ENV}): its records after #${c.indexedSeq} are not indexed yet\n`,
+      );
+  }
+  const searched = encrypted.filter((c) => filter.channels?.includes(c) ?? true);
+  if (filter.text !== undefined && searched.length > 0)
+    io.err(
+      `note: --text does not search the messages of encrypted channels (${searched.join(', ')}): the index keeps no clear copy of them; filter them by event, outcome, actor or time\n`,
+    );
 }
 
 /** After the results, on stderr: damage found (exit 1), the next page, personal values hidden. */

@@ -5,6 +5,7 @@ import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { configFor, type Io } from './context.js';
 import { Progress } from './progress.js';
+import { openKeystoreIfKey } from './query.js';
 import { escapeTerminal } from './terminal.js';
 
 interface ReindexOptions {
@@ -40,10 +41,16 @@ export function registerReindex(program: Command, io: Io): void {
       const layout = new LogLayout(configFor(cmd).dir);
       const meta = readMeta(layout);
       const progress = new Progress(io, 'reindex', opts.progress !== false);
+      // Encrypted channels are indexed with their keys (the master key); without, up to their
+      // first encrypted record.
+      const keystore = openKeystoreIfKey(cmd, layout, meta);
+      const channelKeys = keystore?.channelKeyring();
+      keystore?.close();
       const db = IndexDb.open(layout, meta.log_id);
       let report: CatchUpReport;
       try {
         const options = {
+          ...(channelKeys === undefined ? {} : { channelKeys }),
           onProgress: (p: IndexProgress) =>
             progress.update(
               p.bytes,
@@ -79,6 +86,10 @@ export function formatReindex(r: CatchUpReport): string {
       );
     if (c.busy)
       lines.push(`note ${c.channel}: another process is indexing this channel; it finishes it`);
+    if (c.locked)
+      lines.push(
+        `note ${c.channel}: encrypted, and no master key was given: indexed up to #${c.indexedSeq}; run again with the master key`,
+      );
   }
   return `${lines.map(escapeTerminal).join('\n')}\n`;
 }

@@ -17,9 +17,11 @@ import {
   filterOptions,
   needsKeystore,
   openKeystore,
+  openKeystoreIfKey,
   type FilterFlags,
 } from './query.js';
 import { escapeTerminal, formatRecord } from './terminal.js';
+import { isSealedRecord, openBody, type ChannelKeyring } from '../crypto/body-cipher.js';
 
 interface TailOptions extends FilterFlags {
   readonly n: string;
@@ -54,17 +56,39 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
   const layout = new LogLayout(configFor(cmd).dir);
   const meta = readMeta(layout);
   const filtered = hasFilter(opts);
-  const keystore = needsKeystore(opts) ? openKeystore(cmd, layout, meta) : undefined;
+  const keystore = needsKeystore(opts)
+    ? openKeystore(cmd, layout, meta)
+    : openKeystoreIfKey(cmd, layout, meta);
   let filter: QueryFilter;
+  // Encrypted channels are shown opened when the master key is at hand; a key made by
+  // `keys rotate` while following is read when a record needs it.
+  let ring: ChannelKeyring | undefined;
   try {
     filter = cliFilter(opts, meta, keystore, io);
+    ring = keystore?.channelKeyring();
   } finally {
     keystore?.close();
   }
+  const parse = (line: Buffer): LogRecord | undefined => {
+    const r = parseLine(line);
+    if (r === undefined || !isSealedRecord(r)) return r as LogRecord | undefined;
+    let opened = openBody(r, ring);
+    if (!opened.ok && opened.why === 'locked' && ring !== undefined) {
+      const again = openKeystoreIfKey(cmd, layout, meta);
+      ring = again?.channelKeyring();
+      again?.close();
+      opened = openBody(r, ring);
+    }
+    return (opened.ok ? opened.record : r) as unknown as LogRecord;
+  };
   const channels = filter.channels ?? [...meta.channels];
   const matches = recordMatcher(filter);
   const print = (line: Buffer, rec: LogRecord | undefined): void => {
-    if (format === 'ndjson') io.out(`${line.toString('utf8')}\n`);
+    // An encrypted record is printed opened (when it could be), as JSON.
+    if (format === 'ndjson')
+      io.out(
+        `${rec !== undefined && !Object.hasOwn(rec, 'body') && line.includes('"body":{') ? JSON.stringify(rec) : line.toString('utf8')}\n`,
+      );
     else
       io.out(
         `${rec === undefined ? `(unreadable line) ${escapeTerminal(line.toString('utf8').slice(0, 200))}` : formatRecord(rec, io.isTTY)}\n`,
@@ -77,7 +101,7 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
     // first, so nothing written meanwhile is missed; what both see is printed once (by seq).
     for (const c of channels)
       followers.set(c, FileFollower.fromTail(layout.channelFile(c), 0).follower);
-    if (n > 0) first.push(...(await lastMatching(layout, meta.log_id, filter, n)));
+    if (n > 0) first.push(...(await lastMatching(layout, meta.log_id, filter, n, ring)));
   } else {
     const book = readSegmentBook(layout, meta.log_id);
     for (const c of channels) {
@@ -134,10 +158,18 @@ async function lastMatching(
   logId: string,
   filter: QueryFilter,
   n: number,
+  ring: ChannelKeyring | undefined,
 ): Promise<Array<{ line: Buffer; rec: LogRecord | undefined }>> {
   const db = IndexDb.open(layout, logId);
   try {
-    const result = await runQuery(layout, logId, db, { filter, limit: Math.min(n, MAX_LIMIT) });
+    const result = await runQuery(
+      layout,
+      logId,
+      db,
+      { filter, limit: Math.min(n, MAX_LIMIT) },
+      undefined,
+      ring,
+    );
     return result.records.flatMap((r) =>
       r.record === undefined
         ? []
@@ -189,9 +221,12 @@ async function lastOfSegments(
   return out.slice(-n);
 }
 
-function parse(line: Buffer): LogRecord | undefined {
+function parseLine(line: Buffer): Record<string, unknown> | undefined {
   try {
-    return JSON.parse(line.toString('utf8')) as LogRecord;
+    const v: unknown = JSON.parse(line.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

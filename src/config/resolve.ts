@@ -17,6 +17,11 @@ export interface ChannelConfig {
   readonly rotate: { readonly maxBytes: number; readonly daily: boolean };
   /** Archives are deleted after maxDays, never before minDays (age of their newest record). */
   readonly retention: { readonly minDays: number; readonly maxDays: number };
+  /**
+   * Records' bodies stored as AES-256-GCM ciphertext under the channel's key (seq, ts, level,
+   * channel and hash stay readable, so verify needs no key).
+   */
+  readonly encrypt: boolean;
 }
 
 export const JOB_NAMES = [
@@ -113,30 +118,35 @@ export const DEFAULT_CHANNEL_CONFIG: Readonly<Record<string, ChannelConfig>> = O
     minLevel: 'INFO',
     rotate: ROTATE,
     retention: { minDays: 30, maxDays: 90 },
+    encrypt: false,
   },
   audit: {
     durability: 'durable',
     minLevel: 'DEBUG',
     rotate: ROTATE,
     retention: { minDays: 365, maxDays: 1825 },
+    encrypt: false,
   },
   security: {
     durability: 'durable',
     minLevel: 'DEBUG',
     rotate: ROTATE,
     retention: { minDays: 365, maxDays: 1825 },
+    encrypt: true,
   },
   scheduler: {
     durability: 'buffered',
     minLevel: 'INFO',
     rotate: ROTATE,
     retention: { minDays: 30, maxDays: 90 },
+    encrypt: false,
   },
   api: {
     durability: 'buffered',
     minLevel: 'INFO',
     rotate: ROTATE,
     retention: { minDays: 90, maxDays: 90 },
+    encrypt: false,
   },
 });
 
@@ -145,6 +155,7 @@ const OTHER_CHANNEL: ChannelConfig = {
   minLevel: 'INFO',
   rotate: ROTATE,
   retention: { minDays: 30, maxDays: 90 },
+  encrypt: false,
 };
 
 /** Built-in jobs and when they run (cron, UTC). */
@@ -189,6 +200,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
         daily: given?.rotate?.daily ?? base.rotate.daily,
       },
       retention,
+      encrypt: given?.encrypt ?? base.encrypt,
     };
   }
   const jobs = {} as Record<JobName, JobConfig>;

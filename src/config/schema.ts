@@ -24,6 +24,7 @@ const channel = z.strictObject({
     })
     .optional(),
   retention: z.strictObject({ min_days: days.optional(), max_days: days.optional() }).optional(),
+  encrypt: z.boolean().optional(),
 });
 
 const job = z.strictObject({

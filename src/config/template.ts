@@ -39,7 +39,9 @@ writer:
 # Per channel: durability (durable: acknowledged after fsync, fail closed; buffered: written
 # within flush_interval_ms, errors reported, never thrown), the minimum level kept, rotation
 # (at max_bytes, and at the first record of each UTC day when daily) and retention of the
-# archives in days (deleted after max_days, never before min_days; see docs/lifecycle.md).
+# archives in days (deleted after max_days, never before min_days; see docs/lifecycle.md), and
+# encrypt: each record's body stored as AES-256-GCM ciphertext under the channel's key, only
+# seq, ts, level, channel and hash readable (verify needs no key; see docs/format.md).
 channels:
   app:
     { durability: buffered, min_level: INFO,
@@ -48,7 +50,7 @@ channels:
     { durability: durable, min_level: DEBUG,
       rotate: { max_bytes: 67108864, daily: true }, retention: { min_days: 365, max_days: 1825 } }
   security:
-    { durability: durable, min_level: DEBUG,
+    { durability: durable, min_level: DEBUG, encrypt: true,
       rotate: { max_bytes: 67108864, daily: true }, retention: { min_days: 365, max_days: 1825 } }
   scheduler:
     { durability: buffered, min_level: INFO,

@@ -5,6 +5,12 @@ import { LogsError } from '../errors.js';
 import { writeFileDurable } from '../util/fs.js';
 import type { SubjectEntry, SubjectKeys, SubjectLookup } from '../redact/pii.js';
 import { open, seal, type Sealed } from './aead.js';
+import {
+  keyringOf,
+  type ChannelKey,
+  type ChannelKeyList,
+  type ChannelKeyring,
+} from './body-cipher.js';
 
 // Entries kept in memory; beyond, the least recently created are dropped (and read again).
 const CACHE_MAX = 100_000;
@@ -85,6 +91,16 @@ export class Keystore implements SubjectKeys, SubjectLookup {
       this.db.exec(
         'CREATE TABLE IF NOT EXISTS erased (pseudonym TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID',
       );
+      // Keys of encrypted channels, numbered from 1 per channel; the highest is current.
+      this.db.exec(
+        `CREATE TABLE IF NOT EXISTS channel_keys (
+           channel TEXT NOT NULL,
+           id INTEGER NOT NULL,
+           wrapped BLOB NOT NULL,
+           created TEXT NOT NULL,
+           PRIMARY KEY (channel, id)
+         ) WITHOUT ROWID`,
+      );
     }
     this.lookupKey = Buffer.from(
       hkdfSync('sha256', masterKey, Buffer.from(logId), 'dihya-logs/subject-lookup/v1', 32),
@@ -150,6 +166,78 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     if (row === undefined) return undefined;
     const key = this.unwrap(pseudonym, row.wrapped);
     return open(key, unpack(row.sealed_id), this.idAad(pseudonym)).toString('utf8');
+  }
+
+  /** The current key of an encrypted channel, created (durably) when it has none. */
+  channelKey(channel: string): ChannelKey {
+    const keys = this.channelKeys().filter(([c]) => c === channel);
+    const last = keys[keys.length - 1];
+    return last === undefined ? this.rotateChannelKey(channel) : { id: last[1], key: last[2] };
+  }
+
+  /**
+   * Start a new key for a channel (the first one when it has none): records written from now
+   * on are encrypted under it; older ones stay readable under theirs. Durable on return: no
+   * record can be written under a key that is not on disk.
+   */
+  rotateChannelKey(channel: string): ChannelKey {
+    const row = this.db
+      .prepare<[string], { id: number | null }>(
+        'SELECT max(id) AS id FROM channel_keys WHERE channel = ?',
+      )
+      .get(channel);
+    const id = (row?.id ?? 0) + 1;
+    const key = randomPool(32);
+    const wrapped = pack(seal(this.masterKey, key, this.channelAad(channel, id)));
+    // The writer syncs the WAL before records only when people were added: this commit syncs it.
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.db
+        .prepare('INSERT INTO channel_keys (channel, id, wrapped, created) VALUES (?, ?, ?, ?)')
+        .run(channel, id, wrapped, new Date().toISOString());
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+    return { id, key };
+  }
+
+  /** Every channel key, unwrapped: [channel, id, key], by channel then id. */
+  channelKeys(): ChannelKeyList {
+    const has = this.db
+      .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'channel_keys'")
+      .get();
+    if (has === undefined) return [];
+    return this.db
+      .prepare<[], { channel: string; id: number; wrapped: Buffer }>(
+        'SELECT channel, id, wrapped FROM channel_keys ORDER BY channel, id',
+      )
+      .all()
+      .map(
+        (r) =>
+          [
+            r.channel,
+            r.id,
+            open(this.masterKey, unpack(r.wrapped), this.channelAad(r.channel, r.id)),
+          ] as const,
+      );
+  }
+
+  /** The channel keys as readers use them. */
+  channelKeyring(): ChannelKeyring {
+    return keyringOf(this.logId, this.channelKeys());
+  }
+
+  /** When each channel key was made: [channel, id, created], for `keys list` (no key material). */
+  channelKeyDates(): Array<{ channel: string; id: number; created: string }> {
+    const has = this.db
+      .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'channel_keys'")
+      .get();
+    if (has === undefined) return [];
+    return this.db
+      .prepare<[], { channel: string; id: number; created: string }>(
+        'SELECT channel, id, created FROM channel_keys ORDER BY channel, id',
+      )
+      .all();
   }
 
   /** Write the people created since the last commit, in one durable transaction. */
@@ -219,6 +307,10 @@ export class Keystore implements SubjectKeys, SubjectLookup {
 
   private aad(pseudonym: string): string {
     return `dihya-logs/subject-key/v1\0${this.logId}\0${pseudonym}`;
+  }
+
+  private channelAad(channel: string, id: number): string {
+    return `dihya-logs/channel-key/v1\0${this.logId}\0${channel}\0${id}`;
   }
 
   private idAad(pseudonym: string): string {

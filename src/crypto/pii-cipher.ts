@@ -23,7 +23,7 @@ function aad(logId: string, pseudonym: string): Buffer {
 const POOL = Buffer.alloc(12 * 1024);
 let poolAt = POOL.length;
 
-function nonce(): Buffer {
+export function nonce(): Buffer {
   if (poolAt === POOL.length) {
     randomFillSync(POOL);
     poolAt = 0;

@@ -9,6 +9,7 @@ import type { Logs } from '../log/logs.js';
 import { LogLayout } from '../store/file/layout.js';
 import { personWhere } from './export.js';
 import { listRequests } from './requests.js';
+import type { ChannelKeyring } from '../crypto/body-cipher.js';
 
 const DAY_MS = 86_400_000;
 const EXPORT_DIR_NAME = /^exp-\d{8}-[\da-f]{16}$/;
@@ -81,7 +82,7 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
   const pseudonyms = [...new Set(found.map((f) => f.pseudonym))];
   const db = IndexDb.open(layout, logs.logId);
   try {
-    await catchUp(layout, logs.logId, db);
+    await catchUp(layout, logs.logId, db, { channelKeys: logs.channelKeyring() });
     const where = personWhere(db, pseudonyms, logs.config.classification.personTypes);
     const duties: Duty[] = [];
     for (const [channel, duty] of Object.entries(logs.config.gdpr.retentionDuty)) {
@@ -111,7 +112,7 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
       status === 'scheduled'
         ? new Date(Math.max(...duties.map((d) => Date.parse(d.until)))).toISOString()
         : undefined;
-    const exports = await exportsOf(layout, logs.logId, db, pseudonyms);
+    const exports = await exportsOf(layout, logs.logId, db, pseudonyms, logs.channelKeyring());
     const report = (keys: number, indexRows: number, deleted: string[]): EraseReport => ({
       requestId,
       status,
@@ -166,7 +167,7 @@ export async function eraseDue(logs: Logs, now: number = Date.now()): Promise<st
   const db = IndexDb.open(layout, logs.logId);
   const done: string[] = [];
   try {
-    const requests = await listRequests(layout, logs.logId, db);
+    const requests = await listRequests(layout, logs.logId, db, undefined, logs.channelKeyring());
     for (const r of requests) {
       if (r.kind !== 'erasure' || r.status !== 'scheduled' || r.dueAt === undefined) continue;
       if (Date.parse(r.dueAt) > now) continue;
@@ -199,9 +200,10 @@ async function exportsOf(
   logId: string,
   db: IndexDb,
   pseudonyms: readonly string[],
+  channelKeys: ChannelKeyring,
 ): Promise<string[]> {
   if (pseudonyms.length === 0) return [];
-  const requests = await listRequests(layout, logId, db);
+  const requests = await listRequests(layout, logId, db, undefined, channelKeys);
   return requests
     .filter((r) => r.kind === 'export' && r.pseudonyms.some((p) => pseudonyms.includes(p)))
     .map((r) => r.requestId)

@@ -84,8 +84,16 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
       keyOf: (p) => mine.get(p)?.key,
       idOf: (p) => mine.get(p)?.id,
     };
-    await catchUp(layout, meta.log_id, db);
-    const reader = new RecordReader(layout, meta.log_id, readSegmentBook(layout, meta.log_id));
+    // Encrypted channels are opened (and indexed) with their keys: their records are the
+    // person's too.
+    const channelKeys = keystore.channelKeyring();
+    await catchUp(layout, meta.log_id, db, { channelKeys });
+    const reader = new RecordReader(
+      layout,
+      meta.log_id,
+      readSegmentBook(layout, meta.log_id),
+      channelKeys,
+    );
     const where = personWhere(db, [...mine.keys()], logs.config.classification.personTypes);
     const out = new BundleWriter(bundle.dir, options.format ?? 'json');
     const perChannel: Record<string, number> = {};

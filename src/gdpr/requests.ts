@@ -2,6 +2,7 @@ import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import type { IndexDb } from '../index/index-db.js';
 import type { SubjectLookup } from '../redact/pii.js';
 import { runQuery } from '../query/query.js';
+import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import type { LogLayout } from '../store/file/layout.js';
 
 /** One GDPR request as the register shows it. */
@@ -33,6 +34,7 @@ export async function listRequests(
   logId: string,
   db: IndexDb,
   keys?: SubjectLookup,
+  channelKeys?: ChannelKeyring,
 ): Promise<GdprRequest[]> {
   const byId = new Map<string, GdprRequest>();
   let cursor: string | undefined;
@@ -50,6 +52,7 @@ export async function listRequests(
         ...(cursor === undefined ? { catchUp: true } : { cursor, catchUp: false }),
       },
       keys,
+      channelKeys,
     );
     for (const r of page.records) {
       const rec = r.record;

@@ -4,17 +4,26 @@ import { LogLayout } from '../store/file/layout.js';
 import type { FeederMessage } from './feeder.js';
 import { IndexDb } from './index-db.js';
 import { catchUp } from './indexer.js';
+import { keyringOf, type ChannelKeyList } from '../crypto/body-cipher.js';
 
 /** The index feeder's thread (see feeder.ts). */
-const { dir, logId, intervalMs } = workerData as { dir: string; logId: string; intervalMs: number };
+const { dir, logId, intervalMs, keys } = workerData as {
+  dir: string;
+  logId: string;
+  intervalMs: number;
+  keys: ChannelKeyList;
+};
+const channelKeys = { list: [...keys] };
 const port = parentPort;
 if (port === null) throw new Error('feeder-worker runs as a worker thread');
 
 // An object, not a variable: the message handler changes it between awaits.
 const control = { stopping: false };
 let wake: (() => void) | undefined;
-port.on('message', (m) => {
-  if (m === 'stop') {
+port.on('message', (m: 'stop' | { channel: string; id: number; key: Uint8Array }) => {
+  if (m !== 'stop') {
+    channelKeys.list.push([m.channel, m.id, m.key]);
+  } else {
     control.stopping = true;
     wake?.();
   }
@@ -32,7 +41,10 @@ let failing = false;
 while (!control.stopping) {
   try {
     db ??= IndexDb.open(layout, logId);
-    const report = await catchUp(layout, logId, db, { shouldStop: stopRequested });
+    const report = await catchUp(layout, logId, db, {
+      shouldStop: stopRequested,
+      channelKeys: keyringOf(logId, channelKeys.list),
+    });
     if (failing) post({ type: 'recovered' });
     failing = false;
     if (report.records > 0 || report.rebuilt !== undefined)

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { LogsError } from '../errors.js';
+import type { ChannelKey, ChannelKeyList } from '../crypto/body-cipher.js';
 
 /** Messages from the feeder thread. */
 export type FeederMessage =
@@ -12,6 +13,8 @@ export interface FeederOptions {
   readonly logId: string;
   /** Pause between catch-ups. */
   readonly intervalMs: number;
+  /** Keys of the encrypted channels (they stay in this process). */
+  readonly keys: ChannelKeyList;
   /** A failure (reported once until the feeder succeeds again). Must not throw. */
   readonly onError: (err: LogsError) => void;
   /** After each catch-up that added records (tests wait on it). */
@@ -33,7 +36,12 @@ export class IndexFeeder {
 
   static start(options: FeederOptions): IndexFeeder {
     const worker = new Worker(new URL('./feeder-worker.js', import.meta.url), {
-      workerData: { dir: options.dir, logId: options.logId, intervalMs: options.intervalMs },
+      workerData: {
+        dir: options.dir,
+        logId: options.logId,
+        intervalMs: options.intervalMs,
+        keys: options.keys,
+      },
     });
     worker.on('message', (m: FeederMessage) => {
       if (m.type === 'error')
@@ -49,6 +57,11 @@ export class IndexFeeder {
     // the listeners: adding one refs the worker again).
     worker.unref();
     return new IndexFeeder(worker);
+  }
+
+  /** A channel key made while running (`keys rotate`). */
+  addKey(channel: string, key: ChannelKey): void {
+    this.worker.postMessage({ channel, id: key.id, key: key.key });
   }
 
   /** Finish the catch-up under way (if any) and stop. */

@@ -16,6 +16,7 @@ import {
   type ScanSink,
 } from './scan.js';
 import { scanInWorker } from './scan-thread.js';
+import type { ChannelKeyring } from '../crypto/body-cipher.js';
 
 /** Progress of a catch-up: records inserted and bytes of log files read so far. */
 export interface IndexProgress {
@@ -40,6 +41,11 @@ export interface CatchUpOptions {
   readonly workerThreshold?: number;
   /** Checked between batches: true ends the catch-up early (what is committed stays). */
   readonly shouldStop?: () => boolean;
+  /**
+   * Keys of the encrypted channels. Without them, an encrypted channel is indexed up to its
+   * first encrypted record (its report says `locked`).
+   */
+  readonly channelKeys?: ChannelKeyring;
 }
 
 export interface ChannelIndexReport {
@@ -54,6 +60,8 @@ export interface ChannelIndexReport {
   readonly gaps: number;
   /** Another process was indexing this channel; it finishes it. */
   readonly busy: boolean;
+  /** Stopped at an encrypted record: no key for it was given (index with the master key). */
+  readonly locked: boolean;
 }
 
 export interface CatchUpReport {
@@ -191,6 +199,7 @@ class Run {
         skipped: result.counts.skipped,
         gaps: result.counts.gaps,
         busy: result.outcome === 'busy',
+        locked: result.outcome === 'locked',
       });
     }
     if (this.stopped()) return reports;
@@ -250,6 +259,8 @@ class Run {
       check,
       tolerant,
       batchSize: Math.max(1, this.options.batchSize ?? BATCH),
+      logId: this.db.logId,
+      keys: (this.options.channelKeys?.keys ?? []).filter(([c]) => c === channel),
     };
     return { plan, bytes };
   }

@@ -1,3 +1,4 @@
+import { isSealedRecord, openBody, type ChannelKeyring } from '../crypto/body-cipher.js';
 import { LEVEL_RANK } from '../event/levels.js';
 import type { IndexRow } from './types.js';
 import { SEQ_LIMIT } from './schema.js';
@@ -10,12 +11,17 @@ const MAX_REF = 1024;
  * The index row of one stored line, or undefined when the line is not a record of this channel
  * (it does not parse, or a field has the wrong type). Parse defensively: the line comes from a
  * file anyone with disk access may have edited; verify reports it, the index only skips it.
+ *
+ * A record of an encrypted channel is opened with `ring`; `locked` when there is no key for it
+ * here. Its message is not indexed: the index would keep a clear copy of what the channel
+ * encrypts (its event type, outcome, request id and pseudonyms are, to find it).
  */
 export function lineToRow(
   bytes: Buffer,
   channel: string,
   lineOffset: number,
-): IndexRow | undefined {
+  ring?: ChannelKeyring,
+): IndexRow | undefined | LockedRow {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -23,7 +29,20 @@ export function lineToRow(
     return undefined;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const r = value as Record<string, unknown>;
+  let r = value as Record<string, unknown>;
+  let sealed = false;
+  if (isSealedRecord(r)) {
+    const opened = openBody(r, ring);
+    if (!opened.ok) {
+      if (opened.why === 'damaged') return undefined;
+      // Its readable place in the chain, for a catch-up that resumes at it.
+      const { seq, hash } = r;
+      if (typeof seq !== 'number' || typeof hash !== 'string') return undefined;
+      return { locked: true, seq, hash: Buffer.from(hash, 'hex') };
+    }
+    r = opened.record;
+    sealed = true;
+  }
   const { seq, ts, level, event, hash } = r;
   if (r.channel !== channel) return undefined;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || seq >= SEQ_LIMIT) {
@@ -63,8 +82,15 @@ export function lineToRow(
     targetRef: targetRef ?? undefined,
     lineOffset,
     hash: hashBytes,
-    msg: typeof r.msg === 'string' ? r.msg : undefined,
+    msg: !sealed && typeof r.msg === 'string' ? r.msg : undefined,
   };
+}
+
+/** A record of an encrypted channel there is no key for: only where it is in the chain. */
+export interface LockedRow {
+  readonly locked: true;
+  readonly seq: number;
+  readonly hash: Buffer;
 }
 
 /** A string field: undefined when absent, null when present but unusable. */

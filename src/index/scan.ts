@@ -3,6 +3,7 @@ import { scanLines } from '../store/file/lines.js';
 import { scanSource, type Source } from '../store/file/sources.js';
 import type { IndexRow, Position, SegmentRow } from './types.js';
 import { lineToRow } from './row.js';
+import { keyringOf, type ChannelKeyList } from '../crypto/body-cipher.js';
 
 /** What to read of one channel. Plain data: it crosses to a worker thread. */
 export interface ScanPlan {
@@ -25,6 +26,9 @@ export interface ScanPlan {
   /** Accept gaps in seq (counted) instead of stopping at the first. */
   readonly tolerant: boolean;
   readonly batchSize: number;
+  /** The log's id and this channel's keys, to open the records of an encrypted channel. */
+  readonly logId: string;
+  readonly keys: ChannelKeyList;
 }
 
 /** Where the rows of a scan go. */
@@ -46,9 +50,10 @@ export interface ScanCounts {
  * - done: read to the end of the log;
  * - gap: stopped before a missing seq (not tolerant): the caller reads the segment log again;
  * - busy: the sink refused a batch (another process indexed the channel meanwhile);
- * - replaced: the log does not hold, at indexedSeq, the hash the index recorded.
+ * - replaced: the log does not hold, at indexedSeq, the hash the index recorded;
+ * - locked: stopped before an encrypted record there is no key for (no master key given).
  */
-export type ScanOutcome = 'done' | 'gap' | 'busy' | 'replaced';
+export type ScanOutcome = 'done' | 'gap' | 'busy' | 'replaced' | 'locked';
 
 /** Thrown out of a line callback to end the scan as replaced. */
 class Replaced extends Error {}
@@ -73,6 +78,7 @@ export async function scanChannel(
   let check = plan.check;
   let stop: ScanOutcome | undefined;
   let bytesBefore = 0;
+  const ring = keyringOf(plan.logId, plan.keys);
 
   const flush = (): boolean => {
     if (seq === committed) return true;
@@ -103,7 +109,18 @@ export async function scanChannel(
       }
       if (!existsSync(src.file)) continue; // damage: the next record found makes a gap
       const onLine = (bytes: Buffer, offset: number): boolean => {
-        const row = lineToRow(bytes, plan.channel, offset);
+        const row = lineToRow(bytes, plan.channel, offset, ring);
+        if (row !== undefined && 'locked' in row) {
+          // Where the index stands is still checked by the readable seq and hash.
+          if (check && row.seq < plan.indexedSeq) return true;
+          if (check && row.seq === plan.indexedSeq && expected?.equals(row.hash) === true) {
+            check = false;
+            return true;
+          }
+          if (check) throw new Replaced();
+          stop = 'locked';
+          return false;
+        }
         if (row === undefined) {
           counts.skipped += 1;
           return true;
@@ -178,7 +195,7 @@ export async function scanChannel(
     if (err instanceof Replaced) return { outcome: 'replaced', counts };
     throw err;
   }
-  if (stop === undefined || stop === 'gap') {
+  if (stop === undefined || stop === 'gap' || stop === 'locked') {
     // Keep what was read before the gap or the end.
     if (!flush()) return { outcome: 'busy', counts };
   }

@@ -28,14 +28,14 @@ export class LineBatch {
     return this.end - HEADROOM;
   }
 
-  /** Is there room for this event's line without writing out first? */
-  fits(p: Sized): boolean {
-    return this.end + worstCase(p) <= this.buf.length;
+  /** Is there room for this event's line (`sealed`: its body encrypted) without writing out first? */
+  fits(p: Sized, sealed = false): boolean {
+    return this.end + worstCase(p, sealed) <= this.buf.length;
   }
 
   /** Make room for a record larger than the buffer (call only when the batch is empty). */
-  reserve(p: Sized): void {
-    const need = HEADROOM + worstCase(p);
+  reserve(p: Sized, sealed = false): void {
+    const need = HEADROOM + worstCase(p, sealed);
     if (need > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(need, MIN_CAPACITY));
   }
 
@@ -85,7 +85,7 @@ interface Sized {
   readonly pii?: ReadonlyArray<{ readonly plain: string; readonly pseudonym: string }> | undefined;
 }
 
-function worstCase(p: Sized): number {
+function worstCase(p: Sized, sealed: boolean): number {
   // UTF-8 takes at most 3 bytes per UTF-16 code unit; the writer adds seq (16 digits), ts (24),
   // a clock flag (30) and the hash suffix with the newline (76), all ASCII; and the personal
   // data as base64 of its UTF-8 with nonce and tag.
@@ -93,5 +93,8 @@ function worstCase(p: Sized): number {
   if (p.pii !== undefined)
     for (const x of p.pii)
       pii += Math.ceil((x.plain.length * 3 + 28) / 3) * 4 + x.pseudonym.length + 8;
-  return (p.pre.length + p.post.length + p.mid.length) * 3 + pii + 170;
+  const plain = (p.pre.length + p.post.length + p.mid.length) * 3 + pii + 170;
+  // An encrypted body: base64 of the canonical text with nonce and tag, in a readable envelope
+  // (channel, level, seq, ts, key id) of under 200 bytes.
+  return sealed ? Math.ceil((plain + 28) / 3) * 4 + 200 : plain;
 }

@@ -1,6 +1,7 @@
 import { IndexFeeder } from '../index/feeder.js';
 import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import type { Keystore } from '../crypto/keystore.js';
+import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Config } from '../config/resolve.js';
 import { levelAtLeast } from '../event/levels.js';
@@ -107,6 +108,7 @@ export class Logs implements LogSink, ExitTarget {
         dir: parts.dir,
         logId: parts.logId,
         intervalMs: parts.config.index.intervalMs,
+        keys: parts.keystore.channelKeys(),
         onError: parts.onError,
       });
     parts.channels.forEach((c, index) => {
@@ -435,6 +437,51 @@ export class Logs implements LogSink, ExitTarget {
   /** Report a failure no caller waits for (to `onError`). */
   reportError(err: LogsError): void {
     this.parts.onError(err);
+  }
+
+  /**
+   * Start a new key for each encrypted channel given (all of them by default): records from now
+   * on are encrypted under it, older ones stay readable under theirs. Recorded as an audit
+   * event. Returns the channels and their new key ids.
+   */
+  async rotateChannelKeys(
+    channels?: readonly string[],
+    actor?: EventInput['actor'],
+  ): Promise<Array<{ channel: string; key: number }>> {
+    const encrypted = Object.keys(this.config.channels).filter(
+      (c) => this.config.channels[c]?.encrypt === true,
+    );
+    const wanted = channels ?? encrypted;
+    for (const c of wanted) {
+      this.channel(c);
+      if (!encrypted.includes(c)) {
+        throw new LogsError(
+          'USAGE',
+          `channel ${c} is not encrypted (set channels.${c}.encrypt: true in the configuration)`,
+        );
+      }
+    }
+    const rotated: Array<{ channel: string; key: number }> = [];
+    for (const c of wanted) {
+      const key = this.parts.keystore.rotateChannelKey(c);
+      this.client.setChannelKey(c, key);
+      this.feeder?.addKey(c, key);
+      rotated.push({ channel: c, key: key.id });
+    }
+    if (rotated.length === 0) return rotated;
+    await this.audit({
+      event: 'keys.rotated',
+      outcome: 'success',
+      msg: `new channel keys: ${rotated.map((r) => `${r.channel} #${r.key}`).join(', ')}`,
+      ...(actor === undefined ? {} : { actor }),
+      data: { channels: rotated },
+    });
+    return rotated;
+  }
+
+  /** The keys of the encrypted channels, to read their records (query, export). */
+  channelKeyring(): ChannelKeyring {
+    return this.parts.keystore.channelKeyring();
   }
 
   /** A person's pseudonym, if the keystore knows them (never creates one). */

@@ -113,6 +113,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
             ...(r.firstTs === undefined ? {} : { firstTs: r.firstTs }),
             ...(r.lastTs === undefined ? {} : { lastTs: r.lastTs }),
             rotate: c.rotate,
+            ...(c.encrypt ? { bodyKey: keystore.channelKey(name) } : {}),
             checkpointed: tail.latest.get(name)?.size ?? 0,
           };
         }),

@@ -2,6 +2,7 @@ import { LogsError } from '../errors.js';
 import type { IndexDb } from '../index/index-db.js';
 import { catchUp, type CatchUpOptions, type CatchUpReport } from '../index/indexer.js';
 import { reveal } from '../redact/reveal.js';
+import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import type { SubjectLookup } from '../redact/pii.js';
 import type { LogLayout } from '../store/file/layout.js';
 import { readSegmentBook } from '../store/file/segment-log.js';
@@ -46,7 +47,8 @@ export interface QueryResult {
 /**
  * Answer a query: catch the index up, search it, read each found record from its segment and
  * check it against its chain hash, and put personal values back when `keys` is given (only for
- * a caller allowed to see them).
+ * a caller allowed to see them). `channelKeys` open the records of encrypted channels (and let
+ * the catch-up index them); without them those records show only their readable fields.
  */
 export async function runQuery(
   layout: LogLayout,
@@ -54,17 +56,21 @@ export async function runQuery(
   db: IndexDb,
   request: QueryRequest,
   keys?: SubjectLookup,
+  channelKeys?: ChannelKeyring,
 ): Promise<QueryResult> {
   const indexed =
     request.catchUp === false
       ? undefined
-      : await catchUp(layout, logId, db, request.catchUpOptions ?? {});
+      : await catchUp(layout, logId, db, {
+          ...request.catchUpOptions,
+          ...(channelKeys === undefined ? {} : { channelKeys }),
+        });
   const page = search(db, request.filter, {
     ...(request.limit === undefined ? {} : { limit: request.limit }),
     ...(request.cursor === undefined ? {} : { cursor: request.cursor }),
     ...(request.order === undefined ? {} : { order: request.order }),
   });
-  const reader = new RecordReader(layout, logId, readSegmentBook(layout, logId));
+  const reader = new RecordReader(layout, logId, readSegmentBook(layout, logId), channelKeys);
   const read = await reader.read(page.hits);
   const records = read.map((r): QueryRecord => {
     let record = r.record;

@@ -5,6 +5,7 @@ import type { LogLayout } from '../store/file/layout.js';
 import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
 import { channelSources, scanSource, type Source } from '../store/file/sources.js';
 import type { Hit } from './search.js';
+import { openIfSealed, type ChannelKeyring } from '../crypto/body-cipher.js';
 
 /**
  * What reading a found record back from its segment showed:
@@ -21,7 +22,10 @@ export interface ReadResult {
   readonly status: ReadStatus;
   /** The stored line, when one was found (a `hash_mismatch` line included: it is evidence). */
   readonly line: string | undefined;
-  /** The parsed record, when the line is JSON. */
+  /**
+   * The parsed record, when the line is JSON; a record of an encrypted channel opened when a
+   * key for it was given (else as stored: readable fields and ciphertext).
+   */
   readonly record: Record<string, unknown> | undefined;
   /** Where the line was looked for, relative to the logs directory. */
   readonly file: string;
@@ -44,6 +48,7 @@ export class RecordReader {
     private readonly layout: LogLayout,
     private readonly logId: string,
     private book: SegmentBook,
+    private readonly ring?: ChannelKeyring,
   ) {}
 
   async read(hits: readonly Hit[]): Promise<ReadResult[]> {
@@ -135,7 +140,10 @@ export class RecordReader {
     if (stored !== hit.hash) status = 'hash_mismatch';
     else if (prev === undefined) status = 'unverified';
     else status = this.hasher.nextFromLine(prev, line) === hit.hash ? 'ok' : 'hash_mismatch';
-    return { hit, status, line: text, record, file };
+    const opened = openIfSealed(record, this.ring);
+    // A ciphertext that does not open under its key while its chain hash holds: forged.
+    if (opened.damaged) status = 'hash_mismatch';
+    return { hit, status, line: text, record: opened.record, file };
   }
 
   /** The chain hash before a record: from the index, the chain's start, or its segment's start. */

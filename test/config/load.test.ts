@@ -34,7 +34,9 @@ test('the file is found in the working directory; paths resolve against it; the 
     minLevel: 'INFO',
     rotate: { maxBytes: 64 * 1024 * 1024, daily: true },
     retention: { minDays: 30, maxDays: 90 },
+    encrypt: false,
   });
+  assert.equal(c.channels.security!.encrypt, true, 'security is encrypted by default');
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.channels) && Object.isFrozen(c.channels.app));
   assert.throws(() => {
     (c.limits as { maxDepth: number }).maxDepth = 1000;

@@ -58,6 +58,7 @@ for (const [mode, workerThreshold] of [
       skipped: 0,
       gaps: 0,
       busy: false,
+      locked: false,
     });
     db.close();
   });

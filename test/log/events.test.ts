@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { EVENT_CATALOGUE } from '../../src/event/catalogue.js';
-import { newLog, readRecords } from '../helpers.js';
+import { newLog, readRecords, openedRecords } from '../helpers.js';
 
 test('typed helpers write catalogued events to their channel, level and outcome', async () => {
   const t = newLog();
@@ -27,7 +27,7 @@ test('typed helpers write catalogued events to their channel, level and outcome'
   });
   await logs.close();
 
-  const security = readRecords(path.join(t.dir, 'security.log'));
+  const security = openedRecords(t, 'security.log');
   assert.deepEqual(
     security.map((r) => [r.event, r.level, r.outcome]),
     [

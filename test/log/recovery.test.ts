@@ -4,7 +4,7 @@ import { appendFileSync, readFileSync, readdirSync, rmSync, statSync, truncateSy
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { verifyLogs } from '../../src/store/file/verify.js';
-import { expectCode, newLog, readLines, readRecords } from '../helpers.js';
+import { expectCode, newLog, readLines, readRecords, openedRecords } from '../helpers.js';
 
 const TORN = '{"channel":"app","event":"log","level":"INFO","msg":"cut in the midd';
 
@@ -46,9 +46,7 @@ test('a torn last line is quarantined, reported as log.recovery, and the chain r
   );
   assert.equal(statSync(path.join(qdir, qfile)).mode & 0o777, 0o600);
 
-  const event = readRecords(path.join(t.dir, 'security.log')).find(
-    (r) => r.event === 'log.recovery',
-  );
+  const event = openedRecords(t, 'security.log').find((r) => r.event === 'log.recovery');
   assert.ok(event, 'a log.recovery event was written to security');
   const data = event.data as Record<string, unknown>;
   assert.equal(data.file, 'app.log');
@@ -73,7 +71,7 @@ test('a torn checkpoint line is quarantined too, and the checkpoint chain contin
   await logs.close();
   const report = await verifyLogs({ dir: t.dir, publicKey: t.publicKey });
   assert.ok(report.ok, JSON.stringify(report.damage));
-  assert.ok(readRecords(path.join(t.dir, 'security.log')).some((r) => r.event === 'log.recovery'));
+  assert.ok(openedRecords(t, 'security.log').some((r) => r.event === 'log.recovery'));
 });
 
 test('a file cut below its last checkpoint is reported on open and stays visible to verify', async () => {
@@ -93,7 +91,7 @@ test('a file cut below its last checkpoint is reported on open and stays visible
   logs = await t.open();
   logs.app.info('continues');
   await logs.close();
-  const event = readRecords(path.join(t.dir, 'security.log')).find(
+  const event = openedRecords(t, 'security.log').find(
     (r) => r.event === 'log.integrity.behind_checkpoint',
   );
   assert.ok(event);

@@ -12,7 +12,7 @@ import {
 } from '../../src/integrity/checkpoint.js';
 import { keyId, publicKeyText } from '../../src/crypto/sign.js';
 import { ChainHasher, chainGenesis, toLine } from '../../src/integrity/chain.js';
-import { newLog, readLines, type TestLog } from '../helpers.js';
+import { newLog, openedRecords, readLines, type TestLog } from '../helpers.js';
 
 async function written(): Promise<TestLog> {
   const t = newLog();
@@ -173,9 +173,7 @@ test('records appended after a clean close are named, and moved aside on the nex
   await logs.close();
   const after = await verify(t);
   assert.ok(after.ok, JSON.stringify(after.damage));
-  const security = readLines(path.join(t.dir, 'security.log')).map(
-    (l) => JSON.parse(l) as Record<string, unknown>,
-  );
+  const security = openedRecords(t, 'security.log');
   assert.ok(security.some((s) => s.event === 'log.integrity.appended_after_close'));
   assert.ok(!readFileSync(file, 'utf8').includes('"forged"'));
 });

@@ -12,6 +12,7 @@ import { LogsError, asLogsError } from '../../errors.js';
 import type { Sealable } from '../../event/prepare.js';
 import { sealEvent } from '../../event/prepare.js';
 import { PiiSealer } from '../../crypto/pii-cipher.js';
+import { levelOfHead, sealBody, type ChannelKey } from '../../crypto/body-cipher.js';
 import { LineBatch } from '../../integrity/line-batch.js';
 import type { MerkleState } from '../../integrity/merkle.js';
 import { MerkleTracker } from '../../integrity/merkle-tracker.js';
@@ -35,6 +36,8 @@ export interface ChannelWriterOptions {
   readonly lastTs?: string;
   /** Rotate at this size, and at the first record of a new UTC day when `daily`. */
   readonly rotate: { readonly maxBytes: number; readonly daily: boolean };
+  /** Encrypted channel: each record's body is sealed under this key (see body-cipher.ts). */
+  readonly bodyKey?: ChannelKey;
   /** Binds each record's encrypted personal data to this log. */
   readonly logId: string;
   /** Buffered: longest time a record waits in memory before it is written. */
@@ -104,6 +107,7 @@ export class ChannelWriter {
   // Sequenced but not yet written.
   private readonly batch = new LineBatch();
   private readonly sealer: PiiSealer;
+  private bodyKey: ChannelKey | undefined;
   private waiting: Waiter[] = [];
   // Written but not yet synced.
   private written: Waiter[] = [];
@@ -135,6 +139,7 @@ export class ChannelWriter {
     this.headHash = opts.state.head;
     this.tree = new MerkleTracker(opts.merkle);
     this.sealer = new PiiSealer(opts.logId);
+    this.bodyKey = opts.bodyKey;
     this.writtenState = opts.state;
     this.syncedState = opts.state;
     this.writtenTree = opts.merkle;
@@ -172,6 +177,11 @@ export class ChannelWriter {
     if (size === this.syncedState.seq) return this.syncedTree;
     if (size === this.writtenState.seq) return this.writtenTree;
     return this.tree.stateAt(size);
+  }
+
+  /** Encrypt the records sequenced from now on under this key (`keys rotate`). */
+  setBodyKey(key: ChannelKey): void {
+    this.bodyKey = key;
   }
 
   /** Records sequenced but not yet synced. */
@@ -212,11 +222,12 @@ export class ChannelWriter {
     resolve?: Waiter['resolve'],
     reject?: Waiter['reject'],
   ): number {
-    if (!this.batch.fits(p)) {
+    const sealed = this.bodyKey !== undefined;
+    if (!this.batch.fits(p, sealed)) {
       // The batch buffer is full: its bytes go to the kernel now, whatever the mode.
       this.writeOut();
       if (this.failure !== undefined) throw this.failure;
-      this.batch.reserve(p);
+      this.batch.reserve(p, sealed);
     }
     const seq = this.seqNo + 1;
     if (seq === this.baseSeq + 1) {
@@ -225,7 +236,11 @@ export class ChannelWriter {
     }
     this.lastTs = ts;
     const pii = p.pii === undefined ? undefined : this.sealer.seal(p.pii);
-    const canonical = sealEvent(p, seq, ts, skew, pii);
+    let canonical = sealEvent(p, seq, ts, skew, pii);
+    if (this.bodyKey !== undefined) {
+      const level = levelOfHead(p.pre);
+      canonical = sealBody(this.bodyKey, this.opts.logId, this.channel, level, seq, ts, canonical);
+    }
     const hash = this.batch.append(this.headHash, canonical);
     this.tree.appendBytes(this.batch.digest);
     this.seqNo = seq;

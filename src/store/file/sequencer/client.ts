@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { ChannelKey } from '../../../crypto/body-cipher.js';
 import { LogsError } from '../../../errors.js';
 import type { Sealable } from '../../../event/prepare.js';
 import type { Ack, ChannelStats } from '../channel-types.js';
@@ -284,6 +285,13 @@ export class SequencerClient {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.stopped) return Promise.reject(new LogsError('LOGS_CLOSED', 'the logs are closed'));
     return this.request('flush', op);
+  }
+
+  /** Encrypt a channel's records from the next one on under `key` (after those already sent). */
+  setChannelKey(channel: string, key: ChannelKey): void {
+    if (this.stopped) throw new LogsError('LOGS_CLOSED', 'the logs are closed');
+    this.post();
+    this.worker.postMessage({ t: 'key', channel, key } satisfies ToHost);
   }
 
   /** Write and sync every channel and sign checkpoints. */

@@ -139,6 +139,9 @@ export class SequencerHost {
           (err: unknown) => this.send({ t: 'done', id: msg.id, error: wire(err) }),
         );
         break;
+      case 'key':
+        this.writers.find((w) => w.channel === msg.channel)?.setBodyKey(msg.key);
+        break;
       case 'flush-sync':
         this.flushSync();
         this.syncDone();

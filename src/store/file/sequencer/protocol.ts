@@ -8,6 +8,7 @@
 import type { Checkpoint } from '../../../integrity/checkpoint.js';
 import type { Sealable } from '../../../event/prepare.js';
 import type { PiiPlan } from '../../../redact/pii.js';
+import type { ChannelKey } from '../../../crypto/body-cipher.js';
 import type { ChannelWriterOptions } from '../channel-writer.js';
 import type { RotationReason, SegmentEntry } from '../../../integrity/segment.js';
 import type { SealResult } from '../sealer.js';
@@ -87,7 +88,16 @@ function decodePlans(text: string): PiiPlan[] {
 /** A channel as the sequencer thread opens it: its writer's own settings, plus where it stands. */
 export interface ChannelInit extends Pick<
   ChannelWriterOptions,
-  'channel' | 'file' | 'durability' | 'state' | 'merkle' | 'base' | 'firstTs' | 'lastTs' | 'rotate'
+  | 'channel'
+  | 'file'
+  | 'durability'
+  | 'state'
+  | 'merkle'
+  | 'base'
+  | 'firstTs'
+  | 'lastTs'
+  | 'rotate'
+  | 'bodyKey'
 > {
   /** Records the last checkpoint covers (0 if none). */
   readonly checkpointed: number;
@@ -126,6 +136,7 @@ export type ToHost =
   | { readonly t: 'flush'; readonly id: number }
   | { readonly t: 'close'; readonly id: number }
   | { readonly t: 'op'; readonly id: number; readonly op: LifecycleOp }
+  | { readonly t: 'key'; readonly channel: string; readonly key: ChannelKey }
   | { readonly t: 'flush-sync' }
   | { readonly t: 'close-sync' };
 
