@@ -137,6 +137,53 @@ export const ERROR_CODES = {
     exit: 2,
     summary: 'The pagination cursor is not one this log gave out (or it was altered).',
   },
+  PROOF_UNAVAILABLE: {
+    http: 409,
+    exit: 1,
+    summary:
+      'The index does not hold the Merkle leaves this proof needs (indexed after a gap, or damaged).',
+  },
+  AUTH_REQUIRED: {
+    http: 401,
+    exit: 2,
+    summary: 'The request has no bearer token (Authorization: Bearer ...) or session.',
+  },
+  AUTH_INVALID: {
+    http: 401,
+    exit: 2,
+    summary: 'The token is unknown, revoked or expired.',
+  },
+  AUTH_THROTTLED: {
+    http: 429,
+    exit: 1,
+    summary: 'Too many failed sign-ins from this address; wait before trying again.',
+  },
+  FORBIDDEN: {
+    http: 403,
+    exit: 2,
+    summary: 'The token’s role does not allow this request.',
+  },
+  NOT_FOUND: { http: 404, exit: 2, summary: 'No such route, record, request or token.' },
+  BODY_TOO_LARGE: {
+    http: 413,
+    exit: 2,
+    summary: 'The request body is over the limit (1 MiB by default); split the batch.',
+  },
+  BATCH_TOO_LARGE: {
+    http: 413,
+    exit: 2,
+    summary: 'The request holds more events than allowed (1,000 by default); split it.',
+  },
+  MEDIA_TYPE_UNSUPPORTED: {
+    http: 415,
+    exit: 2,
+    summary: 'The Content-Type is not one this route accepts.',
+  },
+  REQUEST_TIMEOUT: {
+    http: 408,
+    exit: 1,
+    summary: 'The client sent its request too slowly; the connection was closed.',
+  },
   JOB_FAILED: {
     http: 500,
     exit: 1,

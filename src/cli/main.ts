@@ -10,6 +10,7 @@ import { registerReindex } from './reindex.js';
 import { registerQuery } from './query.js';
 import { registerErase, registerGdpr } from './gdpr.js';
 import { registerKeys } from './keys.js';
+import { registerServe } from './serve.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerGdpr(program, io);
   registerErase(program, io);
   registerKeys(program, io);
+  registerServe(program, io);
   return program;
 }
 

@@ -39,6 +39,27 @@ export interface JobConfig {
   readonly enabled: boolean;
 }
 
+export interface ServiceConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Largest request body, refused before it is buffered. */
+  readonly bodyLimit: number;
+  /** Most events in one ingest request. */
+  readonly maxEvents: number;
+  /** A request not fully received in this time is refused (slow clients). */
+  readonly requestTimeoutMs: number;
+  /** Take the client address from X-Forwarded-For (behind a proxy you run). */
+  readonly trustProxy: boolean;
+  readonly auth: {
+    /** Failed authentications from one address, within windowMs, before answers slow down. */
+    readonly slowAfter: number;
+    /** ... and before the address is refused for lockoutMs. */
+    readonly maxFailures: number;
+    readonly windowMs: number;
+    readonly lockoutMs: number;
+  };
+}
+
 /** The validated, defaulted, frozen configuration every part of the program reads. */
 export interface Config {
   /** Absolute path of the logs directory. */
@@ -62,6 +83,8 @@ export interface Config {
    * (their legal basis): an erasure touching them is scheduled for when the duty ends.
    */
   readonly gdpr: { readonly retentionDuty: Readonly<Record<string, { readonly basis: string }>> };
+  /** `dihya-logs serve`: where it listens, its limits, and how failed sign-ins are slowed. */
+  readonly service: ServiceConfig;
   /** The query index: fed by a background thread of the writing process when `live`. */
   readonly index: { readonly live: boolean; readonly intervalMs: number };
   readonly scheduler: {
@@ -244,6 +267,20 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
     archive: { compression: c.archive?.compression ?? 'gzip', level: c.archive?.level ?? 6 },
     gdpr: { retentionDuty: retentionDuty(c.gdpr?.retention_duty) },
     index: { live: c.index?.live ?? false, intervalMs: c.index?.interval_ms ?? 1000 },
+    service: {
+      host: c.service?.host ?? '127.0.0.1',
+      port: c.service?.port ?? 8080,
+      bodyLimit: c.service?.body_limit ?? 1024 * 1024,
+      maxEvents: c.service?.max_events ?? 1000,
+      requestTimeoutMs: c.service?.request_timeout_ms ?? 10_000,
+      trustProxy: c.service?.trust_proxy ?? false,
+      auth: {
+        slowAfter: c.service?.auth?.slow_after ?? 5,
+        maxFailures: c.service?.auth?.max_failures ?? 20,
+        windowMs: c.service?.auth?.window_ms ?? 60_000,
+        lockoutMs: c.service?.auth?.lockout_ms ?? 15 * 60_000,
+      },
+    },
     scheduler: {
       jobs,
       retry: {

@@ -117,6 +117,29 @@ export const configSchema = z.strictObject({
       interval_ms: z.number().int().min(100).max(60_000).optional(),
     })
     .optional(),
+  service: z
+    .strictObject({
+      host: z.string().min(1).max(255).optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+      body_limit: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .optional(),
+      max_events: z.number().int().min(1).max(100_000).optional(),
+      request_timeout_ms: z.number().int().min(100).max(600_000).optional(),
+      trust_proxy: z.boolean().optional(),
+      auth: z
+        .strictObject({
+          slow_after: z.number().int().min(1).max(1000).optional(),
+          max_failures: z.number().int().min(1).max(10_000).optional(),
+          window_ms: z.number().int().min(1000).max(86_400_000).optional(),
+          lockout_ms: z.number().int().min(1000).max(86_400_000).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   scheduler: z
     .strictObject({
       jobs: z

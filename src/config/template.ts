@@ -79,6 +79,19 @@ index:
   live: false
   interval_ms: 1000
 
+# dihya-logs serve: where it listens (127.0.0.1: this machine only; put TLS in front before
+# opening it wider), request limits, and failed sign-ins: after slow_after failures from one
+# address within window_ms answers slow down, after max_failures the address is refused for
+# lockout_ms. See docs/service.md.
+service:
+  host: 127.0.0.1
+  port: 8080
+  body_limit: 1048576
+  max_events: 1000
+  request_timeout_ms: 10000
+  trust_proxy: false
+  auth: { slow_after: 5, max_failures: 20, window_ms: 60000, lockout_ms: 900000 }
+
 # Built-in jobs, run by \`dihya-logs scheduler\` on these cron schedules (UTC). A failed run is
 # retried \`attempts\` times, waiting backoff_ms, then twice that, ... A job never overlaps itself.
 scheduler:

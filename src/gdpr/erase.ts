@@ -12,7 +12,7 @@ import { listRequests } from './requests.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 
 const DAY_MS = 86_400_000;
-const EXPORT_DIR_NAME = /^exp-\d{8}-[\da-f]{16}$/;
+export const EXPORT_DIR_NAME = /^exp-\d{8}-[\da-f]{16}$/;
 /** Rows that are not GDPR request events (those stay: they are the register). */
 const NOT_A_REQUEST = `r.event NOT IN (SELECT id FROM refs WHERE text GLOB '${RESERVED_EVENT_PREFIX}*')`;
 

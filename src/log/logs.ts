@@ -2,6 +2,7 @@ import { IndexFeeder } from '../index/feeder.js';
 import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import type { Keystore } from '../crypto/keystore.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
+import type { SubjectLookup } from '../redact/pii.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Config } from '../config/resolve.js';
 import { levelAtLeast } from '../event/levels.js';
@@ -153,6 +154,43 @@ export class Logs implements LogSink, ExitTarget {
    */
   write(input: unknown, options: WriteOptions = {}): Promise<Ack | null> {
     return this.writeAs(input, options, false);
+  }
+
+  /**
+   * Store a batch all or nothing: every event is validated and classified first; one that is
+   * not valid rejects the call with its code, its message prefixed `event N:` and `details.index`
+   * N, and nothing is stored. Then all are handed to the writer together. Resolves with one ack
+   * per event (null for one below its channel's minimum level) once each is stored as its
+   * channel promises: durable channels after fdatasync, the others once sequenced.
+   */
+  writeAll(inputs: readonly unknown[]): Promise<Array<Ack | null>> {
+    const prepared: Array<{ p: PreparedEvent; c: Channel } | null> = [];
+    for (let i = 0; i < inputs.length; i++) {
+      try {
+        const p = prepareEvent(inputs[i], this.prepare);
+        reserved(p.event);
+        prepared.push(this.wanted(p) ? { p, c: this.channel(p.channel) } : null);
+      } catch (err) {
+        const e = asLogsError(err);
+        return Promise.reject(
+          new LogsError(e.code, `event ${i}: ${e.message}`, { details: { index: i } }),
+        );
+      }
+    }
+    try {
+      return Promise.all(
+        prepared.map((x) =>
+          x === null ? null : (this.send(x.c, x.p, x.c.durable ? 'd' : 'a') as Promise<Ack>),
+        ),
+      );
+    } catch (err) {
+      return Promise.reject(asLogsError(err));
+    }
+  }
+
+  /** Whether the writer has failed (a write or sync refused): the service is then not ready. */
+  get failed(): LogsError | undefined {
+    return this.client.failed;
   }
 
   /**
@@ -477,6 +515,11 @@ export class Logs implements LogSink, ExitTarget {
       data: { channels: rotated },
     });
     return rotated;
+  }
+
+  /** The writer's keystore as a lookup: pseudonym → id and key (reveal, for allowed readers). */
+  subjectLookup(): SubjectLookup {
+    return this.parts.keystore;
   }
 
   /** The keys of the encrypted channels, to read their records (query, export). */

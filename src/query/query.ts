@@ -8,7 +8,8 @@ import type { LogLayout } from '../store/file/layout.js';
 import { readSegmentBook } from '../store/file/segment-log.js';
 import type { QueryFilter } from './filter.js';
 import { RecordReader, type ReadStatus } from './read.js';
-import { search, type Order } from './search.js';
+import { search, selectHits, type Order } from './search.js';
+import { recordId, SEQ_LIMIT } from '../index/schema.js';
 
 export interface QueryRequest {
   readonly filter: QueryFilter;
@@ -96,4 +97,37 @@ export async function runQuery(
 /** Whether a read status is damage (`unverified` is not: the line carries the indexed hash). */
 export function isDamage(status: ReadStatus): boolean {
   return status === 'hash_mismatch' || status === 'missing';
+}
+
+/**
+ * One record by channel and seq, through the index (caught up by the caller), read back and
+ * checked like a query's. Undefined when the index has no such record (never written, removed
+ * by retention, or an erased person's).
+ */
+export async function readOne(
+  layout: LogLayout,
+  logId: string,
+  db: IndexDb,
+  channel: string,
+  seq: number,
+  keys?: SubjectLookup,
+  channelKeys?: ChannelKeyring,
+): Promise<QueryRecord | undefined> {
+  const state = db.states().find((s) => s.channel === channel);
+  if (state === undefined || !Number.isSafeInteger(seq) || seq < 1 || seq >= SEQ_LIMIT)
+    return undefined;
+  const hits = selectHits(db, ['r.id = ?'], [recordId(state.channelNo, seq)], 'asc', 1);
+  if (hits.length === 0) return undefined;
+  const reader = new RecordReader(layout, logId, readSegmentBook(layout, logId), channelKeys);
+  const [r] = await reader.read(hits);
+  if (r === undefined) return undefined;
+  let record = r.record;
+  if (record !== undefined && keys !== undefined && !isDamage(r.status)) {
+    try {
+      record = reveal(record, keys, logId).record;
+    } catch (err) {
+      if (!(err instanceof LogsError)) throw err;
+    }
+  }
+  return { channel, seq, status: r.status, record, file: r.file };
 }

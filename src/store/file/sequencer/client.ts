@@ -287,6 +287,11 @@ export class SequencerClient {
     return this.request('flush', op);
   }
 
+  /** The failure that stopped the writer thread, if it stopped. */
+  get failed(): LogsError | undefined {
+    return this.failure;
+  }
+
   /** Encrypt a channel's records from the next one on under `key` (after those already sent). */
   setChannelKey(channel: string, key: ChannelKey): void {
     if (this.stopped) throw new LogsError('LOGS_CLOSED', 'the logs are closed');

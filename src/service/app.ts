@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServiceConfig } from '../config/resolve.js';
+import { LogsError, asLogsError } from '../errors.js';
+import type { Logs } from '../log/logs.js';
+import { VERSION } from '../version.js';
+import { registerAuth } from './auth.js';
+import { registerBodyParsers } from './body.js';
+import { Health, type ServiceContext } from './context.js';
+import { rawErrorResponse, sendError, toLogsError } from './errors.js';
+import { ServiceEvents } from './events.js';
+import { IndexAccess } from './index-access.js';
+import { Metrics } from './metrics.js';
+import { gdprRoutes } from './routes/gdpr.js';
+import { healthRoutes } from './routes/health.js';
+import { ingestRoutes } from './routes/ingest.js';
+import { integrityRoutes } from './routes/integrity.js';
+import { readRoutes } from './routes/read.js';
+import { tailRoutes } from './routes/tail.js';
+import { tokenRoutes } from './routes/tokens.js';
+import type { TokenStore } from './tokens.js';
+import { Verification } from './verification.js';
+
+export interface ServiceDeps {
+  /** The open logs: the service writes and reads through them (and owns their lock). */
+  readonly logs: Logs;
+  readonly tokens: TokenStore;
+  /** The master key: GDPR exports decrypt personal data with it. */
+  readonly masterKey: Buffer;
+  /** Default: the logs' configuration (`service:`). */
+  readonly config?: ServiceConfig;
+  readonly clock?: () => number;
+  /** Failures no request waits for. Default: the logs' error reporting. */
+  readonly onError?: (err: LogsError) => void;
+}
+
+/** The built app and what it shares with `serve` (verification, the tail streams). */
+export interface ServiceApp extends FastifyInstance {
+  readonly service: ServiceContext;
+}
+
+/**
+ * Build the service: routes, authentication, limits and error answers. Never listens (tests
+ * inject requests; `serve` listens). Closing it ends the tail streams and the index
+ * connection; the logs and the token store stay the caller's.
+ */
+export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
+  const config = deps.config ?? deps.logs.config.service;
+  const onError = deps.onError ?? ((err: LogsError) => deps.logs.reportError(err));
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    genReqId: () => randomUUID(),
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    // Our own server: its timeouts are the defence against slow clients (a request not fully
+    // received in requestTimeoutMs is answered 408 and closed).
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          requestTimeout: config.requestTimeoutMs,
+          headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
+          connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
+          maxHeaderSize: 16 * 1024,
+        },
+        (req: IncomingMessage, res: ServerResponse) => handler(req, res),
+      );
+      server.keepAliveTimeout = 5000;
+      return server;
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return;
+      const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      socket.end(
+        timeout
+          ? rawErrorResponse(408, 'REQUEST_TIMEOUT', 'the request was not received in time')
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? rawErrorResponse(431, 'USAGE', 'the request headers are too large')
+            : rawErrorResponse(400, 'USAGE', 'the request is malformed HTTP'),
+      );
+    },
+  });
+
+  const index = new IndexAccess(deps.logs);
+  const ctx: ServiceContext = {
+    logs: deps.logs,
+    tokens: deps.tokens,
+    config,
+    index,
+    events: new ServiceEvents(deps.logs, onError),
+    metrics: new Metrics(deps.logs),
+    health: new Health(deps.logs),
+    verification: new Verification(index.layout, deps.logs.config.integrity.publicKey),
+    masterKey: deps.masterKey,
+    clock: deps.clock ?? Date.now,
+    onError,
+    routes: [],
+    streams: new Set(),
+  };
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) {
+      if (method === 'HEAD') continue; // Fastify's automatic twin of each GET
+      ctx.routes.push({
+        method,
+        url: r.url,
+        roles: r.config?.roles,
+        public: r.config?.public === true,
+      });
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'dihya-logs',
+        version: VERSION,
+        description:
+          'Structured, secret-free, tamper-evident, GDPR-erasable logs: ingest, query, live tail, integrity proofs, GDPR requests. Every route but /healthz, /readyz and this document needs `Authorization: Bearer <token>`; errors are `{ "error": { "code", "message", "id" } }`.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  registerBodyParsers(app);
+  registerAuth(app, { tokens: deps.tokens, config, events: ctx.events, clock: ctx.clock });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.answered(
+      request.routeOptions.url ?? '(unmatched)',
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.setErrorHandler(async (err, request, reply) => {
+    const e = toLogsError(err);
+    if (e.httpStatus >= 500) ctx.events.failed(request, asLogsError(err));
+    if (e.code === 'WRITE_FAILED' || e.code === 'CHANNEL_FAILED') ctx.health.writeFailed(e);
+    return sendError(reply, request, e);
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    sendError(reply, request, new LogsError('NOT_FOUND', 'no such route')),
+  );
+
+  ingestRoutes(app, ctx);
+  readRoutes(app, ctx);
+  tailRoutes(app, ctx);
+  integrityRoutes(app, ctx);
+  gdprRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  healthRoutes(app, ctx);
+  app.get(
+    '/v1/openapi.json',
+    {
+      config: { public: true },
+      schema: { summary: 'This API, as OpenAPI 3.1', tags: ['health'] },
+    },
+    () => app.swagger(),
+  );
+
+  app.addHook('onClose', (_instance, done) => {
+    for (const stop of [...ctx.streams]) stop();
+    index.close();
+    done();
+  });
+  // A Fastify instance is thenable (it resolves once ready): returning it from an async
+  // function awaits `ready()`, and the type seen through `await` is Fastify's own.
+  const built: unknown = Object.assign(app, { service: ctx });
+  return built as ServiceApp;
+}

@@ -1,0 +1,157 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LogsError } from '../errors.js';
+import type { ServiceConfig } from '../config/resolve.js';
+import type { ServiceEvents } from './events.js';
+import { sendError } from './errors.js';
+import type { Role, TokenInfo, TokenStore } from './tokens.js';
+
+/** Who made a request: the token that authenticated it. */
+export interface Principal {
+  readonly tokenId: string;
+  readonly name: string;
+  readonly role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Roles allowed on this route; absent on public routes. */
+    roles?: readonly Role[];
+    /** No authentication (health, readiness, the OpenAPI document). */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** The principal of an authenticated route's request (the auth hook has set it). */
+export function principalOf(request: FastifyRequest): Principal {
+  const p = request.principal;
+  if (p === undefined) throw new LogsError('INTERNAL', 'no principal on an authenticated route');
+  return p;
+}
+
+/**
+ * Failed authentications per client address: after `slowAfter` in a window answers are
+ * delayed (doubling, at most 2 s), after `maxFailures` the address is refused for `lockoutMs`.
+ * Bounded: the oldest addresses are forgotten first.
+ */
+export class FailureThrottle {
+  private readonly byAddress = new Map<
+    string,
+    { failures: number; since: number; lockedUntil: number }
+  >();
+  private static readonly MAX_ADDRESSES = 10_000;
+
+  constructor(private readonly cfg: ServiceConfig['auth']) {}
+
+  /** Milliseconds the address is still refused for (0: not refused). */
+  lockedFor(address: string, now: number): number {
+    const e = this.byAddress.get(address);
+    return e === undefined ? 0 : Math.max(0, e.lockedUntil - now);
+  }
+
+  /** Count a failure; returns how long to delay the answer, and whether it locked the address. */
+  fail(address: string, now: number): { delayMs: number; locked: boolean } {
+    let e = this.byAddress.get(address);
+    if (e === undefined || now - e.since > this.cfg.windowMs) {
+      e = { failures: 0, since: now, lockedUntil: 0 };
+      this.byAddress.delete(address);
+      if (this.byAddress.size >= FailureThrottle.MAX_ADDRESSES) {
+        const oldest = this.byAddress.keys().next().value;
+        if (oldest !== undefined) this.byAddress.delete(oldest);
+      }
+      this.byAddress.set(address, e);
+    }
+    e.failures += 1;
+    if (e.failures >= this.cfg.maxFailures) {
+      e.lockedUntil = now + this.cfg.lockoutMs;
+      return { delayMs: 0, locked: true };
+    }
+    const over = e.failures - this.cfg.slowAfter;
+    return { delayMs: over <= 0 ? 0 : Math.min(2000, 100 * 2 ** (over - 1)), locked: false };
+  }
+}
+
+export interface AuthOptions {
+  readonly tokens: TokenStore;
+  readonly config: ServiceConfig;
+  readonly events: ServiceEvents;
+  readonly clock: () => number;
+}
+
+/**
+ * Every route is authenticated unless it is marked public, and allowed only to the roles it
+ * names. Runs on `onRequest`, before the body is read: a refused request's body is never
+ * buffered. Every refusal is a `security` event.
+ */
+export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
+  const throttle = new FailureThrottle(options.config.auth);
+  app.addHook('onRequest', async (request, reply) => {
+    const cfg = request.routeOptions.config;
+    if (cfg.public === true) return;
+    const roles = cfg.roles;
+    // A route without roles and not public is a mistake: refuse rather than open it.
+    if (roles === undefined) {
+      return refuse(request, reply, new LogsError('FORBIDDEN', 'this route is not available'));
+    }
+    const now = options.clock();
+    const lockedMs = throttle.lockedFor(request.ip, now);
+    if (lockedMs > 0) {
+      options.events.denied(request, 'AUTH_THROTTLED', undefined);
+      return sendError(
+        reply,
+        request,
+        new LogsError(
+          'AUTH_THROTTLED',
+          'too many failed authentications from this address; try again later',
+        ),
+        { 'retry-after': String(Math.ceil(lockedMs / 1000)) },
+      );
+    }
+    const token = bearer(request.headers.authorization);
+    const info: TokenInfo | undefined =
+      token === undefined ? undefined : options.tokens.check(token, now);
+    if (info === undefined) {
+      const code = token === undefined ? 'AUTH_REQUIRED' : 'AUTH_INVALID';
+      // A missing token is a client that forgot; a wrong one counts towards the throttle.
+      const { delayMs, locked } =
+        code === 'AUTH_INVALID' ? throttle.fail(request.ip, now) : { delayMs: 0, locked: false };
+      options.events.denied(request, locked ? 'AUTH_THROTTLED' : code, undefined);
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      return sendError(
+        reply,
+        request,
+        new LogsError(
+          code,
+          code === 'AUTH_REQUIRED'
+            ? 'this route needs a token: Authorization: Bearer <token>'
+            : 'the token is unknown, revoked or expired',
+        ),
+        { 'www-authenticate': 'Bearer realm="dihya-logs"' },
+      );
+    }
+    const principal: Principal = { tokenId: info.id, name: info.name, role: info.role };
+    if (!roles.includes(info.role)) {
+      options.events.denied(request, 'FORBIDDEN', principal);
+      return sendError(
+        reply,
+        request,
+        new LogsError('FORBIDDEN', `the role ${info.role} may not use this route`),
+      );
+    }
+    request.principal = principal;
+  });
+
+  function refuse(request: FastifyRequest, reply: FastifyReply, err: LogsError): FastifyReply {
+    options.events.denied(request, err.code, undefined);
+    return sendError(reply, request, err);
+  }
+}
+
+/** The token of an `Authorization: Bearer <token>` header. */
+function bearer(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const m = /^Bearer +(\S{1,200})\s*$/i.exec(header);
+  return m?.[1];
+}

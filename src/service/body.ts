@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify';
+import sjson from 'secure-json-parse';
+import { LogsError } from '../errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** The body as text; invalid UTF-8 is refused, never replaced (it would change what is stored). */
+export function decodeUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new LogsError('USAGE', 'the body is not valid UTF-8');
+  }
+}
+
+/**
+ * Parse JSON text, refusing `__proto__` keys and `constructor.prototype` (in any escaped
+ * spelling: secure-json-parse looks at the decoded keys): what later merges an object must not
+ * reach its prototype.
+ */
+export function parseJson(text: string, where = 'the body'): unknown {
+  try {
+    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    const poisoned = err instanceof SyntaxError && /prototype property/.test(err.message);
+    throw new LogsError(
+      'USAGE',
+      poisoned
+        ? `${where} holds a __proto__ or constructor.prototype key`
+        : `${where} is not valid JSON`,
+    );
+  }
+}
+
+/** NDJSON: one JSON value per line; blank lines are skipped; a bad line is named by number. */
+export function parseNdjson(text: string): unknown[] {
+  const out: unknown[] = [];
+  let line = 0;
+  let at = 0;
+  while (at <= text.length) {
+    let end = text.indexOf('\n', at);
+    if (end === -1) end = text.length;
+    line += 1;
+    const raw = text.slice(at, end);
+    at = end + 1;
+    if (raw.trim() === '') continue;
+    try {
+      out.push(parseJson(raw, `line ${line}`));
+    } catch (err) {
+      const e = err as LogsError;
+      throw new LogsError(e.code, e.message, { details: { index: out.length } });
+    }
+  }
+  return out;
+}
+
+/**
+ * The body types the service reads. JSON and NDJSON are decoded strictly (UTF-8, no prototype
+ * keys); protobuf (OTLP) stays bytes for its route. Any other type is 415.
+ */
+export function registerBodyParsers(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJson(decodeUtf8(body as Buffer)));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, new NdjsonBody(parseNdjson(decodeUtf8(body as Buffer))));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addContentTypeParser(
+    ['application/x-protobuf', 'application/protobuf'],
+    { parseAs: 'buffer' },
+    (_req, body, done) => {
+      done(null, new ProtobufBody(body as Buffer));
+    },
+  );
+}
+
+/** Events given as NDJSON (so a route knows the encoding it got). */
+export class NdjsonBody {
+  constructor(readonly values: unknown[]) {}
+}
+
+/** A protobuf body, as bytes. */
+export class ProtobufBody {
+  constructor(readonly bytes: Buffer) {}
+}

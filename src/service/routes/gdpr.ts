@@ -1,0 +1,174 @@
+import { createReadStream, readdirSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import tar from 'tar-stream';
+import { LogsError } from '../../errors.js';
+import { EXPORT_DIR_NAME, eraseSubject } from '../../gdpr/erase.js';
+import { exportSubject } from '../../gdpr/export.js';
+import { listRequests } from '../../gdpr/requests.js';
+import { principalOf } from '../auth.js';
+import { GDPR, type ServiceContext } from '../context.js';
+import { actorOf } from '../events.js';
+
+const subjects = {
+  type: 'array',
+  items: { type: 'string', minLength: 1, maxLength: 256 },
+  minItems: 1,
+  maxItems: 10,
+} as const;
+
+/** Who asked, as the request's audit events name them: the token, never its secret. */
+function requester(ctx: ServiceContext, request: Parameters<typeof principalOf>[0]): string {
+  const p = principalOf(request);
+  return `${actorOf(p).id} (${p.name}, ${p.role})`;
+}
+
+export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.post<{ Body: { subject: string[]; format?: 'json' | 'csv'; reason?: string } }>(
+    '/v1/gdpr/exports',
+    {
+      config: { roles: GDPR },
+      schema: {
+        summary: 'Export a person’s records (GDPR Art. 15, 20)',
+        description:
+          'Every record of the person (all channels, archives), their values decrypted, in a bundle with a signed manifest. Answers with the request id; download with GET /v1/gdpr/exports/{id}.',
+        tags: ['gdpr'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['subject'],
+          properties: {
+            subject: subjects,
+            format: { type: 'string', enum: ['json', 'csv'] },
+            reason: { type: 'string', maxLength: 1000 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const report = await exportSubject({
+        logs: ctx.logs,
+        masterKey: ctx.masterKey,
+        ids: b.subject,
+        format: b.format ?? 'json',
+        ...(b.reason === undefined ? {} : { reason: b.reason }),
+        requestedBy: requester(ctx, request),
+      });
+      return reply.code(201).send(report);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/gdpr/exports/:id',
+    {
+      config: { roles: GDPR },
+      schema: {
+        summary: 'Download an export bundle',
+        description:
+          'The bundle as a tar archive (records.json, records.csv when asked, summary.json, summary.txt, consulted.json, manifest.json). Check it with the log’s public key (docs/gdpr.md).',
+        tags: ['gdpr'],
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', pattern: EXPORT_DIR_NAME.source } },
+          required: ['id'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.id;
+      const root = realpathSync(ctx.index.layout.exportDir);
+      let dir: string;
+      try {
+        dir = realpathSync(path.join(root, id));
+      } catch {
+        throw new LogsError('NOT_FOUND', 'no export bundle with that id (erased, or never made)');
+      }
+      // The id is checked by its pattern; the realpath check keeps a planted link out.
+      if (path.dirname(dir) !== root)
+        throw new LogsError('PATH_UNSAFE', 'the bundle is not in export/');
+      const files = readdirSync(dir).filter(
+        (f) => /^[\w.-]+$/.test(f) && statSync(path.join(dir, f)).isFile(),
+      );
+      await ctx.events.read(request, 'export download', { request: id, files: files.length });
+      const pack = tar.pack();
+      void (async () => {
+        for (const f of files) {
+          const file = path.join(dir, f);
+          const size = statSync(file).size;
+          await new Promise<void>((resolve, reject) => {
+            const entry = pack.entry({ name: `${id}/${f}`, size, mode: 0o600 }, (err) =>
+              err ? reject(err) : resolve(),
+            );
+            createReadStream(file).on('error', reject).pipe(entry);
+          });
+        }
+        pack.finalize();
+      })().catch((err: unknown) => pack.destroy(err as Error));
+      return reply
+        .type('application/x-tar')
+        .header('content-disposition', `attachment; filename="${id}.tar"`)
+        .send(pack);
+    },
+  );
+
+  app.post<{ Body: { subject: string[]; reason: string; dry_run?: boolean } }>(
+    '/v1/gdpr/erasures',
+    {
+      config: { roles: GDPR },
+      schema: {
+        summary: 'Erase a person (GDPR Art. 17)',
+        description:
+          'Destroys the person’s key and pseudonym mapping (their records stay, anonymous and unreadable), removes their index rows and earlier export bundles; channels under a retention duty are scheduled for when it ends. With dry_run, says what would happen.',
+        tags: ['gdpr'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['subject', 'reason'],
+          properties: {
+            subject: subjects,
+            reason: { type: 'string', minLength: 1, maxLength: 1000 },
+            dry_run: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const report = await eraseSubject({
+        logs: ctx.logs,
+        ids: b.subject,
+        reason: b.reason,
+        requestedBy: requester(ctx, request),
+        dryRun: b.dry_run === true,
+        now: ctx.clock(),
+      });
+      return reply.code(b.dry_run === true ? 200 : 201).send(report);
+    },
+  );
+
+  app.get(
+    '/v1/gdpr/requests',
+    {
+      config: { roles: GDPR },
+      schema: {
+        summary: 'The request register',
+        description:
+          'Every export and erasure request with its status and its deadline (one month from receipt), read from the audit trail.',
+        tags: ['gdpr'],
+      },
+    },
+    async (request) => {
+      await ctx.index.caughtUp();
+      const requests = await listRequests(
+        ctx.index.layout,
+        ctx.logs.logId,
+        ctx.index.db,
+        ctx.logs.subjectLookup(),
+        ctx.logs.channelKeyring(),
+      );
+      await ctx.events.read(request, 'request register', { count: requests.length });
+      return { requests };
+    },
+  );
+}

@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { LogsError } from '../../errors.js';
+import type { Ack } from '../../store/file/channel-types.js';
+import { NdjsonBody, ProtobufBody } from '../body.js';
+import { INGEST, type ServiceContext } from '../context.js';
+
+/** What an ingest request answers: per event, where it was stored (or why not). */
+export interface IngestResult {
+  readonly stored: number;
+  readonly events: ReadonlyArray<
+    { readonly channel: string; readonly seq: number } | { readonly dropped: 'below_min_level' }
+  >;
+}
+
+/** Store a batch all or nothing, and say where each event went. */
+export async function ingest(ctx: ServiceContext, events: unknown[]): Promise<IngestResult> {
+  if (events.length === 0) throw new LogsError('USAGE', 'no event in the request');
+  if (events.length > ctx.config.maxEvents)
+    throw new LogsError(
+      'BATCH_TOO_LARGE',
+      `a request holds at most ${ctx.config.maxEvents} events (this one ${events.length}); split it`,
+    );
+  let acks: Array<Ack | null>;
+  try {
+    acks = await ctx.logs.writeAll(events);
+  } catch (err) {
+    ctx.health.writeFailed(err);
+    throw err;
+  }
+  ctx.health.writeSucceeded();
+  let stored = 0;
+  const out = acks.map((a) => {
+    if (a === null) return { dropped: 'below_min_level' as const };
+    stored += 1;
+    ctx.metrics.ingested(a.channel);
+    return { channel: a.channel, seq: a.seq };
+  });
+  return { stored, events: out };
+}
+
+export function ingestRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.post(
+    '/v1/events',
+    {
+      config: { roles: INGEST },
+      schema: {
+        summary: 'Store events',
+        description:
+          'One event (JSON object), an array of events, or NDJSON (application/x-ndjson). All are stored or none: a bad event is named by its index. audit and security events are acknowledged once durable (after fsync). At most service.max_events events and service.body_limit bytes.',
+        tags: ['ingest'],
+      },
+    },
+    async (request) => {
+      const body: unknown = request.body;
+      let events: unknown[];
+      if (body instanceof NdjsonBody) events = body.values;
+      else if (body instanceof ProtobufBody)
+        throw new LogsError(
+          'MEDIA_TYPE_UNSUPPORTED',
+          'events are JSON or NDJSON here; OTLP protobuf goes to /v1/otlp/logs',
+        );
+      else if (Array.isArray(body)) events = body;
+      else if (typeof body === 'object' && body !== null) events = [body];
+      else
+        throw new LogsError(
+          'USAGE',
+          'expected an event (JSON object), an array of events, or NDJSON',
+        );
+      return ingest(ctx, events);
+    },
+  );
+}

@@ -1,0 +1,189 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LogsError } from '../../errors.js';
+import { parseFilter, type QueryFilter } from '../../query/filter.js';
+import { resultObject } from '../../query/format.js';
+import { readOne } from '../../query/query.js';
+import { MAX_LIMIT } from '../../query/search.js';
+import { principalOf } from '../auth.js';
+import { READERS, REVEALING, type ServiceContext } from '../context.js';
+import { statsOf } from '../stats.js';
+
+const list = { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 50 } as const;
+const text = { type: 'string', maxLength: 512 } as const;
+
+/** The filters of `query` as query string parameters (repeat a key, or comma-separate). */
+export const FILTER_QUERYSTRING = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    channel: list,
+    level: text,
+    event: list,
+    outcome: list,
+    actor: list,
+    subject: list,
+    request_id: list,
+    since: text,
+    until: text,
+    text,
+  },
+} as const;
+
+export interface FilterQuery {
+  channel?: string[];
+  level?: string;
+  event?: string[];
+  outcome?: string[];
+  actor?: string[];
+  subject?: string[];
+  request_id?: string[];
+  since?: string;
+  until?: string;
+  text?: string;
+}
+
+/** A query filter from query string parameters; people by real id through the keystore. */
+export function filterOf(ctx: ServiceContext, q: FilterQuery): QueryFilter {
+  return parseFilter(
+    {
+      channel: q.channel,
+      level: q.level,
+      event: q.event,
+      outcome: q.outcome,
+      actor: q.actor,
+      subject: q.subject,
+      requestId: q.request_id,
+      since: q.since,
+      until: q.until,
+      text: q.text,
+    },
+    {
+      nowMs: ctx.clock(),
+      channels: ctx.logs.channels,
+      pseudonymOf: (id) => ctx.logs.pseudonymOf(id),
+    },
+  ).filter;
+}
+
+/** The filter as recorded in the read's audit event (classified there like any event data). */
+export function filterForAudit(q: FilterQuery): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined));
+}
+
+export function reveals(request: FastifyRequest): boolean {
+  return REVEALING.includes(principalOf(request).role);
+}
+
+export function readRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.get<{ Querystring: FilterQuery & { limit?: number; cursor?: string; order?: string } }>(
+    '/v1/events',
+    {
+      config: { roles: READERS },
+      schema: {
+        summary: 'Find records',
+        description:
+          'The filters of `dihya-logs query`. Each record is read back from its segment and checked against its chain hash; damaged ones are listed in `damaged`. Personal values are put back for the dpo and admin roles. Pages: pass `next` as `cursor`.',
+        tags: ['read'],
+        querystring: {
+          ...FILTER_QUERYSTRING,
+          properties: {
+            ...FILTER_QUERYSTRING.properties,
+            limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
+            cursor: { type: 'string', maxLength: 512 },
+            order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, order, ...q } = request.query;
+      const filter = filterOf(ctx, q);
+      const result = await ctx.index.query(
+        {
+          filter,
+          ...(limit === undefined ? {} : { limit }),
+          ...(cursor === undefined ? {} : { cursor }),
+          ...(order === 'asc' || order === 'desc' ? { order } : {}),
+        },
+        reveals(request),
+      );
+      await ctx.events.read(request, 'query', {
+        filter: filterForAudit(q),
+        count: result.records.length,
+      });
+      const locked = (result.indexed?.channels ?? []).filter((c) => c.locked).map((c) => c.channel);
+      return { ...resultObject(result), ...(locked.length > 0 ? { locked } : {}) };
+    },
+  );
+
+  app.get<{ Params: { channel: string; seq: number } }>(
+    '/v1/events/:channel/:seq',
+    {
+      config: { roles: READERS },
+      schema: {
+        summary: 'One record',
+        description:
+          'A record by channel and seq, read back and checked against its chain hash (`status`).',
+        tags: ['read'],
+        params: {
+          type: 'object',
+          properties: {
+            channel: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' },
+            seq: { type: 'integer', minimum: 1 },
+          },
+          required: ['channel', 'seq'],
+        },
+      },
+    },
+    async (request) => {
+      const { channel, seq } = request.params;
+      if (!ctx.logs.channels.includes(channel)) throw new LogsError('NOT_FOUND', 'no such channel');
+      await ctx.index.caughtUp();
+      const r = await readOne(
+        ctx.index.layout,
+        ctx.logs.logId,
+        ctx.index.db,
+        channel,
+        seq,
+        reveals(request) ? ctx.logs.subjectLookup() : undefined,
+        ctx.logs.channelKeyring(),
+      );
+      if (r?.record === undefined)
+        throw new LogsError(
+          'NOT_FOUND',
+          `no record ${channel} #${seq} (never written, removed by retention, or an erased person's)`,
+        );
+      await ctx.events.read(request, 'record', { channel, seq, count: 1 });
+      return { channel, seq, status: r.status, file: r.file, record: r.record };
+    },
+  );
+
+  app.get<{ Querystring: { since?: string; until?: string; bucket?: string; top?: number } }>(
+    '/v1/stats',
+    {
+      config: { roles: READERS },
+      schema: {
+        summary: 'Counts for charts',
+        description:
+          'Records per time bucket, per channel and per level; failed sign-ins and denied accesses per bucket; top event types; top actors of security events (pseudonyms). Default: the last 24 hours by hour.',
+        tags: ['read'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            since: text,
+            until: text,
+            bucket: { type: 'string', enum: ['minute', 'hour', 'day'] },
+            top: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      await ctx.index.caughtUp();
+      const stats = statsOf(ctx.index.db, request.query, ctx.clock());
+      await ctx.events.read(request, 'stats', { since: stats.since, until: stats.until });
+      return stats;
+    },
+  );
+}

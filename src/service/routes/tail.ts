@@ -1,0 +1,144 @@
+import type { FastifyInstance } from 'fastify';
+import { openIfSealed } from '../../crypto/body-cipher.js';
+import { recordMatcher } from '../../query/filter.js';
+import { reveal } from '../../redact/reveal.js';
+import { FileFollower } from '../../store/file/follow.js';
+import { READERS, type ServiceContext } from '../context.js';
+import { FILTER_QUERYSTRING, filterForAudit, filterOf, reveals, type FilterQuery } from './read.js';
+
+const POLL_MS = 250;
+const HEARTBEAT_MS = 15_000;
+const BACKLOG_MAX = 1000;
+
+/** Where a stream stands: the last seq sent per channel, and the time of the last record. */
+interface Position {
+  t: number;
+  p: Record<string, number>;
+}
+
+function encodePosition(pos: Position): string {
+  return Buffer.from(JSON.stringify(pos)).toString('base64url');
+}
+
+/** A Last-Event-ID this service gave out; anything else is ignored (the stream starts now). */
+function decodePosition(text: unknown, channels: readonly string[]): Position | undefined {
+  if (typeof text !== 'string' || text.length > 4096) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (typeof v !== 'object' || v === null) return undefined;
+    const { t, p } = v as { t?: unknown; p?: unknown };
+    if (typeof t !== 'number' || !Number.isFinite(t) || typeof p !== 'object' || p === null)
+      return undefined;
+    const out: Record<string, number> = {};
+    for (const c of channels) {
+      const seq = (p as Record<string, unknown>)[c];
+      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) out[c] = seq;
+    }
+    return { t, p: out };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Live tail as Server-Sent Events: each matching record as one `data:` line of JSON, with an
+ * id that resumes the stream (`Last-Event-ID`: the records written meanwhile are sent first,
+ * up to 1,000, from the index). The same filters as `/v1/events`.
+ */
+export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.get<{ Querystring: FilterQuery }>(
+    '/v1/tail',
+    {
+      config: { roles: READERS },
+      schema: {
+        summary: 'Live tail (Server-Sent Events)',
+        description:
+          'New records matching the filters, as they are written: `event: record`, `data:` the record as JSON, `id:` a position to resume from with Last-Event-ID. A comment line every 15 s keeps the connection open.',
+        tags: ['read'],
+        querystring: FILTER_QUERYSTRING,
+      },
+    },
+    async (request, reply) => {
+      const filter = filterOf(ctx, request.query);
+      const matches = recordMatcher(filter);
+      const channels = filter.channels ?? ctx.logs.channels;
+      const revealing = reveals(request);
+      const logId = ctx.logs.logId;
+      await ctx.events.read(request, 'tail', { filter: filterForAudit(request.query) });
+      // Followers start at the end of the files before the backlog is read: nothing written
+      // in between is missed, and what both see is sent once (by seq).
+      const followers = new Map(
+        channels.map((c) => [
+          c,
+          FileFollower.fromTail(ctx.index.layout.channelFile(c), 0).follower,
+        ]),
+      );
+      const resume = decodePosition(request.headers['last-event-id'], channels);
+      const pos: Position = { t: resume?.t ?? 0, p: { ...resume?.p } };
+      const raw = reply.raw;
+      reply.hijack();
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(': dihya-logs tail\n\n');
+      const send = (channel: string, seq: number, ts: number, record: unknown): void => {
+        if (seq <= (pos.p[channel] ?? 0)) return;
+        pos.p[channel] = seq;
+        pos.t = Math.max(pos.t, ts);
+        raw.write(`id: ${encodePosition(pos)}\nevent: record\ndata: ${JSON.stringify(record)}\n\n`);
+      };
+      let closed = false;
+      if (resume !== undefined) {
+        const backlog = await ctx.index.query(
+          { filter: { ...filter, sinceMs: resume.t }, order: 'asc', limit: BACKLOG_MAX },
+          revealing,
+        );
+        for (const r of backlog.records)
+          if (r.record !== undefined)
+            send(r.channel, r.seq, Date.parse(String(r.record.ts)), r.record);
+      }
+      const poll = (): void => {
+        if (closed) return;
+        const ring = ctx.logs.channelKeyring();
+        const lookup = revealing ? ctx.logs.subjectLookup() : undefined;
+        for (const [channel, follower] of followers) {
+          for (const line of follower.poll()) {
+            let rec: Record<string, unknown>;
+            try {
+              rec = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
+            } catch {
+              continue; // not a record: verify reports it
+            }
+            rec = openIfSealed(rec, ring).record;
+            if (!matches(rec) || typeof rec.seq !== 'number') continue;
+            if (lookup !== undefined) {
+              try {
+                rec = reveal(rec, lookup, logId).record;
+              } catch {
+                // shown as stored
+              }
+            }
+            send(channel, Number(rec.seq), Date.parse(String(rec.ts)), rec);
+          }
+        }
+      };
+      const timer = setInterval(poll, POLL_MS);
+      const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
+      const stop = (): void => {
+        if (closed) return;
+        closed = true;
+        clearInterval(timer);
+        clearInterval(heartbeat);
+        for (const f of followers.values()) f.close();
+        ctx.streams.delete(stop);
+        raw.end();
+      };
+      ctx.streams.add(stop);
+      request.raw.once('close', stop);
+      poll();
+    },
+  );
+}

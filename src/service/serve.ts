@@ -1,0 +1,116 @@
+import { LogsError } from '../errors.js';
+import type { Config, JobName } from '../config/resolve.js';
+import { JOB_NAMES } from '../config/resolve.js';
+import { builtinJobs } from '../lifecycle/jobs.js';
+import type { Logs } from '../log/logs.js';
+import { Scheduler, type JobFn, type JobSpec } from '../scheduler/scheduler.js';
+import { LogLayout } from '../store/file/layout.js';
+import { buildApp, type ServiceApp } from './app.js';
+import { TokenStore } from './tokens.js';
+
+export interface ServeOptions {
+  readonly logs: Logs;
+  readonly masterKey: Buffer;
+  readonly config: Config;
+  readonly host?: string;
+  readonly port?: number;
+  /** Run the built-in jobs (rotation, archiving, retention, checkpoints, verify, erasure). */
+  readonly scheduler?: boolean;
+  /** Lines for the operator (the first admin token, where it listens). */
+  readonly say: (line: string) => void;
+}
+
+export interface RunningService {
+  readonly app: ServiceApp;
+  /** Where it listens: `http://host:port`. */
+  readonly url: string;
+  /** Stop accepting, finish the requests under way, end the streams, stop the jobs. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the service: the token store (an admin token made and shown once when there is none),
+ * the app, the scheduler's jobs in this process (it owns the logs directory), and the listener.
+ */
+export async function startService(options: ServeOptions): Promise<RunningService> {
+  const { logs, config } = options;
+  const tokens = TokenStore.open(new LogLayout(logs.dir).keysDir);
+  let app: ServiceApp | undefined;
+  let scheduler: Scheduler | undefined;
+  try {
+    if (tokens.activeCount('admin') === 0) {
+      const made = tokens.create('admin', 'first admin');
+      await logs.audit({
+        event: 'token.created',
+        outcome: 'success',
+        msg: `token ${made.info.id} created at first start (no admin token existed)`,
+        actor: 'dihya-logs',
+        data: { token_id: made.info.id, name: made.info.name, role: 'admin' },
+      });
+      options.say('No admin token existed: one was created. It is shown once; keep it safe:');
+      options.say(`  ${made.token}`);
+      options.say(
+        'Create others with the admin page or: dihya-logs token create --role ROLE --name NAME',
+      );
+    }
+    app = await buildApp({ logs, tokens, masterKey: options.masterKey });
+    const service = app.service;
+    if (options.scheduler !== false) {
+      scheduler = schedulerFor(logs, config, async (by) => {
+        const r = await service.verification.run(by);
+        if (!r.ok)
+          throw new LogsError(
+            'INTEGRITY_STATE',
+            `verify found ${r.damage.length} damage(s): ${r.damage[0]?.kind ?? 'unknown'}; see GET /v1/integrity`,
+          );
+        return { records: r.records };
+      });
+      scheduler.start();
+    }
+    const address = await app.listen({
+      host: options.host ?? config.service.host,
+      port: options.port ?? config.service.port,
+    });
+    options.say(`dihya-logs serve: listening on ${address} (logs in ${logs.dir})`);
+    const running = app;
+    return {
+      app: running,
+      url: address,
+      stop: async () => {
+        await scheduler?.stop();
+        await running.close();
+        tokens.close();
+      },
+    };
+  } catch (err) {
+    await scheduler?.stop();
+    await app?.close();
+    tokens.close();
+    throw err;
+  }
+}
+
+/** The built-in jobs, with verification run by the service (so its page shows the result). */
+function schedulerFor(
+  logs: Logs,
+  config: Config,
+  verify: (by: string) => Promise<Record<string, number>>,
+): Scheduler {
+  const impl: Record<JobName, JobFn> = {
+    ...builtinJobs(logs, config),
+    verify: () => verify('scheduler'),
+  };
+  const jobs: JobSpec[] = [];
+  for (const name of JOB_NAMES) {
+    const { cron, enabled } = config.scheduler.jobs[name];
+    if (enabled) jobs.push({ name, cron, run: impl[name] });
+  }
+  return new Scheduler({
+    jobs,
+    retry: config.scheduler.retry,
+    onEvent: async (e) => {
+      await logs.write(e, { wait: 'durable' });
+    },
+    onError: (err) => logs.reportError(err),
+  });
+}

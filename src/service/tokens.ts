@@ -1,0 +1,191 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { LogsError } from '../errors.js';
+import { writeFileDurable } from '../util/fs.js';
+
+/** What each role may do (see docs/service.md). */
+export const ROLES = ['ingest', 'auditor', 'dpo', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(v: unknown): v is Role {
+  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+}
+
+/** A token as listed: never its secret, never its hash. */
+export interface TokenInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly created: string;
+  readonly expires: string | undefined;
+  readonly lastUsed: string | undefined;
+  readonly revoked: string | undefined;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  role: string;
+  hash: Buffer;
+  created: string;
+  expires: string | null;
+  last_used: string | null;
+  revoked: string | null;
+}
+
+// `dl_` + 12 hex (the public id, to find the row) + `_` + 43 base64url (256 random bits).
+const TOKEN_FORM = /^dl_([0-9a-f]{12})_([\w-]{43})$/;
+// last_used is written at most this often per token: a read on every request, not a write.
+const TOUCH_MS = 60_000;
+
+/**
+ * Bearer tokens of the service (`.keys/tokens.db`, SQLite, 0600). A token is shown once, when
+ * it is created; the store keeps the SHA-256 of its secret (256 random bits: no password
+ * hashing needed) and compares in constant time. The token's id is public (it names the token
+ * in lists and in audit events); its secret never leaves the request that carries it.
+ */
+export class TokenStore {
+  private readonly db: Database.Database;
+  private readonly touched = new Map<string, number>();
+
+  private constructor(file: string) {
+    if (!existsSync(file)) writeFileDurable(file, '', { exclusive: true }); // mode 0600
+    this.db = new Database(file, { fileMustExist: true });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('secure_delete = ON');
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS tokens (
+         id TEXT PRIMARY KEY,
+         name TEXT NOT NULL,
+         role TEXT NOT NULL,
+         hash BLOB NOT NULL,
+         created TEXT NOT NULL,
+         expires TEXT,
+         last_used TEXT,
+         revoked TEXT
+       ) WITHOUT ROWID`,
+    );
+  }
+
+  /** The token store of a logs directory (`<dir>/.keys/tokens.db`), created when missing. */
+  static open(keysDir: string): TokenStore {
+    return new TokenStore(path.join(keysDir, 'tokens.db'));
+  }
+
+  /** Make a token; returns its text, shown once, and its listing. */
+  create(
+    role: Role,
+    name: string,
+    expiresAt?: Date,
+    now = new Date(),
+  ): { token: string; info: TokenInfo } {
+    if (!isRole(role)) throw new LogsError('USAGE', `role: expected one of ${ROLES.join(', ')}`);
+    const clean = name.trim();
+    if (clean === '' || clean.length > 100 || !/^[\p{L}\p{N} ._@:-]+$/u.test(clean))
+      throw new LogsError(
+        'USAGE',
+        'name: 1-100 letters, digits, spaces and . _ @ : - (it names the token in lists and audit events)',
+      );
+    const id = randomBytes(6).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    this.db
+      .prepare(
+        'INSERT INTO tokens (id, name, role, hash, created, expires) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(id, clean, role, digest(secret), now.toISOString(), expiresAt?.toISOString() ?? null);
+    return { token: `dl_${id}_${secret}`, info: this.get(id) as TokenInfo };
+  }
+
+  /**
+   * The token a bearer text names, if it is valid now: known, not revoked, not expired, and its
+   * secret matches (constant-time). Undefined for anything else, with no hint of which.
+   */
+  check(text: string, now = Date.now()): TokenInfo | undefined {
+    const m = TOKEN_FORM.exec(text);
+    // Compare against a dummy when the form or id is wrong, so the time taken says nothing.
+    const row =
+      m === null
+        ? undefined
+        : this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?').get(m[1] ?? '');
+    const given = digest(m?.[2] ?? text);
+    const same = timingSafeEqual(given, row?.hash.length === 32 ? row.hash : DUMMY);
+    if (row === undefined || !same || row.revoked !== null) return undefined;
+    if (row.expires !== null && Date.parse(row.expires) <= now) return undefined;
+    const last = this.touched.get(row.id) ?? 0;
+    if (now - last > TOUCH_MS) {
+      this.touched.set(row.id, now);
+      this.db
+        .prepare('UPDATE tokens SET last_used = ? WHERE id = ?')
+        .run(new Date(now).toISOString(), row.id);
+    }
+    return info(row);
+  }
+
+  get(id: string): TokenInfo | undefined {
+    const row = this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?').get(id);
+    return row === undefined ? undefined : info(row);
+  }
+
+  list(): TokenInfo[] {
+    return this.db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created, id').all().map(info);
+  }
+
+  /** Revoke a token (it stays listed, marked revoked). False when there is no such token. */
+  revoke(id: string, now = new Date()): boolean {
+    return (
+      this.db
+        .prepare('UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL')
+        .run(now.toISOString(), id).changes > 0 || this.get(id) !== undefined
+    );
+  }
+
+  /** Tokens that can still be used. */
+  activeCount(role?: Role): number {
+    const now = new Date().toISOString();
+    const row = this.db
+      .prepare<[string, string | null, string | null], { n: number }>(
+        `SELECT count(*) AS n FROM tokens WHERE revoked IS NULL AND (expires IS NULL OR expires > ?)
+           AND (? IS NULL OR role = ?)`,
+      )
+      .get(now, role ?? null, role ?? null);
+    return row?.n ?? 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+const DUMMY = Buffer.alloc(32);
+
+function digest(secret: string): Buffer {
+  return createHash('sha256').update(`dihya-logs/token/v1\0${secret}`).digest();
+}
+
+function info(row: Row): TokenInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    role: isRole(row.role) ? row.role : 'ingest',
+    created: row.created,
+    expires: row.expires ?? undefined,
+    lastUsed: row.last_used ?? undefined,
+    revoked: row.revoked ?? undefined,
+  };
+}
+
+/** `30d`, `12h`, `90m` or an ISO date → the expiry time. */
+export function parseExpiry(text: string, now = Date.now()): Date {
+  const m = /^(\d{1,5})([dhm])$/.exec(text.trim());
+  if (m !== null) {
+    const n = Number(m[1]);
+    const unit = m[2] === 'd' ? 86_400_000 : m[2] === 'h' ? 3_600_000 : 60_000;
+    return new Date(now + n * unit);
+  }
+  const t = Date.parse(text);
+  if (!Number.isFinite(t) || t <= now)
+    throw new LogsError('USAGE', '--expires: expected 30d, 12h, 90m or a future ISO date');
+  return new Date(t);
+}

@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { LogsError, asLogsError } from '../errors.js';
+import type { Damage, Warning } from '../integrity/damage.js';
+import type { LogLayout } from '../store/file/layout.js';
+import type { VerifyReport } from '../store/file/verify.js';
+import { writeFileDurable } from '../util/fs.js';
+
+/** The last verification's outcome, as the integrity route shows it. */
+export interface VerificationResult {
+  readonly at: string;
+  readonly by: string;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly damage: readonly Damage[];
+  readonly warnings: readonly Warning[];
+}
+
+export interface VerificationProgress {
+  readonly startedAt: string;
+  readonly by: string;
+  readonly bytes: number;
+  readonly totalBytes: number;
+  readonly records: number;
+}
+
+/**
+ * Runs `verify` in a worker thread (hashing gigabytes must not stall the service), one run at
+ * a time, keeping its progress and the last result (also in `.state/last-verify.json`, so a
+ * restart still shows it).
+ */
+export class Verification {
+  private current: Promise<VerificationResult> | undefined;
+  private progressNow: VerificationProgress | undefined;
+  private lastResult: VerificationResult | undefined;
+  private readonly file: string;
+
+  constructor(
+    private readonly layout: LogLayout,
+    private readonly publicKey: string | undefined,
+  ) {
+    this.file = path.join(layout.stateDir, 'last-verify.json');
+    if (existsSync(this.file)) {
+      try {
+        this.lastResult = JSON.parse(readFileSync(this.file, 'utf8')) as VerificationResult;
+      } catch {
+        this.lastResult = undefined; // unreadable: shown as never run
+      }
+    }
+  }
+
+  get last(): VerificationResult | undefined {
+    return this.lastResult;
+  }
+
+  get progress(): VerificationProgress | undefined {
+    return this.progressNow;
+  }
+
+  /** Start a run (or join the one running); resolves with its result. */
+  run(by: string): Promise<VerificationResult> {
+    if (this.current !== undefined) return this.current;
+    const started = new Date();
+    this.progressNow = {
+      startedAt: started.toISOString(),
+      by,
+      bytes: 0,
+      totalBytes: 0,
+      records: 0,
+    };
+    const run = new Promise<VerifyReport>((resolve, reject) => {
+      const worker = new Worker(new URL('./verify-worker.js', import.meta.url), {
+        workerData: { dir: this.layout.dir, publicKey: this.publicKey },
+      });
+      worker.on('message', (m: { type: 'progress' | 'done' } & Record<string, unknown>) => {
+        if (m.type === 'progress' && this.progressNow !== undefined)
+          this.progressNow = {
+            ...this.progressNow,
+            bytes: Number(m.bytes),
+            totalBytes: Number(m.totalBytes),
+            records: Number(m.records),
+          };
+        else if (m.type === 'done') resolve(m.report as VerifyReport);
+      });
+      worker.once('error', (err) => reject(asLogsError(err)));
+      worker.once('exit', (code) => {
+        if (code !== 0) reject(new LogsError('INTERNAL', `verification stopped (exit ${code})`));
+      });
+    });
+    this.current = run
+      .then((report) => {
+        const result: VerificationResult = {
+          at: new Date().toISOString(),
+          by,
+          ok: report.ok,
+          durationMs: Math.round(report.durationMs),
+          records: report.records,
+          bytes: report.bytes,
+          damage: report.damage,
+          warnings: report.warnings,
+        };
+        this.lastResult = result;
+        writeFileDurable(this.file, `${JSON.stringify(result, null, 2)}\n`);
+        return result;
+      })
+      .finally(() => {
+        this.current = undefined;
+        this.progressNow = undefined;
+      });
+    return this.current;
+  }
+}
