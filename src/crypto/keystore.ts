@@ -203,10 +203,7 @@ export class Keystore implements SubjectKeys, SubjectLookup {
 
   /** Every channel key, unwrapped: [channel, id, key], by channel then id. */
   channelKeys(): ChannelKeyList {
-    const has = this.db
-      .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'channel_keys'")
-      .get();
-    if (has === undefined) return [];
+    if (!this.hasChannelKeys()) return [];
     return this.db
       .prepare<[], { channel: string; id: number; wrapped: Buffer }>(
         'SELECT channel, id, wrapped FROM channel_keys ORDER BY channel, id',
@@ -227,12 +224,18 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     return keyringOf(this.logId, this.channelKeys());
   }
 
+  /** Whether the keystore has the channel keys table (a read-only one made before it may not). */
+  private hasChannelKeys(): boolean {
+    return (
+      this.db
+        .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'channel_keys'")
+        .get() !== undefined
+    );
+  }
+
   /** When each channel key was made: [channel, id, created], for `keys list` (no key material). */
   channelKeyDates(): Array<{ channel: string; id: number; created: string }> {
-    const has = this.db
-      .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'channel_keys'")
-      .get();
-    if (has === undefined) return [];
+    if (!this.hasChannelKeys()) return [];
     return this.db
       .prepare<[], { channel: string; id: number; created: string }>(
         'SELECT channel, id, created FROM channel_keys ORDER BY channel, id',

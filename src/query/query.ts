@@ -73,25 +73,37 @@ export async function runQuery(
   });
   const reader = new RecordReader(layout, logId, readSegmentBook(layout, logId), channelKeys);
   const read = await reader.read(page.hits);
-  const records = read.map((r): QueryRecord => {
-    let record = r.record;
-    if (record !== undefined && keys !== undefined && !isDamage(r.status)) {
-      try {
-        record = reveal(record, keys, logId).record;
-      } catch (err) {
-        // An altered ciphertext in a record whose chain hash holds cannot happen unless the
-        // hash was forged too; show the stored form rather than fail the whole answer.
-        if (!(err instanceof LogsError)) throw err;
-      }
-    }
-    return { channel: r.hit.channel, seq: r.hit.seq, status: r.status, record, file: r.file };
-  });
+  const records = read.map((r): QueryRecord => ({
+    channel: r.hit.channel,
+    seq: r.hit.seq,
+    status: r.status,
+    record: revealed(r.record, r.status, keys, logId),
+    file: r.file,
+  }));
   return {
     records,
     next: page.next,
     damaged: records.filter((r) => isDamage(r.status)),
     indexed,
   };
+}
+
+/** A record with its personal values put back, when keys are given and it is not damaged. */
+function revealed(
+  record: Record<string, unknown> | undefined,
+  status: ReadStatus,
+  keys: SubjectLookup | undefined,
+  logId: string,
+): Record<string, unknown> | undefined {
+  if (record === undefined || keys === undefined || isDamage(status)) return record;
+  try {
+    return reveal(record, keys, logId).record;
+  } catch (err) {
+    // An altered ciphertext in a record whose chain hash holds cannot happen unless the hash
+    // was forged too; show the stored form rather than fail the whole answer.
+    if (!(err instanceof LogsError)) throw err;
+    return record;
+  }
 }
 
 /** Whether a read status is damage (`unverified` is not: the line carries the indexed hash). */
@@ -121,13 +133,11 @@ export async function readOne(
   const reader = new RecordReader(layout, logId, readSegmentBook(layout, logId), channelKeys);
   const [r] = await reader.read(hits);
   if (r === undefined) return undefined;
-  let record = r.record;
-  if (record !== undefined && keys !== undefined && !isDamage(r.status)) {
-    try {
-      record = reveal(record, keys, logId).record;
-    } catch (err) {
-      if (!(err instanceof LogsError)) throw err;
-    }
-  }
-  return { channel, seq, status: r.status, record, file: r.file };
+  return {
+    channel,
+    seq,
+    status: r.status,
+    record: revealed(r.record, r.status, keys, logId),
+    file: r.file,
+  };
 }
