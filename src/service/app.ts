@@ -6,7 +6,10 @@ import type { ServiceConfig } from '../config/resolve.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
 import { VERSION } from '../version.js';
-import { registerAuth } from './auth.js';
+import { FailureThrottle, registerAuth } from './auth.js';
+import { Sessions } from './sessions.js';
+import cookie from '@fastify/cookie';
+import { sessionRoutes } from './routes/session.js';
 import { registerBodyParsers } from './body.js';
 import { Health, type ServiceContext } from './context.js';
 import { rawErrorResponse, sendError, toLogsError } from './errors.js';
@@ -96,6 +99,8 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
     health: new Health(deps.logs),
     verification: new Verification(index.layout, deps.logs.config.integrity.publicKey),
     masterKey: deps.masterKey,
+    sessions: new Sessions(deps.clock ?? Date.now),
+    throttle: new FailureThrottle(config.auth),
     clock: deps.clock ?? Date.now,
     onError,
     routes: [],
@@ -129,8 +134,9 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
     },
   });
 
+  await app.register(cookie);
   registerBodyParsers(app);
-  registerAuth(app, { tokens: deps.tokens, config, events: ctx.events, clock: ctx.clock });
+  registerAuth(app, ctx);
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -161,6 +167,7 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   integrityRoutes(app, ctx);
   gdprRoutes(app, ctx);
   tokenRoutes(app, ctx);
+  sessionRoutes(app, ctx);
   healthRoutes(app, ctx);
   app.get(
     '/v1/openapi.json',

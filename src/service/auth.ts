@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LogsError } from '../errors.js';
+import '@fastify/cookie';
 import type { ServiceConfig } from '../config/resolve.js';
 import type { ServiceEvents } from './events.js';
 import { sendError } from './errors.js';
 import type { Role, TokenInfo, TokenStore } from './tokens.js';
+import { SESSION_COOKIE, type Sessions } from './sessions.js';
 
 /** Who made a request: the token that authenticated it. */
 export interface Principal {
@@ -75,18 +77,23 @@ export class FailureThrottle {
 
 export interface AuthOptions {
   readonly tokens: TokenStore;
-  readonly config: ServiceConfig;
+  readonly sessions: Sessions;
+  readonly throttle: FailureThrottle;
   readonly events: ServiceEvents;
   readonly clock: () => number;
 }
 
+// Methods that change nothing: a session needs no CSRF token for them.
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * Every route is authenticated unless it is marked public, and allowed only to the roles it
- * names. Runs on `onRequest`, before the body is read: a refused request's body is never
- * buffered. Every refusal is a `security` event.
+ * names: by a bearer token, or by the admin page's session cookie (with its CSRF token on
+ * every state-changing call). Runs on `onRequest`, before the body is read: a refused
+ * request's body is never buffered. Every refusal is a `security` event.
  */
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
-  const throttle = new FailureThrottle(options.config.auth);
+  const { throttle } = options;
   app.addHook('onRequest', async (request, reply) => {
     const cfg = request.routeOptions.config;
     if (cfg.public === true) return;
@@ -110,6 +117,11 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       );
     }
     const token = bearer(request.headers.authorization);
+    if (token === undefined && request.headers.authorization === undefined) {
+      const fromSession = sessionPrincipal(request, now);
+      if (fromSession instanceof LogsError) return refuse(request, reply, fromSession);
+      if (fromSession !== undefined) return allow(request, reply, fromSession, roles);
+    }
     const info: TokenInfo | undefined =
       token === undefined ? undefined : options.tokens.check(token, now);
     if (info === undefined) {
@@ -131,17 +143,57 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
         { 'www-authenticate': 'Bearer realm="dihya-logs"' },
       );
     }
-    const principal: Principal = { tokenId: info.id, name: info.name, role: info.role };
-    if (!roles.includes(info.role)) {
+    return allow(request, reply, { tokenId: info.id, name: info.name, role: info.role }, roles);
+  });
+
+  function allow(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal,
+    roles: readonly Role[],
+  ): FastifyReply | undefined {
+    if (!roles.includes(principal.role)) {
       options.events.denied(request, 'FORBIDDEN', principal);
       return sendError(
         reply,
         request,
-        new LogsError('FORBIDDEN', `the role ${info.role} may not use this route`),
+        new LogsError('FORBIDDEN', `the role ${principal.role} may not use this route`),
       );
     }
     request.principal = principal;
-  });
+    return undefined;
+  }
+
+  /** The principal of a session cookie; an error when it is stale or lacks its CSRF token. */
+  function sessionPrincipal(
+    request: FastifyRequest,
+    now: number,
+  ): Principal | LogsError | undefined {
+    const id = request.cookies[SESSION_COOKIE];
+    if (id === undefined) return undefined;
+    const session = options.sessions.get(id);
+    if (session === undefined)
+      return new LogsError('AUTH_REQUIRED', 'the session has ended: sign in again');
+    // The token behind it may have been revoked or have expired since.
+    const info = options.tokens.get(session.principal.tokenId);
+    if (
+      info === undefined ||
+      info.revoked !== undefined ||
+      (info.expires !== undefined && Date.parse(info.expires) <= now)
+    ) {
+      options.sessions.end(id);
+      return new LogsError('AUTH_INVALID', 'the token of this session was revoked or expired');
+    }
+    if (
+      !SAFE_METHODS.has(request.method) &&
+      !options.sessions.csrfMatches(session, request.headers['x-csrf-token'])
+    )
+      return new LogsError(
+        'FORBIDDEN',
+        'a state-changing call needs the session’s X-CSRF-Token header',
+      );
+    return session.principal;
+  }
 
   function refuse(request: FastifyRequest, reply: FastifyReply, err: LogsError): FastifyReply {
     options.events.denied(request, err.code, undefined);

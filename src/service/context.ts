@@ -2,6 +2,8 @@ import type { ServiceConfig } from '../config/resolve.js';
 import { asLogsError, type LogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
 import type { ServiceEvents } from './events.js';
+import type { FailureThrottle } from './auth.js';
+import type { Sessions } from './sessions.js';
 import type { IndexAccess } from './index-access.js';
 import type { Metrics } from './metrics.js';
 import type { Role, TokenStore } from './tokens.js';
@@ -25,6 +27,8 @@ export interface ServiceContext {
   readonly metrics: Metrics;
   readonly health: Health;
   readonly verification: Verification;
+  readonly sessions: Sessions;
+  readonly throttle: FailureThrottle;
   /** Decrypts personal data for GDPR exports. */
   readonly masterKey: Buffer;
   readonly clock: () => number;

@@ -363,3 +363,84 @@ test('health, readiness, metrics and the OpenAPI document', async () => {
     await s.close();
   }
 });
+
+test('admin page session: sign in with a token, a HttpOnly SameSite=Strict cookie, CSRF on changes, sign out, revocation ends it', async () => {
+  const s = await testService();
+  try {
+    const bad = await s.app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      payload: { token: 'dl_0123456789ab_nope' },
+    });
+    assert.equal(bad.statusCode, 401);
+    const signIn = await s.app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      payload: { token: s.token.admin },
+    });
+    assert.equal(signIn.statusCode, 201);
+    const setCookie = String(signIn.headers['set-cookie']);
+    assert.match(setCookie, /^dihya_session=[\w-]{43};/);
+    assert.match(setCookie, /HttpOnly/);
+    assert.match(setCookie, /SameSite=Strict/);
+    assert.doesNotMatch(setCookie, /Secure/, 'plain HTTP here: Secure only over HTTPS');
+    const { csrf, role } = signIn.json<{ csrf: string; role: string }>();
+    assert.equal(role, 'admin');
+    const cookie = setCookie.split(';')[0] as string;
+
+    const read = await s.app.inject({ url: '/v1/events', headers: { cookie } });
+    assert.equal(read.statusCode, 200);
+    const who = await s.app.inject({ url: '/v1/session', headers: { cookie } });
+    assert.equal(who.json<{ csrf: string }>().csrf, csrf);
+    const payload = { role: 'auditor', name: 'from the page' };
+    const noCsrf = await s.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: { cookie },
+      payload,
+    });
+    assert.equal(noCsrf.statusCode, 403);
+    const wrongCsrf = await s.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: { cookie, 'x-csrf-token': `${csrf.slice(1)}x` },
+      payload,
+    });
+    assert.equal(wrongCsrf.statusCode, 403);
+    const withCsrf = await s.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: { cookie, 'x-csrf-token': csrf },
+      payload,
+    });
+    assert.equal(withCsrf.statusCode, 201);
+
+    const out = await s.app.inject({
+      method: 'DELETE',
+      url: '/v1/session',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
+    assert.equal(out.statusCode, 204);
+    assert.equal((await s.app.inject({ url: '/v1/events', headers: { cookie } })).statusCode, 401);
+
+    // A session dies with its token.
+    const again = await s.app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      payload: { token: s.token.auditor },
+    });
+    const cookie2 = String(again.headers['set-cookie']).split(';')[0] as string;
+    assert.equal(
+      (await s.app.inject({ url: '/v1/events', headers: { cookie: cookie2 } })).statusCode,
+      200,
+    );
+    const id = s.token.auditor.slice(3, 15);
+    s.tokens.revoke(id);
+    assert.equal(
+      (await s.app.inject({ url: '/v1/events', headers: { cookie: cookie2 } })).statusCode,
+      401,
+    );
+  } finally {
+    await s.close();
+  }
+});

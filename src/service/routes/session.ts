@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify';
+import { LogsError } from '../../errors.js';
+import { principalOf } from '../auth.js';
+import { READERS, INGEST, type ServiceContext } from '../context.js';
+import { sendError } from '../errors.js';
+import { SESSION_COOKIE, Sessions } from '../sessions.js';
+
+/**
+ * The admin page signs in with a token and then holds a session cookie (HttpOnly,
+ * SameSite=Strict, Secure over HTTPS); state-changing calls carry its CSRF token.
+ */
+export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  const everyone = [...new Set([...READERS, ...INGEST])];
+
+  app.post<{ Body: { token: string } }>(
+    '/v1/session',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Sign in (admin page)',
+        description:
+          'Exchanges a token for a session cookie. Answers the role and the CSRF token to send as X-CSRF-Token on POST and DELETE calls. Failed sign-ins count towards the address’s throttle.',
+        tags: ['session'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['token'],
+          properties: { token: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const now = ctx.clock();
+      const locked = ctx.throttle.lockedFor(request.ip, now);
+      if (locked > 0) {
+        ctx.events.denied(request, 'AUTH_THROTTLED', undefined);
+        return sendError(
+          reply,
+          request,
+          new LogsError(
+            'AUTH_THROTTLED',
+            'too many failed sign-ins from this address; try again later',
+          ),
+          { 'retry-after': String(Math.ceil(locked / 1000)) },
+        );
+      }
+      const info = ctx.tokens.check(request.body.token, now);
+      if (info === undefined) {
+        const { delayMs } = ctx.throttle.fail(request.ip, now);
+        ctx.events.denied(request, 'AUTH_INVALID', undefined);
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        return sendError(
+          reply,
+          request,
+          new LogsError('AUTH_INVALID', 'the token is unknown, revoked or expired'),
+        );
+      }
+      const session = ctx.sessions.create({ tokenId: info.id, name: info.name, role: info.role });
+      request.principal = session.principal;
+      await ctx.events.admin(
+        request,
+        'session.started',
+        `signed in to the admin page with token ${info.id}`,
+        {
+          token_id: info.id,
+          role: info.role,
+        },
+      );
+      return reply
+        .setCookie(SESSION_COOKIE, session.id, {
+          httpOnly: true,
+          sameSite: 'strict',
+          secure: request.protocol === 'https',
+          path: '/',
+          maxAge: Sessions.maxAgeSeconds,
+        })
+        .code(201)
+        .send({ tokenId: info.id, name: info.name, role: info.role, csrf: session.csrf });
+    },
+  );
+
+  app.get(
+    '/v1/session',
+    {
+      config: { roles: everyone },
+      schema: {
+        summary: 'Who is signed in',
+        description: 'The role and name of the caller; for a session, its CSRF token too.',
+        tags: ['session'],
+      },
+    },
+    (request) => {
+      const p = principalOf(request);
+      const session = ctx.sessions.get(request.cookies[SESSION_COOKIE]);
+      return {
+        tokenId: p.tokenId,
+        name: p.name,
+        role: p.role,
+        ...(session === undefined ? {} : { csrf: session.csrf }),
+      };
+    },
+  );
+
+  app.delete(
+    '/v1/session',
+    {
+      config: { roles: everyone },
+      schema: { summary: 'Sign out', description: 'Ends the session.', tags: ['session'] },
+    },
+    async (request, reply) => {
+      ctx.sessions.end(request.cookies[SESSION_COOKIE]);
+      return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send();
+    },
+  );
+}
