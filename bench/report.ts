@@ -246,6 +246,8 @@ function notes(args: BenchArgs, results: Results): string[] {
         `text p50 ${fixed(e('textLookupP50'), 1)} ms (p95 ${fixed(e('textLookupP95'), 1)}), ` +
         `common word p50 ${fixed(e('textCommonLookupP50'), 1)} ms (p95 ${fixed(e('textCommonLookupP95'), 1)})`,
       `  records per answer: by actor ${int(e('actorFound'))}, by event type ${int(e('eventDayFound'))}, by text ${int(e('textFound'))}`,
+      `  proofs in a tree of ${int(e('proofSize'))} records: inclusion p50 ${fixed(e('inclusionP50'), 1)} ms (p95 ${fixed(e('inclusionP95'), 1)}), ` +
+        `consistency p50 ${fixed(e('consistencyP50'), 1)} ms (p95 ${fixed(e('consistencyP95'), 1)})`,
       grep > 0
         ? `  without an index, zcat -f every file | grep -F zanzibar: ${fixed(grep / 1000, 2)} s ` +
             `(the text query's p50 is ${fixed(grep / Math.max(0.01, e('textP50')), 0)}x faster)`

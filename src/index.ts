@@ -42,6 +42,15 @@ export {
   EMPTY_ROOT,
 } from './integrity/merkle.js';
 export { chainGenesis } from './integrity/chain.js';
+export {
+  verifyInclusionProof,
+  verifyConsistencyProof,
+  type InclusionProof,
+  type ConsistencyProof,
+  type ProofCheck,
+} from './integrity/proofs.js';
+export type { Checkpoint } from './integrity/checkpoint.js';
+export { inclusionProofFromIndex, consistencyProofFromIndex } from './index/proofs.js';
 export { reveal, type Revealed } from './redact/reveal.js';
 export { describeClassification, type RuleDescription } from './redact/describe.js';
 export { compileClassifier } from './redact/compile.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Keystore } from '../../src/crypto/keystore.js';
 import { IndexDb } from '../../src/index/index-db.js';
 import { rebuild } from '../../src/index/indexer.js';
+import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../src/index/proofs.js';
 import type { QueryFilter } from '../../src/query/filter.js';
 import { runQuery } from '../../src/query/query.js';
 import { search } from '../../src/query/search.js';
@@ -99,6 +100,25 @@ export async function indexScenario(task: WorkerTask): Promise<Measured> {
     figures[`${name}P95`] = round2(pct(full, 0.95));
     figures[`${name}Found`] = Math.round(found / RUNS);
   }
+  // Proofs (issue 7) in the channel with the most records, at its full size: an inclusion
+  // proof of a random record, and the consistency proof from the tree at that record.
+  const largest = db.states().reduce((a, b) => (b.indexedSeq > a.indexedSeq ? b : a));
+  const inclusion: number[] = [];
+  const consistency: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const seq = 1 + Math.floor(q() * largest.indexedSeq);
+    timed(inclusion, () => inclusionProofFromIndex(db, largest.channel, seq, largest.indexedSeq));
+    timed(consistency, () =>
+      consistencyProofFromIndex(db, largest.channel, seq, largest.indexedSeq),
+    );
+  }
+  inclusion.sort((a, b) => a - b);
+  consistency.sort((a, b) => a - b);
+  figures.proofSize = largest.indexedSeq;
+  figures.inclusionP50 = round2(pct(inclusion, 0.5));
+  figures.inclusionP95 = round2(pct(inclusion, 0.95));
+  figures.consistencyP50 = round2(pct(consistency, 0.5));
+  figures.consistencyP95 = round2(pct(consistency, 0.95));
   keystore.close();
   db.close();
 

@@ -7,6 +7,7 @@ import { indexFile, openChecked, removeIndexFiles } from './connect.js';
 import { CHANNEL_LIMIT, INDEXES, recordId } from './schema.js';
 import type { ChannelState, IndexRow, Position, RecreateReason, SegmentRow } from './types.js';
 import { RowWriter } from './writer.js';
+import type { BlockRoots } from './leaves.js';
 
 export type { ChannelState, IndexRow, Position, RecreateReason, SegmentRow } from './types.js';
 export { indexFile, isCorruption, isMoved } from './connect.js';
@@ -198,13 +199,20 @@ export class IndexDb {
   }
 
   /**
-   * Insert a batch of a channel's records and move its state to `to`, in one transaction, if
-   * the channel is still indexed up to `fromSeq`. Returns false (and changes nothing) when
-   * another process indexed it meanwhile.
+   * Insert a batch of a channel's records and their Merkle leaves, and move its state to `to`,
+   * in one transaction, if the channel is still indexed up to `fromSeq`. Returns false (and
+   * changes nothing) when another process indexed it meanwhile. `roots`: the roots of blocks
+   * of leaves the batch completes, when the scan computed them.
    */
-  commit(state: ChannelState, fromSeq: number, rows: readonly IndexRow[], to: Position): boolean {
+  commit(
+    state: ChannelState,
+    fromSeq: number,
+    rows: readonly IndexRow[],
+    to: Position,
+    roots: BlockRoots = [],
+  ): boolean {
     if (this.writer === undefined) throw new LogsError('INTERNAL', 'the index is closed');
-    return this.writer.commit(state, fromSeq, rows, to);
+    return this.writer.commit(state, fromSeq, rows, to, roots);
   }
 
   /** Pseudonyms of erased people, whose records are left out of what is indexed from now on. */

@@ -275,8 +275,8 @@ class Run {
     let committed = plan.indexedSeq;
     const base = this.bytes;
     const sink: ScanSink = {
-      batch: (rows, to) => {
-        if (this.stopped() || !this.db.commit(state, committed, rows, to)) return false;
+      batch: (rows, to, _counts, roots) => {
+        if (this.stopped() || !this.db.commit(state, committed, rows, to, roots)) return false;
         committed = to.indexedSeq;
         records += rows.length;
         this.records += rows.length;

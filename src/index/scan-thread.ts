@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Position } from './types.js';
 import { RowUnpacker, type PackedRows } from './row.js';
+import type { BlockRoots } from './leaves.js';
 import type { ScanCounts, ScanOutcome, ScanPlan, ScanSink } from './scan.js';
 
 /** Messages from scan-worker to the main thread. */
@@ -10,6 +11,7 @@ export type ScanMessage =
       readonly rows: PackedRows;
       readonly to: Omit<Position, 'lastHash'> & { readonly lastHash: string };
       readonly counts: ScanCounts;
+      readonly roots: BlockRoots;
     }
   | { readonly type: 'read'; readonly bytes: number }
   | { readonly type: 'end'; readonly outcome: ScanOutcome; readonly counts: ScanCounts };
@@ -48,7 +50,7 @@ export function scanInWorker(
         } else if (m.type === 'batch') {
           counts = m.counts;
           const to = { ...m.to, lastHash: Buffer.from(m.to.lastHash, 'hex') };
-          const ok = sink.batch(unpacker.unpack(m.rows), to, counts);
+          const ok = sink.batch(unpacker.unpack(m.rows), to, counts, m.roots);
           Atomics.sub(control, 0, 1);
           Atomics.notify(control, 0);
           if (!ok) {

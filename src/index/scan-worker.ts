@@ -21,7 +21,7 @@ function post(message: ScanMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 const result = await scanChannel(plan, {
-  batch(rows, to, counts) {
+  batch(rows, to, counts, roots) {
     // Wait while the main thread is behind: memory stays bounded whatever the log's size.
     for (;;) {
       if (Atomics.load(control, 1) === 1) return false;
@@ -37,6 +37,7 @@ const result = await scanChannel(plan, {
         rows: packed,
         to: { ...to, lastHash: to.lastHash.toString('hex') },
         counts: { ...counts },
+        roots,
       },
       [
         packed.numbers.buffer,

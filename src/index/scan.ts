@@ -4,6 +4,7 @@ import { scanSource, type Source } from '../store/file/sources.js';
 import type { IndexRow, Position, SegmentRow } from './types.js';
 import { lineToRow } from './row.js';
 import { keyringOf, type ChannelKeyList } from '../crypto/body-cipher.js';
+import { BlockRootMaker, type BlockRoots } from './leaves.js';
 
 /** What to read of one channel. Plain data: it crosses to a worker thread. */
 export interface ScanPlan {
@@ -33,8 +34,11 @@ export interface ScanPlan {
 
 /** Where the rows of a scan go. */
 export interface ScanSink {
-  /** Store a batch and the position after it; false stops the scan ('busy'). */
-  batch(rows: IndexRow[], to: Position, counts: ScanCounts): boolean;
+  /**
+   * Store a batch and the position after it, with the roots of the blocks of leaves the scan
+   * completed in it; false stops the scan ('busy').
+   */
+  batch(rows: IndexRow[], to: Position, counts: ScanCounts, roots: BlockRoots): boolean;
   /** Bytes of log files read so far by this scan. */
   read(bytes: number): void;
 }
@@ -79,11 +83,12 @@ export async function scanChannel(
   let stop: ScanOutcome | undefined;
   let bytesBefore = 0;
   const ring = keyringOf(plan.logId, plan.keys);
+  const blocks = new BlockRootMaker();
 
   const flush = (): boolean => {
     if (seq === committed) return true;
     const to = { indexedSeq: seq, lastHash: hash, segFirst, lastOffset, nextOffset };
-    if (!sink.batch(rows, to, counts)) {
+    if (!sink.batch(rows, to, counts, blocks.take())) {
       stop = 'busy';
       return false;
     }
@@ -145,6 +150,7 @@ export async function scanChannel(
           counts.gaps += 1;
         }
         rows.push(row);
+        blocks.add(row.seq, row.hash);
         seq = row.seq;
         hash = row.hash;
         segFirst = seg.first;

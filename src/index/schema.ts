@@ -8,7 +8,7 @@
  */
 
 /** Bump on any change below: an index of another version is rebuilt from the log files. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * A record's rowid is `channel_no * 2^43 + seq`: the rowid is the (channel, seq) key itself, so
@@ -99,6 +99,19 @@ CREATE TABLE records (
   hash BLOB NOT NULL
 );
 
+-- The Merkle leaves of each channel (see leaves.ts): the chain hashes of its records from seq
+-- 1, LEAF_BLOCK (1,024) per row, 32 bytes each, in seq order; id is channel_no * 2^43 + the
+-- block's number (block b holds seq b * 1024 + 1 to (b + 1) * 1024). root is the RFC 9162 root
+-- of the block's perfect subtree once the block is full, NULL before; it comes first so that
+-- reading the roots alone never touches the hashes' overflow pages. Apart from records: GDPR
+-- erasure and retention remove rows there, never leaves (proofs need them all, and a chain
+-- hash is not personal data).
+CREATE TABLE leaf_blocks (
+  id INTEGER PRIMARY KEY,
+  root BLOB,
+  hashes BLOB NOT NULL
+);
+
 -- Full text of the stored msg. Contentless: the text is already in the log files, and every
 -- result is read back from its segment anyway (what is shown is what is chained), so a copy
 -- here (external content would need a msg column in records) would double the space for
@@ -148,4 +161,5 @@ export const EXPECTED_TABLES = [
   'event_types',
   'records',
   'msg_fts',
+  'leaf_blocks',
 ] as const;

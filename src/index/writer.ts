@@ -3,6 +3,7 @@ import { LogsError } from '../errors.js';
 import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import type { ChannelState, IndexRow, Position } from './types.js';
 import { recordId, SEQ_LIMIT } from './schema.js';
+import { LeafWriter, type BlockRoots } from './leaves.js';
 
 // Rows per INSERT statement: one call into SQLite for many rows costs less than one per row.
 const CHUNK = 32;
@@ -13,7 +14,7 @@ type Value = number | string | Buffer | null;
 
 /**
  * Writes batches of rows into the index: prepared multi-row INSERTs, string ids from `refs`
- * (cached), and the channel's new position, all in one transaction.
+ * (cached), the channel's Merkle leaves and its new position, all in one transaction.
  */
 export class RowWriter {
   private readonly refCache = new Map<string, number>();
@@ -32,6 +33,7 @@ export class RowWriter {
   private readonly addEventType: Database.Statement<[number]>;
   private readonly values: Value[] = new Array<Value>(CHUNK * COLUMNS).fill(null);
   private readonly texts: Value[] = new Array<Value>(CHUNK * 2).fill(null);
+  private readonly leaves: LeafWriter;
 
   /** Pseudonyms of erased people: their records stay out of the index (but gdpr.* events). */
   erased: ReadonlySet<string> = new Set();
@@ -53,6 +55,7 @@ export class RowWriter {
     this.refId = db.prepare('SELECT id FROM refs WHERE text = ?');
     this.addRef = db.prepare('INSERT INTO refs (text) VALUES (?)');
     this.addEventType = db.prepare('INSERT OR IGNORE INTO event_types (event) VALUES (?)');
+    this.leaves = new LeafWriter(db);
   }
 
   /**
@@ -60,11 +63,19 @@ export class RowWriter {
    * the channel is still indexed up to `fromSeq`. Returns false (and changes nothing) when
    * another process indexed it meanwhile.
    */
-  commit(state: ChannelState, fromSeq: number, rows: readonly IndexRow[], to: Position): boolean {
+  commit(
+    state: ChannelState,
+    fromSeq: number,
+    rows: readonly IndexRow[],
+    to: Position,
+    roots: BlockRoots = [],
+  ): boolean {
     try {
       return this.db
         .transaction(() => {
           if (this.indexedSeq.get(state.channel)?.indexed_seq !== fromSeq) return false;
+          // Every row is a leaf, the erased people's too, which insert() leaves out.
+          this.leaves.append(state.channelNo, rows, roots);
           this.insert(state, rows);
           this.setState.run(
             to.indexedSeq,

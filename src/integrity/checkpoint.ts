@@ -71,6 +71,17 @@ export function parseCheckpoint(line: string): Checkpoint {
   } catch {
     throw new LogsError('INTEGRITY_STATE', 'checkpoint line is not JSON');
   }
+  const cp = asCheckpoint(value);
+  if (cp === undefined)
+    throw new LogsError(
+      'INTEGRITY_STATE',
+      'checkpoint line lacks a field or has a field of the wrong type',
+    );
+  return cp;
+}
+
+/** The value as a checkpoint when it has every field with the right type (signature unchecked). */
+export function asCheckpoint(value: unknown): Checkpoint | undefined {
   const c = value as Partial<Record<keyof Checkpoint, unknown>> | null;
   const ok =
     typeof c === 'object' &&
@@ -87,10 +98,5 @@ export function parseCheckpoint(line: string): Checkpoint {
     typeof c.kid === 'string' &&
     typeof c.sig === 'string' &&
     (c.final === undefined || c.final === true);
-  if (!ok)
-    throw new LogsError(
-      'INTEGRITY_STATE',
-      'checkpoint line lacks a field or has a field of the wrong type',
-    );
-  return c as Checkpoint;
+  return ok ? (c as Checkpoint) : undefined;
 }

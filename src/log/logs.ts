@@ -180,7 +180,9 @@ export class Logs implements LogSink, ExitTarget {
     try {
       return Promise.all(
         prepared.map((x) =>
-          x === null ? null : (this.send(x.c, x.p, x.c.durable ? 'd' : 'a') as Promise<Ack>),
+          x === null
+            ? Promise.resolve(null)
+            : (this.send(x.c, x.p, x.c.durable ? 'd' : 'a') as Promise<Ack>),
         ),
       );
     } catch (err) {
