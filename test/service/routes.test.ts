@@ -5,6 +5,7 @@ import path from 'node:path';
 import { extract } from 'tar-stream';
 import { Readable } from 'node:stream';
 import { readLines } from '../helpers.js';
+import { verifyConsistencyProof, verifyInclusionProof } from '../../src/integrity/proofs.js';
 import { testService } from './helpers.js';
 
 interface Stored {
@@ -440,6 +441,47 @@ test('admin page session: sign in with a token, a HttpOnly SameSite=Strict cooki
       (await s.app.inject({ url: '/v1/events', headers: { cookie: cookie2 } })).statusCode,
       401,
     );
+  } finally {
+    await s.close();
+  }
+});
+
+test('proofs over HTTP: inclusion and consistency against signed checkpoints, checked with the public key alone', async () => {
+  const s = await testService();
+  try {
+    for (let i = 0; i < 10; i++) s.logs.app.info({ event: 'step', data: { i } }, `step ${i}`);
+    await s.logs.flush(); // a signed checkpoint at size 10
+    for (let i = 10; i < 57; i++) s.logs.app.info({ event: 'step', data: { i } }, `step ${i}`);
+    await s.logs.flush(); // and at 57
+    const get = (url: string) => s.app.inject({ url, headers: s.auth('auditor') });
+    const inc = await get('/v1/proofs/inclusion?channel=app&seq=23');
+    assert.equal(inc.statusCode, 200, inc.body);
+    const i = inc.json<{ proof: { tree_size: number }; checkpoint: unknown; public_key: string }>();
+    assert.equal(i.proof.tree_size, 57);
+    assert.deepEqual(verifyInclusionProof(i.proof, i.checkpoint, i.public_key), { ok: true });
+    // With the record's own line: it is the one in the log.
+    const line = readLines(path.join(s.t.dir, 'app.log'))[22] as string;
+    assert.deepEqual(verifyInclusionProof(i.proof, i.checkpoint, s.t.publicKey, { line }), {
+      ok: true,
+    });
+    const other = readLines(path.join(s.t.dir, 'app.log'))[21] as string;
+    assert.equal(
+      verifyInclusionProof(i.proof, i.checkpoint, s.t.publicKey, { line: other }).ok,
+      false,
+    );
+
+    const con = await get('/v1/proofs/consistency?channel=app&from=10');
+    assert.equal(con.statusCode, 200, con.body);
+    const c = con.json<{ proof: unknown; checkpoints: { first: unknown; second: unknown } }>();
+    assert.notEqual(c.checkpoints.first, null);
+    assert.deepEqual(
+      verifyConsistencyProof(c.proof, c.checkpoints.first, c.checkpoints.second, s.t.publicKey),
+      { ok: true },
+    );
+
+    assert.equal((await get('/v1/proofs/inclusion?channel=app&seq=58&size=57')).statusCode, 400);
+    assert.equal((await get('/v1/proofs/inclusion?channel=nosuch&seq=1')).statusCode, 404);
+    assert.equal((await get('/v1/proofs/consistency?channel=app&from=0')).statusCode, 400);
   } finally {
     await s.close();
   }

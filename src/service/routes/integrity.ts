@@ -1,23 +1,26 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { asLogsError } from '../../errors.js';
+import { LogsError, asLogsError } from '../../errors.js';
+import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../index/proofs.js';
 import { parseCheckpoint, type Checkpoint } from '../../integrity/checkpoint.js';
 import type { LogLayout } from '../../store/file/layout.js';
 import { ADMIN, READERS, type ServiceContext } from '../context.js';
 import { actorOf } from '../events.js';
 
 const TAIL_BYTES = 256 * 1024;
+// How far back a checkpoint of a given size is looked for (a few hours of a busy log).
+const SEARCH_BYTES = 8 * 1024 * 1024;
 
 /**
- * The latest signed checkpoint of each channel, from the end of the checkpoint log. Read-only
+ * The signed checkpoints in the last `bytes` of the checkpoint log, oldest first. Read-only
  * (the writer may be appending: an unfinished last line is skipped, never moved aside).
  */
-export function latestCheckpoints(layout: LogLayout, logId: string): Checkpoint[] {
+function recentCheckpoints(layout: LogLayout, logId: string, bytes: number): Checkpoint[] {
   const fd = openSync(layout.checkpointsFile, 'r');
   let text: string;
   try {
     const size = fstatSync(fd).size;
-    const start = Math.max(0, size - TAIL_BYTES);
+    const start = Math.max(0, size - bytes);
     const buf = Buffer.alloc(size - start);
     readSync(fd, buf, 0, buf.length, start);
     text = buf.toString('utf8');
@@ -26,19 +29,116 @@ export function latestCheckpoints(layout: LogLayout, logId: string): Checkpoint[
   }
   const lines = text.split('\n');
   lines.pop(); // after the last newline: empty, or a line being written
-  const latest = new Map<string, Checkpoint>();
+  const out: Checkpoint[] = [];
   for (const line of lines) {
     try {
       const cp = parseCheckpoint(line);
-      if (cp.log_id === logId) latest.set(cp.channel, cp);
+      if (cp.log_id === logId) out.push(cp);
     } catch {
       // the first line may be cut by the window; an unreadable one is verify's business
     }
   }
+  return out;
+}
+
+/** The latest signed checkpoint of each channel. */
+export function latestCheckpoints(layout: LogLayout, logId: string): Checkpoint[] {
+  const latest = new Map<string, Checkpoint>();
+  for (const cp of recentCheckpoints(layout, logId, TAIL_BYTES)) latest.set(cp.channel, cp);
   return [...latest.values()].sort((a, b) => a.channel.localeCompare(b.channel));
 }
 
+/** A signed checkpoint of a channel at exactly this size, if a recent one has it. */
+function checkpointAt(
+  layout: LogLayout,
+  logId: string,
+  channel: string,
+  size: number,
+): Checkpoint | undefined {
+  return recentCheckpoints(layout, logId, SEARCH_BYTES).find(
+    (cp) => cp.channel === channel && cp.size === size,
+  );
+}
+
+/** The size to prove against: the one asked, else the channel's latest signed checkpoint. */
+function sizeFor(ctx: ServiceContext, channel: string, size: number | undefined): number {
+  if (size !== undefined) return size;
+  const cp = latestCheckpoints(ctx.index.layout, ctx.logs.logId).find((c) => c.channel === channel);
+  if (cp === undefined)
+    throw new LogsError('PROOF_UNAVAILABLE', `${channel} has no signed checkpoint yet`);
+  return cp.size;
+}
+
+const channelParam = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' } as const;
+const positive = { type: 'integer', minimum: 1, maximum: 2 ** 43 } as const;
+
 export function integrityRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.get<{ Querystring: { channel: string; seq: number; size?: number } }>(
+    '/v1/proofs/inclusion',
+    {
+      config: { roles: READERS },
+      schema: {
+        summary: 'Inclusion proof (RFC 9162)',
+        description:
+          'Proves that record `seq` is in the channel\'s Merkle tree of `size` records (default: the latest signed checkpoint). `checkpoint` is the signed checkpoint of that size when one is found: check its signature with the log\'s public key, then the proof against its root (docs/integrity.md, "Checking a proof").',
+        tags: ['integrity'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['channel', 'seq'],
+          properties: { channel: channelParam, seq: positive, size: positive },
+        },
+      },
+    },
+    async (request) => {
+      const { channel, seq } = request.query;
+      if (!ctx.logs.channels.includes(channel)) throw new LogsError('NOT_FOUND', 'no such channel');
+      await ctx.index.caughtUp();
+      const size = sizeFor(ctx, channel, request.query.size);
+      const proof = inclusionProofFromIndex(ctx.index.db, channel, seq, size);
+      await ctx.events.read(request, 'inclusion proof', { channel, seq, size });
+      return {
+        proof,
+        checkpoint: checkpointAt(ctx.index.layout, ctx.logs.logId, channel, size) ?? null,
+        public_key: ctx.logs.publicKey,
+      };
+    },
+  );
+
+  app.get<{ Querystring: { channel: string; from: number; to?: number } }>(
+    '/v1/proofs/consistency',
+    {
+      config: { roles: READERS },
+      schema: {
+        summary: 'Consistency proof (RFC 9162)',
+        description:
+          "Proves that the channel's tree of `to` records (default: the latest signed checkpoint) extends the tree of `from` records: nothing before `from` was changed or removed. `checkpoints` are the signed checkpoints of both sizes when found.",
+        tags: ['integrity'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['channel', 'from'],
+          properties: { channel: channelParam, from: positive, to: positive },
+        },
+      },
+    },
+    async (request) => {
+      const { channel, from } = request.query;
+      if (!ctx.logs.channels.includes(channel)) throw new LogsError('NOT_FOUND', 'no such channel');
+      await ctx.index.caughtUp();
+      const to = sizeFor(ctx, channel, request.query.to);
+      const proof = consistencyProofFromIndex(ctx.index.db, channel, from, to);
+      await ctx.events.read(request, 'consistency proof', { channel, from, to });
+      const at = (n: number): Checkpoint | null =>
+        checkpointAt(ctx.index.layout, ctx.logs.logId, channel, n) ?? null;
+      return {
+        proof,
+        checkpoints: { first: at(from), second: at(to) },
+        public_key: ctx.logs.publicKey,
+      };
+    },
+  );
+
   app.get(
     '/v1/integrity',
     {
