@@ -44,7 +44,7 @@ test('pino transport, url mode, against the real service: the app keeps its pino
       ],
     );
     assert.equal(records[0]?.request_id, 'req-9');
-    assert.equal((records[0]?.data as { order: number }).order, 17);
+    assert.equal((records[0].data as { order: number }).order, 17);
     assert.equal((records[3]?.data as { module: string }).module, 'billing');
   } finally {
     const closed = once(transport, 'close');
