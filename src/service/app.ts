@@ -19,6 +19,7 @@ import { Metrics } from './metrics.js';
 import { gdprRoutes } from './routes/gdpr.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { otlpRoutes } from './routes/otlp.js';
 import { integrityRoutes } from './routes/integrity.js';
 import { readRoutes } from './routes/read.js';
 import { tailRoutes } from './routes/tail.js';
@@ -162,6 +163,7 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   );
 
   ingestRoutes(app, ctx);
+  otlpRoutes(app, ctx);
   readRoutes(app, ctx);
   tailRoutes(app, ctx);
   integrityRoutes(app, ctx);
