@@ -1,7 +1,7 @@
 /** Command line of `npm run bench -- [options]`. */
 export interface BenchArgs {
   readonly events: number;
-  /** Groups to run: buffered, burst, durable, verify. */
+  /** Groups to run: buffered, burst, durable, verify, ... (GROUPS). */
   readonly only: ReadonlySet<string>;
   /** Events per turn of the event loop: steady load, and bursts. */
   readonly batch: number;
@@ -23,6 +23,7 @@ export const GROUPS = [
   'seal',
   'index',
   'gdpr',
+  'service',
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--events N] [--only ${GROUPS.join(',')}]

@@ -1,4 +1,5 @@
 import type { BenchArgs } from './args.js';
+import { serviceNotes, serviceRows } from './report-service.js';
 import type { ScenarioResult } from './result.js';
 import { fixed, int, renderTable } from './table.js';
 
@@ -77,6 +78,20 @@ export function checks(results: Results): Check[] {
     ]),
     check('query by actor, p50', '< 20 ms', extra('index', 'actorP50'), (v) => v < 20, ['index']),
     check('query by text, p50', '< 300 ms', extra('index', 'textP50'), (v) => v < 300, ['index']),
+    check(
+      'service ingest events/s, 1,000 per request',
+      '>= 100,000/s',
+      ok('service-lib')?.eventsPerSec,
+      (v) => v >= 100_000,
+      ['service-lib'],
+    ),
+    check(
+      'service p99, 1 app event per request at 1,000/s',
+      'p99 < 10 ms',
+      extra('service-lib', 'appP99'),
+      (v) => v < 10,
+      ['service-lib'],
+    ),
   ];
 
   function extra(id: string, key: string): number | undefined {
@@ -96,17 +111,9 @@ function measuredRow(label: string, r: ScenarioResult | Error, c?: Check): strin
 
 /** The table `npm run bench` prints, and notes under it. */
 export function renderReport(args: BenchArgs, results: Results): string {
-  const [steady, burst, durable, verify, pipeline, rss, build, actor, text] = checks(results) as [
-    Check,
-    Check,
-    Check,
-    Check,
-    Check,
-    Check,
-    Check,
-    Check,
-    Check,
-  ];
+  const [steady, burst, durable, verify, pipeline, rss, build, actor, text, ingest, p99] = checks(
+    results,
+  ) as [Check, Check, Check, Check, Check, Check, Check, Check, Check, Check, Check];
   const rows: string[][] = [];
   const row = (id: string, label: string, c?: Check): void => {
     const r = results.get(id);
@@ -181,6 +188,7 @@ export function renderReport(args: BenchArgs, results: Results): string {
         ]);
     }
   }
+  rows.push(...serviceRows(results, { ingest, p99 }));
   if (results.has('buffered-lib')) {
     const at = rss.value === undefined ? '-' : `${fixed(rss.value, 1)} MB`;
     rows.push(['4 peak RSS, dihya-logs buffered', '', at, '', '', rss.target, rss.mark]);
@@ -254,6 +262,7 @@ function notes(args: BenchArgs, results: Results): string[] {
         : '  no zcat/grep here to compare with',
     );
   }
+  out.push(...serviceNotes(results));
   out.push(
     'time: first event until everything is written, fsynced and closed (logs.close(); pino: end()',
     '  and close, which fsyncs). B/event: file bytes per event (dihya-logs adds seq, ts, channel',

@@ -45,6 +45,8 @@ function plan(args: BenchArgs): Run[] {
     run('seal', 'seal a 64 MiB segment', 'seal'),
     run('index', 'index build and queries', 'index'),
     run('gdpr', 'GDPR export and erasure', 'gdpr'),
+    run('service-lib', 'service, dihya-logs', 'service-lib'),
+    run('service-peer', 'service, fastify + pino', 'service-peer'),
   ];
   // verify reads the log that the buffered dihya-logs scenario writes.
   const needed = (r: Run): boolean =>

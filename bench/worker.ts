@@ -13,6 +13,7 @@ import { libPipeline, pinoRedact } from './scenarios/pipeline.js';
 import { seal } from './scenarios/seal.js';
 import { indexScenario } from './scenarios/index.js';
 import { gdprScenario } from './scenarios/gdpr.js';
+import { serviceLib, servicePeer } from './scenarios/service.js';
 
 const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>>> = {
   'lib-buffered': libBuffered,
@@ -24,6 +25,8 @@ const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>
   seal,
   index: indexScenario,
   gdpr: gdprScenario,
+  'service-lib': serviceLib,
+  'service-peer': servicePeer,
 };
 
 async function main(): Promise<void> {

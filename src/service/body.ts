@@ -16,20 +16,32 @@ export function decodeUtf8(body: Buffer): string {
 /**
  * Parse JSON text, refusing `__proto__` keys and `constructor.prototype` (in any escaped
  * spelling: secure-json-parse looks at the decoded keys): what later merges an object must not
- * reach its prototype.
+ * reach its prototype. The scan runs only when the text could spell one (it holds "proto",
+ * "constructor" or a \\u escape): a batch of ordinary events is parsed once and not searched.
  */
 export function parseJson(text: string, where = 'the body'): unknown {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let value: unknown;
   try {
-    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch (err) {
-    const poisoned = err instanceof SyntaxError && /prototype property/.test(err.message);
-    throw new LogsError(
-      'USAGE',
-      poisoned
-        ? `${where} holds a __proto__ or constructor.prototype key`
-        : `${where} is not valid JSON`,
-    );
+    value = JSON.parse(body);
+  } catch {
+    throw new LogsError('USAGE', `${where} is not valid JSON`);
   }
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    (body.includes('proto') || body.includes('constructor') || body.includes('\\u'))
+  ) {
+    try {
+      sjson.scan(value as Record<string, unknown>, {
+        protoAction: 'error',
+        constructorAction: 'error',
+      });
+    } catch {
+      throw new LogsError('USAGE', `${where} holds a __proto__ or constructor.prototype key`);
+    }
+  }
+  return value;
 }
 
 /** NDJSON: one JSON value per line; blank lines are skipped; a bad line is named by number. */

@@ -1,0 +1,191 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { ServerReady, ServerSummary } from './service-server.js';
+
+/** The V8 flag `npm start` gives `dihya-logs serve`. */
+export const SERVE_FLAGS = '--max-semi-space-size=64';
+const SERVER = fileURLToPath(new URL('./service-server.js', import.meta.url));
+// /proc/<pid>/stat counts CPU time in clock ticks: 100 per second on Linux.
+const TICK_MS = 10;
+
+/** A server child, listening. */
+export interface RunningServer extends ServerReady {
+  /** CPU time (user + system, all threads) the server has used so far; undefined off Linux. */
+  cpuMs(): number | undefined;
+  /** SIGTERM, then the figures it prints once closed. */
+  stop(): Promise<ServerSummary>;
+}
+
+/**
+ * Start `node build/bench/service-server.js --dir <dir> [--peer]` and wait for its first line.
+ * Its stderr goes to ours; its stdin stays open to us, so it also ends if we die.
+ */
+export function startServer(dir: string, peer: boolean): Promise<RunningServer> {
+  const child: ChildProcessByStdio<Writable, Readable, null> = spawn(
+    process.execPath,
+    // Both servers run as `npm start` runs the service: with a 64 MiB young generation
+    // (docs/service.md, "Performance"). The peer gets the same, so neither is favoured.
+    [SERVE_FLAGS, SERVER, '--dir', dir, ...(peer ? ['--peer'] : [])],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  child.stdout.setEncoding('utf8');
+  let out = '';
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: string): void => {
+      out += chunk;
+      const nl = out.indexOf('\n');
+      if (nl === -1) return;
+      child.stdout.off('data', onData);
+      const ready = JSON.parse(out.slice(0, nl)) as ServerReady;
+      out = out.slice(nl + 1);
+      child.stdout.on('data', (more: string) => (out += more));
+      resolve({
+        ...ready,
+        cpuMs: () => cpuMs(child.pid),
+        stop: async () => {
+          child.kill('SIGTERM');
+          const code = await exited;
+          child.stdin.destroy();
+          if (code !== 0) throw new Error(`the server exited with code ${String(code)}`);
+          return JSON.parse(out.trim().split('\n').pop() ?? '') as ServerSummary;
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+    exited.then(
+      (code) => reject(new Error(`the server exited with code ${String(code)} before listening`)),
+      reject,
+    );
+  });
+}
+
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (ms) all processes have used since boot, from /proc/stat; undefined off Linux. */
+function systemCpuMs(): number | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    // cpu  user nice system idle iowait irq softirq steal ...: all but idle and iowait.
+    const t = cpu.trim().split(/\s+/).slice(1).map(Number);
+    const busy = t.slice(0, 8).reduce((a, b, i) => (i === 3 || i === 4 ? a : a + b), 0);
+    return Number.isFinite(busy) ? busy * TICK_MS : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One autocannon run: what it counted, and the response time of each 2xx answer. */
+export interface Load {
+  readonly ok: number;
+  readonly non2xx: number;
+  /** Connection errors and timeouts. */
+  readonly errors: number;
+  readonly seconds: number;
+  /** Response times of the 2xx answers, in ms, sorted. */
+  readonly latencies: Float64Array;
+  /** CPU time of the server and of this process during the run (percent of one core). */
+  readonly serverCpu?: number;
+  readonly clientCpu: number;
+  /** CPU time of every other process meanwhile (percent of one core): is the machine quiet? */
+  readonly otherCpu?: number;
+}
+
+export interface LoadOptions {
+  readonly server: RunningServer;
+  readonly path: string;
+  readonly bodies: readonly string[];
+  readonly connections: number;
+  readonly seconds: number;
+  readonly overallRate?: number;
+}
+
+/**
+ * Run autocannon in this process (one client, no worker threads) against a server child. Each
+ * connection sends the bodies in turn. Response times come from autocannon's `response` event:
+ * its own latency histogram keeps whole milliseconds only.
+ */
+export function load(o: LoadOptions): Promise<Load> {
+  const headers = {
+    authorization: `Bearer ${o.server.token}`,
+    'content-type': 'application/json',
+  };
+  const times: number[] = [];
+  const server0 = o.server.cpuMs();
+  const system0 = systemCpuMs();
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: o.server.url,
+        connections: o.connections,
+        duration: o.seconds,
+        ...(o.overallRate === undefined ? {} : { overallRate: o.overallRate }),
+        requests: o.bodies.map((body) => ({ method: 'POST', path: o.path, headers, body })),
+      },
+      (err, result) => {
+        if (err !== null) {
+          reject(err);
+          return;
+        }
+        const wallMs = performance.now() - t0;
+        const client = process.cpuUsage(client0);
+        const server1 = o.server.cpuMs();
+        const system1 = systemCpuMs();
+        const latencies = Float64Array.from(times).sort();
+        const clientMs = (client.user + client.system) / 1000;
+        const serverMs =
+          server0 === undefined || server1 === undefined ? undefined : server1 - server0;
+        const percent = (ms: number): number => (ms / wallMs) * 100;
+        resolve({
+          ok: result['2xx'],
+          non2xx: result.non2xx,
+          errors: result.errors,
+          seconds: result.duration,
+          latencies,
+          clientCpu: percent(clientMs),
+          ...(serverMs === undefined ? {} : { serverCpu: percent(serverMs) }),
+          ...(serverMs === undefined || system0 === undefined || system1 === undefined
+            ? {}
+            : { otherCpu: Math.max(0, percent(system1 - system0 - serverMs - clientMs)) }),
+        });
+      },
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) times.push(ms);
+    });
+  });
+}
+
+/** The q-quantile of sorted values (nearest rank), 0 when there are none. */
+export function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+}
+
+/** Throw unless every request of the run was answered 2xx. */
+export function assertAllOk(what: string, l: Load): void {
+  if (l.ok === 0 || l.non2xx > 0 || l.errors > 0)
+    throw new Error(
+      `${what}: ${l.ok} 2xx, ${l.non2xx} non-2xx, ${l.errors} errors or timeouts: ` +
+        'every request must succeed',
+    );
+}

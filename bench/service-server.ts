@@ -1,0 +1,160 @@
+/**
+ * The server side of the service scenario, in a process of its own so it never shares an event
+ * loop with the load generator. Usage:
+ *
+ *   node build/bench/service-server.js --dir <empty dir> [--peer]
+ *
+ * Without `--peer`: a fresh logs directory under `<dir>/logs` and the dihya-logs service on it
+ * (`buildApp`, defaults, an `ingest` token). With `--peer`: what a team would build instead, a
+ * minimal Fastify app whose `POST /events` writes each event with pino to `<dir>/pino.log`.
+ * Prints one JSON line `{ url, token }` once listening. On SIGTERM (or when stdin closes: the
+ * parent is gone) it closes everything, prints one JSON line of figures, and exits.
+ */
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { initLogs, openLogs, LogLayout } from '../src/index.js';
+import { buildApp } from '../src/service/app.js';
+import { TokenStore } from '../src/service/tokens.js';
+
+/** The first line the server prints. */
+export interface ServerReady {
+  readonly url: string;
+  /** `Authorization: Bearer <token>` (an `ingest` token; the peer ignores it). */
+  readonly token: string;
+}
+
+/** The last line the server prints, after closing. */
+export interface ServerSummary {
+  /** Records stored (dihya-logs: all channels; peer: events handed to pino). */
+  readonly records: number;
+  /** Bytes written to the log files. */
+  readonly bytes: number;
+  /** fdatasync calls (dihya-logs; 0 for the peer: sonic-boom syncs once, as it closes). */
+  readonly syncs: number;
+  /** Failures reported to onError (dihya-logs) or by the destination (peer). */
+  readonly errors: number;
+  /** process.resourceUsage().maxRSS, in MB (10^6 bytes). */
+  readonly peakRssMB: number;
+}
+
+interface Server {
+  readonly app: FastifyInstance;
+  readonly token: string;
+  close(): Promise<Omit<ServerSummary, 'peakRssMB'>>;
+}
+
+async function dihya(dir: string): Promise<Server> {
+  const logsDir = path.join(dir, 'logs');
+  const masterKey = randomBytes(32);
+  initLogs({ dir: logsDir, masterKey });
+  let errors = 0;
+  const logs = await openLogs({
+    dir: logsDir,
+    masterKey,
+    handleExit: false,
+    settings: { index: { live: false } },
+    onError: () => {
+      errors++;
+    },
+  });
+  const tokens = TokenStore.open(new LogLayout(logsDir).keysDir);
+  const { token } = tokens.create('ingest', 'bench');
+  const app = await buildApp({ logs, tokens, masterKey });
+  return {
+    app,
+    token,
+    close: async () => {
+      await app.close();
+      tokens.close();
+      await logs.close();
+      let records = 0;
+      let bytes = 0;
+      let syncs = 0;
+      for (const s of Object.values(logs.stats())) {
+        records += s.records;
+        bytes += s.bytes;
+        syncs += s.syncs;
+      }
+      return { records, bytes, syncs, errors };
+    },
+  };
+}
+
+async function peer(dir: string): Promise<Server> {
+  const file = path.join(dir, 'pino.log');
+  const dest = pino.destination({ dest: file, sync: false });
+  await new Promise<void>((resolve, reject) => {
+    dest.once('ready', resolve);
+    dest.once('error', reject);
+  });
+  let errors = 0;
+  dest.on('error', () => {
+    errors++;
+  });
+  const logger = pino(dest);
+  let records = 0;
+  const app = Fastify({ logger: false });
+  app.post('/events', (request, reply) => {
+    const body: unknown = request.body;
+    const events = Array.isArray(body) ? (body as unknown[]) : [body];
+    for (const event of events) logger.info(event);
+    records += events.length;
+    return reply.send({ stored: events.length });
+  });
+  await app.ready();
+  return {
+    app,
+    token: 'none',
+    close: async () => {
+      await app.close();
+      await new Promise<void>((resolve, reject) => {
+        dest.once('close', resolve);
+        dest.once('error', reject);
+        dest.flush();
+        dest.end();
+      });
+      return { records, bytes: statSync(file).size, syncs: 0, errors };
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--dir');
+  const dir = at === -1 ? undefined : args[at + 1];
+  if (dir === undefined) throw new Error('usage: service-server.js --dir <dir> [--peer]');
+  const server = args.includes('--peer') ? await peer(dir) : await dihya(dir);
+  const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+
+  let closing = false;
+  const stop = (): void => {
+    if (closing) return;
+    closing = true;
+    server
+      .close()
+      .then((figures) => {
+        const peakRssMB = (process.resourceUsage().maxRSS * 1024) / 1e6;
+        const summary: ServerSummary = { ...figures, peakRssMB };
+        process.stdout.write(`${JSON.stringify(summary)}\n`, () => process.exit(0));
+      })
+      .catch((err: unknown) => {
+        process.stderr.write(`bench server: ${String(err)}\n`);
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', stop);
+  // The parent holds our stdin: when it goes away without a SIGTERM, so do we.
+  process.stdin.on('end', stop).resume();
+  const ready: ServerReady = { url, token: server.token };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `bench server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});
