@@ -33,7 +33,7 @@ export function parseJson(text: string, where = 'the body'): unknown {
     (body.includes('proto') || body.includes('constructor') || body.includes('\\u'))
   ) {
     try {
-      sjson.scan(value as Record<string, unknown>, {
+      sjson.scan(value, {
         protoAction: 'error',
         constructorAction: 'error',
       });
