@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { CLI } from '../cli/run.js';
+import { newLog } from '../helpers.js';
+
+// `ulimit -f` makes the kernel refuse writes past a file size (EFBIG): a real failing disk.
+const LIMIT_KIB = 512;
+
+test('readyz turns 503 when the disk refuses a write; ingest answers WRITE_FAILED, never a stack trace', async () => {
+  const t = newLog();
+  const child = spawn(
+    'bash',
+    [
+      '-c',
+      `ulimit -f ${LIMIT_KIB}; exec "$0" "$@"`,
+      process.execPath,
+      CLI,
+      '--dir',
+      t.dir,
+      'serve',
+      '--port',
+      '0',
+      '--no-scheduler',
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', DIHYA_LOGS_MASTER_KEY: t.masterKey.toString('base64') },
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  try {
+    for (let i = 0; i < 400 && !/listening on/.test(out); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const token = /dl_[\da-f]{12}_[\w-]{43}/.exec(out)?.[0];
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    assert.ok(token !== undefined && url !== undefined, out + stderr);
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    // Durable (audit) batches of ~40 KiB until the file limit refuses one.
+    const batch = JSON.stringify(
+      Array.from({ length: 100 }, (_, i) => ({
+        level: 'AUDIT',
+        event: 'fill.disk',
+        msg: `${i} ${'x'.repeat(300)}`,
+      })),
+    );
+    let failed: { status: number; body: { error: { code: string; message: string } } } | undefined;
+    for (let i = 0; i < 40 && failed === undefined; i++) {
+      const res = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: batch,
+      });
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      if (res.status !== 200) failed = { status: res.status, body };
+    }
+    assert.ok(failed !== undefined, 'the file size limit was reached');
+    assert.equal(failed.status, 503);
+    assert.ok(
+      ['WRITE_FAILED', 'CHANNEL_FAILED'].includes(failed.body.error.code),
+      failed.body.error.code,
+    );
+    assert.ok(!failed.body.error.message.includes('    at '));
+    const ready = await fetch(`${url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.match(
+      ((await ready.json()) as { error: { code: string } }).error.code,
+      /^(WRITE|CHANNEL)_FAILED$/,
+    );
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, 'alive, not ready');
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'close');
+  }
+});
