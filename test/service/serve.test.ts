@@ -45,6 +45,13 @@ test('serve: first start prints an admin token once; it ingests and answers; SIG
   });
   assert.equal(res.status, 200, await res.clone().text());
   assert.deepEqual(await res.json(), { stored: 1, events: [{ channel: 'audit', seq: 2 }] });
+  // While it runs, a command that writes is refused and pointed at the HTTP API.
+  const direct = cli(t.root, ['--dir', t.dir, 'write', '--event', 'x.y'], env);
+  assert.equal(direct.code, 1);
+  assert.match(
+    direct.stderr,
+    /LOGS_LOCKED: .*dihya-logs serve.*use its HTTP API instead \(POST \/v1\/events/,
+  );
   child.kill('SIGTERM');
   const [code] = (await once(child, 'close')) as [number | null];
   assert.equal(code, 0, stderr);

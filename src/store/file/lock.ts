@@ -72,7 +72,9 @@ export function acquireLock(layout: LogLayout, command: string): () => void {
       throw new LogsError(
         'LOGS_LOCKED',
         `${layout.dir} is owned by process ${owner.pid} on ${owner.host} (${owner.command}, since ${owner.since}); ` +
-          'stop it, or send events through it instead of writing directly',
+          (owner.command.includes('serve')
+            ? 'use its HTTP API instead (POST /v1/events, /v1/gdpr/exports, /v1/gdpr/erasures, /v1/tokens; docs/service.md), or stop it'
+            : 'stop it, or send events through it instead of writing directly'),
         { details: { pid: owner.pid, host: owner.host } },
       );
     }
