@@ -56,6 +56,19 @@ export function parseLevel(value: unknown): Level {
   );
 }
 
+/**
+ * A severity name from another logging system (pino's labels, OTLP's severityText, syslog's)
+ * as one of our levels, any case; undefined for anything else. AUDIT and SECURITY are not
+ * severities: a foreign record never becomes one by its name.
+ */
+export function severityLevel(text: unknown): Level | undefined {
+  if (typeof text !== 'string' || text.length > 16) return undefined;
+  const upper = text.toUpperCase();
+  if (upper === 'AUDIT' || upper === 'SECURITY') return undefined;
+  if (isLevel(upper)) return upper;
+  return Object.hasOwn(ALIASES, upper) ? ALIASES[upper] : undefined;
+}
+
 export function levelAtLeast(level: Level, minimum: Level): boolean {
   return LEVEL_RANK[level] >= LEVEL_RANK[minimum];
 }

@@ -1,4 +1,5 @@
 import { OUTCOMES, RESERVED_EVENT_PREFIX, type EventInput, type Outcome } from '../event/record.js';
+import { severityLevel } from '../event/levels.js';
 
 /** How pino's lines become events. */
 export interface PinoMapping {
@@ -14,17 +15,6 @@ export const PINO_EVENT = 'pino.log';
 const EVENT_TYPE = /^[a-z0-9][\w-]*(?:\.[a-z0-9][\w-]*)*$/i;
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 const OUTCOME_SET: ReadonlySet<string> = new Set(OUTCOMES);
-// A Map, not an object: a label such as `constructor` must not find Object.prototype's.
-const LABELS: ReadonlyMap<string, string> = new Map([
-  ['trace', 'DEBUG'],
-  ['debug', 'DEBUG'],
-  ['info', 'INFO'],
-  ['warn', 'WARNING'],
-  ['warning', 'WARNING'],
-  ['error', 'ERROR'],
-  ['fatal', 'CRITICAL'],
-  ['critical', 'CRITICAL'],
-]);
 
 type Fields = Record<string, unknown>;
 
@@ -106,7 +96,7 @@ function levelOf(v: unknown): string {
     if (v >= 40) return 'WARNING';
     return v >= 30 ? 'INFO' : 'DEBUG';
   }
-  return (typeof v === 'string' ? LABELS.get(v.toLowerCase()) : undefined) ?? 'INFO';
+  return severityLevel(v) ?? 'INFO';
 }
 
 function isEventType(v: string): boolean {

@@ -75,6 +75,25 @@ export class FailureThrottle {
   }
 }
 
+/** Refuse a request from an address locked out by failed authentications (a security event). */
+export function sendThrottled(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  events: ServiceEvents,
+  lockedMs: number,
+): FastifyReply {
+  events.denied(request, 'AUTH_THROTTLED', undefined);
+  return sendError(
+    reply,
+    request,
+    new LogsError(
+      'AUTH_THROTTLED',
+      'too many failed authentications from this address; try again later',
+    ),
+    { 'retry-after': String(Math.ceil(lockedMs / 1000)) },
+  );
+}
+
 export interface AuthOptions {
   readonly tokens: TokenStore;
   readonly sessions: Sessions;
@@ -104,18 +123,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     const now = options.clock();
     const lockedMs = throttle.lockedFor(request.ip, now);
-    if (lockedMs > 0) {
-      options.events.denied(request, 'AUTH_THROTTLED', undefined);
-      return sendError(
-        reply,
-        request,
-        new LogsError(
-          'AUTH_THROTTLED',
-          'too many failed authentications from this address; try again later',
-        ),
-        { 'retry-after': String(Math.ceil(lockedMs / 1000)) },
-      );
-    }
+    if (lockedMs > 0) return sendThrottled(request, reply, options.events, lockedMs);
     const token = bearer(request.headers.authorization);
     if (token === undefined && request.headers.authorization === undefined) {
       const fromSession = sessionPrincipal(request, now);

@@ -1,5 +1,5 @@
 import { LogsError } from '../errors.js';
-import type { Level } from '../event/levels.js';
+import { severityLevel, type Level } from '../event/levels.js';
 import { RESERVED_EVENT_PREFIX, type EventInput } from '../event/record.js';
 import { decodeUtf8, parseJson } from './body.js';
 import {
@@ -34,17 +34,6 @@ export const OTLP_EVENT = 'otel.log';
 
 const EVENT_TYPE = /^[a-z0-9][\w-]*(?:\.[a-z0-9][\w-]*)*$/i;
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-// A Map, not an object: a text such as `constructor` must not find Object.prototype's.
-const LEVEL_NAMES: ReadonlyMap<string, Level> = new Map([
-  ['trace', 'DEBUG'],
-  ['debug', 'DEBUG'],
-  ['info', 'INFO'],
-  ['warn', 'WARNING'],
-  ['warning', 'WARNING'],
-  ['error', 'ERROR'],
-  ['fatal', 'CRITICAL'],
-  ['critical', 'CRITICAL'],
-]);
 // SeverityNumber comes in six ranges of four: TRACE, DEBUG, INFO, WARN, ERROR, FATAL.
 const LEVEL_OF_RANGE: readonly Level[] = ['DEBUG', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 
@@ -227,7 +216,7 @@ function levelOf(severity: number | undefined, text: string | undefined): Level 
   if (severity !== undefined && severity >= 1 && severity <= 24) {
     return LEVEL_OF_RANGE[Math.floor((severity - 1) / 4)] ?? 'INFO';
   }
-  return (text === undefined ? undefined : LEVEL_NAMES.get(text.toLowerCase())) ?? 'INFO';
+  return severityLevel(text) ?? 'INFO';
 }
 
 /** Remove and return an attribute when `ok` accepts it; otherwise leave it among the data. */

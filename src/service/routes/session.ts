@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError } from '../../errors.js';
-import { principalOf } from '../auth.js';
+import { principalOf, sendThrottled } from '../auth.js';
 import { READERS, INGEST, type ServiceContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { SESSION_COOKIE, Sessions } from '../sessions.js';
@@ -32,18 +32,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request, reply) => {
       const now = ctx.clock();
       const locked = ctx.throttle.lockedFor(request.ip, now);
-      if (locked > 0) {
-        ctx.events.denied(request, 'AUTH_THROTTLED', undefined);
-        return sendError(
-          reply,
-          request,
-          new LogsError(
-            'AUTH_THROTTLED',
-            'too many failed sign-ins from this address; try again later',
-          ),
-          { 'retry-after': String(Math.ceil(locked / 1000)) },
-        );
-      }
+      if (locked > 0) return sendThrottled(request, reply, ctx.events, locked);
       const info = ctx.tokens.check(request.body.token, now);
       if (info === undefined) {
         const { delayMs } = ctx.throttle.fail(request.ip, now);
