@@ -1,58 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ROOT_CONTEXT, SeverityNumber, TraceFlags, trace } from '@opentelemetry/api';
-import {
-  BatchLogRecordProcessor,
-  LoggerProvider,
-  type LogRecordExporter,
-} from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter as JsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPLogExporter as ProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { testService } from './helpers.js';
+import { otelProvider } from './otel.js';
 
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';
 const SPAN_ID = 'eee19b7ec3c1b174';
-
-type Resource = NonNullable<
-  NonNullable<ConstructorParameters<typeof LoggerProvider>[0]>['resource']
->;
-
-/** The SDK's resource interface, by hand (@opentelemetry/resources is not a dependency). */
-function resourceOf(attributes: Record<string, string>): Resource {
-  const r: Resource = {
-    attributes,
-    merge: () => r,
-    getRawAttributes: () => Object.entries(attributes),
-  };
-  return r;
-}
 
 for (const encoding of ['json', 'protobuf'] as const) {
   test(`the real OpenTelemetry Node exporter (${encoding}) sends logs to the service: stored, mapped, trace ids kept`, async () => {
     const s = await testService();
     const base = await s.app.listen({ host: '127.0.0.1', port: 0 });
     try {
-      const options = {
-        url: `${base}/v1/otlp/logs`,
-        headers: { Authorization: `Bearer ${s.token.ingest}` },
-      };
-      const otlp = encoding === 'json' ? new JsonExporter(options) : new ProtoExporter(options);
-      const codes: number[] = [];
-      const exporter: LogRecordExporter = {
-        export: (logs, done) => {
-          // The exporter's own ExportResult type comes from its copy of @opentelemetry/core.
-          const report: (result: { code: number; error?: Error }) => void = done;
-          otlp.export(logs, (r) => {
-            codes.push(r.code);
-            report(r);
-          });
-        },
-        shutdown: () => otlp.shutdown(),
-        forceFlush: () => otlp.forceFlush(),
-      };
-      const provider = new LoggerProvider({
-        resource: resourceOf({ 'service.name': 'checkout' }),
-        processors: [new BatchLogRecordProcessor({ exporter })],
+      const { provider, codes } = otelProvider(encoding, `${base}/v1/otlp/logs`, {
+        Authorization: `Bearer ${s.token.ingest}`,
       });
       const logger = provider.getLogger('checkout-lib', '1.2.3');
       logger.emit({

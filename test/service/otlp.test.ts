@@ -5,13 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import { ROOT_CONTEXT, SeverityNumber, TraceFlags, trace } from '@opentelemetry/api';
-import {
-  BatchLogRecordProcessor,
-  LoggerProvider,
-  type LogRecordExporter,
-} from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter as JsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPLogExporter as ProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { LogsError, type ErrorCode } from '../../src/errors.js';
 import { prepareEvent } from '../../src/event/prepare.js';
 import {
@@ -24,6 +17,7 @@ import {
   type OtlpLimits,
 } from '../../src/service/otlp.js';
 import { OTLP_LOGS_PROTO } from '../../src/service/otlp-proto.js';
+import { otelProvider } from './otel.js';
 
 const LIMITS: OtlpLimits = { maxRecords: 100, maxDepth: 8, maxStringLength: 1000 };
 const SECRET = 'sk_live_51HzSECRETvalue';
@@ -410,45 +404,10 @@ async function collector(): Promise<{ url: string; got: Captured[]; close(): Pro
   };
 }
 
-type Resource = NonNullable<
-  NonNullable<ConstructorParameters<typeof LoggerProvider>[0]>['resource']
->;
-
-// The SDK's Resource interface, by hand: @opentelemetry/resources is not a declared dependency.
-function resourceOf(attributes: Record<string, string>): Resource {
-  const r: Resource = {
-    attributes,
-    merge: () => r,
-    getRawAttributes: () => Object.entries(attributes),
-  };
-  return r;
-}
-
 async function roundTrip(encoding: OtlpEncoding): Promise<OtlpEvent[]> {
   const server = await collector();
   try {
-    const otlp =
-      encoding === 'json'
-        ? new JsonExporter({ url: server.url })
-        : new ProtoExporter({ url: server.url });
-    const results: number[] = [];
-    // The real exporter, watched: it must take the service's answer as a success (code 0).
-    const exporter: LogRecordExporter = {
-      export: (logs, done) => {
-        // The exporter's ExportResult comes from its own copy of @opentelemetry/core.
-        const report: (result: { code: number; error?: Error }) => void = done;
-        otlp.export(logs, (r) => {
-          results.push(r.code);
-          report(r);
-        });
-      },
-      shutdown: () => otlp.shutdown(),
-      forceFlush: () => otlp.forceFlush(),
-    };
-    const provider = new LoggerProvider({
-      resource: resourceOf({ 'service.name': 'checkout' }),
-      processors: [new BatchLogRecordProcessor({ exporter })],
-    });
+    const { provider, codes: results } = otelProvider(encoding, server.url);
     const logger = provider.getLogger('checkout-lib', '1.2.3');
     const span = trace.setSpanContext(ROOT_CONTEXT, {
       traceId: TRACE_ID,
