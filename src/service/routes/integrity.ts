@@ -4,7 +4,7 @@ import { LogsError, asLogsError } from '../../errors.js';
 import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../index/proofs.js';
 import { parseCheckpoint, type Checkpoint } from '../../integrity/checkpoint.js';
 import type { LogLayout } from '../../store/file/layout.js';
-import { ADMIN, READERS, type ServiceContext } from '../context.js';
+import { READERS, type ServiceContext } from '../context.js';
 import { actorOf } from '../events.js';
 
 const TAIL_BYTES = 256 * 1024;
@@ -166,7 +166,7 @@ export function integrityRoutes(app: FastifyInstance, ctx: ServiceContext): void
   app.post<{ Querystring: { wait?: boolean } }>(
     '/v1/integrity/verify',
     {
-      config: { roles: [...READERS, ...ADMIN] },
+      config: { roles: READERS },
       schema: {
         summary: 'Run verification',
         description:
