@@ -11,7 +11,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] },
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -47,9 +47,26 @@ export default tseslint.config(
   },
   // Plain JavaScript, not type-checked: the root's config files, bin/, and the auditor's
   // standalone proof checker (test/fixtures/check-proof.mjs, also in docs/integrity.md).
-  { files: ['*.js', 'bin/*.js', 'test/fixtures/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  // The admin page (web/, DOM types from web/tsconfig.json): markup is never parsed, so record
+  // content cannot become HTML (test/web/source.test.ts checks the same by grep).
   {
-    files: ['*.js', 'bin/*.js', 'test/fixtures/*.mjs'],
+    files: ['web/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'Set text (textContent, dom.ts h()), never markup.' },
+        { property: 'outerHTML', message: 'Set text (textContent, dom.ts h()), never markup.' },
+        { property: 'insertAdjacentHTML', message: 'Never parse markup.' },
+        { object: 'document', property: 'write', message: 'Never parse markup.' },
+      ],
+    },
+  },
+  {
+    files: ['*.js', 'bin/*.js', 'scripts/*.mjs', 'test/fixtures/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['*.js', 'bin/*.js', 'scripts/*.mjs', 'test/fixtures/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

@@ -26,6 +26,7 @@ import { tailRoutes } from './routes/tail.js';
 import { tokenRoutes } from './routes/tokens.js';
 import type { TokenStore } from './tokens.js';
 import { Verification } from './verification.js';
+import { registerWeb } from './web.js';
 
 export interface ServiceDeps {
   /** The open logs: the service writes and reads through them (and owns their lock). */
@@ -170,6 +171,7 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   gdprRoutes(app, ctx);
   tokenRoutes(app, ctx);
   sessionRoutes(app, ctx);
+  await registerWeb(app);
   healthRoutes(app, ctx);
   app.get(
     '/v1/openapi.json',

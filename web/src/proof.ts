@@ -1,0 +1,82 @@
+/**
+ * Checks an inclusion proof in the browser (RFC 9162 section 2.1.3.2, WebCrypto SHA-256)
+ * against the signed checkpoint the service returned: docs/integrity.md, "Checking a proof".
+ * The leaf hash is the record's chain hash (already SHA-256(0x00 || entry)): not hashed again.
+ */
+export interface InclusionProof {
+  channel: string;
+  seq: number;
+  leaf_index: number;
+  tree_size: number;
+  leaf_hash: string;
+  hashes: string[];
+  root: string;
+}
+
+export interface Checkpoint {
+  channel: string;
+  size: number;
+  root: string;
+  [k: string]: unknown;
+}
+
+const HEX = /^[0-9a-f]{64}$/;
+
+function bytes(hex: string): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function hex(buf: ArrayBuffer): string {
+  return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function node(left: string, right: string): Promise<string> {
+  const data = new Uint8Array(65);
+  data[0] = 1;
+  data.set(bytes(left), 1);
+  data.set(bytes(right), 33);
+  return hex(await crypto.subtle.digest('SHA-256', data));
+}
+
+/** `{ ok: true }`, or why not. Parses defensively: the proof is outside input. */
+export async function verifyInclusion(
+  proof: InclusionProof,
+  checkpoint: Checkpoint | null,
+  recordHash: string,
+): Promise<{ ok: boolean; reason?: string }> {
+  if (checkpoint === null) return { ok: false, reason: 'no signed checkpoint of that size' };
+  const { leaf_index: index, tree_size: size, hashes } = proof;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size)
+    return { ok: false, reason: 'bad sizes' };
+  if (index !== proof.seq - 1) return { ok: false, reason: 'leaf_index is not seq - 1' };
+  if (
+    !Array.isArray(hashes) ||
+    hashes.length > 64 ||
+    ![proof.leaf_hash, ...hashes].every((x) => HEX.test(x))
+  )
+    return { ok: false, reason: 'malformed hashes' };
+  if (proof.leaf_hash !== recordHash)
+    return { ok: false, reason: 'the proof is about another record' };
+  if (checkpoint.channel !== proof.channel || checkpoint.size !== size)
+    return { ok: false, reason: 'another checkpoint' };
+  let fn = index;
+  let sn = size - 1;
+  let r = proof.leaf_hash;
+  for (const p of hashes) {
+    if (sn === 0) return { ok: false, reason: 'the path is too long' };
+    if (fn % 2 === 1 || fn === sn) {
+      r = await node(p, r);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else r = await node(r, p);
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0 || r !== checkpoint.root)
+    return { ok: false, reason: 'the path does not lead to the signed root' };
+  return { ok: true };
+}

@@ -1,0 +1,109 @@
+import { queryString } from '../api.js';
+import { display, field, h, replace, select } from '../dom.js';
+import { t } from '../i18n.js';
+
+const MAX_SHOWN = 500;
+const LEVELS = ['', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'AUDIT', 'SECURITY'];
+
+/** Live tail: an EventSource on /v1/tail (the session cookie authenticates it, same origin). */
+export function liveView(root: HTMLElement): () => void {
+  const channel = h('input', { name: 'channel', placeholder: 'app, security' });
+  const level = select(
+    'level',
+    LEVELS.map((l) => [l, l === '' ? '—' : l]),
+  );
+  const text = h('input', { name: 'text', type: 'search' });
+  const pauseBtn = h(
+    'button',
+    { type: 'button', class: 'secondary', 'aria-pressed': 'false' },
+    t('pause'),
+  );
+  const counter = h('p', { class: 'count', role: 'status', 'aria-live': 'polite' });
+  const state = h('p', { class: 'state' });
+  const list = h('ol', { class: 'live', 'aria-label': t('liveEvents') });
+  const form = h(
+    'form',
+    { class: 'filters', 'aria-label': t('liveFilters') },
+    field(t('channel'), channel),
+    field(t('level'), level),
+    field(t('text'), text),
+    h('div', { class: 'buttons' }, h('button', { type: 'submit' }, t('start')), pauseBtn),
+  );
+  replace(root, h('h1', {}, t('navLive')), form, state, counter, list);
+
+  let source: EventSource | undefined;
+  let received = 0;
+  let paused = false;
+  const waiting: Array<Record<string, unknown>> = [];
+
+  function show(r: Record<string, unknown>): void {
+    list.prepend(
+      h(
+        'li',
+        { class: 'live-item' },
+        h('span', { class: 'mono' }, display(r.ts)),
+        ' ',
+        h('span', { class: `level level-${display(r.level).toLowerCase()}` }, display(r.level)),
+        ' ',
+        h('span', {}, `${display(r.channel)} #${display(r.seq)}`),
+        ' ',
+        h('strong', {}, display(r.event)),
+        ' ',
+        h('span', { class: 'msgcell' }, display(r.msg)),
+      ),
+    );
+    while (list.children.length > MAX_SHOWN) list.lastElementChild?.remove();
+  }
+
+  function updateCounter(): void {
+    counter.textContent = paused
+      ? `${t('liveReceived', { count: received })} — ${t('livePaused', { count: waiting.length })}`
+      : t('liveReceived', { count: received });
+  }
+
+  function start(): void {
+    source?.close();
+    received = 0;
+    waiting.length = 0;
+    replace(list);
+    updateCounter();
+    const q = queryString({ channel: channel.value, level: level.value, text: text.value });
+    source = new EventSource(`/v1/tail${q === '' ? '' : `?${q}`}`);
+    source.addEventListener('open', () => {
+      state.textContent = t('liveConnected');
+      state.className = 'state ok';
+    });
+    source.addEventListener('error', () => {
+      state.textContent = t('liveDisconnected');
+      state.className = 'state bad';
+    });
+    source.addEventListener('record', (e) => {
+      let r: Record<string, unknown>;
+      try {
+        r = JSON.parse((e as MessageEvent<string>).data) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      received += 1;
+      if (paused) {
+        waiting.push(r);
+        if (waiting.length > MAX_SHOWN) waiting.shift();
+      } else show(r);
+      updateCounter();
+    });
+  }
+
+  pauseBtn.addEventListener('click', () => {
+    paused = !paused;
+    pauseBtn.textContent = paused ? t('resume') : t('pause');
+    pauseBtn.setAttribute('aria-pressed', String(paused));
+    if (!paused) for (const r of waiting.splice(0)) show(r);
+    updateCounter();
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    start();
+  });
+  start();
+  return () => source?.close();
+}
