@@ -186,6 +186,14 @@ test('live tail shows an event sent over HTTP while the page is open; pause hold
     /live\.two/,
     'newest on top',
   );
+  // The filters of Explore apply: by event type, an event of another type is not shown.
+  await page.getByLabel('Event type').fill('live.t*');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByText('Connected').waitFor();
+  await send('live.other');
+  await send('live.three');
+  await page.locator('ol.live li', { hasText: 'live.three' }).waitFor();
+  assert.equal(await page.locator('ol.live li', { hasText: 'live.other' }).count(), 0);
   await shot(page, 'live');
   noProblems(w);
 });

@@ -1,6 +1,7 @@
 import { api, queryString } from '../api.js';
-import { display, field, h, message, replace, select } from '../dom.js';
+import { display, field, h, message, replace } from '../dom.js';
 import { t } from '../i18n.js';
+import { filterInputs, filterLabels } from '../filters.js';
 import { verifyInclusion, type Checkpoint, type InclusionProof } from '../proof.js';
 
 type Rec = Record<string, unknown> & { channel: string; seq: number; hash: string };
@@ -31,40 +32,9 @@ export function exploreWith(f: Filter): void {
   location.hash = '#explore';
 }
 
-const LEVELS = ['', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'AUDIT', 'SECURITY'];
-const OUTCOMES = ['', 'success', 'failure', 'denied', 'error'];
-
 export function exploreView(root: HTMLElement): () => void {
-  const inputs = {
-    channel: h('input', { name: 'channel', placeholder: 'app, audit' }),
-    level: select(
-      'level',
-      LEVELS.map((l) => [l, l === '' ? '—' : l]),
-    ),
-    event: h('input', { name: 'event', placeholder: 'auth.*' }),
-    outcome: select(
-      'outcome',
-      OUTCOMES.map((o) => [o, o === '' ? '—' : o]),
-    ),
-    actor: h('input', { name: 'actor' }),
-    subject: h('input', { name: 'subject' }),
-    request_id: h('input', { name: 'request_id' }),
-    since: h('input', { name: 'since', placeholder: '24h, 2026-01-01T00:00Z' }),
-    until: h('input', { name: 'until' }),
-    text: h('input', { name: 'text', type: 'search' }),
-  };
-  const labels: Record<keyof typeof inputs, string> = {
-    channel: t('channel'),
-    level: t('level'),
-    event: t('eventType'),
-    outcome: t('outcome'),
-    actor: t('actor'),
-    subject: t('subject'),
-    request_id: t('requestId'),
-    since: t('since'),
-    until: t('until'),
-    text: t('text'),
-  };
+  const inputs = filterInputs();
+  const labels = filterLabels();
   const quick = (label: string, since: string): HTMLButtonElement =>
     h(
       'button',

@@ -1,18 +1,15 @@
 import { queryString } from '../api.js';
-import { display, field, h, replace, select } from '../dom.js';
+import { display, field, h, replace } from '../dom.js';
 import { t } from '../i18n.js';
+import { filterInputs, filterLabels } from '../filters.js';
 
 const MAX_SHOWN = 500;
-const LEVELS = ['', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'AUDIT', 'SECURITY'];
 
 /** Live tail: an EventSource on /v1/tail (the session cookie authenticates it, same origin). */
 export function liveView(root: HTMLElement): () => void {
-  const channel = h('input', { name: 'channel', placeholder: 'app, security' });
-  const level = select(
-    'level',
-    LEVELS.map((l) => [l, l === '' ? '—' : l]),
-  );
-  const text = h('input', { name: 'text', type: 'search' });
+  // The filters of Explore, but time: a live tail starts now.
+  const { since: _since, until: _until, ...inputs } = filterInputs();
+  const labels = filterLabels();
   const pauseBtn = h(
     'button',
     { type: 'button', class: 'secondary', 'aria-pressed': 'false' },
@@ -24,9 +21,7 @@ export function liveView(root: HTMLElement): () => void {
   const form = h(
     'form',
     { class: 'filters', 'aria-label': t('liveFilters') },
-    field(t('channel'), channel),
-    field(t('level'), level),
-    field(t('text'), text),
+    ...(Object.keys(inputs) as Array<keyof typeof inputs>).map((k) => field(labels[k], inputs[k])),
     h('div', { class: 'buttons' }, h('button', { type: 'submit' }, t('start')), pauseBtn),
   );
   replace(root, h('h1', {}, t('navLive')), form, state, counter, list);
@@ -67,7 +62,9 @@ export function liveView(root: HTMLElement): () => void {
     waiting.length = 0;
     replace(list);
     updateCounter();
-    const q = queryString({ channel: channel.value, level: level.value, text: text.value });
+    const q = queryString(
+      Object.fromEntries(Object.entries(inputs).map(([k, input]) => [k, input.value])),
+    );
     source = new EventSource(`/v1/tail${q === '' ? '' : `?${q}`}`);
     source.addEventListener('open', () => {
       state.textContent = t('liveConnected');
