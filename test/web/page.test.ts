@@ -1,5 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { testService, type TestService } from '../service/helpers.js';
 import { launch, shot, watchedPage, type Watched } from './browser.js';
@@ -218,6 +220,35 @@ test('integrity: run verification and see the result', async () => {
   assert.ok((await page.locator('table tbody tr').count()) >= 1, 'checkpoints listed');
   await shot(page, 'integrity');
   noProblems(w);
+});
+
+test('integrity: a record edited on disk turns the page red, naming the damage', async () => {
+  const bad = await testService();
+  const url = await bad.app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    for (let i = 0; i < 5; i++) bad.logs.app.info({ event: 'step' }, `step ${i}`);
+    await bad.logs.flush();
+    const file = path.join(bad.t.dir, 'app.log');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('step 2', 'step X'));
+    const w = await watchedPage(browser);
+    const { page } = w;
+    await page.goto(`${url}/`);
+    await page.locator('input[name=token]').fill(bad.token.auditor);
+    await page.locator('form.signin button[type=submit]').click();
+    await page.locator('header .who').waitFor();
+    await page.goto(`${url}/#integrity`);
+    await page.getByRole('button', { name: 'Run verification' }).click();
+    const alert = page.locator('.verdict.bad[role=alert]');
+    await alert.waitFor({ timeout: 30_000 });
+    const text = (await alert.textContent()) ?? '';
+    assert.match(text, /record_altered/);
+    assert.match(text, /app\.log/);
+    await shot(page, 'integrity-damage');
+    noProblems(w);
+    await page.close();
+  } finally {
+    await bad.close();
+  }
 });
 
 test('dpo: an export with a working download link, an erasure after its dry run', async () => {
