@@ -40,13 +40,56 @@ async function node(left: string, right: string): Promise<string> {
   return hex(await crypto.subtle.digest('SHA-256', data));
 }
 
+const CHECKPOINT_DOMAIN = 'dihya-logs/checkpoint/v1\n';
+const SIGNED_FIELDS = [
+  'channel',
+  'final',
+  'head',
+  'kid',
+  'log_id',
+  'prev',
+  'root',
+  'size',
+  'ts',
+  'v',
+];
+
+/**
+ * Whether the checkpoint carries a valid Ed25519 signature of `publicKey` (`ed25519:<base64>`):
+ * over CHECKPOINT_DOMAIN and the RFC 8785 form of its fields but `sig`. Its fields are ASCII
+ * strings, integers and `final: true`, so sorted keys and JSON.stringify give that form.
+ */
+export async function checkpointSigned(
+  checkpoint: Checkpoint,
+  publicKey: string,
+): Promise<boolean> {
+  const m = /^ed25519:([A-Za-z0-9+/]{43}=)$/.exec(publicKey);
+  const sig = checkpoint.sig;
+  if (m === null || typeof sig !== 'string') return false;
+  const fields: Record<string, unknown> = {};
+  for (const k of SIGNED_FIELDS) if (checkpoint[k] !== undefined) fields[k] = checkpoint[k];
+  const text = CHECKPOINT_DOMAIN + JSON.stringify(fields);
+  const raw = Uint8Array.from(atob(m[1] ?? ''), (c) => c.charCodeAt(0));
+  const key = await crypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
+  let signature: Uint8Array<ArrayBuffer>;
+  try {
+    signature = Uint8Array.from(atob(sig), (c) => c.charCodeAt(0));
+  } catch {
+    return false;
+  }
+  return crypto.subtle.verify({ name: 'Ed25519' }, key, signature, new TextEncoder().encode(text));
+}
+
 /** `{ ok: true }`, or why not. Parses defensively: the proof is outside input. */
 export async function verifyInclusion(
   proof: InclusionProof,
   checkpoint: Checkpoint | null,
   recordHash: string,
+  publicKey: string,
 ): Promise<{ ok: boolean; reason?: string }> {
   if (checkpoint === null) return { ok: false, reason: 'no signed checkpoint of that size' };
+  if (!(await checkpointSigned(checkpoint, publicKey)))
+    return { ok: false, reason: 'the checkpoint signature is not valid for the log key' };
   const { leaf_index: index, tree_size: size, hashes } = proof;
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size)
     return { ok: false, reason: 'bad sizes' };

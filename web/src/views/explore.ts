@@ -274,11 +274,12 @@ export function exploreView(root: HTMLElement): () => void {
     out.className = 'proof';
     out.textContent = t('proofChecking');
     try {
-      const res = await api<{ proof: InclusionProof; checkpoint: Checkpoint | null }>(
-        'GET',
-        `/v1/proofs/inclusion?${queryString({ channel: r.channel, seq: String(r.seq) })}`,
-      );
-      const v = await verifyInclusion(res.proof, res.checkpoint, r.hash);
+      const res = await api<{
+        proof: InclusionProof;
+        checkpoint: Checkpoint | null;
+        public_key: string;
+      }>('GET', `/v1/proofs/inclusion?${queryString({ channel: r.channel, seq: String(r.seq) })}`);
+      const v = await verifyInclusion(res.proof, res.checkpoint, r.hash, res.public_key);
       out.className = v.ok ? 'proof ok' : 'proof bad';
       out.textContent = v.ok
         ? t('proofOk', { size: res.proof.tree_size, root: res.proof.root.slice(0, 16) })
