@@ -115,7 +115,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   const { throttle } = options;
   app.addHook('onRequest', async (request, reply) => {
     const cfg = request.routeOptions.config;
-    if (cfg.public === true) return;
+    // No such route: the not-found handler answers 404 (a mistyped URL is not a refusal).
+    if (cfg.public === true || request.routeOptions.url === undefined) return;
     const roles = cfg.roles;
     // A route without roles and not public is a mistake: refuse rather than open it.
     if (roles === undefined) {

@@ -337,6 +337,14 @@ test('health, readiness, metrics and the OpenAPI document', async () => {
   const s = await testService();
   try {
     assert.deepEqual((await s.app.inject({ url: '/healthz' })).json(), { status: 'ok' });
+    // An unknown URL is 404, with or without a token: not a refusal, not a security event.
+    for (const headers of [{}, s.auth('auditor')]) {
+      const missing = await s.app.inject({ url: '/favicon.ico', headers });
+      assert.equal(missing.statusCode, 404);
+      assert.equal(missing.json<{ error: { code: string } }>().error.code, 'NOT_FOUND');
+    }
+    await s.logs.flush();
+    assert.deepEqual(s.records('security'), []);
     assert.deepEqual((await s.app.inject({ url: '/readyz' })).json(), { status: 'ready' });
     await s.app.inject({
       method: 'POST',

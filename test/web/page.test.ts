@@ -251,6 +251,32 @@ test('integrity: a record edited on disk turns the page red, naming the damage',
   }
 });
 
+test('a laptop screen (1024 px): the navigation, the filters and the results fit without sideways scrolling; keyboard reaches the search', async () => {
+  const w = await signedIn('auditor');
+  const { page } = w;
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.goto(`${base}/#explore`);
+  await page.locator('table.records tbody tr').first().waitFor();
+  for (const selector of ['header', 'form.filters', '.results']) {
+    const box = await page.locator(selector).first().boundingBox();
+    assert.ok(
+      box !== null && box.x >= 0 && box.x + box.width <= 1024,
+      `${selector} fits: ${JSON.stringify(box)}`,
+    );
+  }
+  // Tab from the page's start reaches the filters and the Search button by keyboard.
+  await page.locator('body').press('Tab');
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    const focused = page.locator(':focus');
+    reached = (await focused.count()) > 0 && (await focused.textContent()) === 'Search';
+    if (!reached) await page.keyboard.press('Tab');
+  }
+  assert.ok(reached, 'the Search button is reachable with Tab');
+  await shot(page, 'explore-1024');
+  noProblems(w);
+});
+
 test('dpo: an export with a working download link, an erasure after its dry run', async () => {
   const w = await signedIn('dpo', 'fr-FR');
   const { page } = w;

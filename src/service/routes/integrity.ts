@@ -5,7 +5,6 @@ import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../index/
 import { parseCheckpoint, type Checkpoint } from '../../integrity/checkpoint.js';
 import type { LogLayout } from '../../store/file/layout.js';
 import { READERS, type ServiceContext } from '../context.js';
-import { actorOf } from '../events.js';
 
 const TAIL_BYTES = 256 * 1024;
 // How far back a checkpoint of a given size is looked for (a few hours of a busy log).
@@ -182,7 +181,7 @@ export function integrityRoutes(app: FastifyInstance, ctx: ServiceContext): void
     async (request, reply) => {
       await ctx.logs.flush(); // what was acknowledged is signed, so nothing reads as unsigned
       const principal = request.principal;
-      const by = principal === undefined ? 'service' : actorOf(principal).id;
+      const by = principal === undefined ? 'service' : `token ${principal.tokenId}`;
       const run = ctx.verification.run(by);
       await ctx.events.admin(request, 'log.verify.requested', `verification requested by ${by}`, {
         route: '/v1/integrity/verify',
