@@ -58,6 +58,9 @@ export function liveView(root: HTMLElement): () => void {
 
   function start(): void {
     source?.close();
+    // Until the new stream is open, say so: what arrives before it is not part of it.
+    state.textContent = t('liveConnecting');
+    state.className = 'state';
     received = 0;
     waiting.length = 0;
     replace(list);
