@@ -95,6 +95,7 @@ export class Logs implements LogSink, ExitTarget {
 
   /** Indexes appended records in a thread of its own (config `index.live`). */
   private readonly feeder: IndexFeeder | undefined;
+  private keyring: ChannelKeyring | undefined;
 
   constructor(parts: LogsParts, recovery: readonly EventInput[]) {
     this.parts = parts;
@@ -504,6 +505,7 @@ export class Logs implements LogSink, ExitTarget {
     const rotated: Array<{ channel: string; key: number }> = [];
     for (const c of wanted) {
       const key = this.parts.keystore.rotateChannelKey(c);
+      this.keyring = undefined;
       this.client.setChannelKey(c, key);
       this.feeder?.addKey(c, key);
       rotated.push({ channel: c, key: key.id });
@@ -526,7 +528,10 @@ export class Logs implements LogSink, ExitTarget {
 
   /** The keys of the encrypted channels, to read their records (query, export). */
   channelKeyring(): ChannelKeyring {
-    return this.parts.keystore.channelKeyring();
+    // Unwrapped once (a keystore read and an AES-GCM unwrap per key): the service asks on every
+    // query and every tail poll. Only rotateChannelKeys() changes them, in this process.
+    this.keyring ??= this.parts.keystore.channelKeyring();
+    return this.keyring;
   }
 
   /** A person's pseudonym, if the keystore knows them (never creates one). */

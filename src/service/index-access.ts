@@ -28,20 +28,14 @@ export class IndexAccess {
     // Buffered channels' acknowledged records reach their files first.
     await this.logs.flush();
     if (this.pending !== undefined) return this.pending;
-    const next = this.running.then(
-      () => {
-        this.pending = undefined;
-        return catchUp(this.layout, this.logs.logId, this.db, {
-          channelKeys: this.logs.channelKeyring(),
-        });
-      },
-      () => {
-        this.pending = undefined;
-        return catchUp(this.layout, this.logs.logId, this.db, {
-          channelKeys: this.logs.channelKeyring(),
-        });
-      },
-    );
+    const run = (): Promise<CatchUpReport> => {
+      this.pending = undefined;
+      return catchUp(this.layout, this.logs.logId, this.db, {
+        channelKeys: this.logs.channelKeyring(),
+      });
+    };
+    // After the running one, whether it succeeded or not.
+    const next = this.running.then(run, run);
     this.pending = next;
     this.running = next;
     return next;
