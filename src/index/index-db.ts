@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { LogsError } from '../errors.js';
 import type { LogLayout } from '../store/file/layout.js';
 import { ensureDir, writeFileDurable } from '../util/fs.js';
@@ -109,11 +109,7 @@ export class IndexDb {
    * so a catch-up checks this before it reports success.
    */
   moved(): boolean {
-    try {
-      return statSync(this.file).ino !== this.inode;
-    } catch {
-      return true;
-    }
+    return fileMoved(this.file, this.inode);
   }
 
   close(): void {
@@ -273,13 +269,39 @@ export class IndexDb {
 
   /** Open the file and check it. Returns a problem, or undefined when it can be used. */
   private connect(): RecreateReason | undefined {
-    const opened = openChecked(this.file, this.logId, this.busyTimeoutMs);
-    if (typeof opened === 'string') return opened;
-    this.conn = opened.conn;
-    this.inode = opened.inode;
-    this.statements = prepare(opened.conn);
-    this.writer = new RowWriter(opened.conn);
-    return undefined;
+    for (let attempt = 0; ; attempt++) {
+      let opened: ReturnType<typeof openChecked>;
+      try {
+        opened = openChecked(this.file, this.logId, this.busyTimeoutMs);
+      } catch (err) {
+        // The file may have been replaced while it was being opened (a rebuild beside us):
+        // SQLite's errors then vary. An error that is not that one comes back on the retry.
+        if (attempt < 3 && err instanceof Database.SqliteError) continue;
+        throw err;
+      }
+      if (typeof opened === 'string') return opened;
+      try {
+        this.statements = prepare(opened.conn);
+        this.writer = new RowWriter(opened.conn);
+      } catch (err) {
+        opened.conn.close();
+        // Another process rebuilt the index between our open and our first statements: the
+        // file we opened is gone; open the new one.
+        if (attempt < 3 && fileMoved(this.file, opened.inode)) continue;
+        throw err;
+      }
+      this.conn = opened.conn;
+      this.inode = opened.inode;
+      return undefined;
+    }
+  }
+}
+
+function fileMoved(file: string, inode: number): boolean {
+  try {
+    return statSync(file).ino !== inode;
+  } catch {
+    return true;
   }
 }
 

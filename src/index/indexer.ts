@@ -118,8 +118,9 @@ export async function catchUp(
       };
     } catch (err) {
       if (attempt >= 3) throw err;
-      if ((err instanceof Restart && err.reason === 'moved') || isMoved(err)) {
-        // Another process rebuilt the index meanwhile: continue in its new file.
+      if ((err instanceof Restart && err.reason === 'moved') || isMoved(err) || db.moved()) {
+        // Another process rebuilt the index meanwhile (SQLite's errors then vary: a moved
+        // database, or a virtual table whose shadow tables vanished): continue in its new file.
         db.reopen();
         rebuilt = db.takeRecreated() ?? rebuilt;
         continue;
