@@ -63,6 +63,118 @@ const classification = z.strictObject({
     .optional(),
 });
 
+const windowMs = z
+  .number()
+  .int()
+  .min(1000)
+  .max(7 * 86_400_000);
+const threshold = z.number().int().min(1).max(1_000_000);
+const eventGlob = z
+  .string()
+  .regex(/^[\w*.-]{1,128}$/, 'an event type or a glob of one (letters, digits, _, -, ., *)');
+const counted = z.strictObject({
+  enabled: z.boolean().optional(),
+  threshold: threshold.optional(),
+  window_ms: windowMs.optional(),
+});
+
+const detectors = z.strictObject({
+  enabled: z.boolean().optional(),
+  failed_logins: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      events: z.array(eventGlob).min(1).max(50).optional(),
+      per_account: threshold.optional(),
+      per_address: threshold.optional(),
+      stuffing_accounts: z.number().int().min(2).max(100_000).optional(),
+      window_ms: windowMs.optional(),
+    })
+    .optional(),
+  access_denied: counted.optional(),
+  privileged: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      events: z.array(eventGlob).min(1).max(100).optional(),
+    })
+    .optional(),
+  gdpr_burst: counted.optional(),
+  mass_deletion: counted
+    .extend({ events: z.array(eventGlob).min(1).max(50).optional() })
+    .optional(),
+  tampering: z.strictObject({ enabled: z.boolean().optional() }).optional(),
+  logging_stopped: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      channels: z.array(z.string().min(1).max(32)).max(64).optional(),
+      silence_ms: z
+        .number()
+        .int()
+        .min(10_000)
+        .max(7 * 86_400_000)
+        .optional(),
+      min_free_bytes: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  clock_jump: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      tolerance_ms: z.number().int().min(1000).max(86_400_000).optional(),
+    })
+    .optional(),
+  rules: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z][\d_a-z]{0,31}$/, 'a rule name is 1-32 of a-z, 0-9 and _'),
+        description: z.string().max(500).optional(),
+        filter: z.strictObject({
+          channel: z.string().min(1).max(32).optional(),
+          event: eventGlob.optional(),
+          level: level.optional(),
+          outcome: z
+            .enum(['success', 'failure', 'denied', 'error', 'pending', 'unknown'])
+            .optional(),
+        }),
+        threshold,
+        window_ms: windowMs,
+        group_by: z
+          .string()
+          .regex(
+            /^(?:actor|address|event|channel|request_id|data\.\w{1,64})$/,
+            'expected actor, address, event, channel, request_id or data.<field>',
+          )
+          .optional(),
+      }),
+    )
+    .max(100)
+    .optional(),
+});
+
+const alerts = z.strictObject({
+  webhook: z
+    .strictObject({
+      url: z
+        .string()
+        .url()
+        .max(2048)
+        .refine((u) => /^https?:\/\//i.test(u), 'an http:// or https:// URL'),
+      secret_env: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]{0,127}$/)
+        .optional(),
+      secret_file: z.string().min(1).optional(),
+      timeout_ms: z.number().int().min(100).max(120_000).optional(),
+      attempts: z.number().int().min(1).max(50).optional(),
+      backoff_ms: z.number().int().min(10).max(3_600_000).optional(),
+    })
+    .optional(),
+  command: z
+    .strictObject({
+      argv: z.array(z.string().min(1).max(4096)).min(1).max(64),
+      timeout_ms: z.number().int().min(100).max(600_000).optional(),
+    })
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   dir: z.string().min(1).optional(),
   master_key_file: z.string().min(1).optional(),
@@ -160,6 +272,8 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  detectors: detectors.optional(),
+  alerts: alerts.optional(),
   channels: z
     .record(
       z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a channel name is 1-32 of a-z, 0-9, _ and -'),

@@ -103,5 +103,53 @@ scheduler:
     verify:     { cron: '0 4 * * *', enabled: true }    # check the whole log
     erasure:    { cron: '15 5 * * *', enabled: true }   # GDPR erasures whose retention duty ended
   retry: { attempts: 3, backoff_ms: 30000 }
+
+# Detectors watch the records as \`dihya-logs serve\` sees them be written. A detection is a
+# \`security\` event alert.<name> naming its evidence by channel and seq, and a notification
+# (alerts, below). An alert for a group (an account, an address) is not repeated within its
+# window. See docs/alerts.md.
+detectors:
+  enabled: true
+  # Failed sign-ins within window_ms: per_account on one account (brute force), per_address from
+  # one address, stuffing_accounts distinct accounts from one address (credential stuffing).
+  failed_logins:
+    enabled: true
+    events: [auth.login.failure, auth.failure]
+    per_account: 5
+    per_address: 10
+    stuffing_accounts: 5
+    window_ms: 900000
+  access_denied: { enabled: true, threshold: 20, window_ms: 300000 }  # per actor or address
+  # An account doing one of these for the first time (remembered in .state/detectors.json).
+  privileged:
+    enabled: true
+    events: [admin.*, role.*, permission.*, token.created, token.revoked, keys.rotated, retention.hold.*, gdpr.erasure]
+  gdpr_burst: { enabled: true, threshold: 10, window_ms: 3600000 }  # export/erasure requests
+  mass_deletion: { enabled: true, events: [data.sensitive.delete], threshold: 50, window_ms: 600000 }
+  tampering: { enabled: true }  # a verification that found damage
+  # No record on these channels for silence_ms after they had some; the writer failing; less
+  # than min_free_bytes free on the logs' filesystem.
+  logging_stopped: { enabled: true, channels: [app, api], silence_ms: 3600000, min_free_bytes: 536870912 }
+  clock_jump: { enabled: true, tolerance_ms: 120000 }  # wall clock vs monotonic clock
+  # Your own: events matching filter (channel, event glob, level, outcome), threshold of them
+  # within window_ms, counted per group_by (actor, address, event, channel, request_id, data.x).
+  rules: []
+  #  - name: many_exports
+  #    filter: { channel: audit, event: template.export }
+  #    threshold: 100
+  #    window_ms: 600000
+  #    group_by: actor
+
+# Where alerts are sent besides the security channel (never blocking ingest). The webhook gets a
+# JSON POST signed with HMAC-SHA256 (header X-Dihya-Signature; the secret from secret_env or
+# secret_file), retried with backoff; the command gets the alert as JSON on its standard input.
+alerts: {}
+#  webhook:
+#    url: https://alerts.example.org/dihya
+#    secret_env: DIHYA_LOGS_WEBHOOK_SECRET
+#    attempts: 8
+#    backoff_ms: 1000
+#  command:
+#    argv: [/usr/local/bin/notify-oncall]
 `;
 }
