@@ -65,4 +65,12 @@ export const INPUT_FIELDS = [
 /** Event types only dihya-logs writes: GDPR requests (the request register is read from them). */
 export const RESERVED_EVENT_PREFIX = 'gdpr.';
 
+/** Alerts raised by the detectors (`alert.*`, in `security`). */
+export const ALERT_EVENT_PREFIX = 'alert.';
+
+/** Event types only dihya-logs itself writes (GDPR requests, alerts): producers cannot forge them. */
+export function isReservedEvent(type: string): boolean {
+  return type.startsWith(RESERVED_EVENT_PREFIX) || type.startsWith(ALERT_EVENT_PREFIX);
+}
+
 export const RESERVED_FIELDS = ['seq', 'ts', 'hash', 'sub', 'pii', 'ts_skew_ms'] as const;

@@ -1,5 +1,5 @@
 import { IndexFeeder } from '../index/feeder.js';
-import { RESERVED_EVENT_PREFIX } from '../event/record.js';
+import { ALERT_EVENT_PREFIX, RESERVED_EVENT_PREFIX, isReservedEvent } from '../event/record.js';
 import type { Keystore } from '../crypto/keystore.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import type { SubjectLookup } from '../redact/pii.js';
@@ -210,6 +210,23 @@ export class Logs implements LogSink, ExitTarget {
       true,
     ).then((ack) => {
       if (ack === null) throw new LogsError('EVENT_INVALID', 'audit: below the minimum level');
+      return ack;
+    });
+  }
+
+  /**
+   * Record an alert (`alert.*`, in `security`, durable). Only the detectors call this:
+   * producers cannot write `alert.*` events, so an alert in the log was raised by dihya-logs.
+   */
+  recordAlert(event: EventInput): Promise<Ack> {
+    if (!event.event?.startsWith(ALERT_EVENT_PREFIX))
+      return Promise.reject(new LogsError('INTERNAL', 'recordAlert takes alert.* events only'));
+    return this.writeAs(
+      { channel: 'security', level: 'SECURITY', ...event },
+      { wait: 'durable' },
+      true,
+    ).then((ack) => {
+      if (ack === null) throw new LogsError('EVENT_INVALID', 'security: below the minimum level');
       return ack;
     });
   }
@@ -571,9 +588,9 @@ export class Logs implements LogSink, ExitTarget {
 }
 
 function reserved(event: string): void {
-  if (event.startsWith(RESERVED_EVENT_PREFIX))
+  if (isReservedEvent(event))
     throw new LogsError(
       'EVENT_INVALID',
-      `event: ${RESERVED_EVENT_PREFIX}* event types are recorded by dihya-logs itself (GDPR requests)`,
+      `event: ${RESERVED_EVENT_PREFIX}* and ${ALERT_EVENT_PREFIX}* event types are recorded by dihya-logs itself (GDPR requests, alerts)`,
     );
 }

@@ -1,4 +1,4 @@
-import { OUTCOMES, RESERVED_EVENT_PREFIX, type EventInput, type Outcome } from '../event/record.js';
+import { OUTCOMES, isReservedEvent, type EventInput, type Outcome } from '../event/record.js';
 import { severityLevel } from '../event/levels.js';
 
 /** How pino's lines become events. */
@@ -100,7 +100,7 @@ function levelOf(v: unknown): string {
 }
 
 function isEventType(v: string): boolean {
-  return v.length <= 128 && EVENT_TYPE.test(v) && !v.startsWith(RESERVED_EVENT_PREFIX);
+  return v.length <= 128 && EVENT_TYPE.test(v) && !isReservedEvent(v);
 }
 
 function isRequestId(v: unknown): v is string | number {

@@ -1,6 +1,6 @@
 import { LogsError } from '../errors.js';
 import { severityLevel, type Level } from '../event/levels.js';
-import { RESERVED_EVENT_PREFIX, type EventInput } from '../event/record.js';
+import { isReservedEvent, type EventInput } from '../event/record.js';
 import { decodeUtf8, parseJson } from './body.js';
 import {
   OtlpReader,
@@ -237,7 +237,7 @@ function isEventTypeValue(v: unknown): v is string {
 }
 
 function isEventType(v: string): boolean {
-  return v.length <= 128 && EVENT_TYPE.test(v) && !v.startsWith(RESERVED_EVENT_PREFIX);
+  return v.length <= 128 && EVENT_TYPE.test(v) && !isReservedEvent(v);
 }
 
 function isActorId(v: unknown): v is string | number {

@@ -7,6 +7,7 @@ import { Scheduler, type JobFn, type JobSpec } from '../scheduler/scheduler.js';
 import { LogLayout } from '../store/file/layout.js';
 import { buildApp, type ServiceApp } from './app.js';
 import { TokenStore } from './tokens.js';
+import { DetectionEngine } from '../detect/engine.js';
 
 export interface ServeOptions {
   readonly logs: Logs;
@@ -16,12 +17,16 @@ export interface ServeOptions {
   readonly port?: number;
   /** Run the built-in jobs (rotation, archiving, retention, checkpoints, verify, erasure). */
   readonly scheduler?: boolean;
+  /** Run the detectors on the live stream (default: `detectors.enabled` in the configuration). */
+  readonly detect?: boolean;
   /** Lines for the operator (the first admin token, where it listens). */
   readonly say: (line: string) => void;
 }
 
 export interface RunningService {
   readonly app: ServiceApp;
+  /** The detectors, when they run. */
+  readonly detection: DetectionEngine | undefined;
   /** Where it listens: `http://host:port`. */
   readonly url: string;
   /** Stop accepting, finish the requests under way, end the streams, stop the jobs. */
@@ -37,6 +42,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const tokens = TokenStore.open(new LogLayout(logs.dir).keysDir);
   let app: ServiceApp | undefined;
   let scheduler: Scheduler | undefined;
+  let detection: DetectionEngine | undefined;
   try {
     if (tokens.activeCount('admin') === 0) {
       const made = tokens.create('admin', 'first admin');
@@ -55,6 +61,29 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     }
     app = await buildApp({ logs, tokens, masterKey: options.masterKey });
     const service = app.service;
+    if (options.detect ?? config.detectors.enabled) {
+      const engine = new DetectionEngine({
+        logs,
+        masterKey: options.masterKey,
+        onError: (err) => logs.reportError(err),
+      });
+      detection = engine;
+      service.verification.onResult((r) => {
+        const first = r.damage[0];
+        if (!r.ok)
+          engine.verificationFailed({
+            count: r.damage.length,
+            ...(first === undefined
+              ? {}
+              : {
+                  kind: first.kind,
+                  ...(first.channel === undefined ? {} : { channel: first.channel }),
+                  ...(first.file === undefined ? {} : { file: first.file }),
+                  ...(first.line === undefined ? {} : { line: first.line }),
+                }),
+          });
+      });
+    }
     if (options.scheduler !== false) {
       scheduler = schedulerFor(logs, config, async (by) => {
         const r = await service.verification.run(by);
@@ -73,16 +102,20 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     });
     options.say(`dihya-logs serve: listening on ${address} (logs in ${logs.dir})`);
     const running = app;
+    const detecting = detection;
     return {
       app: running,
+      detection: detecting,
       url: address,
       stop: async () => {
         await scheduler?.stop();
+        await detecting?.close();
         await running.close();
         tokens.close();
       },
     };
   } catch (err) {
+    await detection?.close();
     await scheduler?.stop();
     await app?.close();
     tokens.close();

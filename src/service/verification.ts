@@ -37,6 +37,7 @@ export class Verification {
   private progressNow: VerificationProgress | undefined;
   private lastResult: VerificationResult | undefined;
   private readonly file: string;
+  private readonly listeners = new Set<(r: VerificationResult) => void>();
 
   constructor(
     private readonly layout: LogLayout,
@@ -54,6 +55,12 @@ export class Verification {
 
   get last(): VerificationResult | undefined {
     return this.lastResult;
+  }
+
+  /** Called with the result of every run (the detectors raise an alert on damage). */
+  onResult(listener: (r: VerificationResult) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   get progress(): VerificationProgress | undefined {
@@ -104,6 +111,7 @@ export class Verification {
         };
         this.lastResult = result;
         writeFileDurable(this.file, `${JSON.stringify(result, null, 2)}\n`);
+        for (const l of this.listeners) l(result);
         return result;
       })
       .finally(() => {

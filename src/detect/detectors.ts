@@ -1,0 +1,373 @@
+import type { DetectionRule, DetectorsConfig } from '../config/resolve.js';
+import { LEVELS, levelAtLeast, type Level } from '../event/levels.js';
+import { globToRegExp } from '../query/filter.js';
+import type { AlertDraft, Detector, Interest, Observed, Tokenize } from './types.js';
+import { DistinctWindow, GroupWindow, type Hit, type RecordRef } from './window.js';
+
+/** At most this many references in one alert (the count says how many there were). */
+export const MAX_EVIDENCE = 50;
+
+const minutes = (ms: number): string =>
+  ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
+
+function matcher(globs: readonly string[]): (event: string) => boolean {
+  const exact = new Set(globs.filter((g) => !g.includes('*')));
+  const patterns = globs.filter((g) => g.includes('*')).map((g) => globToRegExp(g));
+  return (event) => exact.has(event) || patterns.some((p) => p.test(event));
+}
+
+function interest(events: readonly string[], outcomes: readonly string[] = []): Interest {
+  return { events, outcomes, all: false };
+}
+
+function refs(hits: readonly Hit[]): RecordRef[] {
+  return hits.slice(-MAX_EVIDENCE).map((h) => h.ref);
+}
+
+function span(hits: readonly Hit[]): { first_ts: string; last_ts: string } {
+  const first = hits[0]?.ts ?? 0;
+  const last = hits[hits.length - 1]?.ts ?? first;
+  return { first_ts: new Date(first).toISOString(), last_ts: new Date(last).toISOString() };
+}
+
+function hitOf(r: Observed, weight = 1): Hit {
+  return { ts: r.ts, ref: { channel: r.channel, seq: r.seq }, weight };
+}
+
+/**
+ * Failed sign-ins: on one account (brute force), from one address (brute force from an
+ * address), and on many accounts from one address (credential stuffing). Failures on an account
+ * that already raised its alert are not counted again for its address: one attack, one alert.
+ */
+export function failedLogins(c: DetectorsConfig['failedLogins'], token: Tokenize): Detector {
+  const wanted = matcher(c.events);
+  const accounts = new GroupWindow(c.perAccount, c.windowMs);
+  const addresses = new GroupWindow(c.perAddress, c.windowMs);
+  const spread = new DistinctWindow(c.stuffingAccounts, c.windowMs);
+  const window = minutes(c.windowMs);
+  return {
+    name: 'failed_logins',
+    interest: interest(c.events),
+    observe(r) {
+      if (!wanted(r.event)) return [];
+      const out: AlertDraft[] = [];
+      const account = r.account;
+      const hit = hitOf(r);
+      if (account !== undefined) {
+        const hits = accounts.add(account, hit);
+        if (hits !== undefined) {
+          out.push({
+            detector: 'failed_logins',
+            type: 'brute_force',
+            message: `${hits.length} failed sign-ins on one account within ${window}`,
+            group: { by: 'account', value: account },
+            count: hits.length,
+            windowMs: c.windowMs,
+            evidence: refs(hits),
+            details: span(hits),
+          });
+          return out;
+        }
+        if (accounts.isQuiet(account, r.ts)) return out;
+      }
+      const address = r.address();
+      if (address === undefined) return out;
+      const stuffing = account === undefined ? undefined : spread.add(address, account, { ...hit });
+      if (stuffing !== undefined) {
+        addresses.quiet(address, r.ts);
+        out.push({
+          detector: 'failed_logins',
+          type: 'credential_stuffing',
+          message: `failed sign-ins on ${stuffing.length} different accounts from one address within ${window}`,
+          group: { by: 'address', value: token('addr', address) },
+          count: stuffing.length,
+          windowMs: c.windowMs,
+          evidence: refs(stuffing),
+          details: span(stuffing),
+        });
+        return out;
+      }
+      if (addresses.isQuiet(address, r.ts)) return out;
+      const hits = addresses.add(address, hit);
+      if (hits !== undefined) {
+        out.push({
+          detector: 'failed_logins',
+          type: 'brute_force_address',
+          message: `${hits.length} failed sign-ins from one address within ${window}`,
+          group: { by: 'address', value: token('addr', address) },
+          count: hits.length,
+          windowMs: c.windowMs,
+          evidence: refs(hits),
+          details: span(hits),
+        });
+      }
+      return out;
+    },
+  };
+}
+
+/** Refused accesses (`outcome: denied`, other than failed sign-ins) per account or address. */
+export function accessDenied(
+  c: DetectorsConfig['accessDenied'],
+  loginEvents: readonly string[],
+  token: Tokenize,
+): Detector {
+  const isLogin = matcher(loginEvents);
+  const groups = new GroupWindow(c.threshold, c.windowMs);
+  return {
+    name: 'access_denied',
+    interest: interest([], ['denied']),
+    observe(r) {
+      if (r.outcome !== 'denied' || isLogin(r.event)) return [];
+      const address = r.account === undefined ? r.address() : undefined;
+      const group =
+        r.account !== undefined
+          ? { by: 'account', value: r.account }
+          : address !== undefined
+            ? { by: 'address', value: token('addr', address) }
+            : { by: 'all', value: 'all' };
+      const hits = groups.add(`${group.by}:${group.value}`, hitOf(r));
+      if (hits === undefined) return [];
+      return [
+        {
+          detector: 'access_denied',
+          type: 'access_denied_burst',
+          message: `${hits.length} refused accesses by one ${group.by === 'all' ? 'unidentified client' : group.by} within ${minutes(c.windowMs)}`,
+          group,
+          count: hits.length,
+          windowMs: c.windowMs,
+          evidence: refs(hits),
+          details: span(hits),
+        },
+      ];
+    },
+  };
+}
+
+/** Remembers which account did which privileged action (state across restarts). */
+export interface PrivilegeMemory {
+  has(account: string, action: string): boolean;
+  add(account: string, action: string, ts: number): void;
+}
+
+/** A privileged action by an account that never did it before. */
+export function privilegedFirstUse(
+  c: DetectorsConfig['privileged'],
+  memory: PrivilegeMemory,
+): Detector {
+  const wanted = matcher(c.events);
+  return {
+    name: 'privileged',
+    interest: interest(c.events),
+    observe(r) {
+      if (!wanted(r.event) || r.account === undefined || r.outcome === 'denied') return [];
+      if (r.outcome === 'failure' || r.outcome === 'error') return [];
+      if (memory.has(r.account, r.event)) return [];
+      memory.add(r.account, r.event, r.ts);
+      return [
+        {
+          detector: 'privileged',
+          type: 'privileged_first_use',
+          message: `an account did ${r.event} for the first time`,
+          group: { by: 'account', value: r.account },
+          count: 1,
+          evidence: [{ channel: r.channel, seq: r.seq }],
+          details: { action: r.event },
+        },
+      ];
+    },
+  };
+}
+
+/** Many GDPR export or erasure requests by one requester (counted once per request id). */
+export function gdprBurst(c: DetectorsConfig['gdprBurst']): Detector {
+  const groups = new GroupWindow(c.threshold, c.windowMs);
+  const seen = new Map<string, number>(); // request id → ts
+  return {
+    name: 'gdpr_burst',
+    interest: interest(['gdpr.export', 'gdpr.erasure']),
+    observe(r) {
+      if (r.event !== 'gdpr.export' && r.event !== 'gdpr.erasure') return [];
+      const request = r.field('data.request_id');
+      if (request !== undefined) {
+        if (seen.has(request)) return []; // the scheduled end of an erasure: the same request
+        seen.set(request, r.ts);
+        if (seen.size > 100_000) {
+          const oldest = seen.keys().next();
+          if (oldest.done !== true) seen.delete(oldest.value);
+        }
+      }
+      const by = r.account ?? 'unknown';
+      const hits = groups.add(by, hitOf(r));
+      if (hits === undefined) return [];
+      return [
+        {
+          detector: 'gdpr_burst',
+          type: 'gdpr_burst',
+          message: `${hits.length} GDPR export or erasure requests by one requester within ${minutes(c.windowMs)}`,
+          group: { by: 'account', value: by },
+          count: hits.length,
+          windowMs: c.windowMs,
+          evidence: refs(hits),
+          details: span(hits),
+        },
+      ];
+    },
+  };
+}
+
+/** Deletions of sensitive data by one account: each event counts `data.count` (or 1). */
+export function massDeletion(c: DetectorsConfig['massDeletion']): Detector {
+  const wanted = matcher(c.events);
+  const groups = new GroupWindow(c.threshold, c.windowMs);
+  return {
+    name: 'mass_deletion',
+    interest: interest(c.events),
+    observe(r) {
+      if (!wanted(r.event) || r.outcome === 'failure' || r.outcome === 'denied') return [];
+      const n = Number(r.field('data.count'));
+      const weight = Number.isSafeInteger(n) && n > 0 ? n : 1;
+      const by = r.account ?? 'unknown';
+      const hits = groups.add(by, hitOf(r, weight));
+      if (hits === undefined) return [];
+      const total = hits.reduce((s, h) => s + h.weight, 0);
+      return [
+        {
+          detector: 'mass_deletion',
+          type: 'mass_deletion',
+          message: `${total} deletions of sensitive data by one account within ${minutes(c.windowMs)}`,
+          group: { by: 'account', value: by },
+          count: total,
+          windowMs: c.windowMs,
+          evidence: refs(hits),
+          details: span(hits),
+        },
+      ];
+    },
+  };
+}
+
+const TAMPER_QUIET_MS = 60 * 60_000;
+
+/**
+ * Signs of tampering in the stream: a failed verify job, records appended to a closed log or
+ * a log behind its checkpoint (found when it was opened). The service's own verification runs
+ * report through `tampered()`. One alert per hour at most: the retries of a failing job, and
+ * the job beside the service's run, are the same finding.
+ */
+export class Tampering implements Detector {
+  readonly name = 'tampering';
+  readonly interest = interest(['log.integrity.*', 'job.failed']);
+  private quietUntil = -Infinity;
+
+  observe(r: Observed): AlertDraft[] {
+    const integrity = r.event.startsWith('log.integrity.');
+    const failedVerify =
+      r.event === 'job.failed' &&
+      r.field('target.id') === 'verify' &&
+      r.field('data.code') === 'INTEGRITY_STATE';
+    if (!integrity && !failedVerify) return [];
+    return this.tampered(r.ts, [{ channel: r.channel, seq: r.seq }], {
+      source: integrity ? r.event : 'verify job',
+    });
+  }
+
+  /** A verification found damage (details: the kind and place of the first one). */
+  tampered(
+    ts: number,
+    evidence: RecordRef[],
+    details: Readonly<Record<string, string | number | boolean>>,
+  ): AlertDraft[] {
+    if (ts < this.quietUntil) return [];
+    this.quietUntil = ts + TAMPER_QUIET_MS;
+    return [
+      {
+        detector: 'tampering',
+        type: 'tampering',
+        message: 'the log failed its integrity check: records may have been altered or removed',
+        group: { by: 'log', value: 'log' },
+        count: 1,
+        evidence,
+        details,
+      },
+    ];
+  }
+}
+
+/** Records whose writer's clock went back by more than the tolerance. */
+export function clockSkew(c: DetectorsConfig['clockJump']): Detector {
+  const quiet = new Map<string, number>();
+  return {
+    name: 'clock_jump',
+    interest: { events: [], outcomes: [], all: false },
+    observe(r) {
+      if (r.skewMs <= c.toleranceMs || r.ts < (quiet.get(r.channel) ?? -Infinity)) return [];
+      quiet.set(r.channel, r.ts + 60 * 60_000);
+      return [
+        {
+          detector: 'clock_jump',
+          type: 'clock_jump',
+          message: `a writer's clock went back ${r.skewMs} ms (records keep their order by seq)`,
+          group: { by: 'channel', value: r.channel },
+          count: 1,
+          evidence: [{ channel: r.channel, seq: r.seq }],
+          details: { jump_ms: -r.skewMs, channel: r.channel },
+        },
+      ];
+    },
+  };
+}
+
+const SAFE_GROUPS = new Set(['event', 'channel']);
+
+/** A user rule: matching events counted per group over a window. */
+export function userRule(rule: DetectionRule, token: Tokenize): Detector {
+  const f = rule.filter;
+  const eventMatch = f.event === undefined ? undefined : matcher([f.event]);
+  const level = f.level;
+  const groups = new GroupWindow(rule.threshold, rule.windowMs);
+  const prefix = f.event?.split('*')[0] ?? '';
+  return {
+    name: `rule:${rule.name}`,
+    interest: {
+      events: prefix === '' ? [] : [f.event?.includes('*') === true ? `${prefix}*` : prefix],
+      outcomes: prefix === '' && f.outcome !== undefined ? [f.outcome] : [],
+      all: prefix === '' && f.outcome === undefined,
+    },
+    observe(r) {
+      if (f.channel !== undefined && r.channel !== f.channel) return [];
+      if (eventMatch !== undefined && !eventMatch(r.event)) return [];
+      if (f.outcome !== undefined && r.outcome !== f.outcome) return [];
+      if (level !== undefined && !(isLevel(r.level) && levelAtLeast(r.level, level))) return [];
+      const by = rule.groupBy;
+      let value: string;
+      if (by === undefined) value = 'all';
+      else {
+        const raw = by === 'actor' ? r.account : by === 'address' ? r.address() : r.field(by);
+        if (raw === undefined) return [];
+        value =
+          by === 'actor' || SAFE_GROUPS.has(by)
+            ? raw
+            : token(by === 'address' ? 'addr' : 'grp', raw);
+      }
+      const hits = groups.add(value, hitOf(r));
+      if (hits === undefined) return [];
+      return [
+        {
+          detector: `rule:${rule.name}`,
+          type: `rule.${rule.name}`,
+          message: `${rule.description ?? `rule ${rule.name}`}: ${hits.length} matching events within ${minutes(rule.windowMs)}`,
+          group: { by: by ?? 'all', value },
+          count: hits.length,
+          windowMs: rule.windowMs,
+          evidence: refs(hits),
+          details: span(hits),
+        },
+      ];
+    },
+  };
+}
+
+function isLevel(v: string): v is Level {
+  return (LEVELS as readonly string[]).includes(v);
+}

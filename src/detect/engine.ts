@@ -1,0 +1,439 @@
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { statfsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { DetectorsConfig } from '../config/resolve.js';
+import { openIfSealed } from '../crypto/body-cipher.js';
+import { ALERT_EVENT_PREFIX } from '../event/record.js';
+import { asLogsError, type LogsError } from '../errors.js';
+import type { Logs } from '../log/logs.js';
+import { reveal } from '../redact/reveal.js';
+import { FileFollower } from '../store/file/follow.js';
+import { LogLayout } from '../store/file/layout.js';
+import {
+  Tampering,
+  accessDenied,
+  clockSkew,
+  failedLogins,
+  gdprBurst,
+  massDeletion,
+  privilegedFirstUse,
+  userRule,
+  type PrivilegeMemory,
+} from './detectors.js';
+import { FilePrivilegeMemory } from './memory.js';
+import { Notifier, type AlertPayload, type DeliveryFailure } from './notify.js';
+import type { AlertDraft, Detector, Observed } from './types.js';
+import type { RecordRef } from './window.js';
+
+/** Wall time and a monotonic time, both in ms: a clock jump is one moving without the other. */
+export interface DetectionClock {
+  now(): number;
+  monotonic(): number;
+}
+
+export const realDetectionClock: DetectionClock = {
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+};
+
+export interface DetectionOptions {
+  readonly logs: Logs;
+  /** Keys the digests that stand for addresses in alerts (`addr_...`). */
+  readonly masterKey: Buffer;
+  readonly clock?: DetectionClock;
+  /** How often new records are read (ms; default 250). 0: only when `poll()` is called. */
+  readonly pollMs?: number;
+  /** How often silence, the writer, the disk and the clock are checked (ms; default 10 s). */
+  readonly tickMs?: number;
+  /** Replaces the notifier built from `alerts` in the configuration (tests). */
+  readonly notifier?: Notifier;
+  readonly privileges?: PrivilegeMemory;
+  /** Free bytes of the logs' filesystem (tests); default statfs. */
+  readonly freeBytes?: () => number;
+  readonly onError: (err: LogsError) => void;
+}
+
+const PLACEHOLDER = /^\[[a-z_]+#\d+\]$/;
+
+/**
+ * The detectors on the live stream: follows every channel file from its end (records written
+ * by this process or any other), hands each record of interest to the detectors, and turns
+ * their detections into `alert.*` records in `security` and notifications. It reads the files
+ * on a timer of its own, so detection and notification never slow ingest down.
+ */
+export class DetectionEngine {
+  private readonly detectors: Detector[] = [];
+  private readonly tampering: Tampering | undefined;
+  private readonly followers = new Map<string, FileFollower>();
+  private readonly needles: string[] = [];
+  private readonly parseAll: boolean;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly listeners = new Set<(a: AlertPayload) => void>();
+  private readonly groupKey: Buffer;
+  private readonly clock: DetectionClock;
+  private readonly notifier: Notifier;
+  private readonly config: DetectorsConfig;
+  /** Monotonic time of each channel's last record since the start (a channel never heard from is not watched). */
+  private readonly lastSeen = new Map<string, number>();
+  private readonly silent = new Set<string>();
+  private writerAlerted = false;
+  private diskAlerted = false;
+  private lastWall: number;
+  private lastMono: number;
+  private closed = false;
+
+  constructor(private readonly options: DetectionOptions) {
+    const { logs } = options;
+    this.config = logs.config.detectors;
+    this.clock = options.clock ?? realDetectionClock;
+    this.groupKey = Buffer.from(
+      hkdfSync('sha256', options.masterKey, logs.logId, 'dihya-logs alert groups v1', 32),
+    );
+    const layout = new LogLayout(logs.dir);
+    this.notifier =
+      options.notifier ??
+      new Notifier({
+        config: logs.config.alerts,
+        stateDir: layout.stateDir,
+        onFailure: (f) => this.deliveryFailed(f),
+      });
+    const c = this.config;
+    const token = (kind: string, value: string): string => this.token(kind, value);
+    if (c.failedLogins.enabled) this.detectors.push(failedLogins(c.failedLogins, token));
+    if (c.accessDenied.enabled)
+      this.detectors.push(accessDenied(c.accessDenied, c.failedLogins.events, token));
+    if (c.privileged.enabled)
+      this.detectors.push(
+        privilegedFirstUse(
+          c.privileged,
+          options.privileges ?? new FilePrivilegeMemory(layout.stateDir),
+        ),
+      );
+    if (c.gdprBurst.enabled) this.detectors.push(gdprBurst(c.gdprBurst));
+    if (c.massDeletion.enabled) this.detectors.push(massDeletion(c.massDeletion));
+    if (c.tampering.enabled) {
+      this.tampering = new Tampering();
+      this.detectors.push(this.tampering);
+    }
+    if (c.clockJump.enabled) this.detectors.push(clockSkew(c.clockJump));
+    for (const rule of c.rules) this.detectors.push(userRule(rule, token));
+    this.parseAll = this.detectors.some((d) => d.interest.all);
+    for (const d of this.detectors) {
+      for (const e of d.interest.events) {
+        const star = e.indexOf('*');
+        this.needles.push(star < 0 ? `"event":"${e}"` : `"event":"${e.slice(0, star)}`);
+      }
+      for (const o of d.interest.outcomes) this.needles.push(`"outcome":"${o}"`);
+    }
+    if (c.clockJump.enabled) this.needles.push('"ts_skew_ms":');
+    // Start at the end of each file: what was written before the start was seen by the run
+    // before (or by nobody); reading it again would raise its alerts twice.
+    const mono = this.clock.monotonic();
+    for (const channel of logs.channels)
+      this.followers.set(channel, FileFollower.fromTail(layout.channelFile(channel), 0).follower);
+    this.lastWall = this.clock.now();
+    this.lastMono = mono;
+    const pollMs = options.pollMs ?? 250;
+    if (pollMs > 0) this.timers.push(setInterval(() => this.poll(), pollMs).unref());
+    const tickMs = options.tickMs ?? 10_000;
+    if (tickMs > 0) this.timers.push(setInterval(() => this.tick(), tickMs).unref());
+  }
+
+  /** Called with every alert raised (once its record is written, or failed to be). */
+  onAlert(listener: (a: AlertPayload) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Read what was appended to the channel files since the last call, and detect. */
+  poll(): void {
+    if (this.closed) return;
+    const ring = this.options.logs.channelKeyring();
+    const mono = this.clock.monotonic();
+    for (const [channel, follower] of this.followers) {
+      let lines: Buffer[];
+      try {
+        lines = follower.poll();
+      } catch (err) {
+        this.options.onError(asLogsError(err));
+        continue;
+      }
+      if (lines.length === 0) continue;
+      this.lastSeen.set(channel, mono);
+      this.silent.delete(channel);
+      for (const line of lines) {
+        const text = line.toString('utf8');
+        if (!this.interesting(text)) continue;
+        let rec: Record<string, unknown>;
+        try {
+          rec = JSON.parse(text) as Record<string, unknown>;
+          rec = openIfSealed(rec, ring).record;
+        } catch {
+          continue; // not a record: verify reports it
+        }
+        this.observe(channel, rec);
+      }
+    }
+  }
+
+  /** Check what no record says: silence, a failed writer, a full disk, the clock. */
+  tick(): void {
+    if (this.closed) return;
+    const wall = this.clock.now();
+    const mono = this.clock.monotonic();
+    const stopped = this.config.loggingStopped;
+    if (stopped.enabled) {
+      for (const channel of stopped.channels) {
+        const last = this.lastSeen.get(channel);
+        if (last === undefined || this.silent.has(channel)) continue;
+        if (mono - last < stopped.silenceMs) continue;
+        this.silent.add(channel);
+        this.raise({
+          detector: 'logging_stopped',
+          type: 'logging_stopped',
+          message: `no record on ${channel} for ${Math.round((mono - last) / 60_000)} min`,
+          group: { by: 'channel', value: channel },
+          evidence: [],
+          details: { channel, silent_ms: Math.round(mono - last) },
+        });
+      }
+      const failed = this.options.logs.failed;
+      if (failed !== undefined && !this.writerAlerted) {
+        this.writerAlerted = true;
+        this.raise({
+          detector: 'logging_stopped',
+          type: 'writer_failed',
+          message: `the log writer failed (${failed.code}): events are refused`,
+          evidence: [],
+          details: { code: failed.code },
+        });
+      }
+      const free = this.freeBytes();
+      if (free !== undefined) {
+        if (free < stopped.minFreeBytes && !this.diskAlerted) {
+          this.diskAlerted = true;
+          this.raise({
+            detector: 'logging_stopped',
+            type: 'disk_low',
+            message: `${free} bytes free on the logs' filesystem (minimum ${stopped.minFreeBytes})`,
+            evidence: [],
+            details: { free_bytes: free, min_free_bytes: stopped.minFreeBytes },
+          });
+        } else if (free >= stopped.minFreeBytes * 1.1) this.diskAlerted = false;
+      }
+    }
+    const jump = wall - this.lastWall - (mono - this.lastMono);
+    this.lastWall = wall;
+    this.lastMono = mono;
+    if (this.config.clockJump.enabled && Math.abs(jump) > this.config.clockJump.toleranceMs) {
+      this.raise({
+        detector: 'clock_jump',
+        type: 'clock_jump',
+        message: `the wall clock jumped ${jump > 0 ? 'forward' : 'back'} ${Math.abs(Math.round(jump))} ms`,
+        group: { by: 'host', value: 'this' },
+        evidence: [],
+        details: { jump_ms: Math.round(jump) },
+      });
+    }
+  }
+
+  /** A verification run found damage (the service's own runs, scheduled or asked for). */
+  verificationFailed(damage: {
+    readonly count: number;
+    readonly kind?: string;
+    readonly channel?: string;
+    readonly file?: string;
+    readonly line?: number;
+  }): void {
+    if (this.tampering === undefined || this.closed) return;
+    const details: Record<string, string | number> = { source: 'verify', damage: damage.count };
+    if (damage.kind !== undefined) details.kind = damage.kind;
+    if (damage.channel !== undefined) details.channel = damage.channel;
+    if (damage.file !== undefined) details.file = damage.file;
+    if (damage.line !== undefined) details.line = damage.line;
+    for (const a of this.tampering.tampered(this.clock.now(), [], details)) this.raise(a);
+  }
+
+  /** Wait until the alerts raised so far are written and their notifications settled. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.notifier.settled();
+  }
+
+  /** Stop reading; finish writing the alerts raised; keep undelivered ones for the next start. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const f of this.followers.values()) f.close();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    this.notifier.close();
+  }
+
+  private interesting(text: string): boolean {
+    if (this.parseAll || text.startsWith('{"body":{"ct"')) return true;
+    for (const n of this.needles) if (text.includes(n)) return true;
+    return false;
+  }
+
+  private observe(channel: string, rec: Record<string, unknown>): void {
+    const event = typeof rec.event === 'string' ? rec.event : 'log';
+    if (event.startsWith(ALERT_EVENT_PREFIX) || typeof rec.seq !== 'number') return;
+    const observed = this.observed(channel, rec, event);
+    for (const d of this.detectors) {
+      let drafts: AlertDraft[];
+      try {
+        drafts = d.observe(observed);
+      } catch (err) {
+        this.options.onError(asLogsError(err));
+        continue;
+      }
+      for (const a of drafts) this.raise(a);
+    }
+  }
+
+  private observed(channel: string, rec: Record<string, unknown>, event: string): Observed {
+    const { logs } = this.options;
+    let revealed: Record<string, unknown> | undefined;
+    const open = (): Record<string, unknown> => {
+      if (revealed !== undefined) return revealed;
+      revealed = rec;
+      if (rec.pii !== undefined) {
+        try {
+          revealed = reveal(rec, logs.subjectLookup(), logs.logId).record;
+        } catch {
+          // kept as stored: its personal values stay placeholders
+        }
+      }
+      return revealed;
+    };
+    const read = (from: Record<string, unknown>, path: string): unknown => {
+      let v: unknown = from;
+      for (const part of path.split('.')) {
+        if (typeof v !== 'object' || v === null) return undefined;
+        v = (v as Record<string, unknown>)[part];
+      }
+      return v;
+    };
+    const field = (path: string): string | undefined => {
+      let v = read(rec, path);
+      if (typeof v === 'string' && PLACEHOLDER.test(v)) v = read(open(), path);
+      if (typeof v === 'string') return PLACEHOLDER.test(v) ? undefined : v;
+      return typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+    };
+    const actor: unknown = rec.actor;
+    const actorId =
+      typeof actor === 'object' && actor !== null
+        ? (actor as Record<string, unknown>).id
+        : undefined;
+    const account =
+      typeof actorId === 'string' ? actorId : typeof rec.sub === 'string' ? rec.sub : undefined;
+    const ts = Date.parse(String(rec.ts));
+    return {
+      channel,
+      seq: rec.seq as number,
+      ts: Number.isFinite(ts) ? ts : this.clock.now(),
+      event,
+      level: typeof rec.level === 'string' ? rec.level : 'INFO',
+      outcome: typeof rec.outcome === 'string' ? rec.outcome : undefined,
+      account,
+      skewMs: typeof rec.ts_skew_ms === 'number' ? rec.ts_skew_ms : 0,
+      record: rec,
+      field,
+      address: () =>
+        field('actor.ip') ?? field('data.ip') ?? field('data.address') ?? field('data.client_ip'),
+    };
+  }
+
+  private raise(draft: AlertDraft): void {
+    if (this.closed) return;
+    const { logs } = this.options;
+    const id = `alr_${randomBytes(12).toString('hex')}`;
+    const time = new Date(this.clock.now()).toISOString();
+    const base = {
+      id,
+      type: `${ALERT_EVENT_PREFIX}${draft.type}`,
+      detector: draft.detector,
+      message: draft.message,
+      time,
+      log_id: logs.logId,
+      ...(draft.group === undefined ? {} : { group: draft.group }),
+      ...(draft.count === undefined ? {} : { count: draft.count }),
+      ...(draft.windowMs === undefined ? {} : { window_ms: draft.windowMs }),
+      evidence: draft.evidence,
+      ...(draft.details === undefined ? {} : { details: draft.details }),
+    };
+    const done = logs
+      .recordAlert({
+        event: base.type,
+        msg: draft.message,
+        data: {
+          alert_id: id,
+          detector: draft.detector,
+          ...(draft.group === undefined
+            ? {}
+            : { group_by: draft.group.by, group: draft.group.value }),
+          ...(draft.count === undefined ? {} : { count: draft.count }),
+          ...(draft.windowMs === undefined ? {} : { window_ms: draft.windowMs }),
+          evidence: draft.evidence.map(refText),
+          ...draft.details,
+        },
+      })
+      .then(
+        (ack): RecordRef | null => ({ channel: ack.channel, seq: ack.seq }),
+        (err: unknown) => {
+          this.options.onError(asLogsError(err));
+          return null;
+        },
+      )
+      .then((record) => {
+        const payload: AlertPayload = { ...base, record };
+        this.notifier.send(payload);
+        for (const l of this.listeners) l(payload);
+      });
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  }
+
+  private deliveryFailed(f: DeliveryFailure): void {
+    this.options.logs
+      .write(
+        {
+          channel: 'app',
+          level: f.final ? 'ERROR' : 'WARNING',
+          event: 'notification.failed',
+          outcome: 'failure',
+          msg: `alert ${f.alertId}: ${f.via} ${f.final ? 'gave up' : 'will retry'} after attempt ${f.attempts} (${f.reason})`,
+          data: {
+            alert_id: f.alertId,
+            via: f.via,
+            attempts: f.attempts,
+            reason: f.reason,
+            final: f.final,
+          },
+        },
+        { wait: 'accepted' },
+      )
+      .catch((err: unknown) => this.options.onError(asLogsError(err)));
+  }
+
+  private token(kind: string, value: string): string {
+    const mac = createHmac('sha256', this.groupKey).update(`${kind}\0${value}`).digest('hex');
+    return `${kind}_${mac.slice(0, 24)}`;
+  }
+
+  private freeBytes(): number | undefined {
+    if (this.options.freeBytes !== undefined) return this.options.freeBytes();
+    try {
+      const s = statfsSync(this.options.logs.dir);
+      return s.bavail * s.bsize;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function refText(r: RecordRef): string {
+  return `${r.channel}#${r.seq}`;
+}
