@@ -68,6 +68,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
         onError: (err) => logs.reportError(err),
       });
       detection = engine;
+      options.say(`dihya-logs serve: detectors on; ${describeAlerts(config)}`);
       service.verification.onResult((r) => {
         const first = r.damage[0];
         if (!r.ok)
@@ -146,4 +147,14 @@ function schedulerFor(
     },
     onError: (err) => logs.reportError(err),
   });
+}
+
+/** Where alerts go, for the operator: never the webhook's path, query or secret. */
+function describeAlerts(config: Config): string {
+  const to = ['the security channel'];
+  const webhook = config.alerts.webhook;
+  if (webhook !== undefined) to.push(`the webhook at ${new URL(webhook.url).host}`);
+  const command = config.alerts.command;
+  if (command !== undefined) to.push(`the command ${command.argv[0] ?? ''}`);
+  return `alerts go to ${to.join(', ')}`;
 }

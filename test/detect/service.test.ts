@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cliSpawn } from '../cli/run.js';
+import { newLog } from '../helpers.js';
+
+const SECRET = 'service-test-secret-9876543210';
+
+async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('serve: a brute force sent over HTTP and a damaged log each reach the webhook once, signed', async () => {
+  const received: Array<Record<string, unknown>> = [];
+  let bad = 0;
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    req.on('end', () => {
+      const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-dihya-signature']));
+      const mac = createHmac('sha256', SECRET)
+        .update(`${m?.[1] ?? ''}.${text}`)
+        .digest();
+      if (m === null || !timingSafeEqual(mac, Buffer.from(m[2] ?? '', 'hex'))) {
+        bad++;
+        res.writeHead(401).end();
+        return;
+      }
+      received.push(JSON.parse(text) as Record<string, unknown>);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
+
+  const t = newLog();
+  writeFileSync(
+    path.join(t.root, 'dihya-logs.yaml'),
+    `dir: ./logs
+detectors:
+  failed_logins: { per_account: 3 }
+alerts:
+  webhook: { url: "${hook}", secret_env: DL_SERVE_HOOK_SECRET }
+`,
+  );
+  const env = {
+    DIHYA_LOGS_MASTER_KEY: t.masterKey.toString('base64'),
+    DL_SERVE_HOOK_SECRET: SECRET,
+  };
+  const child = cliSpawn(t.root, ['serve', '--port', '0', '--no-scheduler'], env);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+  const [, token = '', url = ''] = await until(
+    'the service',
+    () =>
+      /(dl_[\da-f]{12}_[\w-]{43})[\s\S]*listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out) ??
+      undefined,
+  );
+  assert.match(out, /detectors on; alerts go to the security channel, the webhook at 127\.0\.0\.1/);
+  assert.ok(!out.includes(SECRET) && !out.includes('/alerts'), 'no secret, no path');
+  const post = (body: unknown, route = '/v1/events') =>
+    fetch(`${url}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  const failure = {
+    channel: 'security',
+    level: 'SECURITY',
+    event: 'auth.login.failure',
+    outcome: 'failure',
+    actor: { id: 'u-target', ip: '203.0.113.5' },
+  };
+  assert.equal((await post([failure, failure, failure, failure])).status, 200);
+  const brute = await until('the brute force alert', () =>
+    received.find((a) => a.type === 'alert.brute_force'),
+  );
+  assert.equal(brute.count, 3);
+  assert.deepEqual(brute.record, {
+    channel: 'security',
+    seq: (brute.record as { seq: number }).seq,
+  });
+
+  // Producers cannot write alerts.
+  const forged = await post({ channel: 'security', event: 'alert.brute_force' });
+  assert.equal(forged.status, 400);
+  assert.equal(((await forged.json()) as { error: { code: string } }).error.code, 'EVENT_INVALID');
+
+  // Someone edits the audit trail: the next verification raises the tampering alert.
+  const file = path.join(t.dir, 'audit.log');
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(file, text.replace('"token.created"', '"token.cre4ted"'));
+  const verify = await post({}, '/v1/integrity/verify?wait=true');
+  assert.equal(verify.status, 200);
+  const tamper = await until('the tampering alert', () =>
+    received.find((a) => a.type === 'alert.tampering'),
+  );
+  assert.equal((tamper.details as Record<string, unknown>).kind, 'record_altered');
+  assert.equal(bad, 0);
+  assert.equal(received.filter((a) => a.type === 'alert.brute_force').length, 1);
+
+  child.kill('SIGTERM');
+  await once(child, 'close');
+  assert.ok(!err.includes(SECRET));
+  await new Promise((resolve) => server.close(resolve));
+});
