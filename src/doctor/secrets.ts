@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+
+/** One secret placed in a self-test event: the value, and the keys on the way to it. */
+export interface PlacedSecret {
+  readonly value: string;
+  /** Key names from the event's top field down (`['data', 'headers', 'Authorization']`). */
+  readonly path: readonly string[];
+  /** The whole string the secret sits in (`Bearer <value>`), for matching patterns. */
+  readonly text: string;
+}
+
+/** A kind of secret, the event that carries it, and what must never come out of it. */
+export interface SecretCase {
+  readonly kind: string;
+  readonly event: Record<string, unknown>;
+  readonly secrets: readonly PlacedSecret[];
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const UPPER_NUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const B64URL = `${ALNUM}-_`;
+const B64 = `${ALNUM}+/`;
+
+/** `n` random characters of `alphabet`: new secrets on every run, so no rule can know them. */
+function random(alphabet: string, n: number): string {
+  const bytes = randomBytes(n);
+  let out = '';
+  for (const b of bytes) out += alphabet.charAt(b % alphabet.length);
+  return out;
+}
+
+/** A card number: 16 digits starting with 4 (Visa), with a valid Luhn check digit. */
+function cardNumber(): string {
+  let body = '4';
+  for (const b of randomBytes(14)) body += String(b % 10);
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return body + String((10 - (sum % 10)) % 10);
+}
+
+// An actor, as most events have: a value a rule encrypts goes to their personal data.
+const base = { level: 'INFO', event: 'doctor.selftest', actor: 'doctor-selftest' } as const;
+
+/**
+ * The secrets doctor feeds through the running classification, fresh each run. Each kind is
+ * one a backend logs by accident: a login body, request headers, a token in a message.
+ */
+export function secretCases(): SecretCase[] {
+  const password = `Pw${random(ALNUM, 14)}!9`;
+  const bearer = random(ALNUM, 32);
+  const jwt = `eyJ${random(B64URL, 20)}.eyJ${random(B64URL, 40)}.${random(B64URL, 43)}`;
+  const awsId = `AKIA${random(UPPER_NUM, 16)}`;
+  const awsSecret = random(B64, 40);
+  const pemLines = [random(B64, 64), random(B64, 64), random(B64, 40)];
+  const pem = `-----BEGIN PRIVATE KEY-----\n${pemLines.join('\n')}\n-----END PRIVATE KEY-----`;
+  const card = cardNumber();
+  const cardShown = (card.match(/.{4}/g) ?? [card]).join(' ');
+  const github = `ghp_${random(ALNUM, 36)}`;
+  const session = random(B64URL, 32);
+  const apiKey = random(ALNUM, 32);
+  const dbPassword = random(ALNUM, 20);
+  const jwtMsg = `token refresh failed for ${jwt} (expired)`;
+  const cardMsg = `order paid with card ${cardShown} today`;
+  const githubNote = `deploy with ${github} from CI`;
+  const cookie = `sid=${session}; theme=dark`;
+  const dsn = `postgres://app:${dbPassword}@db.internal:5432/app`;
+  return [
+    {
+      kind: 'password',
+      event: { ...base, data: { user: 'selftest', password } },
+      secrets: [{ value: password, path: ['data', 'password'], text: password }],
+    },
+    {
+      kind: 'authorization_header',
+      event: { ...base, data: { headers: { Authorization: `Bearer ${bearer}` } } },
+      secrets: [
+        {
+          value: bearer,
+          path: ['data', 'headers', 'Authorization'],
+          text: `Bearer ${bearer}`,
+        },
+      ],
+    },
+    {
+      kind: 'jwt_in_message',
+      event: { ...base, msg: jwtMsg },
+      secrets: [{ value: jwt, path: ['msg'], text: jwtMsg }],
+    },
+    {
+      kind: 'aws_credentials',
+      event: {
+        ...base,
+        data: { aws_access_key_id: awsId, aws_secret_access_key: awsSecret },
+      },
+      secrets: [
+        { value: awsId, path: ['data', 'aws_access_key_id'], text: awsId },
+        { value: awsSecret, path: ['data', 'aws_secret_access_key'], text: awsSecret },
+      ],
+    },
+    {
+      kind: 'private_key',
+      event: { ...base, data: { detail: pem } },
+      secrets: pemLines.map((value) => ({ value, path: ['data', 'detail'], text: pem })),
+    },
+    {
+      kind: 'card_number',
+      event: { ...base, msg: cardMsg },
+      // A masked card keeps its last four digits: no 12 characters of the number survive.
+      secrets: [
+        { value: card, path: ['msg'], text: cardMsg },
+        { value: cardShown, path: ['msg'], text: cardMsg },
+      ],
+    },
+    {
+      kind: 'github_token',
+      event: { ...base, data: { note: githubNote } },
+      secrets: [{ value: github, path: ['data', 'note'], text: githubNote }],
+    },
+    {
+      kind: 'session_cookie',
+      event: { ...base, data: { headers: { Cookie: cookie } } },
+      secrets: [{ value: session, path: ['data', 'headers', 'Cookie'], text: cookie }],
+    },
+    {
+      kind: 'api_key',
+      event: { ...base, data: { api_key: apiKey } },
+      secrets: [{ value: apiKey, path: ['data', 'api_key'], text: apiKey }],
+    },
+    {
+      kind: 'url_credentials',
+      event: { ...base, data: { database: dsn } },
+      secrets: [{ value: dbPassword, path: ['data', 'database'], text: dsn }],
+    },
+  ];
+}

@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { TokenStore, type TokenInfo } from '../service/tokens.js';
+import {
+  daysBetween,
+  type Check,
+  type CheckResult,
+  type DoctorContext,
+  type Finding,
+} from './types.js';
+
+/** A token unused this long, or without expiry and older than this, should go (docs/doctor.md). */
+export const TOKEN_MAX_IDLE_DAYS = 90;
+
+/** How a token is named in findings: id, role and name; never its secret (the store has none). */
+const label = (t: TokenInfo): string => `token ${t.id} (${t.role}, "${t.name}")`;
+
+/**
+ * Service tokens: every active token used within TOKEN_MAX_IDLE_DAYS (or, never used, created
+ * within them), and none living for ever: a token without expiry older than that fails, a
+ * younger one warns.
+ */
+export const tokensCheck: Check = {
+  id: 'tokens',
+  title: 'service tokens',
+  run(ctx: DoctorContext): CheckResult {
+    const file = path.join(ctx.layout.keysDir, 'tokens.db');
+    // Opening the store creates it: a directory the service never ran on has no token at all.
+    if (!existsSync(file))
+      return { status: 'ok', summary: 'no token store: no token was ever made', findings: [] };
+    const store = TokenStore.open(ctx.layout.keysDir);
+    let list: TokenInfo[];
+    try {
+      list = store.list();
+    } finally {
+      store.close();
+    }
+    const active = list.filter(
+      (t) =>
+        t.revoked === undefined && (t.expires === undefined || Date.parse(t.expires) > ctx.now),
+    );
+    const fails: Finding[] = [];
+    const warns: Finding[] = [];
+    for (const t of active) {
+      const revoke = `revoke it: dihya-logs token revoke ${t.id} (or DELETE /v1/tokens/${t.id} while the service runs), and make a new one with --expires if it is still needed`;
+      const age = daysBetween(Date.parse(t.created), ctx.now);
+      const lastUsed = t.lastUsed === undefined ? undefined : Date.parse(t.lastUsed);
+      const idle = lastUsed === undefined ? age : daysBetween(lastUsed, ctx.now);
+      if (idle > TOKEN_MAX_IDLE_DAYS) {
+        fails.push({
+          what:
+            lastUsed === undefined
+              ? `${label(t)} was never used since it was made ${age} days ago`
+              : `${label(t)} has not been used for ${idle} days (last used ${t.lastUsed ?? '?'})`,
+          fix: revoke,
+        });
+        continue;
+      }
+      if (t.expires !== undefined) continue;
+      if (age > TOKEN_MAX_IDLE_DAYS)
+        fails.push({
+          what: `${label(t)} never expires and is ${age} days old`,
+          fix: revoke,
+        });
+      else
+        warns.push({
+          what: `${label(t)} never expires`,
+          fix: `replace it within ${TOKEN_MAX_IDLE_DAYS} days of its creation by one made with an expiry (dihya-logs token create --role ${t.role} --name NAME --expires 90d, or the admin page while the service runs), then revoke it: dihya-logs token revoke ${t.id}`,
+        });
+    }
+    const head = `${active.length} active token(s) of ${list.length}`;
+    if (fails.length > 0)
+      return {
+        status: 'fail',
+        summary: `${head}: ${fails.length} to revoke`,
+        findings: [...fails, ...warns],
+      };
+    if (warns.length > 0)
+      return {
+        status: 'warn',
+        summary: `${head}: ${warns.length} without expiry`,
+        findings: warns,
+      };
+    if (active.length === 0)
+      return { status: 'ok', summary: `${head}: nothing that can be used`, findings: [] };
+    return {
+      status: 'ok',
+      summary: `${head}: each used within ${TOKEN_MAX_IDLE_DAYS} days and with an expiry`,
+      findings: [],
+    };
+  },
+};
