@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { LogsError } from '../errors.js';
 import { CONFIG_ENV, CONFIG_NAMES, DIR_ENV } from '../config/load.js';
 import { configTemplate } from '../config/template.js';
-import { resolveConfig } from '../config/resolve.js';
+import { resolveConfig, type Config } from '../config/resolve.js';
 import {
   generateKeyFile,
   loadMasterKey,
@@ -16,6 +16,8 @@ import { initLogDirectory } from '../store/file/init.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { writeFileDurable } from '../util/fs.js';
+import { POLICY_README, refreshReadme, storeSummary } from '../policy/state.js';
+import { policySummary } from '../policy/summary.js';
 import { globals, type Io } from './context.js';
 
 interface InitOptions {
@@ -64,11 +66,15 @@ function runInit(opts: InitOptions, cmd: Command, io: Io): void {
       );
     }
     const meta = readMeta(layout);
+    // The policy README follows the configuration; the audit event of a change is written
+    // when the logs are next opened (that is where the stored summary is compared).
+    const readme = refreshReadme(layout, config) ? 'rewritten' : 'unchanged';
     print(io, opts, {
       dir: layout.dir,
       logId: meta.log_id,
       publicKey: meta.public_key,
       created: false,
+      readme,
     });
     return;
   }
@@ -96,6 +102,15 @@ function runInit(opts: InitOptions, cmd: Command, io: Io): void {
     keyFileForConfig,
     meta.public_key,
   );
+  // The log policy, as the configuration now says it (key pinned), for whoever opens the
+  // directory; its summary is what the first open compares the configuration with.
+  const pinned: Config = {
+    ...config,
+    source: pinnedIn,
+    integrity: { ...config.integrity, publicKey: meta.public_key },
+  };
+  refreshReadme(layout, pinned);
+  storeSummary(layout, policySummary(pinned));
   print(io, opts, {
     dir: layout.dir,
     logId: meta.log_id,
@@ -103,6 +118,7 @@ function runInit(opts: InitOptions, cmd: Command, io: Io): void {
     created: true,
     newKeyFile,
     pinnedIn,
+    readme: 'written',
   });
 }
 
@@ -155,6 +171,8 @@ interface InitOutcome {
   readonly created: boolean;
   readonly newKeyFile?: string | undefined;
   readonly pinnedIn?: string;
+  /** The log policy, README.md in the logs directory. */
+  readonly readme: 'written' | 'rewritten' | 'unchanged';
 }
 
 function print(io: Io, opts: InitOptions, r: InitOutcome): void {
@@ -163,11 +181,16 @@ function print(io: Io, opts: InitOptions, r: InitOutcome): void {
     return;
   }
   if (!r.created) {
-    io.out(`${r.dir} is already initialized (log ${r.logId}); nothing changed.\n`);
+    io.out(
+      r.readme === 'rewritten'
+        ? `${r.dir} is already initialized (log ${r.logId}); its README.md (the log policy) was rewritten for the current configuration.\n`
+        : `${r.dir} is already initialized (log ${r.logId}); nothing changed.\n`,
+    );
     return;
   }
   io.out(`Initialized logs directory ${r.dir}\n`);
   io.out(`  log id      ${r.logId}\n`);
+  io.out(`  policy      ${path.join(r.dir, POLICY_README)}  (dihya-logs policy prints it)\n`);
   io.out(
     `  public key  ${r.publicKey}${r.pinnedIn === undefined ? '' : `  (pinned in ${r.pinnedIn})`}\n`,
   );

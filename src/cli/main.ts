@@ -11,6 +11,7 @@ import { registerQuery } from './query.js';
 import { registerErase, registerGdpr } from './gdpr.js';
 import { registerKeys } from './keys.js';
 import { registerServe } from './serve.js';
+import { registerPolicy } from './policy.js';
 import { registerDoctor } from './doctor.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
@@ -46,6 +47,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerErase(program, io);
   registerKeys(program, io);
   registerServe(program, io);
+  registerPolicy(program, io);
   registerDoctor(program, io);
   return program;
 }

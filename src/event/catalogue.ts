@@ -97,6 +97,13 @@ export const EVENT_CATALOGUE = {
     level: 'AUDIT',
     description: 'A legal hold was lifted; retention applies again.',
   },
+  'config.policy.changed': {
+    channel: 'audit',
+    level: 'AUDIT',
+    outcome: 'success',
+    description:
+      'On open, the configuration states another log policy (retention, classification, detectors...): the changed keys, old and new values.',
+  },
   'access.denied': {
     channel: 'security',
     level: 'SECURITY',

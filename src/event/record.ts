@@ -68,9 +68,19 @@ export const RESERVED_EVENT_PREFIX = 'gdpr.';
 /** Alerts raised by the detectors (`alert.*`, in `security`). */
 export const ALERT_EVENT_PREFIX = 'alert.';
 
-/** Event types only dihya-logs itself writes (GDPR requests, alerts): producers cannot forge them. */
+/** A change of the configuration that the log policy states (`audit`). */
+export const POLICY_CHANGE_EVENT = 'config.policy.changed';
+
+/**
+ * Event types only dihya-logs itself writes (GDPR requests, alerts, policy changes): producers
+ * cannot forge them.
+ */
 export function isReservedEvent(type: string): boolean {
-  return type.startsWith(RESERVED_EVENT_PREFIX) || type.startsWith(ALERT_EVENT_PREFIX);
+  return (
+    type.startsWith(RESERVED_EVENT_PREFIX) ||
+    type.startsWith(ALERT_EVENT_PREFIX) ||
+    type === POLICY_CHANGE_EVENT
+  );
 }
 
 export const RESERVED_FIELDS = ['seq', 'ts', 'hash', 'sub', 'pii', 'ts_skew_ms'] as const;

@@ -1,5 +1,10 @@
 import { IndexFeeder } from '../index/feeder.js';
-import { ALERT_EVENT_PREFIX, RESERVED_EVENT_PREFIX, isReservedEvent } from '../event/record.js';
+import {
+  ALERT_EVENT_PREFIX,
+  POLICY_CHANGE_EVENT,
+  RESERVED_EVENT_PREFIX,
+  isReservedEvent,
+} from '../event/record.js';
 import type { Keystore } from '../crypto/keystore.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import type { SubjectLookup } from '../redact/pii.js';
@@ -229,6 +234,19 @@ export class Logs implements LogSink, ExitTarget {
       if (ack === null) throw new LogsError('EVENT_INVALID', 'security: below the minimum level');
       return ack;
     });
+  }
+
+  /**
+   * Record a change of the policy the configuration states (`config.policy.changed`, in
+   * `audit`, durable): written when the logs are opened, never by producers. Null when the
+   * audit channel's minimum level drops it.
+   */
+  recordPolicyChange(event: EventInput): Promise<Ack | null> {
+    if (event.event !== POLICY_CHANGE_EVENT)
+      return Promise.reject(
+        new LogsError('INTERNAL', `recordPolicyChange takes ${POLICY_CHANGE_EVENT} events only`),
+      );
+    return this.writeAs({ channel: 'audit', ...event }, { wait: 'durable' }, true);
   }
 
   private writeAs(input: unknown, options: WriteOptions, internal: boolean): Promise<Ack | null> {
@@ -591,6 +609,6 @@ function reserved(event: string): void {
   if (isReservedEvent(event))
     throw new LogsError(
       'EVENT_INVALID',
-      `event: ${RESERVED_EVENT_PREFIX}* and ${ALERT_EVENT_PREFIX}* event types are recorded by dihya-logs itself (GDPR requests, alerts)`,
+      `event: ${RESERVED_EVENT_PREFIX}*, ${ALERT_EVENT_PREFIX}* and ${POLICY_CHANGE_EVENT} event types are recorded by dihya-logs itself (GDPR requests, alerts, policy changes)`,
     );
 }

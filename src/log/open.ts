@@ -14,6 +14,7 @@ import { Keystore } from '../crypto/keystore.js';
 import { classificationSettings, compileClassifier } from '../redact/compile.js';
 import { recoveryEvents } from './recovery-events.js';
 import { stderrReporter } from './report.js';
+import { syncPolicy } from '../policy/sync.js';
 
 export interface OpenLogsOptions {
   /** The logs directory; overrides `config.dir`. Default `./logs`. */
@@ -83,11 +84,8 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
       );
     }
     const keystore = Keystore.open(layout.subjectsFile, masterKey, meta.log_id);
-    const classification = classificationSettings(
-      config.classification,
-      compileClassifier(config.classification),
-      keystore,
-    );
+    const classifier = compileClassifier(config.classification);
+    const classification = classificationSettings(config.classification, classifier, keystore);
     const client = await SequencerClient.start(
       {
         dir: layout.dir,
@@ -125,7 +123,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
       onError,
       () => keystore.commit(), // new people's keys are written before the records that need them
     );
-    return new Logs(
+    const logs = new Logs(
       {
         config,
         dir: layout.dir,
@@ -145,6 +143,23 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
       },
       recoveryEvents(recovered, [tail.quarantined, segments.quarantined]),
     );
+    // A change of what the policy says (retention, classification, detectors...) is itself an
+    // audit event; README.md says the policy now in force.
+    try {
+      await syncPolicy({
+        layout,
+        config,
+        classifier,
+        fresh: [...recovered.values()].every((r) => r.state.seq === 0),
+        write: (event) => logs.recordPolicyChange(event),
+        onError,
+      });
+    } catch (err) {
+      // The audit trail refused the change: fail closed, as a durable write does.
+      await logs.close().catch(() => undefined);
+      throw err;
+    }
+    return logs;
   } catch (err) {
     release();
     throw err;

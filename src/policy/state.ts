@@ -1,0 +1,142 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/resolve.js';
+import type { EventInput } from '../event/record.js';
+import type { Classifier } from '../redact/classifier.js';
+import type { LogLayout } from '../store/file/layout.js';
+import { ensureDir, writeFileDurable } from '../util/fs.js';
+import { renderMarkdown } from './markdown.js';
+import { buildPolicy } from './model.js';
+import type { PolicyChange, PolicySummary, SummaryValue } from './summary.js';
+
+/** The policy, for people, at the top of the logs directory. */
+export const POLICY_README = 'README.md';
+
+/** `.integrity/state/` holds caches named after channels; a dot keeps this name out of theirs. */
+const SUMMARY_FILE = 'policy.summary.json';
+const SUMMARY_VERSION = 1;
+
+export function readmeFile(layout: LogLayout): string {
+  return path.join(layout.dir, POLICY_README);
+}
+
+export function summaryFile(layout: LogLayout): string {
+  return path.join(layout.stateDir, SUMMARY_FILE);
+}
+
+/** How the configuration is named in the policy: its file's name, never a path. */
+export function sourceLabel(config: Config): string | undefined {
+  return config.source === undefined ? undefined : path.basename(config.source);
+}
+
+/** The policy as the logs directory's README.md: the directory is "this directory". */
+export function readmeText(config: Config, classifier?: Classifier): string {
+  return renderMarkdown(
+    buildPolicy(config, {
+      dir: null,
+      source: sourceLabel(config),
+      ...(classifier === undefined ? {} : { classifier }),
+    }),
+  );
+}
+
+/**
+ * Write README.md (0600, atomically) when it is missing or says something else. Returns
+ * whether it was written.
+ */
+export function refreshReadme(layout: LogLayout, config: Config, classifier?: Classifier): boolean {
+  const file = readmeFile(layout);
+  const text = readmeText(config, classifier);
+  if (existsSync(file)) {
+    try {
+      if (readFileSync(file, 'utf8') === text) return false;
+    } catch {
+      // Unreadable (a directory, no permission): replacing it says why if it cannot be done.
+    }
+  }
+  writeFileDurable(file, text);
+  return true;
+}
+
+export type StoredSummary =
+  | { readonly state: 'missing' }
+  | { readonly state: 'unreadable' }
+  | { readonly state: 'ok'; readonly summary: PolicySummary };
+
+/** The summary stored at the last open. Parse defensively: the file is on disk, editable. */
+export function readStoredSummary(layout: LogLayout): StoredSummary {
+  const file = summaryFile(layout);
+  if (!existsSync(file)) return { state: 'missing' };
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null) return { state: 'unreadable' };
+    const { v, summary } = parsed as { v?: unknown; summary?: unknown };
+    if (v !== SUMMARY_VERSION || typeof summary !== 'object' || summary === null)
+      return { state: 'unreadable' };
+    const out: Record<string, SummaryValue> = {};
+    for (const [k, value] of Object.entries(summary)) {
+      if (!isSummaryValue(value)) return { state: 'unreadable' };
+      out[k] = value;
+    }
+    return { state: 'ok', summary: out };
+  } catch {
+    return { state: 'unreadable' };
+  }
+}
+
+/** Store the summary durably (0600; `.integrity/state/` made 0700 if an old log lacks it). */
+export function storeSummary(layout: LogLayout, summary: PolicySummary): void {
+  ensureDir(layout.stateDir);
+  writeFileDurable(
+    summaryFile(layout),
+    `${JSON.stringify({ v: SUMMARY_VERSION, summary }, null, 2)}\n`,
+  );
+}
+
+function isSummaryValue(v: unknown): v is SummaryValue {
+  if (typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+/** How many changed keys the message names before `(+N more)`. */
+const KEYS_IN_MSG = 3;
+
+/**
+ * The `config.policy.changed` audit event: the changed keys with their old and new values
+ * (configuration only: no secret is part of the summary). The list is cut to fit in `budget`
+ * bytes of JSON; `omitted` counts what was left out, so the record stays under the size limit.
+ */
+export function policyChangeEvent(
+  changes: readonly PolicyChange[],
+  options: { previous?: 'missing' | 'unreadable'; source: string | undefined; budget: number },
+): EventInput {
+  const kept: PolicyChange[] = [];
+  let size = 0;
+  for (const c of changes) {
+    const n = JSON.stringify(c).length + 1;
+    if (size + n > options.budget) break;
+    kept.push(c);
+    size += n;
+  }
+  const names = changes.slice(0, KEYS_IN_MSG).map((c) => c.key);
+  const more = changes.length - names.length;
+  const what =
+    options.previous === undefined
+      ? `policy configuration changed: ${names.join(', ')}${more > 0 ? ` (+${more} more)` : ''}`
+      : `policy configuration recorded: no earlier summary could be read (${options.previous}); ${changes.length} setting(s)`;
+  return {
+    channel: 'audit',
+    level: 'AUDIT',
+    event: 'config.policy.changed',
+    outcome: 'success',
+    msg: what,
+    data: {
+      config: options.source ?? 'defaults',
+      count: changes.length,
+      changes: kept,
+      ...(kept.length < changes.length ? { omitted: changes.length - kept.length } : {}),
+      ...(options.previous === undefined ? {} : { previous: options.previous }),
+    },
+  };
+}
