@@ -152,11 +152,7 @@ const detectors = z.strictObject({
 const alerts = z.strictObject({
   webhook: z
     .strictObject({
-      url: z
-        .string()
-        .url()
-        .max(2048)
-        .refine((u) => /^https?:\/\//i.test(u), 'an http:// or https:// URL'),
+      url: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).max(2048),
       secret_env: z
         .string()
         .regex(/^[A-Z_][A-Z0-9_]{0,127}$/)

@@ -81,3 +81,50 @@ test('an explicit configuration file that does not exist is an error, not a sile
     loadConfig({ cwd, env: { DIHYA_LOGS_CONFIG: 'gone.yaml' } }),
   );
 });
+
+test('detectors and alerts: defaults, overrides, and bad values named by their key', async () => {
+  const c = resolveConfig(
+    {
+      detectors: {
+        failed_logins: { per_account: 3 },
+        rules: [
+          {
+            name: 'r1',
+            filter: { event: 'x.*', level: 'warning' },
+            threshold: 2,
+            window_ms: 60_000,
+          },
+        ],
+      },
+      alerts: { webhook: { url: 'https://hooks.example.org/a', secret_file: 'hook.secret' } },
+    },
+    '/base',
+  );
+  assert.equal(c.detectors.failedLogins.perAccount, 3);
+  assert.equal(c.detectors.failedLogins.perAddress, 10, 'the others keep their defaults');
+  assert.equal(c.detectors.rules[0]?.filter.level, 'WARNING');
+  assert.equal(c.alerts.webhook?.secretFile, '/base/hook.secret');
+  assert.equal(c.alerts.webhook?.secretEnv, 'DIHYA_LOGS_WEBHOOK_SECRET');
+  for (const [raw, key] of [
+    [
+      { alerts: { webhook: { url: 'file:///etc/passwd' } } },
+      /alerts\.webhook\.url: an http:\/\/ or https:\/\/ URL/,
+    ],
+    [
+      { detectors: { logging_stopped: { channels: ['nope'] } } },
+      /detectors\.logging_stopped\.channels: "nope" is not a configured channel/,
+    ],
+    [
+      {
+        detectors: {
+          rules: [{ name: 'r', filter: {}, threshold: 1, window_ms: 60_000, group_by: 'data.a b' }],
+        },
+      },
+      /detectors\.rules\.0\.group_by/,
+    ],
+    [{ detectors: { access_denied: { window_ms: 10 } } }, /detectors\.access_denied\.window_ms/],
+  ] as const) {
+    const err = await expectCode('CONFIG_INVALID', () => resolveConfig(raw, '/base'));
+    assert.match(err.message, key);
+  }
+});

@@ -371,10 +371,19 @@ test('a user rule: a filter, a count over a window, grouped by a field', async (
   await r.close();
 });
 
-test('alert.* events cannot be written by producers: an alert in the log was raised by dihya-logs', async () => {
+test('alert.* and config.policy.changed cannot be written by producers: such records were written by dihya-logs', async () => {
   const r = await rig();
   await expectCode('EVENT_INVALID', () =>
     r.logs.write({ channel: 'security', event: 'alert.brute_force', msg: 'forged' }),
+  );
+  await expectCode('EVENT_INVALID', () =>
+    r.logs.write({ channel: 'audit', event: 'config.policy.changed', msg: 'forged' }),
+  );
+  await expectCode('EVENT_INVALID', () =>
+    r.logs.writeAll([
+      { channel: 'app', event: 'x' },
+      { channel: 'security', event: 'alert.x' },
+    ]),
   );
   await r.close();
 });
