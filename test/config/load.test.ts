@@ -104,7 +104,7 @@ test('detectors and alerts: defaults, overrides, and bad values named by their k
   assert.equal(c.detectors.failedLogins.perAddress, 10, 'the others keep their defaults');
   assert.equal(c.detectors.rules[0]?.filter.level, 'WARNING');
   assert.equal(c.alerts.webhook?.secretFile, '/base/hook.secret');
-  assert.equal(c.alerts.webhook?.secretEnv, 'DIHYA_LOGS_WEBHOOK_SECRET');
+  assert.equal(c.alerts.webhook.secretEnv, 'DIHYA_LOGS_WEBHOOK_SECRET');
   for (const [raw, key] of [
     [
       { alerts: { webhook: { url: 'file:///etc/passwd' } } },
