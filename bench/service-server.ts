@@ -17,6 +17,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { initLogs, openLogs, LogLayout } from '../src/index.js';
 import { buildApp } from '../src/service/app.js';
+import { DetectionEngine } from '../src/detect/engine.js';
 import { TokenStore } from '../src/service/tokens.js';
 
 /** The first line the server prints. */
@@ -63,10 +64,16 @@ async function dihya(dir: string): Promise<Server> {
   const tokens = TokenStore.open(new LogLayout(logsDir).keysDir);
   const { token } = tokens.create('ingest', 'bench');
   const app = await buildApp({ logs, tokens, masterKey });
+  // The detectors, as `dihya-logs serve` runs them (BENCH_DETECT=0 measures without).
+  const detection =
+    process.env.BENCH_DETECT === '0'
+      ? undefined
+      : new DetectionEngine({ logs, masterKey, onError: () => errors++ });
   return {
     app,
     token,
     close: async () => {
+      await detection?.close();
       await app.close();
       tokens.close();
       await logs.close();

@@ -38,6 +38,21 @@ export class FileFollower {
   /** New complete lines since the last call. */
   poll(): Buffer[] {
     const lines: Buffer[] = [];
+    const chunk = this.pollChunk();
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      lines.push(chunk.subarray(start, nl));
+      start = nl + 1;
+    }
+    return lines;
+  }
+
+  /**
+   * New complete lines since the last call, as one buffer (each line ends with its newline):
+   * a reader looking for a few records among many searches it without splitting it.
+   */
+  pollChunk(): Buffer {
+    const chunks: Buffer[] = [];
     let current: number | undefined;
     try {
       current = statSync(this.file).ino;
@@ -45,17 +60,17 @@ export class FileFollower {
       current = undefined; // between a rotation's rename and the new file: read what is open
     }
     if (this.fd === undefined && current !== undefined) this.open();
-    if (this.fd === undefined) return lines;
-    this.drain(lines);
+    if (this.fd === undefined) return Buffer.alloc(0);
+    this.drain(chunks);
     if (current !== undefined && current !== this.ino) {
       // Rotated: the old file is complete (drained above); continue with the new one.
       closeSync(this.fd);
       this.fd = undefined;
       this.offset = 0;
       this.partial = Buffer.alloc(0);
-      if (this.open()) this.drain(lines);
+      if (this.open()) this.drain(chunks);
     }
-    return lines;
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
   }
 
   /** Stop following: release the open file. */
@@ -81,7 +96,7 @@ export class FileFollower {
     }
   }
 
-  private drain(lines: Buffer[]): void {
+  private drain(chunks: Buffer[]): void {
     const fd = this.fd as number;
     const size = fstatSync(fd).size;
     if (size <= this.offset) return;
@@ -92,11 +107,8 @@ export class FileFollower {
       this.partial.length === 0
         ? data.subarray(0, n)
         : Buffer.concat([this.partial, data.subarray(0, n)]);
-    let start = 0;
-    for (let nl = all.indexOf(10); nl !== -1; nl = all.indexOf(10, start)) {
-      lines.push(all.subarray(start, nl));
-      start = nl + 1;
-    }
-    this.partial = Buffer.from(all.subarray(start));
+    const end = all.lastIndexOf(10) + 1;
+    if (end > 0) chunks.push(all.subarray(0, end));
+    this.partial = Buffer.from(all.subarray(end));
   }
 }
