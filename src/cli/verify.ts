@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DAMAGE_KINDS } from '../integrity/damage.js';
+import { DAMAGE_KINDS, damagePlace } from '../integrity/damage.js';
 import { verifyLogs, type VerifyReport } from '../store/file/verify.js';
 import { configFor, type Io } from './context.js';
 import { Progress } from './progress.js';
@@ -66,15 +66,7 @@ export function formatReport(r: VerifyReport): string {
     `  ${'checkpoints'.padEnd(10)} ${String(r.checkpoints.count).padStart(10)} signed      ${r.checkpoints.ok ? 'ok' : 'DAMAGED'}`,
   );
   for (const d of r.damage) {
-    const where = [
-      d.channel,
-      d.file,
-      d.line === undefined ? undefined : `line ${d.line}`,
-      d.seq === undefined ? undefined : `seq ${d.seq}`,
-    ]
-      .filter((x) => x !== undefined)
-      .join(', ');
-    lines.push(`DAMAGE ${d.kind} at ${where}: ${d.detail}`);
+    lines.push(`DAMAGE ${d.kind} at ${damagePlace(d)}: ${d.detail}`);
     lines.push(`       (${DAMAGE_KINDS[d.kind]})`);
   }
   for (const w of r.warnings)

@@ -30,6 +30,28 @@ function span(hits: readonly Hit[]): { first_ts: string; last_ts: string } {
   return { first_ts: new Date(first).toISOString(), last_ts: new Date(last).toISOString() };
 }
 
+/** An alert about the hits that reached a threshold within a window. */
+function windowAlert(
+  detector: string,
+  type: string,
+  message: string,
+  group: { by: string; value: string },
+  hits: readonly Hit[],
+  windowMs: number,
+  count = hits.length,
+): AlertDraft {
+  return {
+    detector,
+    type,
+    message,
+    group,
+    count,
+    windowMs,
+    evidence: refs(hits),
+    details: span(hits),
+  };
+}
+
 function hitOf(r: Observed, weight = 1): Hit {
   return { ts: r.ts, ref: { channel: r.channel, seq: r.seq }, weight };
 }
@@ -56,16 +78,16 @@ export function failedLogins(c: DetectorsConfig['failedLogins'], token: Tokenize
       if (account !== undefined) {
         const hits = accounts.add(account, hit);
         if (hits !== undefined) {
-          out.push({
-            detector: 'failed_logins',
-            type: 'brute_force',
-            message: `${hits.length} failed sign-ins on one account within ${window}`,
-            group: { by: 'account', value: account },
-            count: hits.length,
-            windowMs: c.windowMs,
-            evidence: refs(hits),
-            details: span(hits),
-          });
+          out.push(
+            windowAlert(
+              'failed_logins',
+              'brute_force',
+              `${hits.length} failed sign-ins on one account within ${window}`,
+              { by: 'account', value: account },
+              hits,
+              c.windowMs,
+            ),
+          );
           return out;
         }
         if (accounts.isQuiet(account, r.ts)) return out;
@@ -75,31 +97,31 @@ export function failedLogins(c: DetectorsConfig['failedLogins'], token: Tokenize
       const stuffing = account === undefined ? undefined : spread.add(address, account, { ...hit });
       if (stuffing !== undefined) {
         addresses.quiet(address, r.ts);
-        out.push({
-          detector: 'failed_logins',
-          type: 'credential_stuffing',
-          message: `failed sign-ins on ${stuffing.length} different accounts from one address within ${window}`,
-          group: { by: 'address', value: token('addr', address) },
-          count: stuffing.length,
-          windowMs: c.windowMs,
-          evidence: refs(stuffing),
-          details: span(stuffing),
-        });
+        out.push(
+          windowAlert(
+            'failed_logins',
+            'credential_stuffing',
+            `failed sign-ins on ${stuffing.length} different accounts from one address within ${window}`,
+            { by: 'address', value: token('addr', address) },
+            stuffing,
+            c.windowMs,
+          ),
+        );
         return out;
       }
       if (addresses.isQuiet(address, r.ts)) return out;
       const hits = addresses.add(address, hit);
       if (hits !== undefined) {
-        out.push({
-          detector: 'failed_logins',
-          type: 'brute_force_address',
-          message: `${hits.length} failed sign-ins from one address within ${window}`,
-          group: { by: 'address', value: token('addr', address) },
-          count: hits.length,
-          windowMs: c.windowMs,
-          evidence: refs(hits),
-          details: span(hits),
-        });
+        out.push(
+          windowAlert(
+            'failed_logins',
+            'brute_force_address',
+            `${hits.length} failed sign-ins from one address within ${window}`,
+            { by: 'address', value: token('addr', address) },
+            hits,
+            c.windowMs,
+          ),
+        );
       }
       return out;
     },
@@ -128,17 +150,10 @@ export function accessDenied(
             : { by: 'all', value: 'all' };
       const hits = groups.add(`${group.by}:${group.value}`, hitOf(r));
       if (hits === undefined) return [];
+      const who = group.by === 'all' ? 'unidentified client' : group.by;
+      const message = `${hits.length} refused accesses by one ${who} within ${minutes(c.windowMs)}`;
       return [
-        {
-          detector: 'access_denied',
-          type: 'access_denied_burst',
-          message: `${hits.length} refused accesses by one ${group.by === 'all' ? 'unidentified client' : group.by} within ${minutes(c.windowMs)}`,
-          group,
-          count: hits.length,
-          windowMs: c.windowMs,
-          evidence: refs(hits),
-          details: span(hits),
-        },
+        windowAlert('access_denied', 'access_denied_burst', message, group, hits, c.windowMs),
       ];
     },
   };
@@ -201,16 +216,14 @@ export function gdprBurst(c: DetectorsConfig['gdprBurst']): Detector {
       const hits = groups.add(by, hitOf(r));
       if (hits === undefined) return [];
       return [
-        {
-          detector: 'gdpr_burst',
-          type: 'gdpr_burst',
-          message: `${hits.length} GDPR export or erasure requests by one requester within ${minutes(c.windowMs)}`,
-          group: { by: 'account', value: by },
-          count: hits.length,
-          windowMs: c.windowMs,
-          evidence: refs(hits),
-          details: span(hits),
-        },
+        windowAlert(
+          'gdpr_burst',
+          'gdpr_burst',
+          `${hits.length} GDPR export or erasure requests by one requester within ${minutes(c.windowMs)}`,
+          { by: 'account', value: by },
+          hits,
+          c.windowMs,
+        ),
       ];
     },
   };
@@ -232,16 +245,15 @@ export function massDeletion(c: DetectorsConfig['massDeletion']): Detector {
       if (hits === undefined) return [];
       const total = hits.reduce((s, h) => s + h.weight, 0);
       return [
-        {
-          detector: 'mass_deletion',
-          type: 'mass_deletion',
-          message: `${total} deletions of sensitive data by one account within ${minutes(c.windowMs)}`,
-          group: { by: 'account', value: by },
-          count: total,
-          windowMs: c.windowMs,
-          evidence: refs(hits),
-          details: span(hits),
-        },
+        windowAlert(
+          'mass_deletion',
+          'mass_deletion',
+          `${total} deletions of sensitive data by one account within ${minutes(c.windowMs)}`,
+          { by: 'account', value: by },
+          hits,
+          c.windowMs,
+          total,
+        ),
       ];
     },
   };
@@ -353,16 +365,14 @@ export function userRule(rule: DetectionRule, token: Tokenize): Detector {
       const hits = groups.add(value, hitOf(r));
       if (hits === undefined) return [];
       return [
-        {
-          detector: `rule:${rule.name}`,
-          type: `rule.${rule.name}`,
-          message: `${rule.description ?? `rule ${rule.name}`}: ${hits.length} matching events within ${minutes(rule.windowMs)}`,
-          group: { by: by ?? 'all', value },
-          count: hits.length,
-          windowMs: rule.windowMs,
-          evidence: refs(hits),
-          details: span(hits),
-        },
+        windowAlert(
+          `rule:${rule.name}`,
+          `rule.${rule.name}`,
+          `${rule.description ?? `rule ${rule.name}`}: ${hits.length} matching events within ${minutes(rule.windowMs)}`,
+          { by: by ?? 'all', value },
+          hits,
+          rule.windowMs,
+        ),
       ];
     },
   };

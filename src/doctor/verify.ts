@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Damage, Warning } from '../integrity/damage.js';
+import { damagePlace, type Damage, type Warning } from '../integrity/damage.js';
 import { verifyLogs } from '../store/file/verify.js';
 import { duration, jobIntervalMs } from './cron.js';
 import type { Check, CheckResult, DoctorContext, Finding } from './types.js';
@@ -13,20 +13,8 @@ const MAX_DAMAGE_FINDINGS = 10;
 const INCIDENT_FIX =
   'treat it as an incident: copy the logs directory aside as evidence, run dihya-logs verify for the full report, restore the damaged file from a backup (see docs/integrity.md)';
 
-/** Where a damage is, as verify names it: channel, file, line, seq. */
-function place(d: { channel?: string; file?: string; line?: number; seq?: number }): string {
-  return [
-    d.channel,
-    d.file,
-    d.line === undefined ? undefined : `line ${d.line}`,
-    d.seq === undefined ? undefined : `seq ${d.seq}`,
-  ]
-    .filter((x) => x !== undefined)
-    .join(', ');
-}
-
 function damageFinding(d: Damage): Finding {
-  const at = place(d);
+  const at = damagePlace(d);
   return {
     what: `${d.kind}${at === '' ? '' : ` at ${at}`}: ${d.detail}`,
     fix:
@@ -40,7 +28,7 @@ function damageFinding(d: Damage): Finding {
 
 /** What to do about each warning doctor reports (`unsigned_tail` is the `checkpoints` check's). */
 function warningFinding(w: Warning, publicKey: string): Finding {
-  const at = place(w);
+  const at = damagePlace(w);
   const what = `${w.kind}${at === '' ? '' : ` at ${at}`}: ${w.detail}`;
   switch (w.kind) {
     case 'key_not_pinned':
@@ -78,7 +66,7 @@ function fromReport(
   if (!ok || first !== undefined)
     return {
       status: 'fail',
-      summary: `${head}: DAMAGED, first ${first === undefined ? 'damage unknown' : `${first.kind}${place(first) === '' ? '' : ` at ${place(first)}`}`}`,
+      summary: `${head}: DAMAGED, first ${first === undefined ? 'damage unknown' : `${first.kind}${damagePlace(first) === '' ? '' : ` at ${damagePlace(first)}`}`}`,
       findings,
     };
   return {

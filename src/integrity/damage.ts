@@ -46,6 +46,23 @@ export interface Damage {
   readonly detail: string;
 }
 
+/** Where a damage is, as verify names it: `channel, file, line N, seq N` (what is known). */
+export function damagePlace(d: {
+  readonly channel?: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly seq?: number;
+}): string {
+  return [
+    d.channel,
+    d.file,
+    d.line === undefined ? undefined : `line ${d.line}`,
+    d.seq === undefined ? undefined : `seq ${d.seq}`,
+  ]
+    .filter((x) => x !== undefined)
+    .join(', ');
+}
+
 export const WARNING_KINDS = {
   torn_tail:
     'the file ends with an unfinished line (a crash mid-write); the next open moves it aside',

@@ -1,3 +1,4 @@
+import { damagePlace } from '../integrity/damage.js';
 import { LogsError } from '../errors.js';
 import type { Config, JobName } from '../config/resolve.js';
 import type { Logs } from '../log/logs.js';
@@ -54,12 +55,7 @@ export function builtinJobs(logs: Logs, config: Config): Record<JobName, JobFn> 
       });
       if (!report.ok) {
         const d = report.damage[0];
-        const where =
-          d === undefined
-            ? ''
-            : ` at ${[d.channel, d.file, d.line === undefined ? undefined : `line ${d.line}`]
-                .filter((x) => x !== undefined)
-                .join(', ')}`;
+        const where = d === undefined ? '' : ` at ${damagePlace(d)}`;
         throw new LogsError(
           'INTEGRITY_STATE',
           `verify found ${report.damage.length} damage(s): ${d?.kind ?? 'unknown'}${where}; run \`dihya-logs verify\``,
