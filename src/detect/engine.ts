@@ -48,6 +48,8 @@ export interface DetectionOptions {
   /** Replaces the notifier built from `alerts` in the configuration (tests). */
   readonly notifier?: Notifier;
   readonly privileges?: PrivilegeMemory;
+  /** Why writes fail now, if they do (the service's readiness); default: the writer stopped. */
+  readonly writeProblem?: () => LogsError | undefined;
   /** Free bytes of the logs' filesystem (tests); default statfs. */
   readonly freeBytes?: () => number;
   readonly onError: (err: LogsError) => void;
@@ -198,13 +200,14 @@ export class DetectionEngine {
           details: { channel, silent_ms: Math.round(mono - last) },
         });
       }
-      const failed = this.options.logs.failed;
-      if (failed !== undefined && !this.writerAlerted) {
+      const failed = (this.options.writeProblem ?? (() => this.options.logs.failed))();
+      if (failed === undefined) this.writerAlerted = false;
+      else if (!this.writerAlerted) {
         this.writerAlerted = true;
         this.raise({
           detector: 'logging_stopped',
           type: 'writer_failed',
-          message: `the log writer failed (${failed.code}): events are refused`,
+          message: `writing the logs failed (${failed.code}): events are refused`,
           evidence: [],
           details: { code: failed.code },
         });

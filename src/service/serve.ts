@@ -65,6 +65,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       const engine = new DetectionEngine({
         logs,
         masterKey: options.masterKey,
+        writeProblem: () => service.health.problem(),
         onError: (err) => logs.reportError(err),
       });
       detection = engine;

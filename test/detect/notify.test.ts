@@ -187,8 +187,10 @@ test('the command gets the alert as JSON on its standard input', async () => {
   const script = path.join(root, 'notify.mjs');
   writeFileSync(
     script,
-    `import { writeFileSync, readFileSync } from 'node:fs';
-writeFileSync(process.argv[2], JSON.stringify({ stdin: readFileSync(0, 'utf8'), type: process.env.DIHYA_ALERT_TYPE }));`,
+    // Written aside, then renamed: the test sees the whole file or none.
+    `import { writeFileSync, readFileSync, renameSync } from 'node:fs';
+writeFileSync(process.argv[2] + '.tmp', JSON.stringify({ stdin: readFileSync(0, 'utf8'), type: process.env.DIHYA_ALERT_TYPE }));
+renameSync(process.argv[2] + '.tmp', process.argv[2]);`,
   );
   const r = await rig({ alerts: { command: { argv: [process.execPath, script, out] } } });
   await bruteForce(r, 'u-5');

@@ -6,7 +6,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cliSpawn } from '../cli/run.js';
+import { spawn } from 'node:child_process';
+import { CLI, cliSpawn } from '../cli/run.js';
 import { newLog } from '../helpers.js';
 
 const SECRET = 'service-test-secret-9876543210';
@@ -117,4 +118,91 @@ alerts:
   await once(child, 'close');
   assert.ok(!err.includes(SECRET));
   await new Promise((resolve) => server.close(resolve));
+});
+
+test('serve: when the disk refuses writes, the writer_failed alert reaches the webhook', async () => {
+  const received: Array<Record<string, unknown>> = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    req.on('end', () => {
+      received.push(JSON.parse(text) as Record<string, unknown>);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
+  const t = newLog();
+  writeFileSync(
+    path.join(t.root, 'dihya-logs.yaml'),
+    `dir: ./logs\nalerts:\n  webhook: { url: "${hook}", secret_env: DL_SERVE_HOOK_SECRET }\n`,
+  );
+  // `ulimit -f` makes the kernel refuse writes past a file size (EFBIG): a real failing disk.
+  const child = spawn(
+    'bash',
+    [
+      '-c',
+      'ulimit -f 512; exec "$0" "$@"',
+      process.execPath,
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--no-scheduler',
+    ],
+    {
+      cwd: t.root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        DIHYA_LOGS_MASTER_KEY: t.masterKey.toString('base64'),
+        DL_SERVE_HOOK_SECRET: SECRET,
+      },
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  try {
+    const [, token = '', url = ''] = await until(
+      'the service',
+      () =>
+        /(dl_[\da-f]{12}_[\w-]{43})[\s\S]*listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out) ??
+        undefined,
+    );
+    const batch = JSON.stringify(
+      Array.from({ length: 100 }, (_, i) => ({
+        level: 'AUDIT',
+        event: 'fill.disk',
+        msg: `${i} ${'x'.repeat(300)}`,
+      })),
+    );
+    let status = 200;
+    for (let i = 0; i < 40 && status === 200; i++) {
+      const res = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: batch,
+      });
+      status = res.status;
+      await res.body?.cancel();
+    }
+    assert.equal(status, 503, 'the file size limit was reached');
+    // The writer is checked every 10 s.
+    const alert = await until(
+      'the writer_failed alert',
+      () => received.find((a) => a.type === 'alert.writer_failed'),
+      25_000,
+    );
+    // Only audit.log reached the size limit: the alert's own record could still be written in
+    // security (were it refused too, record would be null and the webhook would still get it).
+    assert.deepEqual(alert.record, { channel: 'security', seq: 1 });
+    assert.equal(received.filter((a) => a.type === 'alert.writer_failed').length, 1);
+    assert.match(
+      String((alert.details as Record<string, unknown>).code),
+      /^(WRITE|CHANNEL)_FAILED$/,
+    );
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'close');
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
