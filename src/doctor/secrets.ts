@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { withLuhnDigit } from '../redact/validators.js';
 
 /** One secret placed in a self-test event: the value, and the keys on the way to it. */
 export interface PlacedSecret {
@@ -33,16 +34,7 @@ function random(alphabet: string, n: number): string {
 function cardNumber(): string {
   let body = '4';
   for (const b of randomBytes(14)) body += String(b % 10);
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return body + String((10 - (sum % 10)) % 10);
+  return withLuhnDigit(body);
 }
 
 // An actor, as most events have: a value a rule encrypts goes to their personal data.

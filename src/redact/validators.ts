@@ -17,6 +17,12 @@ export function luhnValid(digits: string): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
+/** `body` with the Luhn check digit that makes it valid appended (test and self-test cards). */
+export function withLuhnDigit(body: string): string {
+  for (let d = 0; d <= 9; d++) if (luhnValid(`${body}${d}`)) return `${body}${d}`;
+  throw new Error(`not a string of digits: ${body.length} characters`);
+}
+
 /**
  * Card numbers by brand prefix and length (Visa, Mastercard, Amex, Discover, JCB, Diners,
  * UnionPay, Maestro). A 13-19 digit number that no card brand issues (a millisecond timestamp,

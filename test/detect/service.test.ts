@@ -22,7 +22,13 @@ async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Pro
   }
 }
 
-test('serve: a brute force sent over HTTP and a damaged log each reach the webhook once, signed', async () => {
+/** A webhook receiver that checks each signature; `bad` counts those that do not hold. */
+async function receiver(): Promise<{
+  received: Array<Record<string, unknown>>;
+  bad: () => number;
+  hook: string;
+  close: () => Promise<unknown>;
+}> {
   const received: Array<Record<string, unknown>> = [];
   let bad = 0;
   const server = createServer((req, res) => {
@@ -44,6 +50,16 @@ test('serve: a brute force sent over HTTP and a damaged log each reach the webho
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
+  return {
+    received,
+    bad: () => bad,
+    hook,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+test('serve: a brute force sent over HTTP and a damaged log each reach the webhook once, signed', async () => {
+  const { received, bad, hook, close } = await receiver();
 
   const t = newLog();
   writeFileSync(
@@ -111,27 +127,17 @@ alerts:
     received.find((a) => a.type === 'alert.tampering'),
   );
   assert.equal((tamper.details as Record<string, unknown>).kind, 'record_altered');
-  assert.equal(bad, 0);
+  assert.equal(bad(), 0);
   assert.equal(received.filter((a) => a.type === 'alert.brute_force').length, 1);
 
   child.kill('SIGTERM');
   await once(child, 'close');
   assert.ok(!err.includes(SECRET));
-  await new Promise((resolve) => server.close(resolve));
+  await close();
 });
 
 test('serve: when the disk refuses writes, the writer_failed alert reaches the webhook', async () => {
-  const received: Array<Record<string, unknown>> = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (d: Buffer) => (text += d.toString('utf8')));
-    req.on('end', () => {
-      received.push(JSON.parse(text) as Record<string, unknown>);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
+  const { received, bad, hook, close } = await receiver();
   const t = newLog();
   writeFileSync(
     path.join(t.root, 'dihya-logs.yaml'),
@@ -196,6 +202,7 @@ test('serve: when the disk refuses writes, the writer_failed alert reaches the w
     // security (were it refused too, record would be null and the webhook would still get it).
     assert.deepEqual(alert.record, { channel: 'security', seq: 1 });
     assert.equal(received.filter((a) => a.type === 'alert.writer_failed').length, 1);
+    assert.equal(bad(), 0);
     assert.match(
       String((alert.details as Record<string, unknown>).code),
       /^(WRITE|CHANNEL)_FAILED$/,
@@ -203,6 +210,6 @@ test('serve: when the disk refuses writes, the writer_failed alert reaches the w
   } finally {
     child.kill('SIGTERM');
     await once(child, 'close');
-    await new Promise((resolve) => server.close(resolve));
+    await close();
   }
 });
