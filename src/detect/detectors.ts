@@ -1,14 +1,12 @@
 import type { DetectionRule, DetectorsConfig } from '../config/resolve.js';
 import { LEVELS, levelAtLeast, type Level } from '../event/levels.js';
 import { globToRegExp } from '../query/filter.js';
+import { duration } from '../util/units.js';
 import type { AlertDraft, Detector, Interest, Observed, Tokenize } from './types.js';
 import { DistinctWindow, GroupWindow, type Hit, type RecordRef } from './window.js';
 
 /** At most this many references in one alert (the count says how many there were). */
 export const MAX_EVIDENCE = 50;
-
-const minutes = (ms: number): string =>
-  ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 
 function matcher(globs: readonly string[]): (event: string) => boolean {
   const exact = new Set(globs.filter((g) => !g.includes('*')));
@@ -66,7 +64,7 @@ export function failedLogins(c: DetectorsConfig['failedLogins'], token: Tokenize
   const accounts = new GroupWindow(c.perAccount, c.windowMs);
   const addresses = new GroupWindow(c.perAddress, c.windowMs);
   const spread = new DistinctWindow(c.stuffingAccounts, c.windowMs);
-  const window = minutes(c.windowMs);
+  const window = duration(c.windowMs);
   return {
     name: 'failed_logins',
     interest: interest(c.events),
@@ -151,7 +149,7 @@ export function accessDenied(
       const hits = groups.add(`${group.by}:${group.value}`, hitOf(r));
       if (hits === undefined) return [];
       const who = group.by === 'all' ? 'unidentified client' : group.by;
-      const message = `${hits.length} refused accesses by one ${who} within ${minutes(c.windowMs)}`;
+      const message = `${hits.length} refused accesses by one ${who} within ${duration(c.windowMs)}`;
       return [
         windowAlert('access_denied', 'access_denied_burst', message, group, hits, c.windowMs),
       ];
@@ -219,7 +217,7 @@ export function gdprBurst(c: DetectorsConfig['gdprBurst']): Detector {
         windowAlert(
           'gdpr_burst',
           'gdpr_burst',
-          `${hits.length} GDPR export or erasure requests by one requester within ${minutes(c.windowMs)}`,
+          `${hits.length} GDPR export or erasure requests by one requester within ${duration(c.windowMs)}`,
           { by: 'account', value: by },
           hits,
           c.windowMs,
@@ -248,7 +246,7 @@ export function massDeletion(c: DetectorsConfig['massDeletion']): Detector {
         windowAlert(
           'mass_deletion',
           'mass_deletion',
-          `${total} deletions of sensitive data by one account within ${minutes(c.windowMs)}`,
+          `${total} deletions of sensitive data by one account within ${duration(c.windowMs)}`,
           { by: 'account', value: by },
           hits,
           c.windowMs,
@@ -368,7 +366,7 @@ export function userRule(rule: DetectionRule, token: Tokenize): Detector {
         windowAlert(
           `rule:${rule.name}`,
           `rule.${rule.name}`,
-          `${rule.description ?? `rule ${rule.name}`}: ${hits.length} matching events within ${minutes(rule.windowMs)}`,
+          `${rule.description ?? `rule ${rule.name}`}: ${hits.length} matching events within ${duration(rule.windowMs)}`,
           { by: by ?? 'all', value },
           hits,
           rule.windowMs,

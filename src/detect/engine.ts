@@ -9,6 +9,7 @@ import type { Logs } from '../log/logs.js';
 import { reveal } from '../redact/reveal.js';
 import { FileFollower } from '../store/file/follow.js';
 import { LogLayout } from '../store/file/layout.js';
+import { roughDuration } from '../util/units.js';
 import {
   Tampering,
   accessDenied,
@@ -194,7 +195,7 @@ export class DetectionEngine {
         this.raise({
           detector: 'logging_stopped',
           type: 'logging_stopped',
-          message: `no record on ${channel} for ${Math.round((mono - last) / 60_000)} min`,
+          message: `no record on ${channel} for ${roughDuration(mono - last)}`,
           group: { by: 'channel', value: channel },
           evidence: [],
           details: { channel, silent_ms: Math.round(mono - last) },

@@ -3,7 +3,8 @@ import { parseCheckpoint, type Checkpoint } from '../integrity/checkpoint.js';
 import type { LogLayout } from '../store/file/layout.js';
 import { firstRecord, lastLines, scanLines } from '../store/file/lines.js';
 import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
-import { duration, jobIntervalMs } from './cron.js';
+import { roughDuration } from '../util/units.js';
+import { jobIntervalMs } from './cron.js';
 import type { Check, CheckResult, DoctorContext, Finding } from './types.js';
 
 // As the writer does at open: a channel's latest checkpoint is nearly always in the last lines.
@@ -119,11 +120,11 @@ export const checkpointsCheck: Check = {
         what:
           cp === undefined
             ? `${channel}: ${unsigned} record(s) and no signed checkpoint at all${since === undefined ? '' : ` (records since ${since})`}`
-            : `${channel}: ${unsigned} record(s) after seq ${cp.size} are not signed; the latest checkpoint is from ${cp.ts}, ${Number.isFinite(sinceMs) ? duration(ctx.now - sinceMs) : 'long'} ago (more than ${duration(maxAge)}, twice the checkpoint job's interval)`,
+            : `${channel}: ${unsigned} record(s) after seq ${cp.size} are not signed; the latest checkpoint is from ${cp.ts}, ${Number.isFinite(sinceMs) ? roughDuration(ctx.now - sinceMs) : 'long'} ago (more than ${roughDuration(maxAge)}, twice the checkpoint job's interval)`,
         fix: 'the writer of this channel died or stalled: start the service again (it signs on its next write and on close) or run dihya-logs scheduler --once checkpoint; if the service is running, find out why its checkpoint job fails (scheduler channel)',
       });
     }
-    const head = `${withRecords.size} channel(s) with records: ${covered} signed up to their last record${pending > 0 ? `, ${pending} with records signed less than ${duration(maxAge)} ago and newer ones not yet (a writer at work)` : ''}`;
+    const head = `${withRecords.size} channel(s) with records: ${covered} signed up to their last record${pending > 0 ? `, ${pending} with records signed less than ${roughDuration(maxAge)} ago and newer ones not yet (a writer at work)` : ''}`;
     return fails.length > 0
       ? { status: 'fail', summary: `${head}; ${fails.length} left unsigned`, findings: fails }
       : { status: 'ok', summary: head, findings: [] };

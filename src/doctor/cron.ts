@@ -28,10 +28,3 @@ export function jobIntervalMs(
     c.stop();
   }
 }
-
-/** `90 min`, `2 h`, `3 days`: a duration for a person. */
-export function duration(ms: number): string {
-  if (ms < 2 * HOUR_MS) return `${Math.round(ms / 60_000)} min`;
-  if (ms <= 48 * HOUR_MS) return `${Math.round(ms / HOUR_MS)} h`;
-  return `${Math.round(ms / (24 * HOUR_MS))} days`;
-}

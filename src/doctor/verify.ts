@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { damagePlace, type Damage, type Warning } from '../integrity/damage.js';
 import { verifyLogs } from '../store/file/verify.js';
-import { duration, jobIntervalMs } from './cron.js';
+import { roughDuration } from '../util/units.js';
+import { jobIntervalMs } from './cron.js';
 import type { Check, CheckResult, DoctorContext, Finding } from './types.js';
 
 /** Where the service records its last verification (src/service/verification.ts). */
@@ -144,11 +145,11 @@ function lastRecorded(ctx: DoctorContext): CheckResult {
   if (ctx.now - at <= maxAge || result.status === 'fail') return result;
   return {
     status: 'warn',
-    summary: `${result.summary}; but it is ${duration(ctx.now - at)} old`,
+    summary: `${result.summary}; but it is ${roughDuration(ctx.now - at)} old`,
     findings: [
       ...result.findings,
       {
-        what: `the last recorded verification is older than ${duration(maxAge)} (twice the verify job's interval): the job is not running`,
+        what: `the last recorded verification is older than ${roughDuration(maxAge)} (twice the verify job's interval): the job is not running`,
         fix: `${rerun}; and check that the service (or dihya-logs scheduler) runs the verify job`,
       },
     ],

@@ -7,7 +7,7 @@ import {
   ROLE_DUTIES,
   ROUTE_ACCESS,
 } from './access.js';
-import { duration } from './units.js';
+import { duration } from '../util/units.js';
 
 /** Roles, routes, and access on the machine. */
 export function accessSection(ctx: PolicyContext): Section {

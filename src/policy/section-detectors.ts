@@ -3,7 +3,7 @@ import { code, codes, list, paragraph, section, t, table, text, type Inline } fr
 import type { Block, Section } from './doc.js';
 import type { PolicyContext } from './context.js';
 import { programName, urlOrigin } from './summary.js';
-import { bytes, duration } from './units.js';
+import { bytes, duration } from '../util/units.js';
 
 /** The detectors on the live stream, their thresholds, and where alerts go. */
 export function detectorsSection(ctx: PolicyContext): Section {

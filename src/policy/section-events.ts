@@ -15,7 +15,7 @@ import {
 } from './doc.js';
 import type { PolicyContext } from './context.js';
 import { BUILT_IN_EVENTS } from './events.js';
-import { bytes, duration } from './units.js';
+import { bytes, duration } from '../util/units.js';
 
 /** What is logged: the layers that produce events, the channels, the event types. */
 export function eventsSection(ctx: PolicyContext): Section {

@@ -1,6 +1,6 @@
 import { code, codes, list, paragraph, pre, section, t, table, text, type Section } from './doc.js';
 import { docLink, type PolicyContext } from './context.js';
-import { days } from './units.js';
+import { days } from '../util/units.js';
 
 /** How long each channel is kept, legal holds, retention duties. */
 export function retentionSection(ctx: PolicyContext): Section {

@@ -1,7 +1,7 @@
 import { code, codes, link, list, paragraph, section, t, table, text, type Inline } from './doc.js';
 import type { Section } from './doc.js';
 import { docLink, type PolicyContext } from './context.js';
-import { bytes } from './units.js';
+import { bytes } from '../util/units.js';
 
 const FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['seq', 'position in the channel, from 1, continuous across restarts and rotations'],
