@@ -3,7 +3,7 @@ import { LEVELS, levelAtLeast, type Level } from '../event/levels.js';
 import { globToRegExp } from '../query/filter.js';
 import { duration } from '../util/units.js';
 import type { AlertDraft, Detector, Interest, Observed, Tokenize } from './types.js';
-import { DistinctWindow, GroupWindow, type Hit, type RecordRef } from './window.js';
+import { DistinctWindow, GroupWindow, setRecent, type Hit, type RecordRef } from './window.js';
 
 /** At most this many references in one alert (the count says how many there were). */
 export const MAX_EVIDENCE = 50;
@@ -70,58 +70,51 @@ export function failedLogins(c: DetectorsConfig['failedLogins'], token: Tokenize
     interest: interest(c.events),
     observe(r) {
       if (!wanted(r.event)) return [];
-      const out: AlertDraft[] = [];
       const account = r.account;
       const hit = hitOf(r);
+      const alert = (
+        type: string,
+        message: string,
+        group: NonNullable<AlertDraft['group']>,
+        hits: Hit[],
+      ) => [
+        windowAlert('failed_logins', type, `${message} within ${window}`, group, hits, c.windowMs),
+      ];
       if (account !== undefined) {
         const hits = accounts.add(account, hit);
-        if (hits !== undefined) {
-          out.push(
-            windowAlert(
-              'failed_logins',
-              'brute_force',
-              `${hits.length} failed sign-ins on one account within ${window}`,
-              { by: 'account', value: account },
-              hits,
-              c.windowMs,
-            ),
+        if (hits !== undefined)
+          return alert(
+            'brute_force',
+            `${hits.length} failed sign-ins on one account`,
+            { by: 'account', value: account },
+            hits,
           );
-          return out;
-        }
-        if (accounts.isQuiet(account, r.ts)) return out;
+        // Already alerted: its failures are that attack's, not the address's.
+        if (accounts.isQuiet(account, r.ts)) return [];
       }
       const address = r.address();
-      if (address === undefined) return out;
-      const stuffing = account === undefined ? undefined : spread.add(address, account, { ...hit });
+      if (address === undefined) return [];
+      // Keyed (an HMAC) only when an alert names it.
+      const group = () => ({ by: 'address', value: token('addr', address) });
+      const stuffing = account === undefined ? undefined : spread.add(address, account, hit);
       if (stuffing !== undefined) {
         addresses.quiet(address, r.ts);
-        out.push(
-          windowAlert(
-            'failed_logins',
-            'credential_stuffing',
-            `failed sign-ins on ${stuffing.length} different accounts from one address within ${window}`,
-            { by: 'address', value: token('addr', address) },
-            stuffing,
-            c.windowMs,
-          ),
+        return alert(
+          'credential_stuffing',
+          `failed sign-ins on ${stuffing.length} different accounts from one address`,
+          group(),
+          stuffing,
         );
-        return out;
       }
-      if (addresses.isQuiet(address, r.ts)) return out;
       const hits = addresses.add(address, hit);
-      if (hits !== undefined) {
-        out.push(
-          windowAlert(
-            'failed_logins',
+      return hits === undefined
+        ? []
+        : alert(
             'brute_force_address',
-            `${hits.length} failed sign-ins from one address within ${window}`,
-            { by: 'address', value: token('addr', address) },
+            `${hits.length} failed sign-ins from one address`,
+            group(),
             hits,
-            c.windowMs,
-          ),
-        );
-      }
-      return out;
+          );
     },
   };
 }
@@ -204,11 +197,7 @@ export function gdprBurst(c: DetectorsConfig['gdprBurst']): Detector {
       const request = r.field('data.request_id');
       if (request !== undefined) {
         if (seen.has(request)) return []; // the scheduled end of an erasure: the same request
-        seen.set(request, r.ts);
-        if (seen.size > 100_000) {
-          const oldest = seen.keys().next();
-          if (oldest.done !== true) seen.delete(oldest.value);
-        }
+        setRecent(seen, request, r.ts, 100_000);
       }
       const by = r.account ?? 'unknown';
       const hits = groups.add(by, hitOf(r));
@@ -336,13 +325,15 @@ export function userRule(rule: DetectionRule, token: Tokenize): Detector {
   const eventMatch = f.event === undefined ? undefined : matcher([f.event]);
   const level = f.level;
   const groups = new GroupWindow(rule.threshold, rule.windowMs);
-  const prefix = f.event?.split('*')[0] ?? '';
+  // An event glob with a literal start is found by it; one without (`*.delete`) is not.
+  const events = f.event === undefined || f.event.startsWith('*') ? [] : [f.event];
+  const byEvent = events.length > 0;
   return {
     name: `rule:${rule.name}`,
     interest: {
-      events: prefix === '' ? [] : [f.event?.includes('*') === true ? `${prefix}*` : prefix],
-      outcomes: prefix === '' && f.outcome !== undefined ? [f.outcome] : [],
-      all: prefix === '' && f.outcome === undefined,
+      events,
+      outcomes: !byEvent && f.outcome !== undefined ? [f.outcome] : [],
+      all: !byEvent && f.outcome === undefined,
     },
     observe(r) {
       if (f.channel !== undefined && r.channel !== f.channel) return [];
@@ -350,18 +341,22 @@ export function userRule(rule: DetectionRule, token: Tokenize): Detector {
       if (f.outcome !== undefined && r.outcome !== f.outcome) return [];
       if (level !== undefined && !(isLevel(r.level) && levelAtLeast(r.level, level))) return [];
       const by = rule.groupBy;
-      let value: string;
-      if (by === undefined) value = 'all';
-      else {
-        const raw = by === 'actor' ? r.account : by === 'address' ? r.address() : r.field(by);
-        if (raw === undefined) return [];
-        value =
-          by === 'actor' || SAFE_GROUPS.has(by)
-            ? raw
-            : token(by === 'address' ? 'addr' : 'grp', raw);
-      }
-      const hits = groups.add(value, hitOf(r));
+      const key =
+        by === undefined
+          ? 'all'
+          : by === 'actor'
+            ? r.account
+            : by === 'address'
+              ? r.address()
+              : r.field(by);
+      if (key === undefined) return [];
+      const hits = groups.add(key, hitOf(r));
       if (hits === undefined) return [];
+      // A value that may be personal is named by its keyed digest (an HMAC, once per alert).
+      const value =
+        by === undefined || by === 'actor' || SAFE_GROUPS.has(by)
+          ? key
+          : token(by === 'address' ? 'addr' : 'grp', key);
       return [
         windowAlert(
           `rule:${rule.name}`,

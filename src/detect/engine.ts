@@ -261,7 +261,7 @@ export class DetectionEngine {
 
   /** Wait until the alerts raised so far are written and their notifications settled. */
   async settled(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.written();
     await this.notifier.settled();
   }
 
@@ -271,8 +271,13 @@ export class DetectionEngine {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     for (const f of this.followers.values()) f.close();
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.written();
     this.notifier.close();
+  }
+
+  /** Until the alerts raised so far are written (or failed to be). */
+  private async written(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   /**

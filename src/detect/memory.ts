@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileDurable } from '../util/fs.js';
 import type { PrivilegeMemory } from './detectors.js';
+import { setRecent } from './window.js';
 
 const MAX_ENTRIES = 100_000;
 
@@ -33,11 +34,7 @@ export class FilePrivilegeMemory implements PrivilegeMemory {
   }
 
   add(account: string, action: string, ts: number): void {
-    this.seen.set(`${account} ${action}`, ts);
-    if (this.seen.size > MAX_ENTRIES) {
-      const oldest = this.seen.keys().next();
-      if (oldest.done !== true) this.seen.delete(oldest.value);
-    }
+    setRecent(this.seen, `${account} ${action}`, ts, MAX_ENTRIES);
     writeFileDurable(
       this.file,
       `${JSON.stringify({ version: 1, privileged: Object.fromEntries(this.seen) })}\n`,

@@ -4,6 +4,19 @@ export interface RecordRef {
   readonly seq: number;
 }
 
+/**
+ * Set `key` as the most recent entry of an insertion-ordered map; past `max` entries the least
+ * recent goes: the bound on every memory the detectors keep.
+ */
+export function setRecent<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done !== true) map.delete(oldest.value);
+  }
+}
+
 export interface Hit {
   readonly ts: number;
   readonly ref: RecordRef;
@@ -64,15 +77,8 @@ export class GroupWindow {
   }
 
   private touch(key: string): Group {
-    let g = this.groups.get(key);
-    if (g === undefined) {
-      g = { hits: [], total: 0, quietUntil: -Infinity };
-      if (this.groups.size >= this.maxGroups) {
-        const oldest = this.groups.keys().next();
-        if (oldest.done !== true) this.groups.delete(oldest.value);
-      }
-    } else this.groups.delete(key); // moved to the end: most recently seen
-    this.groups.set(key, g);
+    const g = this.groups.get(key) ?? { hits: [], total: 0, quietUntil: -Infinity };
+    setRecent(this.groups, key, g, this.maxGroups);
     return g;
   }
 
@@ -101,20 +107,12 @@ export class DistinctWindow {
   ) {}
 
   add(group: string, key: string, hit: Hit): Hit[] | undefined {
-    let g = this.groups.get(group);
-    if (g === undefined) {
-      g = { keys: new Map(), quietUntil: -Infinity };
-      if (this.groups.size >= this.maxGroups) {
-        const oldest = this.groups.keys().next();
-        if (oldest.done !== true) this.groups.delete(oldest.value);
-      }
-    } else this.groups.delete(group);
-    this.groups.set(group, g);
+    const g = this.groups.get(group) ?? { keys: new Map<string, Hit>(), quietUntil: -Infinity };
+    setRecent(this.groups, group, g, this.maxGroups);
     if (hit.ts < g.quietUntil) return undefined;
-    g.keys.delete(key);
-    g.keys.set(key, hit);
+    setRecent(g.keys, key, hit, this.maxKeys);
     for (const [k, h] of g.keys) {
-      if (h.ts > hit.ts - this.windowMs && g.keys.size <= this.maxKeys) break;
+      if (h.ts > hit.ts - this.windowMs) break;
       g.keys.delete(k); // oldest first: insertion order is time order
     }
     if (g.keys.size < this.threshold) return undefined;
