@@ -1,8 +1,8 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { LogsError } from '../errors.js';
-import { writeFileDurable } from '../util/fs.js';
+import { readOwnerOnlyFile, writeFileDurable } from '../util/fs.js';
 
 /** Environment variable holding the master key itself (base64 of 32 bytes). */
 export const MASTER_KEY_ENV = 'DIHYA_LOGS_MASTER_KEY';
@@ -63,34 +63,8 @@ export function parseMasterKey(text: string, where: string): Buffer {
 
 function readKeyFile(file: string, logsDir: string): Buffer {
   assertOutside(file, logsDir);
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'ELOOP'
-          ? 'is a symbolic link'
-          : `cannot be read (${code})`;
-    throw new LogsError('MASTER_KEY_INVALID', `key file ${file} ${why}`, { cause: err });
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile())
-      throw new LogsError('MASTER_KEY_INVALID', `key file ${file} is not a regular file`);
-    if ((st.mode & 0o077) !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      throw new LogsError(
-        'MASTER_KEY_INVALID',
-        `key file ${file} is readable by group or others (mode ${mode}); run: chmod 600 ${file}`,
-      );
-    }
-    return parseMasterKey(readFileSync(fd, 'utf8'), `key file ${file}`);
-  } finally {
-    closeSync(fd);
-  }
+  const label = `key file ${file}`;
+  return parseMasterKey(readOwnerOnlyFile(file, label, 'MASTER_KEY_INVALID'), label);
 }
 
 /** Refuse a key file inside the logs directory (compared after resolving links). */

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AlertsConfig } from '../config/resolve.js';
 import { LogsError } from '../errors.js';
-import { writeFileDurable } from '../util/fs.js';
+import { readOwnerOnlyFile, writeFileDurable } from '../util/fs.js';
 import type { RecordRef } from './window.js';
 
 /** What a webhook receives and a command reads on its standard input. */
@@ -92,26 +92,10 @@ export function webhookSecret(
       'CONFIG_INVALID',
       `alerts.webhook: no secret to sign alerts with: set ${config.secretEnv} or alerts.webhook.secret_file`,
     );
-  let file: string;
-  try {
-    file = realpathSync(config.secretFile);
-  } catch {
-    throw new LogsError(
-      'CONFIG_INVALID',
-      `alerts.webhook.secret_file: ${config.secretFile} cannot be read`,
-    );
-  }
-  if ((statSync(file).mode & 0o077) !== 0)
-    throw new LogsError(
-      'CONFIG_INVALID',
-      `alerts.webhook.secret_file: ${file} is readable by others (chmod 600 ${file})`,
-    );
-  const text = readFileSync(file, 'utf8').trim();
+  const label = `alerts.webhook.secret_file: ${config.secretFile}`;
+  const text = readOwnerOnlyFile(config.secretFile, label, 'CONFIG_INVALID').trim();
   if (text.length < 16)
-    throw new LogsError(
-      'CONFIG_INVALID',
-      `alerts.webhook.secret_file: ${file} holds fewer than 16 characters`,
-    );
+    throw new LogsError('CONFIG_INVALID', `${label} holds fewer than 16 characters`);
   return Buffer.from(text, 'utf8');
 }
 

@@ -1,6 +1,8 @@
 import {
   closeSync,
+  fstatSync,
   fsyncSync,
+  readFileSync,
   mkdirSync,
   openSync,
   renameSync,
@@ -11,6 +13,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { LogsError, type ErrorCode } from '../errors.js';
 
 /** Files we create are readable by their owner only; directories likewise. */
 export const FILE_MODE = 0o600;
@@ -75,5 +78,40 @@ export function writeAll(fd: number, data: string | Uint8Array, position?: numbe
   while (done < buf.length) {
     const pos = position === undefined ? null : position + done;
     done += writeSync(fd, buf, done, buf.length - done, pos);
+  }
+}
+
+/**
+ * Read a file that holds a secret (a key, a webhook secret): a regular file, not a link,
+ * readable by its owner only. It is opened once and checked through that descriptor, so it
+ * cannot be swapped between the check and the read. Errors (`code`) start with `label`.
+ */
+export function readOwnerOnlyFile(file: string, label: string, code: ErrorCode): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const e = (err as NodeJS.ErrnoException).code;
+    const why =
+      e === 'ENOENT'
+        ? 'does not exist'
+        : e === 'ELOOP'
+          ? 'is a symbolic link'
+          : `cannot be read (${e})`;
+    throw new LogsError(code, `${label} ${why}`, { cause: err });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new LogsError(code, `${label} is not a regular file`);
+    if ((st.mode & 0o077) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      throw new LogsError(
+        code,
+        `${label} is readable by group or others (mode ${mode}); run: chmod 600 ${file}`,
+      );
+    }
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { failedLogin, rig, type Rig } from './rig.js';
 import { expectCode, readLines, tempDir } from '../helpers.js';
@@ -222,6 +222,27 @@ test('a webhook without a secret refuses to start, naming where the secret goes'
   );
   assert.match(err.message, /set NOPE_X or alerts\.webhook\.secret_file/);
   await logs.close();
+
+  // A secret file others can read is refused, and one of the owner's is used.
+  const file = path.join(t.root, 'hook.secret');
+  writeFileSync(file, 'file-secret-0123456789abcdef\n', { mode: 0o644 });
+  const withFile = await openLogs({
+    dir: t.dir,
+    masterKey: t.masterKey,
+    handleExit: false,
+    settings: {
+      alerts: {
+        webhook: { url: 'https://alerts.example.org/x', secret_env: 'NOPE_X', secret_file: file },
+      },
+    },
+  });
+  const open = () =>
+    new DetectionEngine({ logs: withFile, masterKey: t.masterKey, onError: () => undefined });
+  const loose = await expectCode('CONFIG_INVALID', open);
+  assert.match(loose.message, /readable by group or others \(mode 0644\); run: chmod 600/);
+  chmodSync(file, 0o600);
+  await open().close();
+  await withFile.close();
 });
 
 function filesUnder(dir: string): string[] {
