@@ -35,3 +35,9 @@ function makeEvent(i: number): BenchFields {
 export function eventPool(size = 4096): BenchFields[] {
   return Array.from({ length: size }, (_, i) => makeEvent(i));
 }
+
+/** The pool's logger-style fields as a dihya-logs event: the extra fields go under `data`. */
+export function asEvent(fields: BenchFields): Record<string, unknown> {
+  const { event, actor, target, outcome, request_id, ...data } = fields;
+  return { event, actor, target, outcome, request_id, data, msg: BENCH_MSG };
+}

@@ -2,22 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { initLogs, openLogs, type EventInput } from '../../src/index.js';
-import { BENCH_MSG, eventPool, type BenchFields } from '../event.js';
+import { asEvent, eventPool } from '../event.js';
 import type { Measured, WorkerTask } from '../result.js';
-
-/** The pool's logger-style fields as an audit event: the extra fields go under `data`. */
-function toAuditEvent(fields: BenchFields): EventInput {
-  const { event, actor, target, outcome, request_id, ...data } = fields;
-  return {
-    event,
-    actor,
-    target,
-    outcome,
-    request_id,
-    data,
-    msg: BENCH_MSG,
-  } as EventInput;
-}
 
 /**
  * Durable writes with group commit: `task.writers` concurrent writers, each looping
@@ -38,7 +24,7 @@ export async function libDurable(task: WorkerTask): Promise<Measured> {
       errors++;
     },
   });
-  const pool = eventPool().map(toAuditEvent);
+  const pool = eventPool().map((f) => asEvent(f) as EventInput);
   const size = pool.length;
   let next = 0;
   const writer = async (): Promise<void> => {

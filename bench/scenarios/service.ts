@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { BENCH_MSG, eventPool, type BenchFields } from '../event.js';
+import { asEvent, eventPool, type BenchFields } from '../event.js';
 import { round2, type Measured, type WorkerTask } from '../result.js';
 import type { ServerSummary } from '../service-server.js';
 import {
@@ -31,19 +31,9 @@ const WARM_UP_SECONDS = 1;
 // Distinct bodies each connection cycles through.
 const SINGLE_BODIES = 256;
 
-/** The pool's logger-style fields as an ingest event: the extra fields go under `data`. */
+/** An ingest event: 1 in 10 of a batch is AUDIT (each such request waits for an fdatasync). */
 function ingestEvent(fields: BenchFields, audit: boolean): Record<string, unknown> {
-  const { event, actor, target, outcome, request_id, ...data } = fields;
-  return {
-    ...(audit ? { level: 'AUDIT' } : {}),
-    event,
-    actor,
-    target,
-    outcome,
-    request_id,
-    data,
-    msg: BENCH_MSG,
-  };
+  return audit ? { level: 'AUDIT', ...asEvent(fields) } : asEvent(fields);
 }
 
 /** Arrays of BATCH events, 1 in 10 of them AUDIT: each request waits for an fdatasync. */
