@@ -257,7 +257,7 @@ const TAMPER_QUIET_MS = 60 * 60_000;
 export class Tampering implements Detector {
   readonly name = 'tampering';
   readonly interest = interest(['log.integrity.*', 'job.failed']);
-  private quietUntil = -Infinity;
+  private readonly alerted = new GroupWindow(1, TAMPER_QUIET_MS);
 
   observe(r: Observed): AlertDraft[] {
     const integrity = r.event.startsWith('log.integrity.');
@@ -277,8 +277,8 @@ export class Tampering implements Detector {
     evidence: RecordRef[],
     details: Readonly<Record<string, string | number | boolean>>,
   ): AlertDraft[] {
-    if (ts < this.quietUntil) return [];
-    this.quietUntil = ts + TAMPER_QUIET_MS;
+    if (this.alerted.isQuiet('log', ts)) return [];
+    this.alerted.quiet('log', ts);
     return [
       {
         detector: 'tampering',
@@ -295,13 +295,13 @@ export class Tampering implements Detector {
 
 /** Records whose writer's clock went back by more than the tolerance. */
 export function clockSkew(c: DetectorsConfig['clockJump']): Detector {
-  const quiet = new Map<string, number>();
+  const alerted = new GroupWindow(1, 60 * 60_000); // one alert per channel and hour
   return {
     name: 'clock_jump',
     interest: { events: [], outcomes: [], all: false },
     observe(r) {
-      if (r.skewMs <= c.toleranceMs || r.ts < (quiet.get(r.channel) ?? -Infinity)) return [];
-      quiet.set(r.channel, r.ts + 60 * 60_000);
+      if (r.skewMs <= c.toleranceMs || alerted.isQuiet(r.channel, r.ts)) return [];
+      alerted.quiet(r.channel, r.ts);
       return [
         {
           detector: 'clock_jump',

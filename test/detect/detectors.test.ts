@@ -333,6 +333,22 @@ test('clock jump: the wall clock moving apart from the monotonic clock, once per
   await r.close();
 });
 
+test('clock jump in the records: a writer whose clock went back past the tolerance, once per channel', async () => {
+  const r = await rig();
+  await r.write({ channel: 'app', event: 'page.view' });
+  r.jumpWall(-30_000); // within the tolerance
+  await r.write({ channel: 'app', event: 'page.view' });
+  assert.deepEqual(await r.settle(), []);
+  r.jumpWall(-10 * MIN);
+  const back = await r.write({ channel: 'app', event: 'page.view' });
+  r.jumpWall(-10 * MIN);
+  await r.write({ channel: 'app', event: 'page.view' });
+  const a = only(await r.settle(), 'alert.clock_jump');
+  assert.deepEqual(a.evidence, [back]);
+  assert.deepEqual(a.group, { by: 'channel', value: 'app' });
+  await r.close();
+});
+
 test('a user rule: a filter, a count over a window, grouped by a field', async () => {
   const r = await rig({
     detectors: {
