@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { after } from 'node:test';
 import { initLogs } from '../src/log/init.js';
 import { openLogs, type OpenLogsOptions } from '../src/log/open.js';
 import type { Logs } from '../src/log/logs.js';
@@ -12,11 +11,21 @@ import { isSealedRecord, openBody } from '../src/crypto/body-cipher.js';
 import { LogLayout } from '../src/store/file/layout.js';
 
 const made: string[] = [];
-after(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
+// Removed when the test process exits, not in an after() hook: a test file's own after() hooks
+// (closing a service, a browser) may run after this module's, and removing a directory a running
+// service still writes into fails (ENOTEMPTY) and, failing the hook, skips the hooks that would
+// have closed the service, leaving the process hanging.
+process.once('exit', () => {
+  for (const d of made) {
+    try {
+      rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+    } catch (e) {
+      process.stderr.write(`could not remove test directory ${d}: ${String(e)}\n`);
+    }
+  }
 });
 
-/** A fresh temporary directory, removed when the test file ends. */
+/** A fresh temporary directory, removed when the test process exits. */
 export function tempDir(prefix = 'dihya-test-'): string {
   const d = mkdtempSync(path.join(tmpdir(), prefix));
   made.push(d);
