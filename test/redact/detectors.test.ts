@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { features, findPersonal, findSecrets } from '../../src/redact/detectors.js';
 import { ibanValid, looksLikeCard, luhnValid, nirValid } from '../../src/redact/validators.js';
 
@@ -132,6 +133,12 @@ test('phone numbers: E.164 and French formats; near misses stay', () => {
   none('order 2024-11-25');
   none('the total is 12 34 56');
   none('timezone +0100');
+  // Ten digits inside an identifier: a pseudonym, a uuid's last group, a hash.
+  none('actor sub_0963645454ad4289b2bb4d2e');
+  none('commit cafe0612345678');
+  none('request 1b9d6bcd-bbfd-4b2d-9b5d-0612345678ab');
+  none('digest e3b0c44298fc1c1490612345678b4c8996fb92427ae41e4649b934ca495991b7852b855');
+  has('(0612345678)', 'phone=0612345678');
 });
 
 test('IPv4 and IPv6 addresses; versions, loopback and times stay', () => {
@@ -165,4 +172,16 @@ test('IBANs checked with mod-97; a wrong check digit stays', () => {
   has('DE89370400440532013000', 'iban=DE89370400440532013000');
   none('FR76 3000 6000 0112 3456 7890 188');
   assert.ok(ibanValid('GB82 WEST 1234 5698 7654 32') && !ibanValid('GB82 WEST 1234 5698 7654 33'));
+});
+
+test('identifiers are neither secrets nor personal data: random uuids, hex digests (both cases) and pseudonyms', () => {
+  for (let i = 0; i < 10_000; i++) {
+    for (const id of [
+      randomUUID(),
+      randomBytes(32).toString('hex'),
+      randomBytes(32).toString('hex').toUpperCase(),
+      `sub_${randomBytes(12).toString('hex')}`,
+    ])
+      assert.deepEqual(found(`id ${id} done`), [], id);
+  }
 });
