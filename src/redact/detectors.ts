@@ -159,7 +159,7 @@ const SECRET_WORD = /pass|pwd|secret|token|key|auth|cookie|session|credential/i;
 // Digit runs are bounded by word boundaries, not only digit ones: digits inside a hex identifier
 // (a pseudonym sub_0963645454ad…, a request id, a digest) are not a card, a phone or a NIR.
 const CARD =
-  /(?<![\w-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{4,5})(?!\w)/g;
+  /(?<![\w-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{4,5})\b/g;
 
 /** Is s[start, end) (digits and separators) a card number? Luhn and brand, without copying. */
 function cardAt(s: string, start: number, end: number): boolean {
@@ -319,12 +319,11 @@ export function findSecrets(s: string, f: Features, hit: HitSink): void {
 
 const EMAIL = /(?<![\w%+.-])[\w%+.-]{1,64}@[a-z\d-]{1,63}(?:\.[a-z\d-]{1,63}){1,8}(?![\w-])/gi;
 const PHONE_INTERNATIONAL = /(?<![\w+])\+[1-9](?:[ .-]?\d){6,14}\b/g;
-const PHONE_FRENCH = /(?<![\w+])(?:00 ?33[ .]?[1-9]|0[1-9])(?:[ .-]?\d{2}){4}(?!\w)/g;
+const PHONE_FRENCH = /(?<![\w+])(?:00 ?33[ .]?[1-9]|0[1-9])(?:[ .-]?\d{2}){4}\b/g;
 const IPV4 =
   /(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\d|\w)/g;
 const IPV6 = /(?<![\w.:])(?:[\da-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[\da-f]{0,4})(?![\w:])/gi;
-const NIR =
-  /(?<!\w)[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\w)/g;
+const NIR = /\b[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}\b/g;
 const IBAN = /(?<![A-Z\d])[A-Z]{2}\d{2}(?: ?[A-Z\d]{4}){2,7}(?: ?[A-Z\d]{1,4})?(?![A-Z\d])/g;
 const VERSION_BEFORE = /(?:\bv|version|ver\.)\s*$/i;
 
