@@ -21,6 +21,7 @@ import {
   userRule,
   type PrivilegeMemory,
 } from './detectors.js';
+import { LineSelector } from './lines.js';
 import { FilePrivilegeMemory } from './memory.js';
 import { Notifier, type AlertPayload, type DeliveryFailure } from './notify.js';
 import type { AlertDraft, Detector, Observed } from './types.js';
@@ -68,8 +69,8 @@ export class DetectionEngine {
   private readonly detectors: Detector[] = [];
   private readonly tampering: Tampering | undefined;
   private readonly followers = new Map<string, FileFollower>();
-  private readonly needles: Buffer[] = [];
-  private readonly parseAll: boolean;
+  /** Picks the lines worth parsing; undefined when a detector wants every record. */
+  private readonly lines: LineSelector | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private readonly listeners = new Set<(a: AlertPayload) => void>();
@@ -121,17 +122,12 @@ export class DetectionEngine {
     }
     if (c.clockJump.enabled) this.detectors.push(clockSkew(c.clockJump));
     for (const rule of c.rules) this.detectors.push(userRule(rule, token));
-    this.parseAll = this.detectors.some((d) => d.interest.all);
-    for (const d of this.detectors) {
-      for (const e of d.interest.events) {
-        const star = e.indexOf('*');
-        this.needles.push(
-          Buffer.from(star < 0 ? `"event":"${e}"` : `"event":"${e.slice(0, star)}`),
+    this.lines = this.detectors.some((d) => d.interest.all)
+      ? undefined
+      : new LineSelector(
+          this.detectors.map((d) => d.interest),
+          c.clockJump.enabled,
         );
-      }
-      for (const o of d.interest.outcomes) this.needles.push(Buffer.from(`"outcome":"${o}"`));
-    }
-    if (c.clockJump.enabled) this.needles.push(Buffer.from('"ts_skew_ms":'));
     // Start at the end of each file: what was written before the start was seen by the run
     // before (or by nobody); reading it again would raise its alerts twice.
     const mono = this.clock.monotonic();
@@ -281,33 +277,13 @@ export class DetectionEngine {
   }
 
   /**
-   * The lines a detector may want, in file order. An encrypted channel's bodies must be opened
-   * to be read; in the others, the needles (`"event":"auth.login.failure"`, `"outcome":"denied"`
-   * ...) are searched in the whole chunk, and only the lines holding one are parsed: most
-   * records are of no interest, and this costs a fraction of parsing them all.
+   * The lines a detector may want, in file order: an encrypted channel's bodies must be opened
+   * to be read, so all of them there; elsewhere only those the line selector picks.
    */
   private linesOfInterest(channel: string, chunk: Buffer): Buffer[] {
-    const lines: Buffer[] = [];
-    const lineAt = (start: number): number => {
-      const nl = chunk.indexOf(10, start);
-      lines.push(chunk.subarray(start, nl));
-      return nl + 1;
-    };
-    if (this.parseAll || this.options.logs.config.channels[channel]?.encrypt === true) {
-      for (let at = 0; at < chunk.length;) at = lineAt(at);
-      return lines;
-    }
-    const starts = new Set<number>();
-    for (const needle of this.needles) {
-      for (let at = chunk.indexOf(needle); at !== -1;) {
-        const start = chunk.lastIndexOf(10, at) + 1;
-        starts.add(start);
-        const next = chunk.indexOf(10, at) + 1;
-        at = next === 0 ? -1 : chunk.indexOf(needle, next);
-      }
-    }
-    for (const start of [...starts].sort((a, b) => a - b)) lineAt(start);
-    return lines;
+    if (this.lines === undefined || this.options.logs.config.channels[channel]?.encrypt === true)
+      return LineSelector.all(chunk);
+    return this.lines.select(chunk);
   }
 
   private observe(channel: string, rec: Record<string, unknown>): void {
