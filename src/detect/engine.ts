@@ -78,9 +78,11 @@ export class DetectionEngine {
   private readonly clock: DetectionClock;
   private readonly notifier: Notifier;
   private readonly config: DetectorsConfig;
-  /** Monotonic time of each channel's last record since the start (a channel never heard from is not watched). */
+  /** Monotonic time of each channel's last record (for a watched channel, the start until then). */
   private readonly lastSeen = new Map<string, number>();
   private readonly silent = new Set<string>();
+  /** Watched channels with no record since the start. */
+  private readonly sinceStart = new Set<string>();
   private writerAlerted = false;
   private diskAlerted = false;
   private lastWall: number;
@@ -133,6 +135,13 @@ export class DetectionEngine {
     const mono = this.clock.monotonic();
     for (const channel of logs.channels)
       this.followers.set(channel, FileFollower.fromTail(layout.channelFile(channel), 0).follower);
+    // A watched channel's silence counts from the start until its first record: a producer
+    // that never reconnects after a restart is the silence that matters most.
+    for (const channel of c.loggingStopped.channels) {
+      if (!logs.channels.includes(channel)) continue;
+      this.lastSeen.set(channel, mono);
+      this.sinceStart.add(channel);
+    }
     this.lastWall = this.clock.now();
     this.lastMono = mono;
     const pollMs = options.pollMs ?? 250;
@@ -163,6 +172,7 @@ export class DetectionEngine {
       if (chunk.length === 0) continue;
       this.lastSeen.set(channel, mono);
       this.silent.delete(channel);
+      this.sinceStart.delete(channel);
       for (const line of this.linesOfInterest(channel, chunk)) {
         let rec: Record<string, unknown>;
         try {
@@ -191,7 +201,9 @@ export class DetectionEngine {
         this.raise({
           detector: 'logging_stopped',
           type: 'logging_stopped',
-          message: `no record on ${channel} for ${roughDuration(mono - last)}`,
+          message: this.sinceStart.has(channel)
+            ? `no record on ${channel} since the detectors started ${roughDuration(mono - last)} ago`
+            : `no record on ${channel} for ${roughDuration(mono - last)}`,
           group: { by: 'channel', value: channel },
           evidence: [],
           details: { channel, silent_ms: Math.round(mono - last) },

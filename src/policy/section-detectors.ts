@@ -58,7 +58,7 @@ export function detectorsSection(ctx: PolicyContext): Section {
       'logging_stopped',
       ls.enabled,
       ['logging_stopped', 'writer_failed', 'disk_low'],
-      t`no record on ${codes(ls.channels)} for ${duration(ls.silenceMs)} after they had some; the writer failing; less than ${bytes(ls.minFreeBytes)} free on the logs' filesystem`,
+      t`no record on ${codes(ls.channels)} for ${duration(ls.silenceMs)} (since their last record, or since the start); the writer failing; less than ${bytes(ls.minFreeBytes)} free on the logs' filesystem`,
     ),
     row(
       'clock_jump',

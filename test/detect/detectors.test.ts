@@ -316,6 +316,23 @@ test('logging stopped: a channel silent for the configured time after records, o
   await r.close();
 });
 
+test('logging stopped: a watched channel with no record at all since the start, once', async () => {
+  const r = await rig();
+  for (let i = 0; i < 7; i++) {
+    r.step(10 * MIN);
+    await r.write({ channel: 'api', event: 'http.request' });
+    await r.settle({ tick: true });
+  }
+  const a = only(r.alerts, 'alert.logging_stopped');
+  assert.equal(a.details?.channel, 'app');
+  assert.match(a.message, /no record on app since the detectors started 60 min ago/);
+  r.step(60 * MIN);
+  await r.write({ channel: 'api', event: 'http.request' });
+  await r.settle({ tick: true });
+  assert.equal(r.alerts.length, 1, 'still silent: no second alert');
+  await r.close();
+});
+
 test('clock jump: the wall clock moving apart from the monotonic clock, once per jump', async () => {
   const r = await rig();
   for (let i = 0; i < 5; i++) {
