@@ -120,7 +120,7 @@ detectors:
     stuffing_accounts: 5
     window_ms: 900000
   access_denied: { enabled: true, threshold: 20, window_ms: 300000 }  # per actor or address
-  # An account doing one of these for the first time (remembered in .state/detectors.json).
+  # An account doing one of these for the first time (remembered in .integrity/state/detect.privileges.json).
   privileged:
     enabled: true
     events: [admin.*, role.*, permission.*, token.created, token.revoked, keys.rotated, retention.hold.*, gdpr.erasure]

@@ -7,7 +7,7 @@ import { ALERT_EVENT_PREFIX } from '../event/record.js';
 import { asLogsError, type LogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
 import { reveal } from '../redact/reveal.js';
-import { FileFollower } from '../store/file/follow.js';
+import { FileFollower, type FollowPosition } from '../store/file/follow.js';
 import { LogLayout } from '../store/file/layout.js';
 import { roughDuration } from '../util/units.js';
 import {
@@ -23,6 +23,7 @@ import {
 } from './detectors.js';
 import { LineSelector } from './lines.js';
 import { FilePrivilegeMemory } from './memory.js';
+import { PositionStore } from './positions.js';
 import { Notifier, type AlertPayload, type DeliveryFailure } from './notify.js';
 import type { AlertDraft, Detector, Observed } from './types.js';
 import type { RecordRef } from './window.js';
@@ -37,6 +38,13 @@ export const realDetectionClock: DetectionClock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
 };
+
+/** More than this written to a channel while the service was down is not read again. */
+const MAX_REPLAY = 1024 * 1024 * 1024;
+/** At most this much of one file per poll: a long replay is read in steps. */
+const MAX_READ = 64 * 1024 * 1024;
+/** How often the read positions are saved while running (and at close). */
+const SAVE_EVERY_MS = 5_000;
 
 export interface DetectionOptions {
   readonly logs: Logs;
@@ -87,6 +95,8 @@ export class DetectionEngine {
   private diskAlerted = false;
   private lastWall: number;
   private lastMono: number;
+  private readonly positions: PositionStore;
+  private lastSaved: number;
   private closed = false;
 
   constructor(private readonly options: DetectionOptions) {
@@ -101,7 +111,7 @@ export class DetectionEngine {
       options.notifier ??
       new Notifier({
         config: logs.config.alerts,
-        stateDir: layout.stateDir,
+        outboxFile: layout.serviceStateFile('outbox'),
         onFailure: (f) => this.deliveryFailed(f),
       });
     const c = this.config;
@@ -113,7 +123,7 @@ export class DetectionEngine {
       this.detectors.push(
         privilegedFirstUse(
           c.privileged,
-          options.privileges ?? new FilePrivilegeMemory(layout.stateDir),
+          options.privileges ?? new FilePrivilegeMemory(layout.serviceStateFile('privileges')),
         ),
       );
     if (c.gdprBurst.enabled) this.detectors.push(gdprBurst(c.gdprBurst));
@@ -130,11 +140,24 @@ export class DetectionEngine {
           this.detectors.map((d) => d.interest),
           c.clockJump.enabled,
         );
-    // Start at the end of each file: what was written before the start was seen by the run
-    // before (or by nobody); reading it again would raise its alerts twice.
+    // Continue where the run before stopped: what was written while the service was down is
+    // read now (its alerts come late, but come). Without a saved place (a first start), at the
+    // end of each file: the records before were there before detection was.
     const mono = this.clock.monotonic();
-    for (const channel of logs.channels)
-      this.followers.set(channel, FileFollower.fromTail(layout.channelFile(channel), 0).follower);
+    this.positions = new PositionStore(layout.serviceStateFile('positions'));
+    const saved = this.positions.load();
+    for (const channel of logs.channels) {
+      const file = layout.channelFile(channel);
+      const place = saved.get(channel);
+      if (place === undefined) {
+        this.followers.set(channel, FileFollower.fromTail(file, 0).follower);
+        continue;
+      }
+      const r = FileFollower.resume(file, place, { maxReplay: MAX_REPLAY, maxRead: MAX_READ });
+      this.followers.set(channel, r.follower);
+      if (r.gap !== undefined) this.gap(channel, r.gap, r.behind);
+    }
+    this.lastSaved = mono;
     // A watched channel's silence counts from the start until its first record: a producer
     // that never reconnects after a restart is the silence that matters most.
     for (const channel of c.loggingStopped.channels) {
@@ -184,6 +207,43 @@ export class DetectionEngine {
         this.observe(channel, rec);
       }
     }
+    if (mono - this.lastSaved >= SAVE_EVERY_MS) this.savePositions(false);
+  }
+
+  /** Save where each file was read to, for the next start (`durable` on close). */
+  private savePositions(durable: boolean): void {
+    this.lastSaved = this.clock.monotonic();
+    const places = new Map<string, FollowPosition>();
+    for (const [channel, f] of this.followers) {
+      const p = f.position();
+      if (p !== undefined) places.set(channel, p);
+    }
+    try {
+      this.positions.save(places, durable);
+    } catch (err) {
+      this.options.onError(asLogsError(err));
+    }
+  }
+
+  /** Records written while the service was down that detection will never read: say so. */
+  private gap(channel: string, why: 'rotated' | 'too_far', bytes: number): void {
+    const msg =
+      why === 'rotated'
+        ? `detection resumed on ${channel} after a rotation while the service was down: the end of the rotated file was not read`
+        : `detection skipped ${bytes} bytes of ${channel} written while the service was down (more than ${MAX_REPLAY} to read again)`;
+    this.options.logs
+      .write(
+        {
+          channel: 'app',
+          level: 'WARNING',
+          event: 'detection.gap',
+          outcome: 'failure',
+          msg,
+          data: { channel, reason: why, ...(why === 'too_far' ? { bytes } : {}) },
+        },
+        { wait: 'accepted' },
+      )
+      .catch((err: unknown) => this.options.onError(asLogsError(err)));
   }
 
   /** Check what no record says: silence, a failed writer, a full disk, the clock. */
@@ -278,6 +338,7 @@ export class DetectionEngine {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    this.savePositions(true);
     for (const f of this.followers.values()) f.close();
     await this.written();
     this.notifier.close();

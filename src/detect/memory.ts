@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { writeFileDurable } from '../util/fs.js';
 import type { PrivilegeMemory } from './detectors.js';
 import { setRecent } from './window.js';
@@ -7,7 +6,7 @@ import { setRecent } from './window.js';
 const MAX_ENTRIES = 100_000;
 
 /**
- * Which account did which privileged action, in `.state/detectors.json` (0600): the first-use
+ * Which account did which privileged action, in `.integrity/state/detect.privileges.json` (0600): the first-use
  * detector must remember across restarts. Accounts are stored as the pseudonyms the records
  * carry: after a person's erasure nothing here links back to them.
  */
@@ -15,8 +14,8 @@ export class FilePrivilegeMemory implements PrivilegeMemory {
   private readonly seen = new Map<string, number>();
   private readonly file: string;
 
-  constructor(stateDir: string) {
-    this.file = path.join(stateDir, 'detectors.json');
+  constructor(file: string) {
+    this.file = file;
     if (!existsSync(this.file)) return;
     try {
       const saved = JSON.parse(readFileSync(this.file, 'utf8')) as { privileged?: unknown };

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import type { AlertsConfig } from '../config/resolve.js';
 import { LogsError } from '../errors.js';
 import { readOwnerOnlyFile, writeFileDurable } from '../util/fs.js';
@@ -40,8 +39,8 @@ export interface DeliveryFailure {
 
 export interface NotifierOptions {
   readonly config: AlertsConfig;
-  /** `.state/` of the logs directory: undelivered alerts wait there across a restart. */
-  readonly stateDir: string;
+  /** Where undelivered alerts wait across a restart (`.integrity/state/alert.outbox.json`). */
+  readonly outboxFile: string;
   readonly onFailure: (f: DeliveryFailure) => void;
   /** For tests: the time to wait before attempt n+1 is backoffMs × 2^(n-1), capped at 1 h. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -51,7 +50,6 @@ export interface NotifierOptions {
 export const SIGNATURE_HEADER = 'x-dihya-signature';
 export const ALERT_ID_HEADER = 'x-dihya-alert-id';
 
-const OUTBOX = 'alert-outbox.json';
 const MAX_QUEUE = 10_000;
 const MAX_IN_FLIGHT = 4;
 const MAX_BACKOFF_MS = 60 * 60_000;
@@ -103,7 +101,7 @@ export function webhookSecret(
  * Sends alerts to the webhook (signed, retried with exponential backoff until it answers 2xx,
  * or given up after `attempts`) and to the command (the alert as JSON on its standard input).
  * `send` never waits: nothing of this is on the ingest path. Alerts still undelivered when the
- * service stops are kept in `.state/alert-outbox.json` and sent at the next start.
+ * service stops are kept in `.integrity/state/alert.outbox.json` and sent at the next start.
  */
 export class Notifier {
   private readonly queue: Delivery[] = [];
@@ -172,7 +170,7 @@ export class Notifier {
     const left = [...this.active, ...this.queue];
     this.queue.length = 0;
     this.active.clear();
-    const file = path.join(this.options.stateDir, OUTBOX);
+    const file = this.options.outboxFile;
     if (left.length > 0 && this.options.config.webhook !== undefined)
       writeFileDurable(file, `${JSON.stringify(left.map((d) => d.payload))}\n`);
     for (const resolve of this.idle) resolve();
@@ -296,7 +294,7 @@ export class Notifier {
   }
 
   private loadOutbox(): void {
-    const file = path.join(this.options.stateDir, OUTBOX);
+    const file = this.options.outboxFile;
     if (!existsSync(file)) return;
     let saved: unknown;
     try {

@@ -7,7 +7,6 @@ import { jobIntervalMs } from './cron.js';
 import type { Check, CheckResult, DoctorContext, Finding } from './types.js';
 
 /** Where the service records its last verification (src/service/verification.ts). */
-const LAST_VERIFY = 'last-verify.json';
 /** Damage past this many is summed up in one finding: the first per channel is what matters. */
 const MAX_DAMAGE_FINDINGS = 10;
 
@@ -104,7 +103,7 @@ export const verifyCheck: Check = {
 };
 
 function lastRecorded(ctx: DoctorContext): CheckResult {
-  const file = path.join(ctx.layout.stateDir, LAST_VERIFY);
+  const file = ctx.layout.serviceStateFile('lastVerify');
   const rerun: Finding['fix'] = 'run dihya-logs doctor without --no-verify (or dihya-logs verify)';
   if (!existsSync(file))
     return {

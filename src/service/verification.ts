@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Damage, Warning } from '../integrity/damage.js';
@@ -29,7 +28,7 @@ export interface VerificationProgress {
 
 /**
  * Runs `verify` in a worker thread (hashing gigabytes must not stall the service), one run at
- * a time, keeping its progress and the last result (also in `.state/last-verify.json`, so a
+ * a time, keeping its progress and the last result (also in `.integrity/state/service.last-verify.json`, so a
  * restart still shows it).
  */
 export class Verification {
@@ -43,7 +42,7 @@ export class Verification {
     private readonly layout: LogLayout,
     private readonly publicKey: string | undefined,
   ) {
-    this.file = path.join(layout.stateDir, 'last-verify.json');
+    this.file = layout.serviceStateFile('lastVerify');
     if (existsSync(this.file)) {
       try {
         this.lastResult = JSON.parse(readFileSync(this.file, 'utf8')) as VerificationResult;

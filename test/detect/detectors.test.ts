@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { openIfSealed } from '../../src/crypto/body-cipher.js';
+import { LogLayout } from '../../src/store/file/layout.js';
 import { failedLogin, login, rig, type Rig } from './rig.js';
 import type { AlertPayload } from '../../src/detect/notify.js';
 import { expectCode } from '../helpers.js';
@@ -284,6 +285,51 @@ test('tampering: a failed verify job is one alert, its retries are not more', as
   }
   const a = only(await r.settle(), 'alert.tampering');
   assert.equal(a.evidence[0]?.channel, 'scheduler');
+  await r.close();
+});
+
+test('a restart reads what was written while the service was down, and nothing twice', async () => {
+  const r = await rig();
+  await r.write(failedLogin('u-away', '203.0.113.5'));
+  await r.settle();
+  await r.engine.close(); // the service stops
+  const positions = new LogLayout(r.t.dir).serviceStateFile('positions');
+  assert.equal(statSync(positions).mode & 0o777, 0o600);
+  assert.ok(!readFileSync(positions, 'utf8').includes('u-away'), 'positions only');
+  const refs: Array<{ channel: string; seq: number }> = [];
+  for (let i = 0; i < 4; i++) {
+    refs.push(await r.write(failedLogin('u-away', '203.0.113.5')));
+    r.step(MIN);
+  }
+  await r.restart();
+  assert.deepEqual(await r.settle(), [], 'four failures read; the one before the stop not again');
+  refs.push(await r.write(failedLogin('u-away', '203.0.113.5')));
+  const a = only(await r.settle(), 'alert.brute_force');
+  assert.deepEqual(a.evidence, refs, 'the four written while down, and the fifth');
+  await r.restart();
+  await r.settle();
+  assert.equal(r.alerts.length, 1, 'a second restart reads nothing again');
+  await r.close();
+});
+
+test('a rotation while the service was down: the new file is read, and the gap is an app record', async () => {
+  const r = await rig();
+  await r.write(failedLogin('u-rot', '203.0.113.6'));
+  await r.settle();
+  await r.engine.close();
+  await r.write(failedLogin('u-rot', '203.0.113.6'));
+  await r.logs.rotate('security');
+  for (let i = 0; i < 5; i++) await r.write(failedLogin('u-rot', '203.0.113.6'));
+  await r.restart();
+  only(await r.settle(), 'alert.brute_force');
+  await r.logs.flush();
+  const gaps = readFileSync(path.join(r.t.dir, 'app.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((rec) => rec.event === 'detection.gap');
+  assert.equal(gaps.length, 1);
+  assert.deepEqual(gaps[0]?.data, { channel: 'security', reason: 'rotated' });
   await r.close();
 });
 

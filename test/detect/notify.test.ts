@@ -164,7 +164,7 @@ test('alerts not delivered when the service stops are sent at the next start', a
   while ((await appEvents(r, 'notification.failed')).length === 0)
     await new Promise((resolve) => setTimeout(resolve, 20));
   await r.restart(); // the service stops and starts again
-  const outbox = path.join(new LogLayout(r.t.dir).stateDir, 'alert-outbox.json');
+  const outbox = new LogLayout(r.t.dir).serviceStateFile('outbox');
   assert.ok(!existsSync(outbox), 'taken back at the start');
   const again = new Receiver();
   again.failFirst = false;

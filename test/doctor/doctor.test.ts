@@ -230,7 +230,7 @@ test('verify --no-verify: the recorded result is used; none, old or damaged is r
   assert.equal(check(none.report, 'verify').status, 'warn');
   assert.match(check(none.report, 'verify').findings[0]!.what, /no recorded verification/);
 
-  const recorded = path.join(d.logs, '.integrity', 'state', 'last-verify.json');
+  const recorded = new LogLayout(d.logs).serviceStateFile('lastVerify');
   const result = (at: string, ok: boolean, damage: unknown[] = []) =>
     writeFileSync(
       recorded,

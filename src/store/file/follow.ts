@@ -1,6 +1,12 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, constants } from 'node:fs';
 import { lastLines } from './lines.js';
 
+/** A place in a followed file: which file (inode) and the byte where the next line starts. */
+export interface FollowPosition {
+  readonly ino: number;
+  readonly offset: number;
+}
+
 /**
  * Reads the records appended to a channel file as they arrive: by polling, which works on every
  * filesystem (inotify does not cross NFS or container mounts). Only complete lines are
@@ -17,8 +23,56 @@ export class FileFollower {
   constructor(
     private readonly file: string,
     startAt: number,
+    /** At most this many bytes read per poll: a reader far behind catches up in steps. */
+    private readonly maxRead = Infinity,
   ) {
     this.offset = startAt;
+  }
+
+  /**
+   * Continue where a follower of this file stopped (its `position()`, saved), reading what was
+   * appended since. `resumed` is false when that is not possible, and the follower then starts
+   * at the start of the file now under the name (`rotated`: the saved one was rotated away, its
+   * end unread) or at its end (`too_far`: more than `maxReplay` bytes to read, none read).
+   */
+  static resume(
+    file: string,
+    saved: FollowPosition,
+    options: { maxReplay: number; maxRead: number },
+  ): { follower: FileFollower; resumed: boolean; behind: number; gap?: 'rotated' | 'too_far' } {
+    const at = (offset: number): FileFollower => {
+      const f = new FileFollower(file, offset, options.maxRead);
+      f.open();
+      return f;
+    };
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      return { follower: at(0), resumed: false, behind: 0, gap: 'rotated' };
+    }
+    if (st.ino !== saved.ino || st.size < saved.offset)
+      return { follower: at(0), resumed: false, behind: st.size, gap: 'rotated' };
+    const behind = st.size - saved.offset;
+    if (behind > options.maxReplay)
+      return { follower: at(st.size), resumed: false, behind, gap: 'too_far' };
+    const follower = at(saved.offset);
+    if (follower.ino !== saved.ino) {
+      // Rotated between the stat and the open: the saved file's end is gone from under its name.
+      follower.offset = 0;
+      return { follower, resumed: false, behind, gap: 'rotated' };
+    }
+    return { follower, resumed: true, behind };
+  }
+
+  /**
+   * Where the next unread line starts: saved, it lets a later follower `resume()` here. Undefined
+   * until the file has been opened.
+   */
+  position(): FollowPosition | undefined {
+    return this.ino === -1
+      ? undefined
+      : { ino: this.ino, offset: this.offset - this.partial.length };
   }
 
   /** Start at the end of the file, after its last `n` complete lines, which are returned. */
@@ -61,8 +115,8 @@ export class FileFollower {
     }
     if (this.fd === undefined && current !== undefined) this.open();
     if (this.fd === undefined) return Buffer.alloc(0);
-    this.drain(chunks);
-    if (current !== undefined && current !== this.ino) {
+    const drained = this.drain(chunks);
+    if (drained && current !== undefined && current !== this.ino) {
       // Rotated: the old file is complete (drained above); continue with the new one.
       closeSync(this.fd);
       this.fd = undefined;
@@ -96,11 +150,12 @@ export class FileFollower {
     }
   }
 
-  private drain(chunks: Buffer[]): void {
+  /** Read what the open file holds past the offset (up to maxRead); true when at its end. */
+  private drain(chunks: Buffer[]): boolean {
     const fd = this.fd as number;
     const size = fstatSync(fd).size;
-    if (size <= this.offset) return;
-    const data = Buffer.allocUnsafe(size - this.offset);
+    if (size <= this.offset) return true;
+    const data = Buffer.allocUnsafe(Math.min(size - this.offset, this.maxRead));
     const n = readSync(fd, data, 0, data.length, this.offset);
     this.offset += n;
     const all =
@@ -110,5 +165,6 @@ export class FileFollower {
     const end = all.lastIndexOf(10) + 1;
     if (end > 0) chunks.push(all.subarray(0, end));
     this.partial = Buffer.from(all.subarray(end));
+    return this.offset >= size;
   }
 }

@@ -35,6 +35,14 @@ export class LogLayout {
     return path.join(this.integrityDir, 'state');
   }
 
+  /**
+   * A state file of the service (not a channel's Merkle state): its name holds a dot, which no
+   * channel name does, so it never takes the place of a `<channel>.json`.
+   */
+  serviceStateFile(name: ServiceStateFile): string {
+    return path.join(this.stateDir, SERVICE_STATE_FILES[name]);
+  }
+
   get keysDir(): string {
     return path.join(this.dir, '.keys');
   }
@@ -115,3 +123,16 @@ export class LogLayout {
     ];
   }
 }
+
+const SERVICE_STATE_FILES = {
+  /** The service's last verification result (doctor reads it). */
+  lastVerify: 'service.last-verify.json',
+  /** Which account did which privileged action (the first-use detector). */
+  privileges: 'detect.privileges.json',
+  /** Where detection stopped reading each channel file. */
+  positions: 'detect.positions.json',
+  /** Alerts not delivered yet. */
+  outbox: 'alert.outbox.json',
+} as const;
+
+export type ServiceStateFile = keyof typeof SERVICE_STATE_FILES;
