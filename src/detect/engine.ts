@@ -1,8 +1,8 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { statfsSync } from 'node:fs';
+import { closeSync, openSync, readSync, statfsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { DetectorsConfig } from '../config/resolve.js';
-import { openIfSealed } from '../crypto/body-cipher.js';
+import { openIfSealed, type ChannelKeyring } from '../crypto/body-cipher.js';
 import { ALERT_EVENT_PREFIX } from '../event/record.js';
 import { asLogsError, type LogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
@@ -43,6 +43,8 @@ export const realDetectionClock: DetectionClock = {
 const MAX_REPLAY = 1024 * 1024 * 1024;
 /** At most this much of one file per poll: a long replay is read in steps. */
 const MAX_READ = 64 * 1024 * 1024;
+/** How much of a channel is read again at a restart to restore the detectors' counts. */
+const WARM_UP_BYTES = 32 * 1024 * 1024;
 /** How often the read positions are saved while running (and at close). */
 const SAVE_EVERY_MS = 5_000;
 
@@ -156,6 +158,7 @@ export class DetectionEngine {
       const r = FileFollower.resume(file, place, { maxReplay: MAX_REPLAY, maxRead: MAX_READ });
       this.followers.set(channel, r.follower);
       if (r.gap !== undefined) this.gap(channel, r.gap, r.behind);
+      if (r.gap !== 'rotated') this.warmUp(channel, file, place.offset);
     }
     this.lastSaved = mono;
     // A watched channel's silence counts from the start until its first record: a producer
@@ -196,18 +199,50 @@ export class DetectionEngine {
       this.lastSeen.set(channel, mono);
       this.silent.delete(channel);
       this.sinceStart.delete(channel);
-      for (const line of this.linesOfInterest(channel, chunk)) {
-        let rec: Record<string, unknown>;
-        try {
-          rec = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
-          rec = openIfSealed(rec, ring).record;
-        } catch {
-          continue; // not a record: verify reports it
-        }
-        this.observe(channel, rec);
-      }
+      this.read(channel, chunk, ring, true);
     }
     if (mono - this.lastSaved >= SAVE_EVERY_MS) this.savePositions(false);
+  }
+
+  /** Hand the records of interest in `chunk` to the detectors; `raise` false: state only. */
+  private read(channel: string, chunk: Buffer, ring: ChannelKeyring, raise: boolean): void {
+    for (const line of this.linesOfInterest(channel, chunk)) {
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
+        rec = openIfSealed(rec, ring).record;
+      } catch {
+        continue; // not a record: verify reports it
+      }
+      this.observe(channel, rec, raise);
+    }
+  }
+
+  /**
+   * Read again the last records before the place the run before stopped at (at most
+   * WARM_UP_BYTES), raising nothing: its alerts were raised then. The windows and quiet
+   * periods come back as they were (they follow the records' own time), so 4 failed sign-ins
+   * before a restart and 1 after are 5, and an attack alerted just before is not alerted
+   * again. The counts themselves, which hold accounts and addresses, are never written down.
+   */
+  private warmUp(channel: string, file: string, offset: number): void {
+    const start = Math.max(0, offset - WARM_UP_BYTES);
+    if (offset <= start) return;
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'r');
+      const buf = Buffer.allocUnsafe(offset - start);
+      const data = buf.subarray(0, readSync(fd, buf, 0, buf.length, start));
+      // From the first whole line (the read may start inside one) to the end of the last one.
+      const from = start === 0 ? 0 : data.indexOf(10) + 1;
+      const to = data.lastIndexOf(10) + 1;
+      if ((start === 0 || from > 0) && to > from)
+        this.read(channel, data.subarray(from, to), this.options.logs.channelKeyring(), false);
+    } catch (err) {
+      this.options.onError(asLogsError(err));
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   /** Save where each file was read to, for the next start (`durable` on close). */
@@ -359,7 +394,7 @@ export class DetectionEngine {
     return this.lines.select(chunk);
   }
 
-  private observe(channel: string, rec: Record<string, unknown>): void {
+  private observe(channel: string, rec: Record<string, unknown>, raise: boolean): void {
     const event = typeof rec.event === 'string' ? rec.event : 'log';
     if (event.startsWith(ALERT_EVENT_PREFIX) || typeof rec.seq !== 'number') return;
     const observed = this.observed(channel, rec, event);
@@ -371,7 +406,7 @@ export class DetectionEngine {
         this.options.onError(asLogsError(err));
         continue;
       }
-      for (const a of drafts) this.raise(a);
+      if (raise) for (const a of drafts) this.raise(a);
     }
   }
 
