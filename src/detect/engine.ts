@@ -5,11 +5,13 @@ import type { DetectorsConfig } from '../config/resolve.js';
 import { openIfSealed, type ChannelKeyring } from '../crypto/body-cipher.js';
 import { ALERT_EVENT_PREFIX } from '../event/record.js';
 import { asLogsError, type LogsError } from '../errors.js';
+import type { EventInput } from '../event/record.js';
 import type { Logs } from '../log/logs.js';
 import { reveal } from '../redact/reveal.js';
 import { FileFollower, type FollowPosition } from '../store/file/follow.js';
 import { LogLayout } from '../store/file/layout.js';
-import { roughDuration } from '../util/units.js';
+import { splitLines } from '../store/file/lines.js';
+import { bytes as byteSize, roughDuration } from '../util/units.js';
 import {
   Tampering,
   accessDenied,
@@ -261,24 +263,16 @@ export class DetectionEngine {
   }
 
   /** Records written while the service was down that detection will never read: say so. */
-  private gap(channel: string, why: 'rotated' | 'too_far', bytes: number): void {
-    const msg =
-      why === 'rotated'
-        ? `detection resumed on ${channel} after a rotation while the service was down: the end of the rotated file was not read`
-        : `detection skipped ${bytes} bytes of ${channel} written while the service was down (more than ${MAX_REPLAY} to read again)`;
-    this.options.logs
-      .write(
-        {
-          channel: 'app',
-          level: 'WARNING',
-          event: 'detection.gap',
-          outcome: 'failure',
-          msg,
-          data: { channel, reason: why, ...(why === 'too_far' ? { bytes } : {}) },
-        },
-        { wait: 'accepted' },
-      )
-      .catch((err: unknown) => this.options.onError(asLogsError(err)));
+  private gap(channel: string, why: 'rotated' | 'too_far', behind: number): void {
+    this.appRecord({
+      level: 'WARNING',
+      event: 'detection.gap',
+      msg:
+        why === 'rotated'
+          ? `detection resumed on ${channel} after a rotation while the service was down: the end of the rotated file was not read`
+          : `detection skipped ${byteSize(behind)} of ${channel} written while the service was down (more than ${byteSize(MAX_REPLAY)} to read again)`,
+      data: { channel, reason: why, ...(why === 'too_far' ? { bytes: behind } : {}) },
+    });
   }
 
   /** Check what no record says: silence, a failed writer, a full disk, the clock. */
@@ -390,7 +384,7 @@ export class DetectionEngine {
    */
   private linesOfInterest(channel: string, chunk: Buffer): Buffer[] {
     if (this.lines === undefined || this.options.logs.config.channels[channel]?.encrypt === true)
-      return LineSelector.all(chunk);
+      return splitLines(chunk);
     return this.lines.select(chunk);
   }
 
@@ -514,24 +508,24 @@ export class DetectionEngine {
   }
 
   private deliveryFailed(f: DeliveryFailure): void {
+    this.appRecord({
+      level: f.final ? 'ERROR' : 'WARNING',
+      event: 'notification.failed',
+      msg: `alert ${f.alertId}: ${f.via} ${f.final ? 'gave up' : 'will retry'} after attempt ${f.attempts} (${f.reason})`,
+      data: {
+        alert_id: f.alertId,
+        via: f.via,
+        attempts: f.attempts,
+        reason: f.reason,
+        final: f.final,
+      },
+    });
+  }
+
+  /** A failure of detection itself, as an `app` record: never waited for, never thrown. */
+  private appRecord(e: Omit<EventInput, 'channel' | 'outcome'>): void {
     this.options.logs
-      .write(
-        {
-          channel: 'app',
-          level: f.final ? 'ERROR' : 'WARNING',
-          event: 'notification.failed',
-          outcome: 'failure',
-          msg: `alert ${f.alertId}: ${f.via} ${f.final ? 'gave up' : 'will retry'} after attempt ${f.attempts} (${f.reason})`,
-          data: {
-            alert_id: f.alertId,
-            via: f.via,
-            attempts: f.attempts,
-            reason: f.reason,
-            final: f.final,
-          },
-        },
-        { wait: 'accepted' },
-      )
+      .write({ channel: 'app', outcome: 'failure', ...e }, { wait: 'accepted' })
       .catch((err: unknown) => this.options.onError(asLogsError(err)));
   }
 

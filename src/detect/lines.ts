@@ -1,7 +1,5 @@
 import type { Interest } from './types.js';
 
-const NL = 0x0a;
-
 /**
  * Picks, in a chunk of record lines, the lines some detector may want, without parsing them:
  * most records are of no interest, and a parse costs several times a search.
@@ -47,18 +45,6 @@ export class LineSelector {
       lines.push(chunk.subarray(start, end === -1 ? chunk.length : end));
       if (end === -1) break;
       re.lastIndex = end + 1; // the next line: each line once, in order
-    }
-    return lines;
-  }
-
-  /** Every line of `chunk`, in order. */
-  static all(chunk: Buffer): Buffer[] {
-    const lines: Buffer[] = [];
-    for (let at = 0; at < chunk.length;) {
-      const nl = chunk.indexOf(NL, at);
-      const end = nl === -1 ? chunk.length : nl;
-      lines.push(chunk.subarray(at, end));
-      at = end + 1;
     }
     return lines;
   }

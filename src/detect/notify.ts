@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { AlertsConfig } from '../config/resolve.js';
 import { LogsError } from '../errors.js';
-import { readOwnerOnlyFile, writeFileDurable } from '../util/fs.js';
+import { readJsonFile, readOwnerOnlyFile, writeFileDurable } from '../util/fs.js';
 import type { RecordRef } from './window.js';
 
 /** What a webhook receives and a command reads on its standard input. */
@@ -296,12 +296,7 @@ export class Notifier {
   private loadOutbox(): void {
     const file = this.options.outboxFile;
     if (!existsSync(file)) return;
-    let saved: unknown;
-    try {
-      saved = JSON.parse(readFileSync(file, 'utf8'));
-    } catch {
-      saved = [];
-    }
+    const saved = readJsonFile(file);
     rmSync(file, { force: true });
     if (!Array.isArray(saved) || this.options.config.webhook === undefined) return;
     for (const p of saved.slice(-MAX_QUEUE))

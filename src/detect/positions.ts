@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { FollowPosition } from '../store/file/follow.js';
-import { writeFileDurable } from '../util/fs.js';
+import { readJsonFile, writeFileDurable } from '../util/fs.js';
 
 /**
- * Where the detectors stopped reading each channel file, in `.integrity/state/detect.positions.json`
- * (0600): a restarted service reads what was written while it was down instead of starting at
+ * Where the detectors stopped reading each channel file, in
+ * `.integrity/state/detect.positions.json` (0600): a restarted service reads what was written while it was down instead of starting at
  * the end of the files. Positions only: no record content.
  */
 export class PositionStore {
@@ -16,19 +15,14 @@ export class PositionStore {
 
   /** The saved positions by channel; none when there is no file or it cannot be read. */
   load(): Map<string, FollowPosition> {
+    // Missing or unreadable: start at the end of the files, as on a first start.
     const out = new Map<string, FollowPosition>();
-    if (!existsSync(this.file)) return out;
-    try {
-      const saved = JSON.parse(readFileSync(this.file, 'utf8')) as { channels?: unknown };
-      const channels = saved.channels;
-      if (typeof channels !== 'object' || channels === null) return out;
-      for (const [channel, p] of Object.entries(channels as Record<string, unknown>)) {
-        const { ino, offset } = (p ?? {}) as { ino?: unknown; offset?: unknown };
-        if (Number.isSafeInteger(ino) && Number.isSafeInteger(offset) && (offset as number) >= 0)
-          out.set(channel, { ino: ino as number, offset: offset as number });
-      }
-    } catch {
-      // Unreadable: start at the end of the files, as on a first start.
+    const channels = (readJsonFile(this.file) as { channels?: unknown } | undefined)?.channels;
+    if (typeof channels !== 'object' || channels === null) return out;
+    for (const [channel, p] of Object.entries(channels as Record<string, unknown>)) {
+      const { ino, offset } = (p ?? {}) as { ino?: unknown; offset?: unknown };
+      if (Number.isSafeInteger(ino) && Number.isSafeInteger(offset) && (offset as number) >= 0)
+        out.set(channel, { ino: ino as number, offset: offset as number });
     }
     return out;
   }

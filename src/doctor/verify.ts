@@ -1,22 +1,27 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { damagePlace, type Damage, type Warning } from '../integrity/damage.js';
 import { verifyLogs } from '../store/file/verify.js';
+import { readJsonFile } from '../util/fs.js';
 import { roughDuration } from '../util/units.js';
 import { jobIntervalMs } from './cron.js';
 import type { Check, CheckResult, DoctorContext, Finding } from './types.js';
 
-/** Where the service records its last verification (src/service/verification.ts). */
 /** Damage past this many is summed up in one finding: the first per channel is what matters. */
 const MAX_DAMAGE_FINDINGS = 10;
 
 const INCIDENT_FIX =
   'treat it as an incident: copy the logs directory aside as evidence, run dihya-logs verify for the full report, restore the damaged file from a backup (see docs/integrity.md)';
 
-function damageFinding(d: Damage): Finding {
+/** `kind at channel, file, line n, seq n`: what and where, as verify names them. */
+function kindAt(d: Damage | Warning): string {
   const at = damagePlace(d);
+  return `${d.kind}${at === '' ? '' : ` at ${at}`}`;
+}
+
+function damageFinding(d: Damage): Finding {
   return {
-    what: `${d.kind}${at === '' ? '' : ` at ${at}`}: ${d.detail}`,
+    what: `${kindAt(d)}: ${d.detail}`,
     fix:
       d.kind === 'wrong_key'
         ? 'check integrity.public_key against the copy of the public key kept apart; if the log was re-signed, treat it as an incident (docs/integrity.md)'
@@ -28,8 +33,7 @@ function damageFinding(d: Damage): Finding {
 
 /** What to do about each warning doctor reports (`unsigned_tail` is the `checkpoints` check's). */
 function warningFinding(w: Warning, publicKey: string): Finding {
-  const at = damagePlace(w);
-  const what = `${w.kind}${at === '' ? '' : ` at ${at}`}: ${w.detail}`;
+  const what = `${kindAt(w)}: ${w.detail}`;
   switch (w.kind) {
     case 'key_not_pinned':
       return {
@@ -66,7 +70,7 @@ function fromReport(
   if (!ok || first !== undefined)
     return {
       status: 'fail',
-      summary: `${head}: DAMAGED, first ${first === undefined ? 'damage unknown' : `${first.kind}${damagePlace(first) === '' ? '' : ` at ${damagePlace(first)}`}`}`,
+      summary: `${head}: DAMAGED, first ${first === undefined ? 'damage unknown' : kindAt(first)}`,
       findings,
     };
   return {
@@ -117,12 +121,7 @@ function lastRecorded(ctx: DoctorContext): CheckResult {
       ],
     };
   // Parse defensively: the file is as open to edits as any other in the directory.
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    value = undefined;
-  }
+  const value = readJsonFile(file);
   const v = value as Partial<Record<'at' | 'ok' | 'damage' | 'warnings', unknown>> | undefined;
   const at = typeof v?.at === 'string' ? Date.parse(v.at) : NaN;
   if (v === undefined || !Number.isFinite(at) || typeof v.ok !== 'boolean')

@@ -4,7 +4,7 @@ import type { Config } from '../config/resolve.js';
 import type { EventInput } from '../event/record.js';
 import type { Classifier } from '../redact/classifier.js';
 import type { LogLayout } from '../store/file/layout.js';
-import { ensureDir, writeFileDurable } from '../util/fs.js';
+import { ensureDir, readJsonFile, writeFileDurable } from '../util/fs.js';
 import { renderMarkdown } from './markdown.js';
 import { buildPolicy } from './model.js';
 import type { PolicyChange, PolicySummary, SummaryValue } from './summary.js';
@@ -13,7 +13,6 @@ import type { PolicyChange, PolicySummary, SummaryValue } from './summary.js';
 export const POLICY_README = 'README.md';
 
 /** `.integrity/state/` holds caches named after channels; a dot keeps this name out of theirs. */
-const SUMMARY_FILE = 'policy.summary.json';
 const SUMMARY_VERSION = 1;
 
 export function readmeFile(layout: LogLayout): string {
@@ -21,7 +20,7 @@ export function readmeFile(layout: LogLayout): string {
 }
 
 export function summaryFile(layout: LogLayout): string {
-  return path.join(layout.stateDir, SUMMARY_FILE);
+  return layout.serviceStateFile('policySummary');
 }
 
 /** How the configuration is named in the policy: its file's name, never a path. */
@@ -67,21 +66,17 @@ export type StoredSummary =
 export function readStoredSummary(layout: LogLayout): StoredSummary {
   const file = summaryFile(layout);
   if (!existsSync(file)) return { state: 'missing' };
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    if (typeof parsed !== 'object' || parsed === null) return { state: 'unreadable' };
-    const { v, summary } = parsed as { v?: unknown; summary?: unknown };
-    if (v !== SUMMARY_VERSION || typeof summary !== 'object' || summary === null)
-      return { state: 'unreadable' };
-    const out: Record<string, SummaryValue> = {};
-    for (const [k, value] of Object.entries(summary)) {
-      if (!isSummaryValue(value)) return { state: 'unreadable' };
-      out[k] = value;
-    }
-    return { state: 'ok', summary: out };
-  } catch {
+  const parsed = readJsonFile(file);
+  if (typeof parsed !== 'object' || parsed === null) return { state: 'unreadable' };
+  const { v, summary } = parsed as { v?: unknown; summary?: unknown };
+  if (v !== SUMMARY_VERSION || typeof summary !== 'object' || summary === null)
     return { state: 'unreadable' };
+  const out: Record<string, SummaryValue> = {};
+  for (const [k, value] of Object.entries(summary)) {
+    if (!isSummaryValue(value)) return { state: 'unreadable' };
+    out[k] = value;
   }
+  return { state: 'ok', summary: out };
 }
 
 /** Store the summary durably (0600; `.integrity/state/` made 0700 if an old log lacks it). */

@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Damage, Warning } from '../integrity/damage.js';
 import type { LogLayout } from '../store/file/layout.js';
 import type { VerifyReport } from '../store/file/verify.js';
-import { writeFileDurable } from '../util/fs.js';
+import { readJsonFile, writeFileDurable } from '../util/fs.js';
 
 /** The last verification's outcome, as the integrity route shows it. */
 export interface VerificationResult {
@@ -43,13 +42,8 @@ export class Verification {
     private readonly publicKey: string | undefined,
   ) {
     this.file = layout.serviceStateFile('lastVerify');
-    if (existsSync(this.file)) {
-      try {
-        this.lastResult = JSON.parse(readFileSync(this.file, 'utf8')) as VerificationResult;
-      } catch {
-        this.lastResult = undefined; // unreadable: shown as never run
-      }
-    }
+    // Missing or unreadable: shown as never run.
+    this.lastResult = readJsonFile(this.file) as VerificationResult | undefined;
   }
 
   get last(): VerificationResult | undefined {

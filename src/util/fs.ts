@@ -15,6 +15,25 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LogsError, type ErrorCode } from '../errors.js';
 
+/**
+ * The parsed content of a JSON file dihya-logs keeps for itself (state, outbox...): undefined
+ * when it is missing or not JSON. Such a file is on disk and may have been edited: callers
+ * check the shape of what they get.
+ */
+export function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Files we create are readable by their owner only; directories likewise. */
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, constants } from 'node:fs';
-import { lastLines } from './lines.js';
+import { lastLines, splitLines } from './lines.js';
 
 /** A place in a followed file: which file (inode) and the byte where the next line starts. */
 export interface FollowPosition {
@@ -31,15 +31,16 @@ export class FileFollower {
 
   /**
    * Continue where a follower of this file stopped (its `position()`, saved), reading what was
-   * appended since. `resumed` is false when that is not possible, and the follower then starts
-   * at the start of the file now under the name (`rotated`: the saved one was rotated away, its
-   * end unread) or at its end (`too_far`: more than `maxReplay` bytes to read, none read).
+   * appended since (`behind` bytes). When that is not possible, `gap` says why and where the
+   * follower starts instead: at the start of the file now under the name (`rotated`: the saved
+   * one was rotated away, its end unread) or at its end (`too_far`: more than `maxReplay` bytes
+   * to read, none read).
    */
   static resume(
     file: string,
     saved: FollowPosition,
     options: { maxReplay: number; maxRead: number },
-  ): { follower: FileFollower; resumed: boolean; behind: number; gap?: 'rotated' | 'too_far' } {
+  ): { follower: FileFollower; behind: number; gap?: 'rotated' | 'too_far' } {
     const at = (offset: number): FileFollower => {
       const f = new FileFollower(file, offset, options.maxRead);
       f.open();
@@ -49,20 +50,19 @@ export class FileFollower {
     try {
       st = statSync(file);
     } catch {
-      return { follower: at(0), resumed: false, behind: 0, gap: 'rotated' };
+      return { follower: at(0), behind: 0, gap: 'rotated' };
     }
     if (st.ino !== saved.ino || st.size < saved.offset)
-      return { follower: at(0), resumed: false, behind: st.size, gap: 'rotated' };
+      return { follower: at(0), behind: st.size, gap: 'rotated' };
     const behind = st.size - saved.offset;
-    if (behind > options.maxReplay)
-      return { follower: at(st.size), resumed: false, behind, gap: 'too_far' };
+    if (behind > options.maxReplay) return { follower: at(st.size), behind, gap: 'too_far' };
     const follower = at(saved.offset);
     if (follower.ino !== saved.ino) {
       // Rotated between the stat and the open: the saved file's end is gone from under its name.
       follower.offset = 0;
-      return { follower, resumed: false, behind, gap: 'rotated' };
+      return { follower, behind, gap: 'rotated' };
     }
-    return { follower, resumed: true, behind };
+    return { follower, behind };
   }
 
   /**
@@ -91,14 +91,7 @@ export class FileFollower {
 
   /** New complete lines since the last call. */
   poll(): Buffer[] {
-    const lines: Buffer[] = [];
-    const chunk = this.pollChunk();
-    let start = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-      lines.push(chunk.subarray(start, nl));
-      start = nl + 1;
-    }
-    return lines;
+    return splitLines(this.pollChunk());
   }
 
   /**

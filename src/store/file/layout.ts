@@ -36,8 +36,8 @@ export class LogLayout {
   }
 
   /**
-   * A state file of the service (not a channel's Merkle state): its name holds a dot, which no
-   * channel name does, so it never takes the place of a `<channel>.json`.
+   * One of dihya-logs' own state files (not a channel's Merkle state): its name holds a dot,
+   * which no channel name does, so it never takes the place of a `<channel>.json`.
    */
   serviceStateFile(name: ServiceStateFile): string {
     return path.join(this.stateDir, SERVICE_STATE_FILES[name]);
@@ -133,6 +133,8 @@ const SERVICE_STATE_FILES = {
   positions: 'detect.positions.json',
   /** Alerts not delivered yet. */
   outbox: 'alert.outbox.json',
+  /** The policy settings last recorded (config.policy.changed). */
+  policySummary: 'policy.summary.json',
 } as const;
 
 export type ServiceStateFile = keyof typeof SERVICE_STATE_FILES;

@@ -119,7 +119,8 @@ function countNewlines(buf: Buffer, limit: number): number {
   return c;
 }
 
-function splitLines(body: Buffer): Buffer[] {
+/** The newline-terminated lines of `body`, without their newlines (an unterminated end is left out). */
+export function splitLines(body: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let start = 0;
   for (let nl = body.indexOf(10); nl !== -1; nl = body.indexOf(10, start)) {
