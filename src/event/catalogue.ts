@@ -125,6 +125,24 @@ export const EVENT_CATALOGUE = {
     level: 'CRITICAL',
     description: 'On open, records were found after a clean close; they were moved to quarantine.',
   },
+  'log.recovery.tail_signed': {
+    channel: 'security',
+    level: 'WARNING',
+    description:
+      'On open, records a crash left unsigned were checked against the last signed head and signed: how many, since which seq and when.',
+  },
+  'log.integrity.unproven': {
+    channel: 'security',
+    level: 'CRITICAL',
+    description:
+      'On open, records past the last signed state could not be proven (rewritten chain, checkpoints removed); they were signed only as found, and verify keeps reporting them.',
+  },
+  'log.integrity.checkpoints_cut': {
+    channel: 'security',
+    level: 'CRITICAL',
+    description:
+      'On open, the checkpoint log was found emptied, cut back or rewritten against what the segment log signed.',
+  },
   'log.integrity.behind_checkpoint': {
     channel: 'security',
     level: 'CRITICAL',

@@ -26,11 +26,24 @@ export interface Checkpoint {
    * by someone else.
    */
   readonly final?: true;
+  /**
+   * Set by an open that found records it could not prove (not covered by a signed checkpoint
+   * and not explained by a crash): the writer signs them only as found, so writing goes on, and
+   * says so here, so `verify` keeps naming them as damage (`unsigned_records`) from `first` on.
+   */
+  readonly unproven?: Unproven;
   /** Ed25519 signature (base64) over CHECKPOINT_DOMAIN + JCS of every other field. */
   readonly sig: string;
 }
 
 export type CheckpointBody = Omit<Checkpoint, 'sig'>;
+
+/** Records an open found unproven: `first` to `last` of the channel, and why. */
+export interface Unproven {
+  readonly first: number;
+  readonly last: number;
+  readonly reason: string;
+}
 
 const CHECKPOINT_DOMAIN = 'dihya-logs/checkpoint/v1\n';
 
@@ -40,9 +53,21 @@ export function checkpointGenesis(logId: string): string {
 }
 
 function signedText(body: CheckpointBody): string {
-  const { v, log_id, channel, size, head, root, ts, prev, kid, final } = body;
-  const fields = { v, log_id, channel, size, head, root, ts, prev, kid };
-  return CHECKPOINT_DOMAIN + canonicalize(final === true ? { ...fields, final } : fields);
+  const { v, log_id, channel, size, head, root, ts, prev, kid, final, unproven } = body;
+  const fields = {
+    v,
+    log_id,
+    channel,
+    size,
+    head,
+    root,
+    ts,
+    prev,
+    kid,
+    ...(final === true ? { final } : {}),
+    ...(unproven === undefined ? {} : { unproven }),
+  };
+  return CHECKPOINT_DOMAIN + canonicalize(fields);
 }
 
 export function signCheckpoint(body: CheckpointBody, privateKey: KeyObject): Checkpoint {
@@ -97,6 +122,22 @@ export function asCheckpoint(value: unknown): Checkpoint | undefined {
     typeof c.ts === 'string' &&
     typeof c.kid === 'string' &&
     typeof c.sig === 'string' &&
-    (c.final === undefined || c.final === true);
+    (c.final === undefined || c.final === true) &&
+    (c.unproven === undefined || isUnproven(c.unproven, c.size as number));
   return ok ? (c as Checkpoint) : undefined;
+}
+
+function isUnproven(value: unknown, size: number): boolean {
+  const u = value as Partial<Record<keyof Unproven, unknown>> | null;
+  return (
+    typeof u === 'object' &&
+    u !== null &&
+    Number.isSafeInteger(u.first) &&
+    Number.isSafeInteger(u.last) &&
+    (u.first as number) >= 1 &&
+    (u.last as number) >= (u.first as number) &&
+    (u.last as number) <= size &&
+    typeof u.reason === 'string' &&
+    u.reason.length <= 1000
+  );
 }

@@ -27,6 +27,11 @@ interface EntryBase {
   readonly ts: string;
   readonly prev: string;
   readonly kid: string;
+  /**
+   * The checkpoint log when this entry was signed: its size in bytes and the SHA-256 of its
+   * last line. A checkpoint log later found shorter, or different up to there, was cut back.
+   */
+  readonly ck?: { readonly bytes: number; readonly last: string };
   /** Ed25519 signature (base64) over SEGMENT_DOMAIN + JCS of every other field. */
   readonly sig: string;
 }
@@ -119,6 +124,11 @@ function isRange(e: Record<string, unknown>): boolean {
   );
 }
 
+function isPin(v: unknown): boolean {
+  const p = v as { bytes?: unknown; last?: unknown } | null;
+  return typeof p === 'object' && p !== null && isSeq(p.bytes) && isHex64(p.last);
+}
+
 const ARCHIVE_PATH = /^archive\/\d{4}\/\d{2}\/[a-z][\w-]{0,31}-\d+-\d+\.log\.gz$/;
 
 /** Parse a segment log line defensively: it comes from a file an attacker may have edited. */
@@ -139,7 +149,8 @@ export function parseSegmentEntry(line: string): SegmentEntry {
     typeof e.ts === 'string' &&
     isHex64(e.prev) &&
     typeof e.kid === 'string' &&
-    typeof e.sig === 'string';
+    typeof e.sig === 'string' &&
+    (e.ck === undefined || isPin(e.ck));
   let ok = false;
   if (base) {
     switch (e.kind) {

@@ -8,6 +8,7 @@ import { acquireLock } from '../store/file/lock.js';
 import { readCheckpointTail } from '../store/file/checkpoint-log.js';
 import { recoverChannel, type RecoveredChannel } from '../store/file/recovery.js';
 import { readSegmentLog, SegmentBook } from '../store/file/segment-log.js';
+import { checkOpenState } from '../store/file/signed-state.js';
 import { SequencerClient } from '../store/file/sequencer/client.js';
 import { Logs } from './logs.js';
 import { Keystore } from '../crypto/keystore.js';
@@ -72,10 +73,10 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
       meta = { ...meta, channels: [...meta.channels, ...newChannels] };
       writeMeta(layout, meta);
     }
-    const tail = readCheckpointTail(layout, meta);
+    const names = Object.keys(config.channels);
+    const tail = readCheckpointTail(layout, meta, names);
     const segments = readSegmentLog(layout, meta.log_id);
     const book = new SegmentBook(segments.entries);
-    const names = Object.keys(config.channels);
     const recovered = new Map<string, RecoveredChannel>();
     for (const name of names) {
       recovered.set(
@@ -83,6 +84,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         recoverChannel(layout, meta.log_id, name, tail.latest.get(name), book.lastCut(name)),
       );
     }
+    const findings = checkOpenState(layout, tail.bytes, segments.entries, recovered);
     const keystore = Keystore.open(layout.subjectsFile, masterKey, meta.log_id);
     const classifier = compileClassifier(config.classification);
     const classification = classificationSettings(config.classification, classifier, keystore);
@@ -113,6 +115,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
             rotate: c.rotate,
             ...(c.encrypt ? { bodyKey: keystore.channelKey(name) } : {}),
             checkpointed: tail.latest.get(name)?.size ?? 0,
+            ...(findings.adopt.has(name) ? { adopt: findings.adopt.get(name) } : {}),
           };
         }),
         checkpointIntervalMs: config.integrity.checkpointIntervalMs,
@@ -141,7 +144,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         handleExit: options.handleExit ?? true,
         keystore,
       },
-      recoveryEvents(recovered, [tail.quarantined, segments.quarantined]),
+      recoveryEvents(recovered, [tail.quarantined, segments.quarantined], findings),
     );
     // A change of what the policy says (retention, classification, detectors...) is itself an
     // audit event; README.md says the policy now in force.

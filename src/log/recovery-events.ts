@@ -1,5 +1,6 @@
 import type { EventInput } from '../event/record.js';
 import type { QuarantineNote, RecoveredChannel } from '../store/file/recovery.js';
+import type { OpenFindings } from '../store/file/signed-state.js';
 
 /**
  * The security events that say what open() found and did: unfinished writes moved aside,
@@ -8,8 +9,49 @@ import type { QuarantineNote, RecoveredChannel } from '../store/file/recovery.js
 export function recoveryEvents(
   recovered: ReadonlyMap<string, RecoveredChannel>,
   integrityLogs: ReadonlyArray<QuarantineNote | undefined>,
+  findings?: OpenFindings,
 ): EventInput[] {
   const events: EventInput[] = [];
+  if (findings?.checkpointsCut !== undefined) {
+    events.push({
+      channel: 'security',
+      level: 'CRITICAL',
+      event: 'log.integrity.checkpoints_cut',
+      outcome: 'failure',
+      msg: `the checkpoint log was tampered with: ${findings.checkpointsCut}; run: dihya-logs verify`,
+      data: { reason: findings.checkpointsCut },
+    });
+  }
+  for (const [channel, a] of findings?.adopt ?? []) {
+    const r = recovered.get(channel);
+    if (r === undefined) continue;
+    const first = r.proof.first;
+    const u = a.unproven;
+    events.push(
+      u === undefined
+        ? {
+            channel: 'security',
+            level: 'WARNING',
+            event: 'log.recovery.tail_signed',
+            outcome: 'success',
+            msg: `${channel}: signing ${r.proof.unsigned} record(s) a crash left unsigned, since seq ${first?.seq ?? '?'} (${first?.ts ?? 'time unknown'}); they continue the chain from the last signed head`,
+            data: {
+              channel,
+              records: r.proof.unsigned,
+              ...(first === undefined ? {} : { first: first.seq, since: first.ts }),
+              last: r.state.seq,
+            },
+          }
+        : {
+            channel: 'security',
+            level: 'CRITICAL',
+            event: 'log.integrity.unproven',
+            outcome: 'failure',
+            msg: `${channel}: seq ${u.first} to ${u.last} could not be proven and were signed only as found (verify keeps reporting them): ${u.reason}`,
+            data: { channel, first: u.first, last: u.last, reason: u.reason },
+          },
+    );
+  }
   const notes = [...recovered.values()].flatMap((r) => r.quarantined);
   for (const n of integrityLogs) if (n !== undefined) notes.push(n);
   for (const note of notes) {

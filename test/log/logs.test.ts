@@ -154,17 +154,23 @@ test('signed checkpoints are written while writing, not only on close', async ()
   logs.app.info('one');
   await logs.audit({ event: 'a.b' });
   await sleep(400);
-  const checkpoints = readLines(path.join(t.dir, '.integrity', 'checkpoints.log')).map(
-    (l) => JSON.parse(l) as Record<string, unknown>,
+  // init signs every channel empty (size 0) first: those lines are left out here.
+  const signed = (): Array<Record<string, unknown>> =>
+    readLines(path.join(t.dir, '.integrity', 'checkpoints.log'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((c) => c.size !== 0);
+  assert.deepEqual(
+    signed()
+      .map((c) => [c.channel, c.size])
+      .sort(),
+    [
+      ['app', 1],
+      ['audit', 1],
+    ],
   );
-  assert.deepEqual(checkpoints.map((c) => [c.channel, c.size]).sort(), [
-    ['app', 1],
-    ['audit', 1],
-  ]);
   logs.app.info('two');
   await sleep(400);
-  const after = readLines(path.join(t.dir, '.integrity', 'checkpoints.log'));
-  assert.equal(after.length, 3, 'a new checkpoint only for the channel that changed');
+  assert.equal(signed().length, 3, 'a new checkpoint only for the channel that changed');
   await logs.close();
 });
 

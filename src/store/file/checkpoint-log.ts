@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fdatasync, fdatasyncSync, openSync, constants } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  openSync,
+  readSync,
+  constants,
+} from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import {
   checkpointGenesis,
@@ -7,6 +16,7 @@ import {
   parseCheckpoint,
   signCheckpoint,
   type Checkpoint,
+  type Unproven,
 } from '../../integrity/checkpoint.js';
 import { sha256Hex } from '../../crypto/hash.js';
 import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
@@ -14,8 +24,9 @@ import { FILE_MODE, writeAll } from '../../util/fs.js';
 import { LogsError } from '../../errors.js';
 import type { LogLayout } from './layout.js';
 import type { LogMeta } from './meta.js';
-import { lastLines } from './lines.js';
+import { lastLines, splitLines } from './lines.js';
 import { quarantineTail, type QuarantineNote } from './recovery.js';
+import { loadState } from './state-file.js';
 import type { ChannelState } from './channel-types.js';
 
 // How far back open() looks for each channel's latest checkpoint.
@@ -29,6 +40,14 @@ export interface CheckpointTail {
   readonly latest: ReadonlyMap<string, Checkpoint>;
   /** Set when a torn last line had to be moved aside. */
   readonly quarantined: QuarantineNote | undefined;
+  /** Size of the checkpoint log (complete lines only). */
+  readonly bytes: number;
+}
+
+/** What a segment entry pins of the checkpoint log: its size then, and its last line's hash. */
+export interface CheckpointPin {
+  readonly bytes: number;
+  readonly last: string;
 }
 
 /**
@@ -36,7 +55,11 @@ export interface CheckpointTail {
  * appending) is quarantined, the link for the next checkpoint and each channel's latest
  * checkpoint are found.
  */
-export function readCheckpointTail(layout: LogLayout, meta: LogMeta): CheckpointTail {
+export function readCheckpointTail(
+  layout: LogLayout,
+  meta: LogMeta,
+  channels: readonly string[] = [],
+): CheckpointTail {
   const file = layout.checkpointsFile;
   if (!existsSync(file)) {
     // Recreating it would erase the evidence of every signed checkpoint: refuse.
@@ -57,11 +80,109 @@ export function readCheckpointTail(layout: LogLayout, meta: LogMeta): Checkpoint
       // An unreadable checkpoint is verify's business; the chain continues from its bytes.
     }
   }
+  // A quiet channel's latest checkpoint may be older than the lines read: open must know it,
+  // or the channel's records would look unsigned. The state file says where it was.
+  for (const channel of channels) {
+    if (latest.has(channel)) continue;
+    const found = hintedCheckpoint(layout, meta, channel) ?? scanBackFor(file, meta, channel);
+    if (found !== undefined) latest.set(channel, found);
+  }
   return {
     prev: last === undefined ? checkpointGenesis(meta.log_id) : sha256Hex(last),
     latest,
     quarantined,
+    bytes: tail.end,
   };
+}
+
+// A checkpoint line is a few hundred bytes; anything longer is not one of ours.
+const MAX_LINE = 8192;
+
+/** The checkpoint the channel's state file points to, if that line is one of the channel's. */
+function hintedCheckpoint(
+  layout: LogLayout,
+  meta: LogMeta,
+  channel: string,
+): Checkpoint | undefined {
+  const offset = loadState(layout, channel)?.cp_offset;
+  if (offset === undefined) return undefined;
+  const fd = openSync(layout.checkpointsFile, constants.O_RDONLY);
+  try {
+    const buf = Buffer.alloc(MAX_LINE);
+    const n = readSync(fd, buf, 0, MAX_LINE, offset);
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl === -1) return undefined;
+    if (offset > 0) {
+      const before = Buffer.alloc(1);
+      readSync(fd, before, 0, 1, offset - 1);
+      if (before[0] !== 10) return undefined; // not the start of a line
+    }
+    const cp = parseCheckpoint(buf.subarray(0, nl).toString('utf8'));
+    return cp.channel === channel && cp.log_id === meta.log_id ? cp : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read the checkpoint log backwards for the channel's latest checkpoint (slow path, rare). */
+function scanBackFor(file: string, meta: LogMeta, channel: string): Checkpoint | undefined {
+  const needle = Buffer.from(`"channel":${JSON.stringify(channel)}`);
+  const fd = openSync(file, constants.O_RDONLY);
+  try {
+    let pos = fstatSync(fd).size;
+    let carry = Buffer.alloc(0);
+    const step = 1024 * 1024;
+    while (pos > 0) {
+      const len = Math.min(step, pos);
+      pos -= len;
+      const part = Buffer.allocUnsafe(len);
+      readSync(fd, part, 0, len, pos);
+      const buf = Buffer.concat([part, carry]);
+      const firstNl = pos > 0 ? buf.indexOf(10) : -1;
+      if (pos > 0 && firstNl === -1) {
+        carry = buf; // no line ends in this chunk
+        continue;
+      }
+      const lines = splitLines(buf.subarray(firstNl + 1));
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const line = lines[i] as Buffer;
+        if (line.indexOf(needle) === -1) continue;
+        try {
+          const cp = parseCheckpoint(line.toString('utf8'));
+          if (cp.channel === channel && cp.log_id === meta.log_id) return cp;
+        } catch {
+          // verify's business
+        }
+      }
+      carry = Buffer.from(buf.subarray(0, firstNl + 1));
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The hash of the checkpoint line that ends at `bytes` (just before that offset), or undefined
+ * when the file is shorter or no line ends there: what a segment entry's pin is checked against.
+ */
+export function checkpointLinkAt(file: string, bytes: number): string | undefined {
+  if (bytes === 0) return undefined;
+  const fd = openSync(file, constants.O_RDONLY);
+  try {
+    if (fstatSync(fd).size < bytes) return undefined;
+    const start = Math.max(0, bytes - MAX_LINE);
+    const buf = Buffer.alloc(bytes - start);
+    readSync(fd, buf, 0, buf.length, start);
+    if (buf[buf.length - 1] !== 10) return undefined;
+    const prevNl = buf.lastIndexOf(10, buf.length - 2);
+    if (prevNl === -1 && start > 0) return undefined;
+    return sha256Hex(buf.subarray(prevNl + 1, buf.length - 1));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -74,6 +195,9 @@ export class CheckpointLog {
   private prev: string;
   private readonly latest: Map<string, Checkpoint>;
   private closed = false;
+  private bytes: number;
+  /** Offset of the last line appended, for the channel's state file. */
+  lastOffset = 0;
 
   constructor(
     layout: LogLayout,
@@ -89,6 +213,16 @@ export class CheckpointLog {
     );
     this.prev = tail.prev;
     this.latest = new Map(tail.latest);
+    this.bytes = fstatSync(this.fd).size;
+  }
+
+  /**
+   * Sync the log and say what it holds: a segment entry signs this, so a checkpoint log later
+   * found shorter, or different up to here, is damage whatever else was cut with it.
+   */
+  pin(): CheckpointPin {
+    fdatasyncSync(this.fd);
+    return { bytes: this.bytes, last: this.prev };
   }
 
   /** The most recent checkpoint of a channel seen in the last lines of the log, if any. */
@@ -103,6 +237,7 @@ export class CheckpointLog {
     merkle: MerkleState,
     now: Date,
     final = false,
+    unproven?: Unproven,
   ): Checkpoint {
     const cp = signCheckpoint(
       {
@@ -116,11 +251,14 @@ export class CheckpointLog {
         prev: this.prev,
         kid: this.meta.kid,
         ...(final ? { final: true as const } : {}),
+        ...(unproven === undefined ? {} : { unproven }),
       },
       this.privateKey,
     );
     const line = encodeCheckpoint(cp);
     writeAll(this.fd, `${line}\n`);
+    this.lastOffset = this.bytes;
+    this.bytes += Buffer.byteLength(line) + 1;
     this.prev = checkpointLinkHash(line);
     this.latest.set(channel, cp);
     return cp;

@@ -1,5 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import {
+  checkpointGenesis,
+  checkpointLinkHash,
+  encodeCheckpoint,
+  signCheckpoint,
+} from '../../integrity/checkpoint.js';
+import { chainGenesis } from '../../integrity/chain.js';
+import { CompactRange } from '../../integrity/merkle.js';
 import { LogsError } from '../../errors.js';
 import { generateSigningKeyPair, keyId, publicKeyText } from '../../crypto/sign.js';
 import { assertChannelName } from '../../event/channels.js';
@@ -41,13 +49,17 @@ export function initLogDirectory(
 
   for (const channel of channels)
     writeFileDurable(layout.channelFile(channel), '', { exclusive: true, sync: false });
-  writeFileDurable(layout.checkpointsFile, '', { exclusive: true, sync: false });
   writeFileDurable(layout.segmentsFile, '', { exclusive: true, sync: false });
 
   const logId = randomBytes(16).toString('hex');
   const { privateKey, publicKey } = generateSigningKeyPair();
   writeSigningKey(layout, logId, privateKey, publicKey, masterKey);
   const text = publicKeyText(publicKey);
+  writeFileDurable(
+    layout.checkpointsFile,
+    genesisCheckpoints(logId, keyId(text), channels, privateKey, now),
+    { exclusive: true },
+  );
   writeFileDurable(layout.publicKeyFile, `${text}\n`, { exclusive: true });
   const meta: LogMeta = {
     format: FORMAT,
@@ -60,4 +72,39 @@ export function initLogDirectory(
   for (const d of layout.directories) fsyncDir(d);
   writeMeta(layout, meta, { exclusive: true });
   return { layout, meta };
+}
+
+/**
+ * The first lines of the checkpoint log: every channel signed empty. A log never has an empty
+ * checkpoint log after init, so one found empty was emptied.
+ */
+function genesisCheckpoints(
+  logId: string,
+  kid: string,
+  channels: readonly string[],
+  privateKey: KeyObject,
+  now: Date,
+): string {
+  let prev = checkpointGenesis(logId);
+  let text = '';
+  for (const channel of channels) {
+    const cp = signCheckpoint(
+      {
+        v: 1,
+        log_id: logId,
+        channel,
+        size: 0,
+        head: chainGenesis(logId, channel),
+        root: new CompactRange().root(),
+        ts: now.toISOString(),
+        prev,
+        kid,
+      },
+      privateKey,
+    );
+    const line = encodeCheckpoint(cp);
+    prev = checkpointLinkHash(line);
+    text += `${line}\n`;
+  }
+  return text;
 }

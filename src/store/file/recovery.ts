@@ -5,22 +5,22 @@ import {
   lstatSync,
   openSync,
   closeSync,
-  readFileSync,
   readSync,
   renameSync,
   constants,
 } from 'node:fs';
 import path from 'node:path';
 import { LogsError } from '../../errors.js';
-import { isHex64, sha256Hex } from '../../crypto/hash.js';
-import { ChainHasher, chainGenesis, lineHash } from '../../integrity/chain.js';
-import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
+import { sha256Hex } from '../../crypto/hash.js';
+import { chainGenesis, lineHash } from '../../integrity/chain.js';
+import type { MerkleState } from '../../integrity/merkle.js';
 import type { Checkpoint } from '../../integrity/checkpoint.js';
 import { ensureDir, fsyncDir, writeFileDurable } from '../../util/fs.js';
 import type { Segment } from './segment-log.js';
 import type { ChannelState } from './channel-types.js';
 import type { LogLayout } from './layout.js';
 import { firstRecord, lastLines, scanLines } from './lines.js';
+import { foldActiveFile, type Anchor, type TailProof } from './tail-proof.js';
 
 /** Bytes moved aside on open because they were not a complete record. */
 export interface QuarantineNote {
@@ -46,6 +46,10 @@ export interface RecoveredChannel {
   /** An interrupted rotation was finished: the active file was moved to staging. */
   readonly finishedRotation?: { readonly first: number; readonly last: number };
   readonly quarantined: QuarantineNote[];
+  /** The records past the last signed state, and whether open could prove them. */
+  readonly proof: TailProof;
+  /** Time of the last cut segment's last record (ms). */
+  readonly cutTsMs?: number;
   /** The last checkpoint names more records than the file holds. */
   readonly behindCheckpoint?: { readonly checkpoint: number; readonly records: number };
   /** Records found after a clean close's final checkpoint, moved to quarantine. */
@@ -131,7 +135,24 @@ export function recoverChannel(
   };
   const seq = last?.seq ?? base.seq;
   const head = last?.hash ?? base.head;
-  const merkle = resumeMerkle(layout, file, channel, base, seq, head, end);
+  // The last signed record: the checkpoint's when it is past the last cut, else the cut's.
+  const anchor: Anchor =
+    lastCheckpoint !== undefined && lastCheckpoint.size > base.seq
+      ? {
+          seq: lastCheckpoint.size,
+          head: lastCheckpoint.head,
+          what: `the checkpoint of ${lastCheckpoint.ts}`,
+        }
+      : lastCut !== undefined
+        ? { seq: lastCut.last, head: lastCut.head, what: `the cut of ${lastCut.lastTs}` }
+        : { seq: 0, head: base.head, what: 'hash_0' };
+  const { merkle, proof } = foldActiveFile(layout, file, channel, base, anchor, last, end);
+  if (merkle.size !== seq) {
+    throw new LogsError(
+      'INTEGRITY_STATE',
+      `${file}: its last record is seq ${seq} but it holds ${merkle.size - base.seq} record(s) after seq ${base.seq}; run: dihya-logs verify`,
+    );
+  }
   const state: ChannelState = { seq, head, offset: end };
   const firstTs = last === undefined ? undefined : firstRecord(file)?.ts;
   const behind =
@@ -148,6 +169,8 @@ export function recoverChannel(
       : { firstTs, lastTs: new Date(last.ts).toISOString() }),
     ...(finishedRotation === undefined ? {} : { finishedRotation }),
     quarantined,
+    proof,
+    ...(lastCut === undefined ? {} : { cutTsMs: Date.parse(lastCut.lastTs) }),
     ...(behind ? { behindCheckpoint: behind } : {}),
     ...(appended ? { appendedAfterClose: appended } : {}),
   };
@@ -264,105 +287,4 @@ function parseRecordTail(line: Buffer): LastRecord | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** `.integrity/state/<channel>.json`: Merkle peaks at the last checkpoint. A cache, never trusted blindly. */
-export interface SavedState {
-  readonly size: number;
-  readonly offset: number;
-  readonly head: string;
-  readonly peaks: readonly string[];
-}
-
-export function saveState(
-  layout: LogLayout,
-  channel: string,
-  state: ChannelState,
-  merkle: MerkleState,
-): void {
-  const saved: SavedState = {
-    size: state.seq,
-    offset: state.offset,
-    head: state.head,
-    peaks: merkle.peaks,
-  };
-  // No fsync: a lost or stale cache only costs a rescan on the next open.
-  ensureDir(layout.stateDir);
-  writeFileDurable(layout.stateFile(channel), JSON.stringify(saved), { sync: false });
-}
-
-function loadState(layout: LogLayout, channel: string): SavedState | undefined {
-  try {
-    const s = JSON.parse(readFileSync(layout.stateFile(channel), 'utf8')) as SavedState;
-    const ok =
-      Number.isSafeInteger(s.size) &&
-      Number.isSafeInteger(s.offset) &&
-      isHex64(s.head) &&
-      Array.isArray(s.peaks) &&
-      s.peaks.every(isHex64);
-    return ok ? s : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The Merkle state at `seq`: from the saved peaks plus the records after them (checking that
- * they chain on from the saved head), or, when the cache is missing or disagrees, from a scan
- * of the whole file.
- */
-function resumeMerkle(
-  layout: LogLayout,
-  file: string,
-  channel: string,
-  base: { readonly seq: number; readonly head: string; readonly merkle: MerkleState },
-  seq: number,
-  head: string,
-  end: number,
-): MerkleState {
-  const saved = loadState(layout, channel);
-  if (saved !== undefined && saved.size >= base.seq && saved.size <= seq && saved.offset <= end) {
-    try {
-      const range = new CompactRange({ size: saved.size, peaks: saved.peaks });
-      const replayed = replay(file, saved.offset, saved.head, range);
-      if (replayed.head === head && range.size === seq) return range.state();
-    } catch {
-      // fall through to the full scan
-    }
-  }
-  const range = new CompactRange(base.merkle);
-  const replayed = replay(file, 0, base.head, range);
-  if (replayed.head !== head || range.size !== seq) {
-    throw new LogsError(
-      'INTEGRITY_STATE',
-      `${file}: the records do not chain (first break near line ${replayed.brokenAt ?? range.size + 1}); run: dihya-logs verify`,
-    );
-  }
-  return range.state();
-}
-
-function replay(
-  file: string,
-  start: number,
-  fromHead: string,
-  range: CompactRange,
-): { head: string; brokenAt?: number } {
-  const hasher = new ChainHasher();
-  let head = fromHead;
-  let brokenAt: number | undefined;
-  scanLines(
-    file,
-    ({ bytes, line }) => {
-      const stored = lineHash(bytes);
-      if (stored === undefined || hasher.nextFromLine(head, bytes) !== stored) {
-        brokenAt = line;
-        return false;
-      }
-      head = stored;
-      range.append(stored);
-      return true;
-    },
-    { start },
-  );
-  return brokenAt === undefined ? { head } : { head, brokenAt };
 }

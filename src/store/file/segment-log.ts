@@ -15,6 +15,7 @@ import { failpoint, failpointArmed } from '../../util/failpoint.js';
 import type { LogLayout } from './layout.js';
 import { scanLines } from './lines.js';
 import { quarantineTail, type QuarantineNote } from './recovery.js';
+import type { CheckpointPin } from './checkpoint-log.js';
 
 /** One rotated segment of a channel, as the segment log describes it. */
 export interface Segment {
@@ -165,7 +166,7 @@ export function readSegmentBook(layout: LogLayout, logId: string): SegmentBook {
 
 type NewEntry = SegmentEntryBody extends infer B
   ? B extends SegmentEntryBody
-    ? Omit<B, 'v' | 'log_id' | 'prev' | 'kid' | 'ts'>
+    ? Omit<B, 'v' | 'log_id' | 'prev' | 'kid' | 'ts' | 'ck'>
     : never
   : never;
 
@@ -184,6 +185,7 @@ export class SegmentLog {
     private readonly meta: { readonly log_id: string; readonly kid: string },
     private readonly privateKey: KeyObject,
     tail: Pick<SegmentLogTail, 'entries' | 'prev'>,
+    private readonly pin?: () => CheckpointPin,
   ) {
     this.fd = openSync(
       layout.segmentsFile,
@@ -203,6 +205,7 @@ export class SegmentLog {
         ts: now.toISOString(),
         prev: this.prev,
         kid: this.meta.kid,
+        ...(this.pin === undefined ? {} : { ck: this.pin() }),
         ...body,
       },
       this.privateKey,

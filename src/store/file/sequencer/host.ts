@@ -11,11 +11,12 @@ import path from 'node:path';
 import { LogsError, asLogsError } from '../../../errors.js';
 import { importPrivateKey } from '../../../crypto/sign.js';
 import type { MerkleState } from '../../../integrity/merkle.js';
+import type { Unproven } from '../../../integrity/checkpoint.js';
 import { ChannelWriter } from '../channel-writer.js';
 import type { Ack, ChannelState } from '../channel-types.js';
 import { CheckpointLog } from '../checkpoint-log.js';
 import { LogLayout } from '../layout.js';
-import { saveState } from '../recovery.js';
+import { saveState } from '../state-file.js';
 import { SegmentLog, type Segment } from '../segment-log.js';
 import { sealSegment, type SealResult } from '../sealer.js';
 import type { RotationReason } from '../../../integrity/segment.js';
@@ -35,7 +36,7 @@ import {
   type WireError,
 } from './protocol.js';
 
-type Kind = 'due' | 'final' | 'reopen';
+type Kind = 'due' | 'final' | 'reopen' | 'adopt';
 
 /**
  * The sequencer thread's side: it owns every channel's writer and the checkpoint log. It
@@ -87,10 +88,13 @@ export class SequencerHost {
       { log_id: init.logId, kid: init.kid },
       importPrivateKey(init.privateKey),
       { entries: init.segments, prev: init.segmentsPrev },
+      () => this.checkpoints.pin(),
     );
     this.archiveLevel = init.archiveLevel;
-    this.writers = init.channels.map(({ checkpointed, ...c }) => {
+    const adopt = new Map<string, { readonly unproven?: Unproven }>();
+    this.writers = init.channels.map(({ checkpointed, adopt: a, ...c }) => {
       this.checkpointed.set(c.channel, checkpointed);
+      if (a !== undefined) adopt.set(c.channel, a);
       return new ChannelWriter({
         ...c,
         logId: init.logId,
@@ -105,6 +109,10 @@ export class SequencerHost {
     // follow for records added behind the writer's back.
     for (const w of this.writers) {
       if (init.reopen.includes(w.channel)) this.sign(w, w.synced, 'reopen');
+      // Records open checked (or could not prove) are signed before anything new is written,
+      // with what open found said in the checkpoint itself when they were not proven.
+      const a = adopt.get(w.channel);
+      if (a !== undefined) this.sign(w, w.synced, 'adopt', a.unproven);
     }
     this.timer = setInterval(() => void this.checkpoint(), init.checkpointIntervalMs);
     // Segments a crash or a close left unsealed are sealed now, in the background.
@@ -414,7 +422,12 @@ export class SequencerHost {
    * on the next open are known to come from elsewhere. `reopen`: the first one after a final
    * one, which ends its claim.
    */
-  private sign(w: ChannelWriter, synced: ChannelState, kind: Kind = 'due'): void {
+  private sign(
+    w: ChannelWriter,
+    synced: ChannelState,
+    kind: Kind = 'due',
+    unproven?: Unproven,
+  ): void {
     // A rotation or another sync may have synced further while this one waited: sign the
     // latest synced state (its tree is kept; the one at the older size may be folded away).
     const state = w.synced.seq > synced.seq ? w.synced : synced;
@@ -422,11 +435,12 @@ export class SequencerHost {
     if (kind === 'due' && state.seq <= (this.checkpointed.get(w.channel) ?? 0)) return;
     if (kind === 'final' && (state.seq === 0 || (last?.final === true && last.size === state.seq)))
       return;
+    if (kind === 'adopt' && state.seq === 0) return;
     try {
       const merkle: MerkleState = w.merkleAt(state.seq);
-      this.checkpoints.append(w.channel, state, merkle, new Date(), kind === 'final');
+      this.checkpoints.append(w.channel, state, merkle, new Date(), kind === 'final', unproven);
       this.checkpointed.set(w.channel, state.seq);
-      saveState(this.layout, w.channel, state, merkle);
+      saveState(this.layout, w.channel, state, merkle, this.checkpoints.lastOffset);
     } catch (err) {
       this.send({
         t: 'error',

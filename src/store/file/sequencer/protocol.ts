@@ -5,7 +5,7 @@
  * U+0002. Canonical JSON never holds a raw control character (JSON escapes them), so these
  * separators cannot occur inside a field.
  */
-import type { Checkpoint } from '../../../integrity/checkpoint.js';
+import type { Checkpoint, Unproven } from '../../../integrity/checkpoint.js';
 import type { Sealable } from '../../../event/prepare.js';
 import type { PiiPlan } from '../../../redact/pii.js';
 import type { ChannelKey } from '../../../crypto/body-cipher.js';
@@ -101,6 +101,11 @@ export interface ChannelInit extends Pick<
 > {
   /** Records the last checkpoint covers (0 if none). */
   readonly checkpointed: number;
+  /**
+   * Open found records past the last signed state: sign them at once, plainly when they were
+   * proven to chain from the last signed head, with `unproven` when they could not be.
+   */
+  readonly adopt?: { readonly unproven?: Unproven };
 }
 
 /** Everything the sequencer thread starts from (its workerData). */
