@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { DAMAGE_KINDS, damagePlace } from '../integrity/damage.js';
+import { existsSync } from 'node:fs';
 import { verifyLogs, type VerifyReport } from '../store/file/verify.js';
+import { LogLayout } from '../store/file/layout.js';
+import { readMeta } from '../store/file/meta.js';
+import { committedLeavesFromIndex } from '../index/committed.js';
 import { configFor, type Io } from './context.js';
 import { Progress } from './progress.js';
 import { escapeTerminal } from './terminal.js';
@@ -35,14 +39,22 @@ export function registerVerify(program: Command, io: Io): void {
       const config = configFor(cmd);
       const progress = new Progress(io, 'verify', opts.progress !== false);
       const publicKey = opts.publicKey ?? config.integrity.publicKey;
-      const report = await verifyLogs({
-        dir: config.dir,
-        ...(opts.channel === undefined ? {} : { channels: opts.channel }),
-        ...(publicKey === undefined ? {} : { publicKey }),
-        deep: opts.deep === true,
-        onProgress: (p) =>
-          progress.update(p.bytes, p.totalBytes, `${p.records.toLocaleString('en-US')} records`),
-      });
+      const layout = new LogLayout(config.dir);
+      const committed = committedLeaves(layout);
+      let report: VerifyReport;
+      try {
+        report = await verifyLogs({
+          dir: config.dir,
+          ...(opts.channel === undefined ? {} : { channels: opts.channel }),
+          ...(publicKey === undefined ? {} : { publicKey }),
+          deep: opts.deep === true,
+          ...(committed === undefined ? {} : { committedLeaves: committed.leaves }),
+          onProgress: (p) =>
+            progress.update(p.bytes, p.totalBytes, `${p.records.toLocaleString('en-US')} records`),
+        });
+      } finally {
+        committed?.close();
+      }
       progress.done();
       io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       process.exitCode = report.ok ? 0 : 1;
@@ -72,4 +84,17 @@ export function formatReport(r: VerifyReport): string {
   for (const w of r.warnings)
     lines.push(`warning ${w.kind}${w.file === undefined ? '' : ` (${w.file})`}: ${w.detail}`);
   return `${lines.map(escapeTerminal).join('\n')}\n`;
+}
+
+/** The index's leaves, to name a rewritten record; none when log.json is unreadable (damage). */
+function committedLeaves(
+  layout: LogLayout,
+): ReturnType<typeof committedLeavesFromIndex> | undefined {
+  try {
+    return existsSync(layout.metaFile)
+      ? committedLeavesFromIndex(layout, readMeta(layout).log_id)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -121,7 +121,7 @@ export const checkpointsCheck: Check = {
           cp === undefined
             ? `${channel}: ${unsigned} record(s) and no signed checkpoint at all${since === undefined ? '' : ` (records since ${since})`}`
             : `${channel}: ${unsigned} record(s) after seq ${cp.size} are not signed; the latest checkpoint is from ${cp.ts}, ${Number.isFinite(sinceMs) ? roughDuration(ctx.now - sinceMs) : 'long'} ago (more than ${roughDuration(maxAge)}, twice the checkpoint job's interval)`,
-        fix: 'the writer of this channel died or stalled: start the service again (it signs on its next write and on close) or run dihya-logs scheduler --once checkpoint; if the service is running, find out why its checkpoint job fails (scheduler channel)',
+        fix: 'run dihya-logs verify first: if it reports damage, treat it as an incident (copy the logs directory aside as evidence) before anything writes to it. Otherwise the writer died or stalled: start the service again; on open it checks these records against the last signed head before it signs them and says so in the security channel (records it cannot prove are signed only as found, marked unproven, and verify keeps reporting them). If the service is running, find out why its checkpoint job fails (scheduler channel)',
       });
     }
     const head = `${withRecords.size} channel(s) with records: ${covered} signed up to their last record${pending > 0 ? `, ${pending} with records signed less than ${roughDuration(maxAge)} ago and newer ones not yet (a writer at work)` : ''}`;

@@ -6,6 +6,19 @@ import { ChainHasher, HASH_SUFFIX_BYTES, rawLineHash } from './chain.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { Damage, DamageKind } from './damage.js';
 import { CompactRange } from './merkle.js';
+import { recordTs, UNSIGNED_WINDOW_MS } from './record-time.js';
+
+/** The first record past the last checkpoint, and where it is. */
+export interface UnsignedRecord {
+  readonly seq: number;
+  readonly line: number;
+  readonly file: string;
+  readonly ts: string;
+  readonly tsMs: number;
+}
+
+// Leaves kept to name the first rewritten record: a second of a busy log is far below this.
+const MAX_RECENT = 1_000_000;
 
 /**
  * Checks one channel's records in order, line by line: each record's hash must follow from the
@@ -23,6 +36,18 @@ export class ChannelVerifier {
   private nextCheckpoint = 0;
   private failure: Damage | undefined;
   private checkedCheckpoints = 0;
+  /** Size of the last checkpoint: records past it are unsigned. */
+  private readonly lastSize: number;
+  /** A checkpoint said an open could not prove the records from this seq on. */
+  private readonly unproven:
+    { cp: Checkpoint; first: number; last: number; reason: string } | undefined;
+  private firstUnsigned: UnsignedRecord | undefined;
+  private unprovenAt: { line: number; file: string } | undefined;
+  private signedTs: number | undefined;
+  // Leaves since the last matched checkpoint, to find the first rewritten record (bounded).
+  private recent: Array<{ hash: string; line: number }> = [];
+  private recentFrom = 1;
+  private recentFile: string;
 
   constructor(
     private readonly channel: string,
@@ -30,8 +55,38 @@ export class ChannelVerifier {
     genesis: string,
     private readonly checkpoints: readonly Checkpoint[],
     private readonly deep: boolean,
+    /** Unsigned records from before this time (ms) must fit a crash's window. */
+    private readonly startedMs = Date.now(),
   ) {
     this.head = genesis;
+    this.recentFile = file;
+    this.lastSize = checkpoints[checkpoints.length - 1]?.size ?? 0;
+    for (const cp of checkpoints) {
+      if (cp.unproven !== undefined && this.unproven === undefined)
+        this.unproven = { cp, ...cp.unproven };
+    }
+  }
+
+  /** The first record past the last checkpoint (to compare with other channels' signed times). */
+  get firstUnsignedRecord(): UnsignedRecord | undefined {
+    return this.firstUnsigned;
+  }
+
+  /** Time (ms) of the record the last checkpoint covers, once reached. */
+  get lastSignedTs(): number | undefined {
+    return this.signedTs;
+  }
+
+  /**
+   * The leaves checked since the last checkpoint that matched: from seq `from`, with their
+   * lines in `file`. Empty when too many to keep.
+   */
+  get leavesSinceMatch(): {
+    from: number;
+    file: string;
+    leaves: ReadonlyArray<{ hash: string; line: number }>;
+  } {
+    return { from: this.recentFrom, file: this.recentFile, leaves: this.recent };
   }
 
   get records(): number {
@@ -46,6 +101,10 @@ export class ChannelVerifier {
   /** The lines that follow come from this file (damage names it; line numbers restart). */
   setFile(file: string): void {
     this.file = file;
+    // Leaves kept across files would name lines of another file: start again.
+    this.recent = [];
+    this.recentFrom = this.seq + 1;
+    this.recentFile = file;
   }
 
   /**
@@ -54,6 +113,8 @@ export class ChannelVerifier {
    * checked against records any more and are passed.
    */
   skipTo(seq: number, head: string, peaks: readonly string[]): void {
+    this.recent = [];
+    this.recentFrom = seq + 1;
     this.seq = seq;
     this.head = head;
     this.merkle.reset({ size: seq, peaks });
@@ -101,10 +162,59 @@ export class ChannelVerifier {
     this.head = stored;
     this.merkle.append(stored);
     this.seq = expected;
-    return this.checkCheckpoints(lineNo);
+    if (this.recent.length < MAX_RECENT) this.recent.push({ hash: stored, line: lineNo });
+    // Where the unproven records start; reported once their checkpoint is reached, unless a
+    // more precise damage (a checkpoint they contradict) comes first.
+    if (expected === this.unproven?.first) this.unprovenAt = { line: lineNo, file: this.file };
+    if (expected > this.lastSize) return this.unsignedRecord(bytes, lineNo, expected);
+    return this.checkCheckpoints(lineNo, bytes);
   }
 
-  private checkCheckpoints(lineNo: number): boolean {
+  /**
+   * A record no checkpoint covers: only a crash explains it, and a crash leaves unsigned only
+   * the records of its last checkpoint interval. A longer span means the checkpoints that
+   * covered the older ones were removed.
+   */
+  private unsignedRecord(bytes: Buffer, lineNo: number, seq: number): boolean {
+    const ts = recordTs(bytes);
+    if (ts === undefined) return true;
+    const first = this.firstUnsigned;
+    if (first === undefined) {
+      this.firstUnsigned = { seq, line: lineNo, file: this.file, ts: ts.text, tsMs: ts.ms };
+      return true;
+    }
+    // Records written while verify runs are not signed yet in the checkpoints it read.
+    if (ts.ms < this.startedMs && ts.ms - first.tsMs > UNSIGNED_WINDOW_MS) {
+      this.failure = {
+        kind: 'unsigned_records',
+        channel: this.channel,
+        file: first.file,
+        line: first.line,
+        seq: first.seq,
+        detail: `seq ${first.seq} (${first.ts}) to seq ${seq} (${ts.text}) are not covered by any signed checkpoint, though a writer signs every second: the checkpoints that covered them were removed`,
+      };
+      return false;
+    }
+    return true;
+  }
+
+  /** Damage found by comparing with other channels (unsigned records older than signed ones). */
+  reportUnsignedOlderThan(signedMs: number, signedWhere: string): Damage | undefined {
+    const first = this.firstUnsigned;
+    if (this.failure !== undefined || first === undefined) return this.failure;
+    if (first.tsMs >= signedMs - UNSIGNED_WINDOW_MS) return undefined;
+    this.failure = {
+      kind: 'unsigned_records',
+      channel: this.channel,
+      file: first.file,
+      line: first.line,
+      seq: first.seq,
+      detail: `seq ${first.seq} (${first.ts}) is not covered by any signed checkpoint, though records written later (${signedWhere}) are: the checkpoints that covered it were removed`,
+    };
+    return this.failure;
+  }
+
+  private checkCheckpoints(lineNo: number, bytes: Buffer): boolean {
     while (this.nextCheckpoint < this.checkpoints.length) {
       const cp = this.checkpoints[this.nextCheckpoint] as Checkpoint;
       if (cp.size > this.seq) break;
@@ -121,6 +231,22 @@ export class ChannelVerifier {
         );
       }
       this.checkedCheckpoints += 1;
+      const u = this.unproven;
+      if (cp === u?.cp) {
+        this.failure = {
+          kind: 'unsigned_records',
+          channel: this.channel,
+          file: this.unprovenAt?.file ?? this.file,
+          line: this.unprovenAt?.line ?? lineNo,
+          seq: u.first,
+          detail: `an open at ${cp.ts} found seq ${u.first} to ${u.last} past the last signed state and could not prove them (${u.reason}); it signed them only as found`,
+        };
+        return false;
+      }
+      this.recent = [];
+      this.recentFrom = this.seq + 1;
+      this.recentFile = this.file;
+      if (cp.size === this.lastSize) this.signedTs = recordTs(bytes)?.ms;
     }
     return true;
   }

@@ -12,6 +12,10 @@ export const DAMAGE_KINDS = {
   appended_after_close:
     "records follow the final checkpoint of a clean close: they were added behind the writer's back",
   checkpoint_mismatch: "the records disagree with a signed checkpoint's chain head or Merkle root",
+  unsigned_records:
+    'records no signed checkpoint covers, older than a crash explains: the checkpoints that covered them were removed, or an open found them unproven',
+  checkpoints_cut:
+    'the checkpoint log is empty, or shorter than or different from what the segment log signed: checkpoints were removed',
   checkpoint_malformed: 'a checkpoint line is not a valid checkpoint',
   checkpoint_chain: 'checkpoints do not chain: one was removed, inserted or reordered',
   checkpoint_signature: 'a checkpoint signature is invalid: it was altered or forged',

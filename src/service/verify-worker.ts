@@ -1,14 +1,25 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { verifyLogs } from '../store/file/verify.js';
+import { LogLayout } from '../store/file/layout.js';
+import { readMeta } from '../store/file/meta.js';
+import { committedLeavesFromIndex } from '../index/committed.js';
 
 /** Runs `verify` off the service's thread, posting progress (see verification.ts). */
 const { dir, publicKey } = workerData as { dir: string; publicKey: string | undefined };
 const port = parentPort;
 if (port === null) throw new Error('verify-worker runs as a worker thread');
 let last = 0;
+const layout = new LogLayout(dir);
+let committed: ReturnType<typeof committedLeavesFromIndex> | undefined;
+try {
+  committed = committedLeavesFromIndex(layout, readMeta(layout).log_id);
+} catch {
+  committed = undefined; // log.json unreadable: verify reports it
+}
 const report = await verifyLogs({
   dir,
   ...(publicKey === undefined ? {} : { publicKey }),
+  ...(committed === undefined ? {} : { committedLeaves: committed.leaves }),
   onProgress: (p) => {
     const now = Date.now();
     if (now - last < 200) return;
@@ -16,4 +27,5 @@ const report = await verifyLogs({
     port.postMessage({ type: 'progress', ...p });
   },
 });
+committed?.close();
 port.postMessage({ type: 'done', report });

@@ -3,18 +3,9 @@ import { ChainHasher, lineHash } from '../../integrity/chain.js';
 import type { Unproven } from '../../integrity/checkpoint.js';
 import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
 import { scanLines } from './lines.js';
+import { recordTs, UNSIGNED_WINDOW_MS } from '../../integrity/record-time.js';
 import { loadState, type SavedState } from './state-file.js';
 import type { LogLayout } from './layout.js';
-
-/**
- * How long records may stay unsigned: the writer signs at least every checkpoint interval
- * (at most 1 s), so only a crash leaves records unsigned, and only those of the last interval.
- * The grace covers a writer that fell behind (a slow disk, a long pause of the process).
- */
-export const UNSIGNED_GRACE_MS = 30_000;
-export const MAX_CHECKPOINT_INTERVAL_MS = 1000;
-/** Records unsigned over a longer span than this cannot be explained by a crash. */
-export const UNSIGNED_WINDOW_MS = MAX_CHECKPOINT_INTERVAL_MS + UNSIGNED_GRACE_MS;
 
 /** The last record signed for a channel: a checkpoint's, a segment cut's, or hash_0. */
 export interface Anchor {
@@ -183,24 +174,6 @@ function lineBefore(file: string, offset: number): Buffer | undefined {
   } finally {
     closeSync(fd);
   }
-}
-
-const TS_KEY = Buffer.from('"ts":"');
-
-/**
- * A record's top-level `ts`. Keys are sorted, and only `ts_skew_ms` and `hash` follow `ts`,
- * so its last occurrence is the record's own (a nested one, in `data` or `target`, comes
- * before; inside a string the quotes would be escaped).
- */
-export function recordTs(line: Buffer): { text: string; ms: number } | undefined {
-  const at = line.lastIndexOf(TS_KEY);
-  if (at === -1) return undefined;
-  const from = at + TS_KEY.length;
-  const to = line.indexOf(34, from);
-  if (to === -1 || to - from > 40) return undefined;
-  const text = line.toString('latin1', from, to);
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : { text, ms };
 }
 
 /** A record's `seq` (one line, parsed: a nested `seq` in `target` must not be taken for it). */

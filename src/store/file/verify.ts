@@ -13,6 +13,9 @@ import { SegmentBook, type Segment } from './segment-log.js';
 import { channelSources, scanSource, type Source, type SourceScan } from './sources.js';
 import { SegmentLogVerifier } from '../../integrity/segment-verifier.js';
 import { readMeta, type LogMeta } from './meta.js';
+import { sha256Hex } from '../../crypto/hash.js';
+import type { CheckpointPin } from './checkpoint-log.js';
+import { checkpointsCut, firstRewritten, unsignedOlderThanSigned } from './verify-findings.js';
 
 export interface VerifyOptions {
   readonly dir: string;
@@ -22,6 +25,16 @@ export interface VerifyOptions {
   readonly publicKey?: string;
   /** Also parse every record and check its fields and canonical form. */
   readonly deep?: boolean;
+  /**
+   * Leaves kept apart from the log files (the index's copy of each tree), to name the first
+   * rewritten record when records disagree with a checkpoint: given a channel, a size and the
+   * signed root, a reader of leaves by seq when the copy produces that root, else undefined.
+   */
+  readonly committedLeaves?: (
+    channel: string,
+    size: number,
+    root: string,
+  ) => ((seq: number) => string | undefined) | undefined;
   /** Called after each chunk read: bytes read so far, of `totalBytes`. */
   readonly onProgress?: (p: { bytes: number; totalBytes: number; records: number }) => void;
 }
@@ -63,6 +76,8 @@ export interface VerifyReport {
 export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> {
   await Promise.resolve();
   const started = performance.now();
+  const startedMs = Date.now();
+  const verifiers = new Map<string, ChannelVerifier>();
   const layout = new LogLayout(options.dir);
   const rel = (f: string): string => path.relative(layout.dir, f);
   const damage: Damage[] = [];
@@ -101,6 +116,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
   }
   const keyText = pinned ?? meta.public_key;
 
+  const { book, pins } = verifySegmentLog(layout, meta, keyText, trustedKey, damage, warnings);
   const ckFile = layout.checkpointsFile;
   const ckVerifier = new CheckpointChainVerifier(
     meta.log_id,
@@ -108,8 +124,21 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
     trustedKey ?? parsePublicKey(keyText),
     rel(ckFile),
   );
+  let ckLines = 0;
   if (existsSync(ckFile)) {
-    const scan = scanLines(ckFile, ({ bytes, line }) => ckVerifier.line(bytes, line));
+    const pinned = new Map(pins.map((p) => [p.bytes, p]));
+    let cut: Damage | undefined;
+    const scan = scanLines(ckFile, ({ bytes, line, offset }) => {
+      ckLines = line;
+      const pin = pinned.get(offset + bytes.length + 1);
+      if (pin !== undefined && cut === undefined && sha256Hex(bytes) !== pin.last)
+        cut = checkpointsCut(rel(ckFile), line, pin, 'differs from');
+      return ckVerifier.line(bytes, line);
+    });
+    const longest = pins[pins.length - 1];
+    if (cut === undefined && longest !== undefined && scan.end < longest.bytes)
+      cut = checkpointsCut(rel(ckFile), scan.lines + 1, longest, 'is shorter than');
+    if (cut !== undefined) damage.push(cut);
     if (scan.tail.length > 0 && ckVerifier.result().damage === undefined) {
       warnings.push({
         kind: 'torn_tail',
@@ -127,7 +156,6 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
   const ck = ckVerifier.result();
   if (ck.damage !== undefined) damage.push(ck.damage);
 
-  const book = verifySegmentLog(layout, meta, keyText, trustedKey, damage, warnings);
   const names = options.channels ?? [
     ...new Set([...meta.channels, ...ck.byChannel.keys(), ...book.channels()]),
   ];
@@ -184,7 +212,9 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
       chainGenesis(meta.log_id, channel),
       checkpoints,
       options.deep === true,
+      startedMs,
     );
+    verifiers.set(channel, v);
     let checked = 0;
     let d: Damage | undefined;
     const onLine = (bytes: Buffer, line: number): boolean => {
@@ -285,6 +315,8 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
       }
     }
     records += checked;
+    if (d?.kind === 'checkpoint_mismatch' && options.committedLeaves !== undefined)
+      d = firstRewritten(v, d, checkpoints, options.committedLeaves);
     if (d !== undefined) damage.push(d);
     if (d === undefined && v.unsigned > 0) {
       warnings.push({
@@ -302,6 +334,16 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
       unsigned: v.unsigned,
       ok: d === undefined,
       ...(d === undefined ? {} : { damage: d }),
+    });
+  }
+  unsignedOlderThanSigned(verifiers, channels, damage, warnings);
+  if (ck.count === 0 && ckLines === 0 && (records > 0 || book.channels().length > 0)) {
+    damage.push({
+      kind: 'checkpoints_cut',
+      file: rel(ckFile),
+      line: 1,
+      detail:
+        'the checkpoint log is empty, though the log holds records (init signs every channel empty first): it was emptied',
     });
   }
   if (options.channels === undefined) findUnknownArchives(layout, book, damage, warnings);
@@ -396,9 +438,9 @@ function verifySegmentLog(
   trustedKey: KeyObject | undefined,
   damage: Damage[],
   warnings: Warning[],
-): SegmentBook {
+): { book: SegmentBook; pins: CheckpointPin[] } {
   const file = layout.segmentsFile;
-  if (!existsSync(file)) return new SegmentBook();
+  if (!existsSync(file)) return { book: new SegmentBook(), pins: [] };
   const rel = path.relative(layout.dir, file);
   const sv = new SegmentLogVerifier(
     meta.log_id,
@@ -414,7 +456,9 @@ function verifySegmentLog(
       file: rel,
       detail: `${scan.tail.length} byte(s) of an unfinished segment entry at the end`,
     });
-  return new SegmentBook(sv.entries);
+  const pins = sv.entries.flatMap((e) => (e.ck === undefined || e.ck.bytes === 0 ? [] : [e.ck]));
+  pins.sort((a, b) => a.bytes - b.bytes);
+  return { book: new SegmentBook(sv.entries), pins };
 }
 
 /**
