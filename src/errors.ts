@@ -143,6 +143,12 @@ export const ERROR_CODES = {
     summary:
       'The index does not hold the Merkle leaves this proof needs (indexed after a gap, or damaged).',
   },
+  TILE_UNAVAILABLE: {
+    http: 404,
+    exit: 1,
+    summary:
+      'The index does not hold the Merkle leaves this tile needs (past the indexed records, or indexed after a gap).',
+  },
   AUTH_REQUIRED: {
     http: 401,
     exit: 2,
@@ -188,6 +194,43 @@ export const ERROR_CODES = {
     http: 500,
     exit: 1,
     summary: 'A scheduled job or a script run failed; its scheduler events say why.',
+  },
+  // Signed notes, checkpoints and cosignatures (c2sp.org), and the witness that speaks them.
+  NOTE_MALFORMED: {
+    http: 400,
+    exit: 2,
+    summary: 'A signed note, checkpoint, cosignature or witness request is not in its exact form.',
+  },
+  NOTE_KEY_INVALID: {
+    http: 400,
+    exit: 2,
+    summary:
+      'A note signer or verifier key is malformed, or two configured keys share a name and id.',
+  },
+  NOTE_SIGNATURE: {
+    http: 403,
+    exit: 1,
+    summary: 'No trusted key signed the note, or a signature from a trusted key does not verify.',
+  },
+  WITNESS_ORIGIN_UNKNOWN: {
+    http: 404,
+    exit: 2,
+    summary: 'The witness is not configured for the checkpoint’s origin.',
+  },
+  WITNESS_OLD_SIZE: {
+    http: 409,
+    exit: 1,
+    summary: 'The old size is not the size the witness last cosigned for that log.',
+  },
+  WITNESS_INCONSISTENT: {
+    http: 422,
+    exit: 1,
+    summary: 'The checkpoint is not consistent with what the witness last cosigned for that log.',
+  },
+  WITNESS_STATE_INVALID: {
+    http: 500,
+    exit: 1,
+    summary: 'A witness state file is unreadable or altered; the witness refuses that log.',
   },
   INTERNAL: {
     http: 500,

@@ -13,6 +13,7 @@ import { registerKeys } from './keys.js';
 import { registerServe } from './serve.js';
 import { registerPolicy } from './policy.js';
 import { registerDoctor } from './doctor.js';
+import { registerWitness } from './witness.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -49,6 +50,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerServe(program, io);
   registerPolicy(program, io);
   registerDoctor(program, io);
+  registerWitness(program, io);
   return program;
 }
 
