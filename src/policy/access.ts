@@ -53,6 +53,8 @@ export const PUBLIC_ROUTES: readonly string[] = [
   'POST /v1/session',
   'GET /',
   'GET /assets/:name',
+  'GET /v1/tlog/:channel/checkpoint',
+  'GET /v1/tlog/:channel/tile/*',
 ];
 
 /** Roles that see personal values put back (decrypted); the others see pseudonyms. */

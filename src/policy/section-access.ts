@@ -48,7 +48,7 @@ function routes(): Section {
       ROUTE_ACCESS.map((r) => [t`${code(`${r.method} ${r.url}`)}`, text(r.what), codes(r.roles)]),
     ),
     paragraph(
-      t`Without a token: ${codes(PUBLIC_ROUTES)} (health, the API description, sign-in, the admin page's files).`,
+      t`Without a token: ${codes(PUBLIC_ROUTES)} (health, the API description, sign-in, the admin page's files, and each channel's signed checkpoint and Merkle tiles: hashes only, never a record).`,
     ),
   ]);
 }

@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { otlpRoutes } from './routes/otlp.js';
 import { integrityRoutes } from './routes/integrity.js';
+import { tlogRoutes } from './routes/tlog.js';
 import { readRoutes } from './routes/read.js';
 import { tailRoutes } from './routes/tail.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -168,6 +169,7 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   readRoutes(app, ctx);
   tailRoutes(app, ctx);
   integrityRoutes(app, ctx);
+  tlogRoutes(app, ctx);
   gdprRoutes(app, ctx);
   tokenRoutes(app, ctx);
   sessionRoutes(app, ctx);
