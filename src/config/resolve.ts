@@ -182,6 +182,14 @@ export interface Config {
     /** Pinned public key (`ed25519:...`): verify refuses a log signed by another key. */
     readonly publicKey: string | undefined;
     readonly checkpointIntervalMs: number;
+    /** Origins of the channels' signed-note checkpoints are `<logName>/<channel>`. */
+    readonly logName: string | undefined;
+    /** Witnesses that cosign the checkpoints (c2sp.org/tlog-witness), with their verifier keys. */
+    readonly witnesses: ReadonlyArray<{ readonly url: string; readonly key: string }>;
+    /** How many witnesses must cosign a checkpoint for it to count as witnessed. */
+    readonly witnessQuorum: number;
+    /** How often new checkpoints are sent to the witnesses (ms). */
+    readonly witnessIntervalMs: number;
   };
   readonly limits: { readonly maxRecordBytes: number; readonly maxDepth: number };
   readonly writer: { readonly flushIntervalMs: number; readonly maxPendingBytes: number };
@@ -353,6 +361,10 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
     integrity: {
       publicKey: c.integrity?.public_key,
       checkpointIntervalMs: c.integrity?.checkpoint_interval_ms ?? 1000,
+      logName: c.integrity?.log_name,
+      witnesses: (c.integrity?.witnesses ?? []).map((w) => ({ url: w.url, key: w.key })),
+      witnessQuorum: witnessQuorum(c.integrity, source),
+      witnessIntervalMs: c.integrity?.witness_interval_ms ?? 5000,
     },
     limits: {
       maxRecordBytes: c.limits?.max_record_bytes ?? 64 * 1024,
@@ -411,6 +423,20 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
       );
   compileClassifier(config.classification); // refuse unsafe or invalid patterns now, at start
   return deepFreeze(config);
+}
+
+function witnessQuorum(
+  integrity: { witnesses?: readonly unknown[]; witness_quorum?: number } | undefined,
+  source: string | undefined,
+): number {
+  const count = integrity?.witnesses?.length ?? 0;
+  const quorum = integrity?.witness_quorum ?? Math.min(1, count);
+  if (quorum > count)
+    throw new LogsError(
+      'CONFIG_INVALID',
+      `${source ?? 'configuration'}: integrity.witness_quorum: ${quorum} is more than the ${count} witness(es) configured`,
+    );
+  return quorum;
 }
 
 function checkCron(expr: string, key: string, source: string | undefined): void {

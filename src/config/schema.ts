@@ -178,6 +178,29 @@ export const configSchema = z.strictObject({
     .strictObject({
       public_key: z.string().optional(),
       checkpoint_interval_ms: z.number().int().min(50).max(1000).optional(),
+      log_name: z
+        .string()
+        .regex(
+          /^[\x21-\x2a\x2c-\x7e]{1,200}$/,
+          'a log name is printable ASCII without spaces or "+", such as example.com/logs',
+        )
+        .optional(),
+      witnesses: z
+        .array(
+          z.strictObject({
+            url: z.url({ protocol: /^https?$/ }),
+            key: z
+              .string()
+              .regex(
+                /^[\x21-\x2a\x2c-\x7e]{1,255}\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$/,
+                "a witness's verifier key, as `dihya-logs witness key` prints it (name+keyid+base64)",
+              ),
+          }),
+        )
+        .max(16)
+        .optional(),
+      witness_quorum: z.number().int().min(1).max(16).optional(),
+      witness_interval_ms: z.number().int().min(1000).max(3_600_000).optional(),
     })
     .optional(),
   limits: z

@@ -32,6 +32,13 @@ export interface Checkpoint {
    * says so here, so `verify` keeps naming them as damage (`unsigned_records`) from `first` on.
    */
   readonly unproven?: Unproven;
+  /**
+   * The checkpoint as a C2SP signed note (c2sp.org/tlog-checkpoint): its origin (the log name
+   * and the channel) and the base64 of key id and Ed25519 signature of the note text
+   * `<origin>\n<size>\n<base64 root>\n`, made with the same key, so witnesses can cosign it.
+   */
+  readonly origin?: string;
+  readonly note_sig?: string;
   /** Ed25519 signature (base64) over CHECKPOINT_DOMAIN + JCS of every other field. */
   readonly sig: string;
 }
@@ -53,7 +60,8 @@ export function checkpointGenesis(logId: string): string {
 }
 
 function signedText(body: CheckpointBody): string {
-  const { v, log_id, channel, size, head, root, ts, prev, kid, final, unproven } = body;
+  const { v, log_id, channel, size, head, root, ts, prev, kid, final, unproven, origin } = body;
+  const noteSig = body.note_sig;
   const fields = {
     v,
     log_id,
@@ -66,6 +74,8 @@ function signedText(body: CheckpointBody): string {
     kid,
     ...(final === true ? { final } : {}),
     ...(unproven === undefined ? {} : { unproven }),
+    ...(origin === undefined ? {} : { origin }),
+    ...(noteSig === undefined ? {} : { note_sig: noteSig }),
   };
   return CHECKPOINT_DOMAIN + canonicalize(fields);
 }
@@ -123,9 +133,16 @@ export function asCheckpoint(value: unknown): Checkpoint | undefined {
     typeof c.kid === 'string' &&
     typeof c.sig === 'string' &&
     (c.final === undefined || c.final === true) &&
-    (c.unproven === undefined || isUnproven(c.unproven, c.size as number));
+    (c.unproven === undefined || isUnproven(c.unproven, c.size as number)) &&
+    (c.origin === undefined || (typeof c.origin === 'string' && NOTE_NAME.test(c.origin))) &&
+    (c.note_sig === undefined || (typeof c.note_sig === 'string' && NOTE_SIG.test(c.note_sig))) &&
+    (c.origin === undefined) === (c.note_sig === undefined);
   return ok ? (c as Checkpoint) : undefined;
 }
+
+// A note key name (no space, no plus, printable) and base64 of a 4-byte key id + 64-byte signature.
+const NOTE_NAME = /^[\x21-\x2a\x2c-\x7e]{1,255}$/;
+const NOTE_SIG = /^[A-Za-z0-9+/]{91}=$/;
 
 function isUnproven(value: unknown, size: number): boolean {
   const u = value as Partial<Record<keyof Unproven, unknown>> | null;

@@ -95,6 +95,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         kid: meta.kid,
         privateKey: exportPrivateKey(privateKey),
         checkpointPrev: tail.prev,
+        ...(config.integrity.logName === undefined ? {} : { logName: config.integrity.logName }),
         segments: segments.entries,
         segmentsPrev: segments.prev,
         archiveLevel: config.archive.level,

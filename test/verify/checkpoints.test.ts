@@ -1,3 +1,4 @@
+import { checkpointNoteText, NoteSigners } from '../../src/integrity/checkpoint-note.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,10 +100,21 @@ test('a log rewritten and re-signed with a new key pair: detected when the key i
   const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Record<string, unknown>;
   writeFileSync(metaFile, JSON.stringify({ ...meta, public_key: text }));
   let prev: string | undefined;
+  const notes = new NoteSigners(other.privateKey);
   const resigned = readLines(ckFile(t)).map((line) => {
     const { sig: _sig, ...body } = parseCheckpoint(line);
+    // The signed-note form too: a thorough attacker re-signs everything.
+    const noteSig =
+      body.origin === undefined
+        ? {}
+        : {
+            note_sig: notes.sign(
+              body.origin,
+              checkpointNoteText(body.origin, body.size, body.root),
+            ),
+          };
     const cp = signCheckpoint(
-      { ...body, kid: keyId(text), prev: prev ?? body.prev },
+      { ...body, ...noteSig, kid: keyId(text), prev: prev ?? body.prev },
       other.privateKey,
     );
     const out = encodeCheckpoint(cp);

@@ -19,6 +19,7 @@ import {
   type Unproven,
 } from '../../integrity/checkpoint.js';
 import { sha256Hex } from '../../crypto/hash.js';
+import { channelOrigin, checkpointNoteText, NoteSigners } from '../../integrity/checkpoint-note.js';
 import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
 import { FILE_MODE, writeAll } from '../../util/fs.js';
 import { LogsError } from '../../errors.js';
@@ -196,6 +197,7 @@ export class CheckpointLog {
   private readonly latest: Map<string, Checkpoint>;
   private closed = false;
   private bytes: number;
+  private readonly notes: NoteSigners;
   /** Offset of the last line appended, for the channel's state file. */
   lastOffset = 0;
 
@@ -205,7 +207,10 @@ export class CheckpointLog {
     private readonly privateKey: KeyObject,
     tail: Pick<CheckpointTail, 'prev' | 'latest'>,
     private readonly onError: (err: unknown) => void,
+    /** The log name of the channels' origins (`<log name>/<channel>`); default from the log id. */
+    private readonly logName?: string,
   ) {
+    this.notes = new NoteSigners(privateKey);
     this.fd = openSync(
       layout.checkpointsFile,
       constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
@@ -239,6 +244,9 @@ export class CheckpointLog {
     final = false,
     unproven?: Unproven,
   ): Checkpoint {
+    const root = new CompactRange(merkle).root();
+    const origin = channelOrigin(this.logName, this.meta.log_id, channel);
+    const noteSig = this.notes.sign(origin, checkpointNoteText(origin, state.seq, root));
     const cp = signCheckpoint(
       {
         v: 1,
@@ -246,7 +254,9 @@ export class CheckpointLog {
         channel,
         size: state.seq,
         head: state.head,
-        root: new CompactRange(merkle).root(),
+        root,
+        origin,
+        note_sig: noteSig,
         ts: now.toISOString(),
         prev: this.prev,
         kid: this.meta.kid,

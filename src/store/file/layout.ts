@@ -86,6 +86,11 @@ export class LogLayout {
     return path.join(this.dir, ...relative.split('/'));
   }
 
+  /** Witnesses' cosignatures of the checkpoints, one JSON line each (see cosignatures.ts). */
+  get cosignaturesFile(): string {
+    return path.join(this.integrityDir, 'cosignatures.log');
+  }
+
   get checkpointsFile(): string {
     return path.join(this.integrityDir, 'checkpoints.log');
   }

@@ -15,6 +15,7 @@ import { SegmentLogVerifier } from '../../integrity/segment-verifier.js';
 import { readMeta, type LogMeta } from './meta.js';
 import { sha256Hex } from '../../crypto/hash.js';
 import type { CheckpointPin } from './checkpoint-log.js';
+import { checkpointNoteValid } from '../../integrity/checkpoint-note.js';
 import { checkpointsCut, firstRewritten, unsignedOlderThanSigned } from './verify-findings.js';
 
 export interface VerifyOptions {
@@ -155,6 +156,20 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
   }
   const ck = ckVerifier.result();
   if (ck.damage !== undefined) damage.push(ck.damage);
+  // The note form is what witnesses and tile clients see: the newest one of each channel must
+  // carry the log's signature too (the line's own signature covers it; this checks the writer).
+  const noteKey = trustedKey ?? parsePublicKey(keyText);
+  for (const [channel, list] of ck.byChannel) {
+    const last = list[list.length - 1];
+    if (last !== undefined && !checkpointNoteValid(last, noteKey))
+      damage.push({
+        kind: 'checkpoint_signature',
+        channel,
+        file: rel(ckFile),
+        seq: last.size,
+        detail: `the signed-note form of ${channel}'s checkpoint at ${last.ts} does not carry the log's signature for ${String(last.origin)}`,
+      });
+  }
 
   const names = options.channels ?? [
     ...new Set([...meta.channels, ...ck.byChannel.keys(), ...book.channels()]),

@@ -82,6 +82,7 @@ export class SequencerHost {
       importPrivateKey(init.privateKey),
       { prev: init.checkpointPrev, latest: new Map(init.latestCheckpoints) },
       onError,
+      init.logName,
     );
     this.segments = new SegmentLog(
       this.layout,

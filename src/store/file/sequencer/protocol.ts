@@ -116,6 +116,8 @@ export interface SequencerInit {
   /** PKCS#8 DER of the signing key. */
   readonly privateKey: Uint8Array;
   readonly checkpointPrev: string;
+  /** `integrity.log_name`: checkpoints are signed notes of origin `<log name>/<channel>`. */
+  readonly logName?: string;
   /** The segment log as read at open, and the hash its next entry links to. */
   readonly segments: SegmentEntry[];
   readonly segmentsPrev: string;
