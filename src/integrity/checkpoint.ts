@@ -142,7 +142,7 @@ export function asCheckpoint(value: unknown): Checkpoint | undefined {
 
 // A note key name (no space, no plus, printable) and base64 of a 4-byte key id + 64-byte signature.
 const NOTE_NAME = /^[\x21-\x2a\x2c-\x7e]{1,255}$/;
-const NOTE_SIG = /^[A-Za-z0-9+/]{91}=$/;
+const NOTE_SIG = /^[a-z0-9+/]{91}=$/i;
 
 function isUnproven(value: unknown, size: number): boolean {
   const u = value as Partial<Record<keyof Unproven, unknown>> | null;
