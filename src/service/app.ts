@@ -22,6 +22,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { otlpRoutes } from './routes/otlp.js';
 import { integrityRoutes } from './routes/integrity.js';
 import { tlogRoutes } from './routes/tlog.js';
+import { latestCheckpointNote } from './checkpoint-note.js';
 import { readRoutes } from './routes/read.js';
 import { tailRoutes } from './routes/tail.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -169,7 +170,9 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   readRoutes(app, ctx);
   tailRoutes(app, ctx);
   integrityRoutes(app, ctx);
-  tlogRoutes(app, ctx);
+  tlogRoutes(app, ctx, {
+    checkpointNote: (channel) => latestCheckpointNote(ctx.index.layout, deps.logs.logId, channel),
+  });
   gdprRoutes(app, ctx);
   tokenRoutes(app, ctx);
   sessionRoutes(app, ctx);

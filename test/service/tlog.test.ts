@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { logVerifierKey } from '../../src/integrity/checkpoint-note.js';
+import {
+  openNote,
+  parseCheckpoint as parseNoteCheckpoint,
+  parseVerifierKey,
+} from '../../src/integrity/note/index.js';
+import { parsePublicKey } from '../../src/crypto/sign.js';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { tlogRoutes } from '../../src/service/routes/tlog.js';
@@ -198,7 +205,6 @@ test('unknown channels, malformed paths, entry bundles and tiles past the index 
       ['/v1/tlog/app/tile/1/000', 'TILE_UNAVAILABLE'],
       ['/v1/tlog/app/tile/2/000.p/1', 'TILE_UNAVAILABLE'],
       ['/v1/tlog/audit/tile/0/000.p/1', 'TILE_UNAVAILABLE'], // a channel with no record
-      ['/v1/tlog/app/checkpoint', 'NOT_FOUND'], // no checkpoint function given
       ['/v1/tlog/qqnope/checkpoint', 'NOT_FOUND'],
     ];
     for (const [url, code] of cases) {
@@ -243,6 +249,36 @@ test('the checkpoint comes from the function the routes are given: text/plain, n
     assert.deepEqual(asked, ['app', 'audit']);
   } finally {
     await app.close();
+    await s.close();
+  }
+});
+
+test('the checkpoint is the newest signed note of the channel, checked with the log key alone, with its tiles giving the same root', async () => {
+  const s = await testService({}, { integrity: { log_name: 'logs.example.org/dihya' } });
+  try {
+    await write(s, 300);
+    const res = await get(s, '/v1/tlog/app/checkpoint');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['cache-control'], 'no-cache');
+    const origin = 'logs.example.org/dihya/app';
+    const vkey = logVerifierKey(origin, parsePublicKey(s.t.publicKey));
+    const opened = openNote(res.body, [parseVerifierKey(vkey)]);
+    assert.equal(opened.verified.length, 1);
+    const cp = parseNoteCheckpoint(opened.text);
+    assert.equal(cp.origin, origin);
+    assert.equal(cp.size, 300);
+    const root = await rootFromTiles(cp.size, async (p) => {
+      const tile = await get(s, `/v1/tlog/app/${p}`);
+      assert.equal(tile.statusCode, 200, p);
+      return tile.rawPayload;
+    });
+    assert.deepEqual(root, cp.rootHash);
+    // Another key, or the note edited, is refused.
+    const other = logVerifierKey(origin, generateKeyPairSync('ed25519').publicKey);
+    assert.throws(() => openNote(res.body, [parseVerifierKey(other)]));
+    assert.throws(() => openNote(res.body.replace('\n300\n', '\n299\n'), [parseVerifierKey(vkey)]));
+    assert.equal((await get(s, '/v1/tlog/nope/checkpoint')).statusCode, 404);
+  } finally {
     await s.close();
   }
 });

@@ -96,13 +96,36 @@ export function readCheckpointTail(
   };
 }
 
+/**
+ * The latest checkpoint of one channel, read-only (beside a running writer): from the last
+ * lines, else where the channel's state file says, else by reading the log backwards.
+ */
+export function findLatestCheckpoint(
+  layout: LogLayout,
+  meta: Pick<LogMeta, 'log_id'>,
+  channel: string,
+): Checkpoint | undefined {
+  const file = layout.checkpointsFile;
+  if (!existsSync(file)) return undefined;
+  const tail = lastLines(file, 64);
+  for (let i = tail.lines.length - 1; i >= 0; i--) {
+    try {
+      const cp = parseCheckpoint((tail.lines[i] as Buffer).toString('utf8'));
+      if (cp.channel === channel && cp.log_id === meta.log_id) return cp;
+    } catch {
+      // verify's business
+    }
+  }
+  return hintedCheckpoint(layout, meta, channel) ?? scanBackFor(file, meta, channel);
+}
+
 // A checkpoint line is a few hundred bytes; anything longer is not one of ours.
 const MAX_LINE = 8192;
 
 /** The checkpoint the channel's state file points to, if that line is one of the channel's. */
 function hintedCheckpoint(
   layout: LogLayout,
-  meta: LogMeta,
+  meta: Pick<LogMeta, 'log_id'>,
   channel: string,
 ): Checkpoint | undefined {
   const offset = loadState(layout, channel)?.cp_offset;
@@ -128,7 +151,11 @@ function hintedCheckpoint(
 }
 
 /** Read the checkpoint log backwards for the channel's latest checkpoint (slow path, rare). */
-function scanBackFor(file: string, meta: LogMeta, channel: string): Checkpoint | undefined {
+function scanBackFor(
+  file: string,
+  meta: Pick<LogMeta, 'log_id'>,
+  channel: string,
+): Checkpoint | undefined {
   const needle = Buffer.from(`"channel":${JSON.stringify(channel)}`);
   const fd = openSync(file, constants.O_RDONLY);
   try {

@@ -2,7 +2,7 @@ import { closeSync, existsSync, fdatasyncSync, openSync, constants } from 'node:
 import { isHex64 } from '../../crypto/hash.js';
 import { FILE_MODE, writeAll } from '../../util/fs.js';
 import type { LogLayout } from './layout.js';
-import { scanLines } from './lines.js';
+import { lastLines, scanLines } from './lines.js';
 
 /**
  * One witness's cosignature of one checkpoint, as `.integrity/cosignatures.log` keeps it (one
@@ -77,4 +77,34 @@ export function appendCosignatures(layout: LogLayout, cosignatures: readonly Cos
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The cosignatures of one checkpoint (origin, size, root) among the last `bytes` of the file:
+ * a witness client stores them as it gets them, so those of a recent checkpoint are at its end.
+ */
+export function cosignaturesOf(
+  layout: LogLayout,
+  checkpoint: { readonly origin: string; readonly size: number; readonly root: string },
+  bytes = 256 * 1024,
+): Cosignature[] {
+  const file = layout.cosignaturesFile;
+  if (!existsSync(file)) return [];
+  const out = new Map<string, Cosignature>();
+  const { lines } = lastLines(file, Math.ceil(bytes / 200));
+  for (const l of lines) {
+    try {
+      const c = asCosignature(JSON.parse(l.toString('utf8')));
+      if (
+        c !== undefined &&
+        c.origin === checkpoint.origin &&
+        c.size === checkpoint.size &&
+        c.root === checkpoint.root
+      )
+        out.set(c.witness, c);
+    } catch {
+      // skipped
+    }
+  }
+  return [...out.values()];
 }
