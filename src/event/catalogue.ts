@@ -148,6 +148,33 @@ export const EVENT_CATALOGUE = {
     level: 'CRITICAL',
     description: 'On open, a channel file held fewer records than its last signed checkpoint.',
   },
+  'log.integrity.rollback': {
+    channel: 'security',
+    level: 'CRITICAL',
+    outcome: 'failure',
+    description:
+      'A witness has cosigned a larger tree of a channel than the log now holds: the log was rolled back (restored from an older copy) or forked. Names the witness, the witnessed size and the local size.',
+  },
+  'log.integrity.fork': {
+    channel: 'security',
+    level: 'CRITICAL',
+    outcome: 'failure',
+    description:
+      'A witness refused a checkpoint as inconsistent with the tree it cosigned (same size and another root, or the consistency proof does not hold): the log’s history was rewritten or forked.',
+  },
+  'log.witness.unreachable': {
+    channel: 'security',
+    level: 'WARNING',
+    outcome: 'failure',
+    description:
+      'A configured witness cannot be reached (network error, timeout, 5xx), does not know the log’s origin or key, or answered without a valid cosignature; checkpoints are sent again later, with backoff.',
+  },
+  'log.witness.reachable': {
+    channel: 'security',
+    level: 'INFO',
+    outcome: 'success',
+    description: 'A witness reported unreachable answers again.',
+  },
 } as const satisfies Record<string, EventType>;
 
 export type KnownEventType = keyof typeof EVENT_CATALOGUE;

@@ -14,3 +14,9 @@ export { parseAddCheckpoint, MAX_PROOF_LINES, type AddCheckpointRequest } from '
 export { WitnessStateStore, originHash, type OriginState } from './state.js';
 export { Witness, type WitnessDeps } from './witness.js';
 export { buildWitnessApp, serveWitness, type ServedWitness, type WitnessApp } from './app.js';
+export {
+  WitnessClient,
+  type WitnessClientDeps,
+  type WitnessChannelStatus,
+  type CosignatureStore,
+} from './client.js';
