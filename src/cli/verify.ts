@@ -5,6 +5,7 @@ import { verifyLogs, type VerifyReport } from '../store/file/verify.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { committedLeavesFromIndex } from '../index/committed.js';
+import { witnessedForVerify } from '../witness/index.js';
 import { configFor, type Io } from './context.js';
 import { Progress } from './progress.js';
 import { escapeTerminal } from './terminal.js';
@@ -15,6 +16,7 @@ interface VerifyCmdOptions {
   readonly deep?: boolean;
   readonly publicKey?: string;
   readonly progress?: boolean;
+  readonly witnesses?: boolean;
 }
 
 export function registerVerify(program: Command, io: Io): void {
@@ -31,6 +33,10 @@ export function registerVerify(program: Command, io: Io): void {
     .option('--deep', 'also parse every record and check its fields and canonical form (slower)')
     .option('--json', 'print the report as JSON')
     .option('--no-progress', 'no progress lines on stderr')
+    .option(
+      '--no-witnesses',
+      'do not ask the configured witnesses (the cosignatures kept in .integrity/ are still compared)',
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 intact, 1 damage found, 2 usage or configuration error.',
@@ -41,9 +47,17 @@ export function registerVerify(program: Command, io: Io): void {
       const publicKey = opts.publicKey ?? config.integrity.publicKey;
       const layout = new LogLayout(config.dir);
       const committed = committedLeaves(layout);
+      const witnessed = await witnessedForVerify({
+        layout,
+        publicKey,
+        logName: config.integrity.logName,
+        witnesses: config.integrity.witnesses,
+        online: opts.witnesses !== false,
+      });
       let report: VerifyReport;
       try {
         report = await verifyLogs({
+          ...witnessed,
           dir: config.dir,
           ...(opts.channel === undefined ? {} : { channels: opts.channel }),
           ...(publicKey === undefined ? {} : { publicKey }),

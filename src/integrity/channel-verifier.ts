@@ -8,6 +8,13 @@ import type { Damage, DamageKind } from './damage.js';
 import { CompactRange } from './merkle.js';
 import { recordTs, UNSIGNED_WINDOW_MS } from './record-time.js';
 
+/** A tree a witness cosigned: its size and root (hex), and the witness's name. */
+export interface Witnessed {
+  readonly size: number;
+  readonly root: string;
+  readonly witness: string;
+}
+
 /** The first record past the last checkpoint, and where it is. */
 export interface UnsignedRecord {
   readonly seq: number;
@@ -43,6 +50,8 @@ export class ChannelVerifier {
     { cp: Checkpoint; first: number; last: number; reason: string } | undefined;
   private firstUnsigned: UnsignedRecord | undefined;
   private unprovenAt: { line: number; file: string } | undefined;
+  private readonly witnessed: Witnessed[];
+  private nextWitnessed = 0;
   private signedTs: number | undefined;
   // Leaves since the last matched checkpoint, to find the first rewritten record (bounded).
   private recent: Array<{ hash: string; line: number }> = [];
@@ -57,7 +66,10 @@ export class ChannelVerifier {
     private readonly deep: boolean,
     /** Unsigned records from before this time (ms) must fit a crash's window. */
     private readonly startedMs = Date.now(),
+    /** Trees witnesses cosigned (size, root): the log must hold each, with that root. */
+    witnessed: ReadonlyArray<Witnessed> = [],
   ) {
+    this.witnessed = [...witnessed].sort((a, b) => a.size - b.size);
     this.head = genesis;
     this.recentFile = file;
     this.lastSize = checkpoints[checkpoints.length - 1]?.size ?? 0;
@@ -166,6 +178,7 @@ export class ChannelVerifier {
     // Where the unproven records start; reported once their checkpoint is reached, unless a
     // more precise damage (a checkpoint they contradict) comes first.
     if (expected === this.unproven?.first) this.unprovenAt = { line: lineNo, file: this.file };
+    if (!this.checkWitnessed(lineNo)) return false;
     if (expected > this.lastSize) return this.unsignedRecord(bytes, lineNo, expected);
     return this.checkCheckpoints(lineNo, bytes);
   }
@@ -194,6 +207,24 @@ export class ChannelVerifier {
         detail: `seq ${first.seq} (${first.ts}) to seq ${seq} (${ts.text}) are not covered by any signed checkpoint, though a writer signs every second: the checkpoints that covered them were removed`,
       };
       return false;
+    }
+    return true;
+  }
+
+  /** At each size a witness cosigned, the tree must have the root it cosigned. */
+  private checkWitnessed(lineNo: number): boolean {
+    while (this.nextWitnessed < this.witnessed.length) {
+      const w = this.witnessed[this.nextWitnessed] as Witnessed;
+      if (w.size > this.seq) break;
+      this.nextWitnessed += 1;
+      if (w.size < this.seq) continue; // inside a range retention removed
+      if (w.root !== this.merkle.root())
+        return this.fail(
+          'rollback',
+          lineNo,
+          this.seq,
+          `witness ${w.witness} cosigned this channel's tree of ${w.size} records with another root: the records up to seq ${w.size} are not the ones witnessed (a fork or a rewrite)`,
+        );
     }
     return true;
   }
@@ -254,6 +285,16 @@ export class ChannelVerifier {
   /** The file ended: everything a checkpoint names must have been seen. */
   end(lineNo: number): Damage | undefined {
     if (this.failure !== undefined) return this.failure;
+    const witnessed = this.witnessed[this.witnessed.length - 1];
+    if (witnessed !== undefined && witnessed.size > this.seq) {
+      this.fail(
+        'rollback',
+        lineNo + 1,
+        this.seq + 1,
+        `the channel ends at seq ${this.seq} but witness ${witnessed.witness} cosigned a tree of ${witnessed.size} records: the log was rolled back (seq ${this.seq + 1} to ${witnessed.size} are gone)`,
+      );
+      return this.failure;
+    }
     const last = this.checkpoints[this.checkpoints.length - 1];
     if (last !== undefined && last.size > this.seq) {
       this.fail(

@@ -16,6 +16,8 @@ export const DAMAGE_KINDS = {
     'records no signed checkpoint covers, older than a crash explains: the checkpoints that covered them were removed, or an open found them unproven',
   checkpoints_cut:
     'the checkpoint log is empty, or shorter than or different from what the segment log signed: checkpoints were removed',
+  rollback:
+    'the log is shorter than, or differs from, a tree a witness cosigned: it was rolled back or forked',
   checkpoint_malformed: 'a checkpoint line is not a valid checkpoint',
   checkpoint_chain: 'checkpoints do not chain: one was removed, inserted or reordered',
   checkpoint_signature: 'a checkpoint signature is invalid: it was altered or forged',
@@ -75,6 +77,8 @@ export const WARNING_KINDS = {
   channel_file_missing: 'a channel has no file and no checkpoint',
   segment_pending:
     'a rotated segment waits in archive/.staging to be sealed (next open or archive job)',
+  witness_unreachable:
+    'a configured witness could not be asked (or answered something unusable): its view was not compared',
   tombstoned_archive_present:
     'retention tombstoned an archive that is still on disk (the next retention run deletes it)',
 } as const;

@@ -101,7 +101,10 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
     events: new ServiceEvents(deps.logs, onError),
     metrics: new Metrics(deps.logs),
     health: new Health(deps.logs),
-    verification: new Verification(index.layout, deps.logs.config.integrity.publicKey),
+    verification: new Verification(index.layout, deps.logs.config.integrity.publicKey, {
+      logName: deps.logs.config.integrity.logName,
+      witnesses: deps.logs.config.integrity.witnesses,
+    }),
     masterKey: deps.masterKey,
     sessions: new Sessions(deps.clock ?? Date.now),
     throttle: new FailureThrottle(config.auth),

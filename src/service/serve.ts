@@ -1,4 +1,4 @@
-import { LogsError } from '../errors.js';
+import { LogsError, asLogsError } from '../errors.js';
 import type { Config, JobName } from '../config/resolve.js';
 import { JOB_NAMES } from '../config/resolve.js';
 import { builtinJobs } from '../lifecycle/jobs.js';
@@ -19,6 +19,8 @@ export interface ServeOptions {
   readonly scheduler?: boolean;
   /** Run the detectors on the live stream (default: `detectors.enabled` in the configuration). */
   readonly detect?: boolean;
+  /** Verify the logs once at start, when the verify job is enabled (default true). */
+  readonly verifyAtStart?: boolean;
   /** Lines for the operator (the first admin token, where it listens). */
   readonly say: (line: string) => void;
 }
@@ -97,6 +99,13 @@ export async function startService(options: ServeOptions): Promise<RunningServic
         return { records: r.records };
       });
       scheduler.start();
+      // A verification at every start, off the service's thread: damage done while it was
+      // stopped (an edited archive, a rolled-back directory a witness saw ahead) is a failed
+      // job and, with the detectors on, a tampering alert, before the nightly run.
+      if (config.scheduler.jobs.verify.enabled && options.verifyAtStart !== false) {
+        const s = scheduler;
+        void s.runNow('verify').catch((err: unknown) => logs.reportError(asLogsError(err)));
+      }
     }
     const address = await app.listen({
       host: options.host ?? config.service.host,

@@ -40,6 +40,11 @@ export class Verification {
   constructor(
     private readonly layout: LogLayout,
     private readonly publicKey: string | undefined,
+    /** Witnesses to compare with (their newest cosigned trees), and the log name of origins. */
+    private readonly witnessing: {
+      readonly logName: string | undefined;
+      readonly witnesses: ReadonlyArray<{ readonly url: string; readonly key: string }>;
+    } = { logName: undefined, witnesses: [] },
   ) {
     this.file = layout.serviceStateFile('lastVerify');
     // Missing or unreadable: shown as never run.
@@ -73,7 +78,12 @@ export class Verification {
     };
     const run = new Promise<VerifyReport>((resolve, reject) => {
       const worker = new Worker(new URL('./verify-worker.js', import.meta.url), {
-        workerData: { dir: this.layout.dir, publicKey: this.publicKey },
+        workerData: {
+          dir: this.layout.dir,
+          publicKey: this.publicKey,
+          logName: this.witnessing.logName,
+          witnesses: this.witnessing.witnesses,
+        },
       });
       worker.on('message', (m: { type: 'progress' | 'done' } & Record<string, unknown>) => {
         if (m.type === 'progress' && this.progressNow !== undefined)

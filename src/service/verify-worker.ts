@@ -3,9 +3,15 @@ import { verifyLogs } from '../store/file/verify.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { committedLeavesFromIndex } from '../index/committed.js';
+import { witnessedForVerify } from '../witness/index.js';
 
 /** Runs `verify` off the service's thread, posting progress (see verification.ts). */
-const { dir, publicKey } = workerData as { dir: string; publicKey: string | undefined };
+const { dir, publicKey, logName, witnesses } = workerData as {
+  dir: string;
+  publicKey: string | undefined;
+  logName: string | undefined;
+  witnesses: Array<{ url: string; key: string }>;
+};
 const port = parentPort;
 if (port === null) throw new Error('verify-worker runs as a worker thread');
 let last = 0;
@@ -16,7 +22,9 @@ try {
 } catch {
   committed = undefined; // log.json unreadable: verify reports it
 }
+const witnessed = await witnessedForVerify({ layout, publicKey, logName, witnesses, online: true });
 const report = await verifyLogs({
+  ...witnessed,
   dir,
   ...(publicKey === undefined ? {} : { publicKey }),
   ...(committed === undefined ? {} : { committedLeaves: committed.leaves }),

@@ -15,6 +15,12 @@ export { WitnessStateStore, originHash, type OriginState } from './state.js';
 export { Witness, type WitnessDeps } from './witness.js';
 export { buildWitnessApp, serveWitness, type ServedWitness, type WitnessApp } from './app.js';
 export {
+  gatherWitnessed,
+  witnessedForVerify,
+  type GatherOptions,
+  type WitnessedCheckpoint,
+} from './witnessed.js';
+export {
   WitnessClient,
   type WitnessClientDeps,
   type WitnessChannelStatus,

@@ -36,6 +36,18 @@ export interface VerifyOptions {
     size: number,
     root: string,
   ) => ((seq: number) => string | undefined) | undefined;
+  /**
+   * Trees the witnesses cosigned (see witness/witnessed.ts): each channel must hold each of
+   * them, with its root; a shorter or different log was rolled back or forked (`rollback`).
+   */
+  readonly witnessed?: ReadonlyArray<{
+    readonly channel: string;
+    readonly size: number;
+    readonly root: string;
+    readonly witness: string;
+  }>;
+  /** Warnings found while gathering them (an unreachable witness). */
+  readonly witnessWarnings?: readonly Warning[];
   /** Called after each chunk read: bytes read so far, of `totalBytes`. */
   readonly onProgress?: (p: { bytes: number; totalBytes: number; records: number }) => void;
 }
@@ -82,7 +94,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
   const layout = new LogLayout(options.dir);
   const rel = (f: string): string => path.relative(layout.dir, f);
   const damage: Damage[] = [];
-  const warnings: Warning[] = [];
+  const warnings: Warning[] = [...(options.witnessWarnings ?? [])];
   const pinned = options.publicKey?.trim();
   const trustedKey = pinned === undefined ? undefined : parsePublicKey(pinned);
 
@@ -228,6 +240,7 @@ export async function verifyLogs(options: VerifyOptions): Promise<VerifyReport> 
       checkpoints,
       options.deep === true,
       startedMs,
+      (options.witnessed ?? []).filter((w) => w.channel === channel),
     );
     verifiers.set(channel, v);
     let checked = 0;
