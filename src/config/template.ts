@@ -27,6 +27,15 @@ integrity:
   public_key: ${JSON.stringify(opts.publicKey)}
   # Signed checkpoints are written at least this often while records are written (50-1000).
   checkpoint_interval_ms: 1000
+  # Checkpoints are also C2SP signed notes of origin <log_name>/<channel> (default
+  # dihya-logs/<log id>). Witnesses (dihya-logs witness, or any c2sp.org/tlog-witness) cosign
+  # them, which is what detects a rollback of the whole directory (docs/witness.md):
+  # log_name: example.com/dihya-logs
+  # witnesses:
+  #   - url: http://witness.example.org:7380
+  #     key: "witness.example.org/w1+1a2b3c4d+BA..."
+  # witness_quorum: 1
+  # witness_interval_ms: 5000
 
 limits:
   max_record_bytes: 65536   # a larger record is refused (EVENT_TOO_LARGE)

@@ -75,11 +75,22 @@ export const POLICY_CHANGE_EVENT = 'config.policy.changed';
  * Event types only dihya-logs itself writes (GDPR requests, alerts, policy changes): producers
  * cannot forge them.
  */
+/**
+ * Events about the log's own integrity (what an open found, what witnesses answered): written
+ * by dihya-logs only, so a producer cannot raise a tampering alert or fake a recovery.
+ */
+export const INTEGRITY_EVENT_PREFIXES = ['log.integrity.', 'log.witness.', 'log.recovery'] as const;
+
+export function isIntegrityEvent(type: string): boolean {
+  return INTEGRITY_EVENT_PREFIXES.some((p) => type.startsWith(p));
+}
+
 export function isReservedEvent(type: string): boolean {
   return (
     type.startsWith(RESERVED_EVENT_PREFIX) ||
     type.startsWith(ALERT_EVENT_PREFIX) ||
-    type === POLICY_CHANGE_EVENT
+    type === POLICY_CHANGE_EVENT ||
+    isIntegrityEvent(type)
   );
 }
 

@@ -3,6 +3,7 @@ import {
   ALERT_EVENT_PREFIX,
   POLICY_CHANGE_EVENT,
   RESERVED_EVENT_PREFIX,
+  isIntegrityEvent,
   isReservedEvent,
 } from '../event/record.js';
 import type { Keystore } from '../crypto/keystore.js';
@@ -234,6 +235,19 @@ export class Logs implements LogSink, ExitTarget {
       if (ack === null) throw new LogsError('EVENT_INVALID', 'security: below the minimum level');
       return ack;
     });
+  }
+
+  /**
+   * Record an event about the log's own integrity (`log.integrity.*`, `log.witness.*`, in
+   * `security`, durable): what the witnesses answered. Only dihya-logs calls this; producers
+   * cannot write these event types.
+   */
+  recordIntegrity(event: EventInput): Promise<Ack | null> {
+    if (event.event === undefined || !isIntegrityEvent(event.event))
+      return Promise.reject(
+        new LogsError('INTERNAL', 'recordIntegrity takes log.integrity.* and log.witness.* events'),
+      );
+    return this.writeAs({ channel: 'security', ...event }, { wait: 'durable' }, true);
   }
 
   /**
@@ -609,6 +623,6 @@ function reserved(event: string): void {
   if (isReservedEvent(event))
     throw new LogsError(
       'EVENT_INVALID',
-      `event: ${RESERVED_EVENT_PREFIX}*, ${ALERT_EVENT_PREFIX}* and ${POLICY_CHANGE_EVENT} event types are recorded by dihya-logs itself (GDPR requests, alerts, policy changes)`,
+      `event: ${RESERVED_EVENT_PREFIX}*, ${ALERT_EVENT_PREFIX}*, log.integrity.*, log.witness.*, log.recovery* and ${POLICY_CHANGE_EVENT} event types are recorded by dihya-logs itself (GDPR requests, alerts, integrity findings, policy changes)`,
     );
 }

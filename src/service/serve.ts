@@ -8,6 +8,8 @@ import { LogLayout } from '../store/file/layout.js';
 import { buildApp, type ServiceApp } from './app.js';
 import { TokenStore } from './tokens.js';
 import { DetectionEngine } from '../detect/engine.js';
+import type { WitnessClient } from '../witness/index.js';
+import { startWitnessing } from './witnessing.js';
 
 export interface ServeOptions {
   readonly logs: Logs;
@@ -29,6 +31,8 @@ export interface RunningService {
   readonly app: ServiceApp;
   /** The detectors, when they run. */
   readonly detection: DetectionEngine | undefined;
+  /** The witness client, when witnesses are configured. */
+  readonly witnessing: WitnessClient | undefined;
   /** Where it listens: `http://host:port`. */
   readonly url: string;
   /** Stop accepting, finish the requests under way, end the streams, stop the jobs. */
@@ -45,6 +49,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   let app: ServiceApp | undefined;
   let scheduler: Scheduler | undefined;
   let detection: DetectionEngine | undefined;
+  let witnessing: WitnessClient | undefined;
   try {
     if (tokens.activeCount('admin') === 0) {
       const made = tokens.create('admin', 'first admin');
@@ -107,6 +112,11 @@ export async function startService(options: ServeOptions): Promise<RunningServic
         void s.runNow('verify').catch((err: unknown) => logs.reportError(asLogsError(err)));
       }
     }
+    witnessing = startWitnessing(logs, app.service.index);
+    if (witnessing !== undefined)
+      options.say(
+        `dihya-logs serve: checkpoints go to ${config.integrity.witnesses.length} witness(es) (quorum ${config.integrity.witnessQuorum})`,
+      );
     const address = await app.listen({
       host: options.host ?? config.service.host,
       port: options.port ?? config.service.port,
@@ -114,11 +124,14 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     options.say(`dihya-logs serve: listening on ${address} (logs in ${logs.dir})`);
     const running = app;
     const detecting = detection;
+    const witnessClient = witnessing;
     return {
       app: running,
       detection: detecting,
       url: address,
+      witnessing: witnessClient,
       stop: async () => {
+        await witnessClient?.close();
         await scheduler?.stop();
         await detecting?.close();
         await running.close();
@@ -126,6 +139,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       },
     };
   } catch (err) {
+    await witnessing?.close();
     await detection?.close();
     await scheduler?.stop();
     await app?.close();

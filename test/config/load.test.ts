@@ -123,6 +123,27 @@ test('detectors and alerts: defaults, overrides, and bad values named by their k
       /detectors\.rules\.0\.group_by/,
     ],
     [{ detectors: { access_denied: { window_ms: 10 } } }, /detectors\.access_denied\.window_ms/],
+    [{ integrity: { log_name: 'has space' } }, /integrity\.log_name/],
+    [{ integrity: { log_name: 'a+b' } }, /integrity\.log_name/],
+    [
+      {
+        integrity: { witnesses: [{ url: 'ftp://w.example', key: `w+1a2b3c4d+${'A'.repeat(44)}` }] },
+      },
+      /integrity\.witnesses\.0\.url/,
+    ],
+    [
+      { integrity: { witnesses: [{ url: 'http://w.example', key: 'not a key' }] } },
+      /integrity\.witnesses\.0\.key/,
+    ],
+    [
+      {
+        integrity: {
+          witnesses: [{ url: 'http://w.example', key: `w+1a2b3c4d+${'A'.repeat(44)}` }],
+          witness_quorum: 2,
+        },
+      },
+      /integrity\.witness_quorum: 2 is more than the 1 witness\(es\) configured/,
+    ],
   ] as const) {
     const err = await expectCode('CONFIG_INVALID', () => resolveConfig(raw, '/base'));
     assert.match(err.message, key);

@@ -450,7 +450,7 @@ test('a user rule: a filter, a count over a window, grouped by a field', async (
   await r.close();
 });
 
-test('alert.* and config.policy.changed cannot be written by producers: such records were written by dihya-logs', async () => {
+test('alert.*, log.integrity.* and config.policy.changed cannot be written by producers: such records were written by dihya-logs', async () => {
   const r = await rig();
   await expectCode('EVENT_INVALID', () =>
     r.logs.write({ channel: 'security', event: 'alert.brute_force', msg: 'forged' }),
@@ -464,5 +464,10 @@ test('alert.* and config.policy.changed cannot be written by producers: such rec
       { channel: 'security', event: 'alert.x' },
     ]),
   );
+  // Nor the log's own integrity findings: a forged one would raise a tampering alert.
+  for (const event of ['log.integrity.rollback', 'log.witness.unreachable', 'log.recovery']) {
+    await expectCode('EVENT_INVALID', () => r.logs.write({ channel: 'security', event }));
+  }
+  await expectCode('INTERNAL', () => r.logs.recordIntegrity({ event: 'auth.login.failure' }));
   await r.close();
 });

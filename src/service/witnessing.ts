@@ -1,0 +1,48 @@
+import { asLogsError } from '../errors.js';
+import type { Logs } from '../log/logs.js';
+import { consistencyProofFromIndex } from '../index/proofs.js';
+import { findLatestCheckpoint } from '../store/file/checkpoint-log.js';
+import { appendCosignatures, readCosignatures } from '../store/file/cosignatures.js';
+import { WitnessClient } from '../witness/index.js';
+import type { IndexAccess } from './index-access.js';
+
+/**
+ * The service's witness client (when `integrity.witnesses` is set): each channel's newest
+ * checkpoint, with a consistency proof from the service's index, to every witness; what they
+ * answer goes to `.integrity/cosignatures.log` and, when it says the log was rolled back or
+ * forked, to the security channel (which the tampering detector watches). Off the write path.
+ */
+export function startWitnessing(logs: Logs, index: IndexAccess): WitnessClient | undefined {
+  const integrity = logs.config.integrity;
+  if (integrity.witnesses.length === 0) return undefined;
+  const layout = index.layout;
+  const meta = { log_id: logs.logId };
+  const channels = Object.keys(logs.config.channels);
+  const client = new WitnessClient({
+    witnesses: integrity.witnesses,
+    quorum: integrity.witnessQuorum,
+    intervalMs: integrity.witnessIntervalMs,
+    latest: () =>
+      channels.flatMap((c) => {
+        const cp = findLatestCheckpoint(layout, meta, c);
+        return cp === undefined ? [] : [cp];
+      }),
+    consistency: async (channel, from, to) => {
+      await index.caughtUp();
+      return consistencyProofFromIndex(index.db, channel, from, to).hashes;
+    },
+    store: {
+      read: () => readCosignatures(layout),
+      append: (list) => appendCosignatures(layout, list),
+    },
+    onEvent: async (e) => {
+      try {
+        await logs.recordIntegrity(e);
+      } catch (err) {
+        logs.reportError(asLogsError(err));
+      }
+    },
+  });
+  client.start();
+  return client;
+}
