@@ -232,6 +232,12 @@ export const ERROR_CODES = {
     exit: 1,
     summary: 'A witness state file is unreadable or altered; the witness refuses that log.',
   },
+  // Offline receipts (c2sp.org/tlog-proof): what an auditor is handed, so hostile input.
+  RECEIPT_INVALID: {
+    http: 422,
+    exit: 1,
+    summary: 'A receipt is malformed, or does not verify against the keys given.',
+  },
   INTERNAL: {
     http: 500,
     exit: 1,

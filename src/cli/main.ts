@@ -14,6 +14,7 @@ import { registerServe } from './serve.js';
 import { registerPolicy } from './policy.js';
 import { registerDoctor } from './doctor.js';
 import { registerWitness } from './witness.js';
+import { registerProof } from './proof.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -51,6 +52,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerPolicy(program, io);
   registerDoctor(program, io);
   registerWitness(program, io);
+  registerProof(program, io);
   return program;
 }
 
