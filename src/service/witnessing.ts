@@ -1,10 +1,10 @@
 import { asLogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
-import { consistencyProofFromIndex } from '../index/proofs.js';
 import { findLatestCheckpoint } from '../store/file/checkpoint-log.js';
 import { appendCosignatures, readCosignatures } from '../store/file/cosignatures.js';
 import { WitnessClient } from '../witness/index.js';
 import type { IndexAccess } from './index-access.js';
+import { WitnessProofs } from './witness-proofs.js';
 
 /**
  * The service's witness client (when `integrity.witnesses` is set): each channel's newest
@@ -18,6 +18,9 @@ export function startWitnessing(logs: Logs, index: IndexAccess): WitnessClient |
   const layout = index.layout;
   const meta = { log_id: logs.logId };
   const channels = Object.keys(logs.config.channels);
+  const proofs = new WitnessProofs(layout, index);
+  // The roots of the checkpoints handed to the client: each proof is checked against its own.
+  const roots = new Map<string, string>();
   const client = new WitnessClient({
     witnesses: integrity.witnesses,
     quorum: integrity.witnessQuorum,
@@ -25,12 +28,11 @@ export function startWitnessing(logs: Logs, index: IndexAccess): WitnessClient |
     latest: () =>
       channels.flatMap((c) => {
         const cp = findLatestCheckpoint(layout, meta, c);
+        if (cp !== undefined) roots.set(`${c}:${cp.size}`, cp.root);
         return cp === undefined ? [] : [cp];
       }),
-    consistency: async (channel, from, to) => {
-      await index.caughtUp();
-      return consistencyProofFromIndex(index.db, channel, from, to).hashes;
-    },
+    consistency: (channel, from, to) =>
+      proofs.consistency(channel, from, to, roots.get(`${channel}:${to}`)),
     store: {
       read: () => readCosignatures(layout),
       append: (list) => appendCosignatures(layout, list),
