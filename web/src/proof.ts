@@ -41,23 +41,28 @@ async function node(left: string, right: string): Promise<string> {
 }
 
 const CHECKPOINT_DOMAIN = 'dihya-logs/checkpoint/v1\n';
+// Sorted, as RFC 8785 orders them; `unproven`'s own keys (first, last, reason) are sorted too.
 const SIGNED_FIELDS = [
   'channel',
   'final',
   'head',
   'kid',
   'log_id',
+  'note_sig',
+  'origin',
   'prev',
   'root',
   'size',
   'ts',
+  'unproven',
   'v',
 ];
 
 /**
  * Whether the checkpoint carries a valid Ed25519 signature of `publicKey` (`ed25519:<base64>`):
  * over CHECKPOINT_DOMAIN and the RFC 8785 form of its fields but `sig`. Its fields are ASCII
- * strings, integers and `final: true`, so sorted keys and JSON.stringify give that form.
+ * strings, integers, `final: true` and `unproven` (first, last, reason), so sorted keys and
+ * JSON.stringify give that form.
  */
 export async function checkpointSigned(
   checkpoint: Checkpoint,
