@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { Keystore } from '../crypto/keystore.js';
@@ -12,6 +13,7 @@ import { readMeta } from '../store/file/meta.js';
 import { escapeTerminal } from '../util/escape.js';
 import { configFor, type Io } from './context.js';
 import { openForCli } from './open.js';
+import { writeNew } from './proof.js';
 import { tryMasterKey } from './query.js';
 
 interface ExportFlags {
@@ -67,6 +69,7 @@ export function registerGdpr(program: Command, io: Io): void {
             `export ${report.requestId}: ${report.records} record(s) in ${report.dir}/`,
             ...Object.entries(report.perChannel).map(([c, n]) => `  ${c}: ${n}`),
             `  files: ${report.files.join(', ')}`,
+            `  receipts: ${report.receipts.proven} in receipts/${report.receipts.unproven > 0 ? `, ${report.receipts.unproven} record(s) unproven (reasons in receipts.json)` : ''}`,
           ];
           if (report.unknownIds > 0)
             lines.push(
@@ -133,6 +136,7 @@ interface EraseFlags {
   readonly dryRun?: boolean;
   readonly due?: boolean;
   readonly json?: boolean;
+  readonly receiptOut?: string;
 }
 
 /** `dihya-logs erase`: GDPR erasure, now or when retention duties end. */
@@ -147,10 +151,22 @@ export function registerErase(program: Command, io: Io): void {
     .option('--requested-by <who>', 'who asks (default: cli:<your user name>)')
     .option('--dry-run', 'say what would be erased now and later, change nothing')
     .option('--due', 'carry out the scheduled erasures whose retention duties have ended')
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print the report as JSON (with the receipt of the erasure record)')
+    .option(
+      '--receipt-out <file>',
+      'write the receipt of the erasure record to this new file (mode 0600)',
+    )
     .action(async (opts: EraseFlags, cmd: Command) => {
       if (opts.due !== true && (opts.subject === undefined || opts.reason === undefined))
         throw new LogsError('USAGE', 'erase: give --subject and --reason (or --due)');
+      if (opts.receiptOut !== undefined && (opts.due === true || opts.dryRun === true))
+        throw new LogsError(
+          'USAGE',
+          '--receipt-out: only an erasure (not --due, --dry-run) makes one',
+        );
+      // Checked before anything is erased; writeNew refuses it again if it appears meanwhile.
+      if (opts.receiptOut !== undefined && existsSync(opts.receiptOut))
+        throw new LogsError('USAGE', `${opts.receiptOut} exists: it is not replaced`);
       const logs = await openForCli(cmd, 'erase');
       try {
         if (opts.due === true) {
@@ -171,14 +187,33 @@ export function registerErase(program: Command, io: Io): void {
           requestedBy: opts.requestedBy ?? `cli:${userInfo().username}`,
           dryRun: opts.dryRun === true,
         });
-        io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : eraseText(report));
+        const saved =
+          opts.receiptOut !== undefined && report.receipt !== undefined
+            ? saveReceipt(opts.receiptOut, report.receipt, io)
+            : undefined;
+        io.out(
+          opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : eraseText(report, saved),
+        );
       } finally {
         await logs.close();
       }
     });
 }
 
-function eraseText(r: EraseReport): string {
+/** Write the receipt; a failure is said, never a reason to hide that the erasure is done. */
+function saveReceipt(file: string, receipt: string, io: Io): string | undefined {
+  try {
+    writeNew(file, receipt);
+    return file;
+  } catch (err) {
+    io.err(
+      `warning: the receipt was not written to ${escapeTerminal(file)} (${err instanceof Error ? err.message : String(err)}); it is in --json\n`,
+    );
+    return undefined;
+  }
+}
+
+function eraseText(r: EraseReport, saved: string | undefined): string {
   const head = r.dryRun
     ? `erase ${r.requestId} (dry run, nothing changed)`
     : `erase ${r.requestId}`;
@@ -194,6 +229,16 @@ function eraseText(r: EraseReport): string {
         `  kept: ${d.records} record(s) in ${d.channel} until ${d.until} (${d.basis}); the key is destroyed then`,
     ),
   ];
+  if (r.recorded !== undefined) {
+    const what = `receipt of the request record (${r.recorded.channel} #${r.recorded.seq})`;
+    lines.push(
+      r.receipt === undefined
+        ? `  ${what}: none yet (${r.receiptError ?? '?'})`
+        : saved !== undefined
+          ? `  ${what}: written to ${saved}`
+          : `  ${what}: in --json, or write it with --receipt-out FILE (or dihya-logs proof --channel ${r.recorded.channel} --seq ${r.recorded.seq})`,
+    );
+  }
   if (r.unknownIds > 0 && r.status !== 'nothing')
     lines.push(`note: ${r.unknownIds} of the ids given are unknown to the keystore`);
   return `${lines.map(escapeTerminal).join('\n')}\n`;

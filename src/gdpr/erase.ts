@@ -8,6 +8,7 @@ import { catchUp } from '../index/indexer.js';
 import type { Logs } from '../log/logs.js';
 import { LogLayout } from '../store/file/layout.js';
 import { personWhere } from './export.js';
+import { erasureReceipt } from './receipts.js';
 import { listRequests } from './requests.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 
@@ -54,6 +55,15 @@ export interface EraseReport {
   };
   /** Ids given that the keystore does not know (never logged, or already erased). */
   readonly unknownIds: number;
+  /** The `gdpr.erasure` record written (none for a dry run or nobody to erase). */
+  readonly recorded: { readonly channel: 'audit'; readonly seq: number } | undefined;
+  /**
+   * The receipt of that record (c2sp.org/tlog-proof text, docs/receipts.md): it proves with the
+   * log's public key alone that the request is in the audit trail. Never holds personal data.
+   */
+  readonly receipt: string | undefined;
+  /** Why there is no receipt although the record was written (the erasure is done all the same). */
+  readonly receiptError: string | undefined;
 }
 
 /**
@@ -113,7 +123,12 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
         ? new Date(Math.max(...duties.map((d) => Date.parse(d.until)))).toISOString()
         : undefined;
     const exports = await exportsOf(layout, logs.logId, db, pseudonyms, logs.channelKeyring());
-    const report = (keys: number, indexRows: number, deleted: string[]): EraseReport => ({
+    const report = (
+      keys: number,
+      indexRows: number,
+      deleted: string[],
+      proof?: { seq: number; receipt?: string; error?: string },
+    ): EraseReport => ({
       requestId,
       status,
       dryRun,
@@ -121,6 +136,9 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
       duties,
       now: { keys, indexRows, exports: deleted },
       unknownIds: options.ids.length - known.length,
+      recorded: proof === undefined ? undefined : { channel: 'audit', seq: proof.seq },
+      receipt: proof?.receipt,
+      receiptError: proof?.error,
     });
     if (dryRun || status === 'nothing')
       return report(0, countRows(db, where, status === 'done' ? [] : duties), exports);
@@ -128,7 +146,7 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
     // The request is recorded before anything is destroyed: its subject still resolves to the
     // person's pseudonym (after, it would make a new one), and no erasure goes unrecorded.
     const first = known[0];
-    await logs.recordRequest({
+    const ack = await logs.recordRequest({
       event: 'gdpr.erasure',
       actor: options.requestedBy,
       ...(first === undefined ? {} : { subject: first }),
@@ -155,7 +173,10 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
     const keys = status === 'done' ? logs.destroySubjectKeys(pseudonyms) : 0;
     const indexRows = deleteRows(db, where, status === 'done' ? [] : duties);
     const removed = exports.filter((dir) => removeExport(layout, dir, logs));
-    return report(keys, indexRows, removed);
+    // Last: the receipt proves the record, not the person's data, so it needs no key, and
+    // nothing it could fail on holds the erasure back.
+    const proof = await erasureReceipt(logs, layout, db, ack.seq);
+    return report(keys, indexRows, removed, { seq: ack.seq, ...proof });
   } finally {
     db.close();
   }

@@ -1,15 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { canonicalize } from '../event/canonical.js';
 import { Keystore } from '../crypto/keystore.js';
-import { keyId, parsePublicKey, signBytes, verifyBytes } from '../crypto/sign.js';
 import { LogsError } from '../errors.js';
 import { IndexDb } from '../index/index-db.js';
 import { catchUp } from '../index/indexer.js';
 import type { Logs } from '../log/logs.js';
-import { COLUMNS, cell, csvCell } from '../query/format.js';
-import type { QueryRecord } from '../query/query.js';
 import { RecordReader } from '../query/read.js';
 import { selectHits, type Hit } from '../query/search.js';
 import { reveal } from '../redact/reveal.js';
@@ -17,9 +12,18 @@ import type { SubjectLookup } from '../redact/pii.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta, readSigningKey } from '../store/file/meta.js';
 import { readSegmentBook } from '../store/file/segment-log.js';
-import { ensureDir, FILE_MODE, fsyncDir, writeAll, writeFileDurable } from '../util/fs.js';
+import { fsyncDir } from '../util/fs.js';
+import { BundleWriter, createBundleDir, signedManifest, type ExportFormat } from './bundle.js';
+import { RECEIPTS_INDEX, receiptBuilderFor, writeExportReceipts } from './receipts.js';
 
-export type ExportFormat = 'json' | 'csv';
+export {
+  MANIFEST_DOMAIN,
+  isBundleFileName,
+  verifyBundle,
+  type BundleCheck,
+  type ExportFormat,
+  type ExportManifest,
+} from './bundle.js';
 
 export interface ExportOptions {
   /** The open logs: the export is recorded through them as an `audit` event. */
@@ -47,11 +51,15 @@ export interface ExportReport {
   readonly unknownIds: number;
   /** Records that failed their hash check when read back (exported as stored, listed). */
   readonly damaged: number;
+  /**
+   * Receipts in receipts/ (docs/gdpr.md): records proven, and records listed in receipts.json
+   * as unproven with the reason.
+   */
+  readonly receipts: { readonly proven: number; readonly unproven: number };
+  /** The bundle's files; the receipts are counted, not listed. */
   readonly files: readonly string[];
 }
 
-/** Domain of the manifest signature: a signature over a manifest is never valid elsewhere. */
-export const MANIFEST_DOMAIN = 'dihya-logs/export-manifest/v1\n';
 const PAGE = 5000;
 const CONSULTATION_EVENTS = /^(?:gdpr\.|log\.read)/;
 
@@ -85,8 +93,10 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
       idOf: (p) => mine.get(p)?.id,
     };
     // Encrypted channels are opened (and indexed) with their keys: their records are the
-    // person's too.
+    // person's too. The flush signs a checkpoint of what is written, so every record found
+    // can have its receipt.
     const channelKeys = keystore.channelKeyring();
+    await logs.flush();
     await catchUp(layout, meta.log_id, db, { channelKeys });
     const reader = new RecordReader(
       layout,
@@ -99,6 +109,7 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
     const perChannel: Record<string, number> = {};
     const perEvent: Record<string, number> = {};
     const consulted: Array<Record<string, unknown>> = [];
+    const exported: Array<{ channel: string; seq: number }> = [];
     let records = 0;
     let damaged = 0;
     let first: string | undefined;
@@ -117,6 +128,7 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
         if (!ok) damaged += 1;
         const record = ok ? reveal(r.record, only, meta.log_id).record : r.record;
         out.add({ channel: r.hit.channel, seq: r.hit.seq, status: r.status, record, file: r.file });
+        exported.push({ channel: r.hit.channel, seq: r.hit.seq });
         records += 1;
         perChannel[r.hit.channel] = (perChannel[r.hit.channel] ?? 0) + 1;
         const event = typeof record.event === 'string' ? record.event : '?';
@@ -152,10 +164,15 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
     bundle.write('summary.json', `${JSON.stringify(summary, null, 2)}\n`);
     bundle.write('summary.txt', summaryText(summary, consulted.length));
     bundle.write('consulted.json', `${JSON.stringify(consulted, null, 2)}\n`);
+    const receipts = await writeExportReceipts(
+      receiptBuilderFor(logs, layout, db, channelKeys),
+      bundle.dir,
+      exported,
+    );
     const files = [...out.files, 'summary.json', 'summary.txt', 'consulted.json'];
     const manifest = signedManifest(
       bundle.dir,
-      files,
+      [...files, ...receipts.files],
       requestId,
       meta.log_id,
       meta.public_key,
@@ -170,7 +187,8 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
       perChannel,
       unknownIds,
       damaged,
-      files: [...files, 'manifest.json'],
+      receipts: { proven: receipts.proven, unproven: receipts.unproven },
+      files: [...files, RECEIPTS_INDEX, 'manifest.json'],
     };
     await logs.recordRequest({
       event: 'gdpr.export',
@@ -233,143 +251,6 @@ function consultation(
   };
 }
 
-/** `export/<request-id>/`, 0700, created new (never an existing directory). */
-function createBundleDir(
-  layout: LogLayout,
-  requestId: string,
-): { dir: string; write: (name: string, text: string) => void } {
-  ensureDir(layout.exportDir);
-  const root = realpathSync(layout.exportDir);
-  if (!root.startsWith(realpathSync(layout.dir) + path.sep))
-    throw new LogsError('IO_ERROR', `${layout.exportDir} leads outside the logs directory`);
-  const dir = path.join(root, requestId);
-  ensureDir(dir);
-  return {
-    dir,
-    write: (name, text) => writeFileDurable(path.join(dir, name), text, { exclusive: true }),
-  };
-}
-
-/** records.json (a JSON array, one record per line) and, for csv, records.csv; written as read. */
-class BundleWriter {
-  readonly files: string[];
-  private readonly json: number;
-  private readonly csv: number | undefined;
-  private count = 0;
-
-  constructor(dir: string, format: ExportFormat) {
-    const open = (name: string): number =>
-      openSync(
-        path.join(dir, name),
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
-        FILE_MODE,
-      );
-    this.json = open('records.json');
-    writeAll(this.json, '[');
-    this.files = ['records.json'];
-    if (format === 'csv') {
-      this.csv = open('records.csv');
-      writeAll(this.csv, `${COLUMNS.map(csvCell).join(',')}\r\n`);
-      this.files.push('records.csv');
-    }
-  }
-
-  add(r: QueryRecord): void {
-    writeAll(this.json, `${this.count === 0 ? '\n' : ',\n'}${JSON.stringify(r.record)}`);
-    if (this.csv !== undefined)
-      writeAll(this.csv, `${COLUMNS.map((c) => csvCell(cell(r, c))).join(',')}\r\n`);
-    this.count += 1;
-  }
-
-  close(): void {
-    writeAll(this.json, this.count === 0 ? ']\n' : '\n]\n');
-    for (const fd of [this.json, this.csv]) {
-      if (fd === undefined) continue;
-      fsyncSync(fd);
-      closeSync(fd);
-    }
-  }
-}
-
-export interface ExportManifest {
-  readonly v: 1;
-  readonly request_id: string;
-  readonly log_id: string;
-  readonly created: string;
-  readonly files: ReadonlyArray<{ name: string; bytes: number; sha256: string }>;
-  readonly public_key: string;
-  readonly kid: string;
-  readonly sig: string;
-}
-
-function signedManifest(
-  dir: string,
-  files: readonly string[],
-  requestId: string,
-  logId: string,
-  publicKey: string,
-  privateKey: ReturnType<typeof readSigningKey>,
-): ExportManifest {
-  const body = {
-    v: 1 as const,
-    request_id: requestId,
-    log_id: logId,
-    created: new Date().toISOString(),
-    files: files.map((name) => {
-      const bytes = readFileSync(path.join(dir, name));
-      return {
-        name,
-        bytes: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-      };
-    }),
-    public_key: publicKey,
-    kid: keyId(publicKey),
-  };
-  return { ...body, sig: signBytes(privateKey, MANIFEST_DOMAIN + canonicalize(body)) };
-}
-
-/** What checking a bundle found: nothing when it is intact. */
-export interface BundleCheck {
-  readonly ok: boolean;
-  readonly problems: string[];
-}
-
-/**
- * Check an export bundle: the manifest's signature (with the log's public key, given by the
- * caller, not read from the bundle), and every file's size and SHA-256.
- */
-export function verifyBundle(dir: string, publicKey: string): BundleCheck {
-  const problems: string[] = [];
-  let manifest: ExportManifest;
-  try {
-    manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ExportManifest;
-  } catch {
-    return { ok: false, problems: ['manifest.json is missing or not JSON'] };
-  }
-  const { sig, ...body } = manifest;
-  if (manifest.public_key !== publicKey.trim())
-    problems.push('the manifest names another public key');
-  else if (!verifyBytes(parsePublicKey(publicKey), MANIFEST_DOMAIN + canonicalize(body), sig))
-    problems.push('the manifest signature does not verify');
-  for (const f of manifest.files) {
-    if (path.basename(f.name) !== f.name) {
-      problems.push(`${f.name}: not a file name of the bundle`);
-      continue;
-    }
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path.join(dir, f.name));
-    } catch {
-      problems.push(`${f.name}: missing`);
-      continue;
-    }
-    if (bytes.length !== f.bytes || createHash('sha256').update(bytes).digest('hex') !== f.sha256)
-      problems.push(`${f.name}: changed since the export`);
-  }
-  return { ok: problems.length === 0, problems };
-}
-
 function summaryText(
   s: {
     request_id: string;
@@ -405,6 +286,8 @@ function summaryText(
     `Consultations of your data listed in consulted.json / Consultations de vos données : ${consultations}`,
     `records.json holds the records; values of other people stay hidden as [type#n].`,
     `records.json contient les enregistrements ; les valeurs d'autres personnes restent masquées ([type#n]).`,
+    `receipts/ proves, with the log's public key alone, that each record is in the log (receipts.json lists those without a receipt, and why).`,
+    `receipts/ prouve, avec la seule clé publique du journal, que chaque enregistrement y figure (receipts.json liste ceux sans preuve, et pourquoi).`,
     `manifest.json lists each file's SHA-256, signed with the log's public key.`,
     ``,
   ];

@@ -110,6 +110,7 @@ test('an export holds exactly the person’s records, with their values and nobo
   assert.deepEqual(report.perChannel, { app: 20, api: 20, audit: 2 });
 
   const text = bundleFiles(t, report)
+    .filter((f) => f !== 'receipts')
     .map((f) => readFileSync(path.join(dir, f), 'utf8'))
     .join('\n');
   assert.ok(text.includes(ALICE.email), 'her e-mail is back');
@@ -129,6 +130,8 @@ test('an export holds exactly the person’s records, with their values and nobo
   assert.deepEqual(bundleFiles(t, report), [
     'consulted.json',
     'manifest.json',
+    'receipts',
+    'receipts.json',
     'records.csv',
     'records.json',
     'summary.json',
@@ -136,7 +139,8 @@ test('an export holds exactly the person’s records, with their values and nobo
   ]);
   assert.equal(statSync(dir).mode & 0o777, 0o700);
   for (const f of bundleFiles(t, report))
-    assert.equal(statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
+    assert.equal(statSync(path.join(dir, f)).mode & 0o777, f === 'receipts' ? 0o700 : 0o600, f);
+  assert.equal(readdirSync(path.join(dir, 'receipts')).length, report.records);
   const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Record<
     string,
     unknown

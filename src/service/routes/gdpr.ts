@@ -1,10 +1,18 @@
-import { createReadStream, readdirSync, realpathSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import tar from 'tar-stream';
 import { LogsError } from '../../errors.js';
 import { EXPORT_DIR_NAME, eraseSubject } from '../../gdpr/erase.js';
-import { exportSubject } from '../../gdpr/export.js';
+import { exportSubject, isBundleFileName } from '../../gdpr/export.js';
+import { RECEIPTS_DIR } from '../../gdpr/receipts.js';
 import { listRequests } from '../../gdpr/requests.js';
 import { principalOf } from '../auth.js';
 import { GDPR, type ServiceContext } from '../context.js';
@@ -21,6 +29,18 @@ const subjects = {
 function requester(ctx: ServiceContext, request: Parameters<typeof principalOf>[0]): string {
   const p = principalOf(request);
   return `${actorOf(p).id} (${p.name}, ${p.role})`;
+}
+
+/** The files of a bundle, receipts/ included, as the manifest names them. */
+function bundleFiles(dir: string): string[] {
+  const plain = (d: string): string[] =>
+    readdirSync(d).filter((f) => isBundleFileName(f) && lstatSync(path.join(d, f)).isFile());
+  const receipts = path.join(dir, RECEIPTS_DIR);
+  const nested =
+    existsSync(receipts) && lstatSync(receipts).isDirectory()
+      ? plain(receipts).map((f) => `${RECEIPTS_DIR}/${f}`)
+      : [];
+  return [...plain(dir), ...nested];
 }
 
 export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
@@ -66,7 +86,7 @@ export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'Download an export bundle',
         description:
-          'The bundle as a tar archive (records.json, records.csv when asked, summary.json, summary.txt, consulted.json, manifest.json). Check it with the log’s public key (docs/gdpr.md).',
+          'The bundle as a tar archive (records.json, records.csv when asked, summary.json, summary.txt, consulted.json, receipts.json and receipts/, manifest.json). Check it with the log’s public key (docs/gdpr.md).',
         tags: ['gdpr'],
         params: {
           type: 'object',
@@ -87,9 +107,7 @@ export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       // The id is checked by its pattern; the realpath check keeps a planted link out.
       if (path.dirname(dir) !== root)
         throw new LogsError('PATH_UNSAFE', 'the bundle is not in export/');
-      const files = readdirSync(dir).filter(
-        (f) => /^[\w.-]+$/.test(f) && statSync(path.join(dir, f)).isFile(),
-      );
+      const files = bundleFiles(dir);
       await ctx.events.read(request, 'export download', { request: id, files: files.length });
       const pack = tar.pack();
       void (async () => {
@@ -119,7 +137,7 @@ export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'Erase a person (GDPR Art. 17)',
         description:
-          'Destroys the person’s key and pseudonym mapping (their records stay, anonymous and unreadable), removes their index rows and earlier export bundles; channels under a retention duty are scheduled for when it ends. With dry_run, says what would happen.',
+          'Destroys the person’s key and pseudonym mapping (their records stay, anonymous and unreadable), removes their index rows and earlier export bundles; channels under a retention duty are scheduled for when it ends. The answer carries `receipt`, the offline proof (c2sp.org/tlog-proof) that the gdpr.erasure record `recorded` is in the audit trail, checkable with the log’s public key alone. With dry_run, says what would happen.',
         tags: ['gdpr'],
         body: {
           type: 'object',
