@@ -24,6 +24,7 @@ export const GROUPS = [
   'index',
   'gdpr',
   'service',
+  'witness',
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--events N] [--only ${GROUPS.join(',')}]

@@ -146,3 +146,26 @@ export function serviceNotes(results: Results): string[] {
   );
   return out;
 }
+
+/** The `10 witness` rows: batched ingest with two witnesses and without, and their ratio. */
+export function witnessRows(results: Results): string[][] {
+  if (!results.has('witness')) return [];
+  const r = ok(results, 'witness');
+  if (r === undefined) return [['10 witness', 'FAILED', '', '', '', '', '']];
+  const none = num(r, 'noWitnessRate');
+  const two = num(r, 'twoWitnessRate');
+  const ratio = num(r, 'ratio');
+  return [
+    ['10 witness: service, no witness', none === undefined ? '-' : int(none), '', '', '', '', ''],
+    ['10 witness: service, two witnesses', two === undefined ? '-' : int(two), '', '', '', '', ''],
+    [
+      '10 witness: ratio two / none',
+      ratio === undefined ? '-' : `${fixed(ratio, 2)}x`,
+      '',
+      '',
+      '',
+      '>= 0.95x',
+      ratio === undefined ? '' : ratio >= 0.95 ? 'PASS' : 'MISS',
+    ],
+  ];
+}

@@ -1,5 +1,5 @@
 import type { BenchArgs } from './args.js';
-import { serviceNotes, serviceRows } from './report-service.js';
+import { serviceNotes, serviceRows, witnessRows } from './report-service.js';
 import type { ScenarioResult } from './result.js';
 import { fixed, int, renderTable } from './table.js';
 
@@ -189,6 +189,7 @@ export function renderReport(args: BenchArgs, results: Results): string {
     }
   }
   rows.push(...serviceRows(results, { ingest, p99 }));
+  rows.push(...witnessRows(results));
   if (results.has('buffered-lib')) {
     const at = rss.value === undefined ? '-' : `${fixed(rss.value, 1)} MB`;
     rows.push(['4 peak RSS, dihya-logs buffered', '', at, '', '', rss.target, rss.mark]);

@@ -47,6 +47,7 @@ function plan(args: BenchArgs): Run[] {
     run('gdpr', 'GDPR export and erasure', 'gdpr'),
     run('service-lib', 'service, dihya-logs', 'service-lib'),
     run('service-peer', 'service, fastify + pino', 'service-peer'),
+    run('witness', 'service with two witnesses vs none', 'witness'),
   ];
   // verify reads the log that the buffered dihya-logs scenario writes.
   const needed = (r: Run): boolean =>

@@ -23,12 +23,16 @@ export interface RunningServer extends ServerReady {
  * Start `node build/bench/service-server.js --dir <dir> [--peer]` and wait for its first line.
  * Its stderr goes to ours; its stdin stays open to us, so it also ends if we die.
  */
-export function startServer(dir: string, peer: boolean): Promise<RunningServer> {
+export function startServer(
+  dir: string,
+  peer: boolean,
+  extra: readonly string[] = [],
+): Promise<RunningServer> {
   const child: ChildProcessByStdio<Writable, Readable, null> = spawn(
     process.execPath,
     // Both servers run as `npm start` runs the service: with a 64 MiB young generation
     // (docs/service.md, "Performance"). The peer gets the same, so neither is favoured.
-    [SERVE_FLAGS, SERVER, '--dir', dir, ...(peer ? ['--peer'] : [])],
+    [SERVE_FLAGS, SERVER, '--dir', dir, ...(peer ? ['--peer'] : []), ...extra],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   child.stdout.setEncoding('utf8');

@@ -10,7 +10,7 @@
  * Prints one JSON line `{ url, token }` once listening. On SIGTERM (or when stdin closes: the
  * parent is gone) it closes everything, prints one JSON line of figures, and exits.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -19,6 +19,16 @@ import { initLogs, openLogs, LogLayout } from '../src/index.js';
 import { buildApp } from '../src/service/app.js';
 import { DetectionEngine } from '../src/detect/engine.js';
 import { TokenStore } from '../src/service/tokens.js';
+import { startWitnessing } from '../src/service/witnessing.js';
+import { parsePublicKey } from '../src/crypto/sign.js';
+import { channelOrigin, logVerifierKey } from '../src/integrity/checkpoint-note.js';
+import { cosigner } from '../src/integrity/note/index.js';
+import {
+  resolveWitnessConfig,
+  serveWitness,
+  witnessVerifierKey,
+  type ServedWitness,
+} from '../src/witness/index.js';
 
 /** The first line the server prints. */
 export interface ServerReady {
@@ -39,6 +49,8 @@ export interface ServerSummary {
   readonly errors: number;
   /** process.resourceUsage().maxRSS, in MB (10^6 bytes). */
   readonly peakRssMB: number;
+  /** With witnesses: records of all channels cosigned by the quorum when it closed. */
+  readonly witnessed?: number;
 }
 
 interface Server {
@@ -47,16 +59,29 @@ interface Server {
   close(): Promise<Omit<ServerSummary, 'peakRssMB'>>;
 }
 
-async function dihya(dir: string): Promise<Server> {
+async function dihya(dir: string, witnessCount: number): Promise<Server> {
   const logsDir = path.join(dir, 'logs');
   const masterKey = randomBytes(32);
-  initLogs({ dir: logsDir, masterKey });
+  const { publicKey, logId } = initLogs({ dir: logsDir, masterKey });
+  // Witnesses in this process (their work is counted against the service), every second.
+  const witnesses = await startWitnesses(dir, witnessCount, publicKey, logId);
   let errors = 0;
   const logs = await openLogs({
     dir: logsDir,
     masterKey,
     handleExit: false,
-    settings: { index: { live: false } },
+    settings: {
+      index: { live: false },
+      ...(witnesses.length === 0
+        ? {}
+        : {
+            integrity: {
+              witnesses: witnesses.map((w) => ({ url: w.served.url, key: w.vkey })),
+              witness_quorum: witnesses.length,
+              witness_interval_ms: 1000,
+            },
+          }),
+    },
     onError: () => {
       errors++;
     },
@@ -64,6 +89,7 @@ async function dihya(dir: string): Promise<Server> {
   const tokens = TokenStore.open(new LogLayout(logsDir).keysDir);
   const { token } = tokens.create('ingest', 'bench');
   const app = await buildApp({ logs, tokens, masterKey });
+  const witnessing = startWitnessing(logs, app.service.index);
   // The detectors, as `dihya-logs serve` runs them (BENCH_DETECT=0 measures without).
   const detection =
     process.env.BENCH_DETECT === '0'
@@ -73,6 +99,10 @@ async function dihya(dir: string): Promise<Server> {
     app,
     token,
     close: async () => {
+      await witnessing?.syncNow();
+      const witnessed = witnessing?.status().reduce((n, c) => n + c.witnessed.size, 0);
+      await witnessing?.close();
+      for (const w of witnesses) await w.served.close();
       await detection?.close();
       await app.close();
       tokens.close();
@@ -85,9 +115,35 @@ async function dihya(dir: string): Promise<Server> {
         bytes += s.bytes;
         syncs += s.syncs;
       }
-      return { records, bytes, syncs, errors };
+      return { records, bytes, syncs, errors, ...(witnessed === undefined ? {} : { witnessed }) };
     },
   };
+}
+
+/** `count` tlog-witness servers on loopback, each configured with the log's keys. */
+async function startWitnesses(
+  dir: string,
+  count: number,
+  publicKey: string,
+  logId: string,
+): Promise<Array<{ served: ServedWitness; vkey: string }>> {
+  const key = parsePublicKey(publicKey);
+  const logs = ['app', 'audit', 'security', 'scheduler', 'api'].map((c) => {
+    const origin = channelOrigin(undefined, logId, c);
+    return { origin, keys: [logVerifierKey(origin, key)] };
+  });
+  const out: Array<{ served: ServedWitness; vkey: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const name = `bench-witness-${i}.example`;
+    const signer = cosigner(name, generateKeyPairSync('ed25519').privateKey);
+    const config = resolveWitnessConfig(
+      { name, key_file: '/nonexistent/witness.key', state_dir: path.join(dir, `w${i}`), logs },
+      '/',
+    );
+    const served = await serveWitness(config, { key: signer }, { host: '127.0.0.1', port: 0 });
+    out.push({ served, vkey: witnessVerifierKey(signer) });
+  }
+  return out;
 }
 
 async function peer(dir: string): Promise<Server> {
@@ -133,7 +189,9 @@ async function main(): Promise<void> {
   const at = args.indexOf('--dir');
   const dir = at === -1 ? undefined : args[at + 1];
   if (dir === undefined) throw new Error('usage: service-server.js --dir <dir> [--peer]');
-  const server = args.includes('--peer') ? await peer(dir) : await dihya(dir);
+  const w = args.indexOf('--witnesses');
+  const witnessCount = w === -1 ? 0 : Number(args[w + 1]);
+  const server = args.includes('--peer') ? await peer(dir) : await dihya(dir, witnessCount);
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
 
   let closing = false;

@@ -14,6 +14,7 @@ import { seal } from './scenarios/seal.js';
 import { indexScenario } from './scenarios/index.js';
 import { gdprScenario } from './scenarios/gdpr.js';
 import { serviceLib, servicePeer } from './scenarios/service.js';
+import { witnessScenario } from './scenarios/witness.js';
 
 const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>>> = {
   'lib-buffered': libBuffered,
@@ -27,6 +28,7 @@ const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>
   gdpr: gdprScenario,
   'service-lib': serviceLib,
   'service-peer': servicePeer,
+  witness: witnessScenario,
 };
 
 async function main(): Promise<void> {

@@ -37,7 +37,7 @@ function ingestEvent(fields: BenchFields, audit: boolean): Record<string, unknow
 }
 
 /** Arrays of BATCH events, 1 in 10 of them AUDIT: each request waits for an fdatasync. */
-function batchBodies(pool: readonly BenchFields[]): string[] {
+export function batchBodies(pool: readonly BenchFields[]): string[] {
   const bodies: string[] = [];
   for (let at = 0; at + BATCH <= pool.length; at += BATCH)
     bodies.push(
@@ -66,9 +66,10 @@ async function withServer<T>(
   dir: string,
   peer: boolean,
   run: (server: RunningServer) => Promise<T>,
+  extra: readonly string[] = [],
 ): Promise<T & { summary: ServerSummary }> {
   mkdirSync(dir, { recursive: true });
-  const server = await startServer(dir, peer);
+  const server = await startServer(dir, peer, extra);
   let result: T;
   try {
     result = await run(server);
@@ -102,23 +103,29 @@ async function latency(
   };
 }
 
-async function batched(
+export async function batched(
   what: string,
   dir: string,
   peer: boolean,
   urlPath: string,
   bodies: readonly string[],
+  extra: readonly string[] = [],
 ): Promise<{ timed: Load; summary: ServerSummary }> {
   const opts = { path: urlPath, bodies, connections: BATCH_CONNECTIONS };
   let acknowledged = 0;
-  const out = await withServer(dir, peer, async (server) => {
-    const warm = await load({ ...opts, server, seconds: WARM_UP_SECONDS });
-    assertAllOk(`${what} warm-up`, warm);
-    const timed = await load({ ...opts, server, seconds: SECONDS });
-    assertAllOk(what, timed);
-    acknowledged = (warm.ok + timed.ok) * BATCH;
-    return { timed };
-  });
+  const out = await withServer(
+    dir,
+    peer,
+    async (server) => {
+      const warm = await load({ ...opts, server, seconds: WARM_UP_SECONDS });
+      assertAllOk(`${what} warm-up`, warm);
+      const timed = await load({ ...opts, server, seconds: SECONDS });
+      assertAllOk(what, timed);
+      acknowledged = (warm.ok + timed.ok) * BATCH;
+      return { timed };
+    },
+    extra,
+  );
   // Requests still in flight when autocannon stops are stored but not counted: at least.
   if (out.summary.records < acknowledged)
     throw new Error(`${what}: ${acknowledged} events acknowledged, ${out.summary.records} stored`);

@@ -8,8 +8,7 @@ import { LogLayout } from '../store/file/layout.js';
 import { buildApp, type ServiceApp } from './app.js';
 import { TokenStore } from './tokens.js';
 import { DetectionEngine } from '../detect/engine.js';
-import type { WitnessClient } from '../witness/index.js';
-import { startWitnessing } from './witnessing.js';
+import { startWitnessing, type Witnessing } from './witnessing.js';
 
 export interface ServeOptions {
   readonly logs: Logs;
@@ -32,7 +31,7 @@ export interface RunningService {
   /** The detectors, when they run. */
   readonly detection: DetectionEngine | undefined;
   /** The witness client, when witnesses are configured. */
-  readonly witnessing: WitnessClient | undefined;
+  readonly witnessing: Witnessing | undefined;
   /** Where it listens: `http://host:port`. */
   readonly url: string;
   /** Stop accepting, finish the requests under way, end the streams, stop the jobs. */
@@ -49,7 +48,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   let app: ServiceApp | undefined;
   let scheduler: Scheduler | undefined;
   let detection: DetectionEngine | undefined;
-  let witnessing: WitnessClient | undefined;
+  let witnessing: Witnessing | undefined;
   try {
     if (tokens.activeCount('admin') === 0) {
       const made = tokens.create('admin', 'first admin');

@@ -1,129 +1,198 @@
-import { closeSync, fstatSync, openSync, constants } from 'node:fs';
-import { lineHash } from '../integrity/chain.js';
 import { CompactRange } from '../integrity/merkle.js';
 import { consistencyPath, rangeRoot, type SubtreeRoots } from '../integrity/merkle-range.js';
 import { consistencyProofFromIndex } from '../index/proofs.js';
-import { scanFd } from '../store/file/lines.js';
+import { FileFollower } from '../store/file/follow.js';
 import type { LogLayout } from '../store/file/layout.js';
 import { loadState } from '../store/file/state-file.js';
 import type { IndexAccess } from './index-access.js';
 
-/** Where a channel's tree was last left: its peaks at `size`, and where record size+1 starts. */
-interface Mark {
-  readonly size: number;
-  readonly peaks: readonly string[];
-  readonly ino: number;
-  readonly offset: number;
-}
-
-// Leaves kept per proof: past this, the index serves it (a burst of millions of records).
+// Leaves kept per channel: past this (a witness far behind, a huge burst) the index serves.
 const MAX_LEAVES = 4_000_000;
+// How often the channel files are read for new leaves: small steps, never one long stall.
+const POLL_MS = 250;
+const HASH_SUFFIX = Buffer.from(',"hash":"');
 
 /**
- * Consistency proofs for the witness client without building the index: every proof node left
- * of the old size is a peak of the old tree, every node right of it a subtree of the records
- * written since, so the peaks at the last proven size and the new records' chain hashes (read
- * from the active file, from where the last proof stopped) are enough. Each proof is checked
- * against the signed root before it is given; when the marks are unknown (a restart, a
- * rotation in between) the index gives the proof instead, and the marks start again from it.
+ * Consistency proofs for the witness client without building the index. Every node of a
+ * proof from size m to n left of m is a peak of the tree at m, and every node right of it a
+ * subtree of the records m+1..n, so a channel's peaks at one size plus the chain hashes of the
+ * records after it are enough. Those hashes are read as the records are written, by following
+ * the channel file across rotations (as the detectors do), from the writer's state file (its
+ * peaks at its last checkpoint). Each proof is checked against the signed root before it is
+ * given; when that fails, or a witness asks from a size no longer kept (it was down for long),
+ * the index gives the proof.
  */
 export class WitnessProofs {
-  // A few marks per channel: witnesses at different sizes each start from their own.
-  private readonly marks = new Map<string, Mark[]>();
-  private readonly proofs = new Map<string, { key: string; proof: readonly string[] }>();
+  private readonly tails = new Map<string, Tail>();
+  private readonly proofs = new Map<string, { key: string; proof: Promise<readonly string[]> }>();
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly layout: LogLayout,
     private readonly index: IndexAccess,
-  ) {}
+  ) {
+    this.timer = setInterval(() => {
+      for (const t of this.tails.values()) t.poll();
+    }, POLL_MS);
+    this.timer.unref();
+  }
 
-  async consistency(
+  /** A checkpoint of the channel is about to be sent: start following it, if not yet. */
+  observe(channel: string): void {
+    if (this.tails.has(channel)) return;
+    const s = loadState(this.layout, channel);
+    if (s === undefined) return;
+    const follower = new FileFollower(this.layout.channelFile(channel), s.offset, 16 << 20);
+    this.tails.set(channel, new Tail(follower, s.size, s.peaks));
+  }
+
+  /** The proof from `from` to `to`; `rootAtTo` is the signed root it must lead to. */
+  consistency(
     channel: string,
     from: number,
     to: number,
     rootAtTo: string | undefined,
   ): Promise<readonly string[]> {
-    if (from === 0 || from === to) {
-      // Nothing to prove (tlog-witness sends no proof from an empty tree); start marks here.
-      this.markFromState(channel, to);
-      return [];
-    }
+    if (from === 0 || from === to) return Promise.resolve([]); // nothing to prove
+    // Witnesses at the same size ask the same, at about the same time: computed once.
     const key = `${from}:${to}:${rootAtTo ?? ''}`;
     const known = this.proofs.get(channel);
-    if (known?.key === key) return known.proof; // the same request for the next witness
-    let proof: readonly string[] | undefined = this.fromMark(channel, from, to, rootAtTo);
-    if (proof === undefined) {
-      await this.index.caughtUp();
-      proof = consistencyProofFromIndex(this.index.db, channel, from, to).hashes;
-      this.markFromState(channel, to);
-    }
+    if (known?.key === key) return known.proof;
+    const proof = this.compute(channel, from, to, rootAtTo);
     this.proofs.set(channel, { key, proof });
+    proof.catch(() => this.proofs.delete(channel));
     return proof;
   }
 
-  private mark(channel: string, size: number): Mark | undefined {
-    const found = this.marks.get(channel)?.find((m) => m.size === size);
-    if (found !== undefined) return found;
-    const s = this.stateMark(channel);
-    return s?.size === size ? s : undefined;
+  close(): void {
+    clearInterval(this.timer);
+    for (const t of this.tails.values()) t.close();
+    this.tails.clear();
   }
 
-  private remember(channel: string, mark: Mark): void {
-    const list = (this.marks.get(channel) ?? []).filter((m) => m.size !== mark.size);
-    list.push(mark);
-    this.marks.set(channel, list.slice(-4));
-  }
-
-  private fromMark(
+  private async compute(
     channel: string,
     from: number,
     to: number,
     rootAtTo: string | undefined,
-  ): string[] | undefined {
-    const mark = this.mark(channel, from);
-    if (mark === undefined || rootAtTo === undefined || to <= from) return undefined;
-    const read = readLeaves(this.layout.channelFile(channel), mark, to - from);
-    if (read === undefined) return undefined;
-    const tree = new PeaksAndLeaves(mark.size, mark.peaks, read.leaves);
-    const range = new CompactRange({ size: mark.size, peaks: [...mark.peaks] });
-    for (const l of read.leaves) range.append(l.toString('hex'));
-    // The file is not what was signed (or not the same file): the index, and verify, say more.
-    if (range.root() !== rootAtTo) return undefined;
-    const proof = consistencyPath(tree, from).map((b) => b.toString('hex'));
-    this.remember(channel, {
-      size: to,
-      peaks: range.state().peaks,
-      ino: mark.ino,
-      offset: read.end,
-    });
-    return proof;
-  }
-
-  /** The writer's state file: peaks at its last checkpoint and where its records end. */
-  private stateMark(channel: string): Mark | undefined {
-    const s = loadState(this.layout, channel);
-    const ino = inode(this.layout.channelFile(channel));
-    if (s === undefined || ino === undefined) return undefined;
-    return { size: s.size, peaks: s.peaks, ino, offset: s.offset };
-  }
-
-  private markFromState(channel: string, size: number): void {
-    const m = this.stateMark(channel);
-    if (m?.size === size) this.remember(channel, m);
+  ): Promise<readonly string[]> {
+    const tail = this.tails.get(channel);
+    const fast = rootAtTo === undefined ? undefined : tail?.proof(from, to, rootAtTo);
+    if (fast !== undefined) return fast;
+    if (tail?.broken === true) {
+      tail.close();
+      this.tails.delete(channel); // started again from the state file at the next round
+    }
+    await this.index.caughtUp();
+    return consistencyProofFromIndex(this.index.db, channel, from, to).hashes;
   }
 }
 
-/** Peaks of the old tree, then the new leaves: the subtrees a consistency proof asks for. */
-class PeaksAndLeaves implements SubtreeRoots {
-  readonly size: number;
+/** A channel followed from a known tree: its peaks at `base`, and the leaves after it. */
+class Tail {
+  private leaves = Buffer.alloc(32 * 1024);
+  private count = 0;
+  /** The follower met something that is not a record: proofs come from the index. */
+  broken = false;
+
+  constructor(
+    private readonly follower: FileFollower,
+    private base: number,
+    private peaks: readonly string[],
+  ) {}
+
+  /** Read what was appended since the last poll. */
+  poll(): void {
+    if (this.broken) return;
+    let chunk: Buffer;
+    try {
+      chunk = this.follower.pollChunk();
+    } catch {
+      this.broken = true;
+      return;
+    }
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      // A stored line ends with `,"hash":"<64 hex>"}`: anything else is not one of ours.
+      const hexAt = nl - 66;
+      const ours =
+        hexAt - HASH_SUFFIX.length >= start &&
+        chunk[nl - 1] === 0x7d &&
+        chunk[nl - 2] === 0x22 &&
+        chunk.subarray(hexAt - HASH_SUFFIX.length, hexAt).equals(HASH_SUFFIX);
+      if (!ours) {
+        this.broken = true;
+        return;
+      }
+      this.push(chunk, hexAt);
+      start = nl + 1;
+    }
+  }
+
+  /** The proof from `from` to `to` when the leaves are here and lead to the signed root. */
+  proof(from: number, to: number, rootAtTo: string): readonly string[] | undefined {
+    this.poll();
+    if (this.broken || from < this.base || to > this.base + this.count) return undefined;
+    const range = new CompactRange({ size: this.base, peaks: [...this.peaks] });
+    for (let i = this.base; i < from; i++) range.append(this.leaf(i).toString('hex'));
+    const tree = new PeaksAndLeaves(from, range.state().peaks, (i) => this.leaf(i));
+    for (let i = from; i < to; i++) range.append(this.leaf(i).toString('hex'));
+    if (range.root() !== rootAtTo) {
+      this.broken = true; // the file is not what was signed: the index (and verify) say more
+      return undefined;
+    }
+    const proof = consistencyPath(tree.upTo(to), from).map((b) => b.toString('hex'));
+    // The next round starts where this one ends: keep the tree at `from` (a second witness
+    // may still be there) and drop what is before it.
+    this.advance(from);
+    return proof;
+  }
+
+  close(): void {
+    this.follower.close();
+  }
+
+  private leaf(i: number): Buffer {
+    const at = (i - this.base) * 32;
+    return this.leaves.subarray(at, at + 32);
+  }
+
+  private push(chunk: Buffer, hexAt: number): void {
+    if (this.count >= MAX_LEAVES) {
+      this.broken = true;
+      return;
+    }
+    if ((this.count + 1) * 32 > this.leaves.length) {
+      const bigger = Buffer.alloc(this.leaves.length * 2);
+      this.leaves.copy(bigger, 0, 0, this.count * 32);
+      this.leaves = bigger;
+    }
+    this.leaves.write(chunk.toString('latin1', hexAt, hexAt + 64), this.count * 32, 'hex');
+    this.count += 1;
+  }
+
+  /** Move the base to `size`: fold the leaves before it into the peaks, and drop them. */
+  private advance(size: number): void {
+    if (size <= this.base) return;
+    const range = new CompactRange({ size: this.base, peaks: [...this.peaks] });
+    for (let i = this.base; i < size; i++) range.append(this.leaf(i).toString('hex'));
+    const drop = (size - this.base) * 32;
+    this.leaves.copy(this.leaves, 0, drop, this.count * 32);
+    this.count -= size - this.base;
+    this.base = size;
+    this.peaks = range.state().peaks;
+  }
+}
+
+/** Peaks of the tree at `old`, then the leaves after it: what a consistency proof asks for. */
+class PeaksAndLeaves {
   private readonly peakAt = new Map<string, Buffer>();
 
   constructor(
     private readonly old: number,
     peaks: readonly string[],
-    private readonly leaves: readonly Buffer[],
+    private readonly leaf: (i: number) => Buffer,
   ) {
-    this.size = old + leaves.length;
     let lo = 0;
     let i = 0;
     for (let bit = 52; bit >= 0; bit--) {
@@ -135,64 +204,18 @@ class PeaksAndLeaves implements SubtreeRoots {
     }
   }
 
-  root(lo: number, hi: number): Buffer {
-    if (hi <= this.old) {
-      const p = this.peakAt.get(`${lo}:${hi}`);
-      if (p === undefined) throw new RangeError(`no peak ${lo}:${hi} of a tree of ${this.old}`);
-      return p;
-    }
-    if (lo < this.old) throw new RangeError(`${lo}:${hi} straddles ${this.old}`);
-    return rangeRoot((i) => this.leaves[i - this.old] as Buffer, lo, hi);
-  }
-}
-
-function inode(file: string): number | undefined {
-  try {
-    const fd = openSync(file, constants.O_RDONLY);
-    try {
-      return fstatSync(fd).ino;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/** The next `count` records' chain hashes after `mark`, when the file is still the same one. */
-function readLeaves(
-  file: string,
-  mark: Mark,
-  count: number,
-): { leaves: Buffer[]; end: number } | undefined {
-  if (count > MAX_LEAVES) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY);
-  } catch {
-    return undefined;
-  }
-  try {
-    if (fstatSync(fd).ino !== mark.ino) return undefined; // rotated since
-    const leaves: Buffer[] = [];
-    let end = mark.offset;
-    const bad = { line: false };
-    scanFd(
-      fd,
-      ({ bytes, offset }) => {
-        const h = lineHash(bytes);
-        if (h === undefined) {
-          bad.line = true;
-          return false;
+  upTo(size: number): SubtreeRoots {
+    return {
+      size,
+      root: (lo, hi) => {
+        if (hi <= this.old) {
+          const p = this.peakAt.get(`${lo}:${hi}`);
+          if (p === undefined) throw new RangeError(`no peak ${lo}:${hi} of a tree of ${this.old}`);
+          return p;
         }
-        leaves.push(Buffer.from(h, 'hex'));
-        end = offset + bytes.length + 1;
-        return leaves.length < count;
+        if (lo < this.old) throw new RangeError(`${lo}:${hi} straddles ${this.old}`);
+        return rangeRoot(this.leaf, lo, hi);
       },
-      { start: mark.offset },
-    );
-    return bad.line || leaves.length !== count ? undefined : { leaves, end };
-  } finally {
-    closeSync(fd);
+    };
   }
 }

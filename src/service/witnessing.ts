@@ -2,7 +2,7 @@ import { asLogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
 import { findLatestCheckpoint } from '../store/file/checkpoint-log.js';
 import { appendCosignatures, readCosignatures } from '../store/file/cosignatures.js';
-import { WitnessClient } from '../witness/index.js';
+import { WitnessClient, type WitnessChannelStatus } from '../witness/index.js';
 import type { IndexAccess } from './index-access.js';
 import { WitnessProofs } from './witness-proofs.js';
 
@@ -12,7 +12,15 @@ import { WitnessProofs } from './witness-proofs.js';
  * answer goes to `.integrity/cosignatures.log` and, when it says the log was rolled back or
  * forked, to the security channel (which the tampering detector watches). Off the write path.
  */
-export function startWitnessing(logs: Logs, index: IndexAccess): WitnessClient | undefined {
+export interface Witnessing {
+  /** One round now; resolves when its answers are in. */
+  syncNow(): Promise<void>;
+  /** What the witnesses have cosigned, per channel. */
+  status(): WitnessChannelStatus[];
+  close(): Promise<void>;
+}
+
+export function startWitnessing(logs: Logs, index: IndexAccess): Witnessing | undefined {
   const integrity = logs.config.integrity;
   if (integrity.witnesses.length === 0) return undefined;
   const layout = index.layout;
@@ -28,8 +36,10 @@ export function startWitnessing(logs: Logs, index: IndexAccess): WitnessClient |
     latest: () =>
       channels.flatMap((c) => {
         const cp = findLatestCheckpoint(layout, meta, c);
-        if (cp !== undefined) roots.set(`${c}:${cp.size}`, cp.root);
-        return cp === undefined ? [] : [cp];
+        if (cp === undefined) return [];
+        roots.set(`${c}:${cp.size}`, cp.root);
+        proofs.observe(c);
+        return [cp];
       }),
     consistency: (channel, from, to) =>
       proofs.consistency(channel, from, to, roots.get(`${channel}:${to}`)),
@@ -46,5 +56,12 @@ export function startWitnessing(logs: Logs, index: IndexAccess): WitnessClient |
     },
   });
   client.start();
-  return client;
+  return {
+    syncNow: () => client.syncNow(),
+    status: () => client.status(),
+    close: async () => {
+      await client.close();
+      proofs.close();
+    },
+  };
 }

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { consistencyProof } from '../../src/integrity/merkle.js';
 import { WitnessProofs } from '../../src/service/witness-proofs.js';
 import { findLatestCheckpoint } from '../../src/store/file/checkpoint-log.js';
 import { LogLayout } from '../../src/store/file/layout.js';
-import { readLines } from '../helpers.js';
+import { forEachStoredLine } from '../index/helpers.js';
 import { testService } from './helpers.js';
 
 /** The witness client's proofs without the index: the same as RFC 6962 proofs over all leaves. */
 test('consistency proofs from the last proven peaks and the new records equal the RFC 6962 proofs, and the index is used only when the marks are unknown', async () => {
   const s = await testService();
+  let proofs: WitnessProofs | undefined;
   try {
     const layout = new LogLayout(s.t.dir);
     const calls = { index: 0 };
@@ -20,20 +20,29 @@ test('consistency proofs from the last proven peaks and the new records equal th
       calls.index += 1;
       return index.caughtUp();
     };
-    const proofs = new WitnessProofs(layout, counting);
-    const leaves = (): string[] =>
-      readLines(path.join(s.t.dir, 'app.log')).map((l) => (JSON.parse(l) as { hash: string }).hash);
+    proofs = new WitnessProofs(layout, counting);
+    // Every record of app, rotated segments included.
+    const leaves = async (): Promise<string[]> => {
+      const out: string[] = [];
+      await forEachStoredLine(s.t, ['app'], (b) =>
+        out.push((JSON.parse(b.toString('utf8')) as { hash: string }).hash),
+      );
+      return out;
+    };
     const latest = () => findLatestCheckpoint(layout, { log_id: s.t.logId }, 'app')!;
 
     let from = 0;
+    // Rotations in between: the follower reads the rotated file to its end, then the new one.
     for (const n of [3, 1, 250, 7, 1024, 5]) {
+      if (n === 7) await s.logs.rotate('app');
       for (let i = 0; i < n; i++) s.logs.app.info({ i }, 'tick');
       await s.logs.flush();
       const cp = latest();
+      proofs.observe('app'); // as the client's latest() does: follows the file from here on
       const got = await proofs.consistency('app', from, cp.size, cp.root);
       assert.deepEqual(
         [...got],
-        consistencyProof(leaves().slice(0, cp.size), from),
+        consistencyProof((await leaves()).slice(0, cp.size), from),
         `${from}->${cp.size}`,
       );
       // A second witness at the same size gets the same proof, computed once.
@@ -49,9 +58,10 @@ test('consistency proofs from the last proven peaks and the new records equal th
     const cp = latest();
     const wrong = '00'.repeat(32);
     const viaIndex = await proofs.consistency('app', from, cp.size, wrong);
-    assert.deepEqual([...viaIndex], consistencyProof(leaves().slice(0, cp.size), from));
+    assert.deepEqual([...viaIndex], consistencyProof((await leaves()).slice(0, cp.size), from));
     assert.equal(calls.index, 1);
   } finally {
+    proofs?.close();
     await s.close();
   }
 });
