@@ -10,7 +10,7 @@
  * Prints one JSON line `{ url, token }` once listening. On SIGTERM (or when stdin closes: the
  * parent is gone) it closes everything, prints one JSON line of figures, and exits.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -22,13 +22,8 @@ import { TokenStore } from '../src/service/tokens.js';
 import { startWitnessing } from '../src/service/witnessing.js';
 import { parsePublicKey } from '../src/crypto/sign.js';
 import { channelOrigin, logVerifierKey } from '../src/integrity/checkpoint-note.js';
-import { cosigner } from '../src/integrity/note/index.js';
-import {
-  resolveWitnessConfig,
-  serveWitness,
-  witnessVerifierKey,
-  type ServedWitness,
-} from '../src/witness/index.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** The first line the server prints. */
 export interface ServerReady {
@@ -59,12 +54,19 @@ interface Server {
   close(): Promise<Omit<ServerSummary, 'peakRssMB'>>;
 }
 
+const WITNESS_HOST = fileURLToPath(new URL('./witness-host.js', import.meta.url));
+
 async function dihya(dir: string, witnessCount: number): Promise<Server> {
   const logsDir = path.join(dir, 'logs');
   const masterKey = randomBytes(32);
   const { publicKey, logId } = initLogs({ dir: logsDir, masterKey });
-  // Witnesses in this process (their work is counted against the service), every second.
-  const witnesses = await startWitnesses(dir, witnessCount, publicKey, logId);
+  // Witnesses in a process of their own, as on another machine; the default interval (5 s).
+  const { witnesses, stop: stopWitnesses } = await startWitnesses(
+    dir,
+    witnessCount,
+    publicKey,
+    logId,
+  );
   let errors = 0;
   const logs = await openLogs({
     dir: logsDir,
@@ -76,9 +78,8 @@ async function dihya(dir: string, witnessCount: number): Promise<Server> {
         ? {}
         : {
             integrity: {
-              witnesses: witnesses.map((w) => ({ url: w.served.url, key: w.vkey })),
+              witnesses,
               witness_quorum: witnesses.length,
-              witness_interval_ms: 1000,
             },
           }),
     },
@@ -102,7 +103,7 @@ async function dihya(dir: string, witnessCount: number): Promise<Server> {
       await witnessing?.syncNow();
       const witnessed = witnessing?.status().reduce((n, c) => n + c.witnessed.size, 0);
       await witnessing?.close();
-      for (const w of witnesses) await w.served.close();
+      stopWitnesses();
       await detection?.close();
       await app.close();
       tokens.close();
@@ -120,30 +121,42 @@ async function dihya(dir: string, witnessCount: number): Promise<Server> {
   };
 }
 
-/** `count` tlog-witness servers on loopback, each configured with the log's keys. */
+/**
+ * `count` tlog-witness servers on loopback, each configured with the log's keys, in a process
+ * of their own (bench/witness-host.ts), every channel's checkpoints witnessed.
+ */
 async function startWitnesses(
   dir: string,
   count: number,
   publicKey: string,
   logId: string,
-): Promise<Array<{ served: ServedWitness; vkey: string }>> {
+): Promise<{ witnesses: Array<{ url: string; key: string }>; stop: () => void }> {
+  if (count === 0) return { witnesses: [], stop: () => undefined };
   const key = parsePublicKey(publicKey);
   const logs = ['app', 'audit', 'security', 'scheduler', 'api'].map((c) => {
     const origin = channelOrigin(undefined, logId, c);
     return { origin, keys: [logVerifierKey(origin, key)] };
   });
-  const out: Array<{ served: ServedWitness; vkey: string }> = [];
-  for (let i = 0; i < count; i++) {
-    const name = `bench-witness-${i}.example`;
-    const signer = cosigner(name, generateKeyPairSync('ed25519').privateKey);
-    const config = resolveWitnessConfig(
-      { name, key_file: '/nonexistent/witness.key', state_dir: path.join(dir, `w${i}`), logs },
-      '/',
-    );
-    const served = await serveWitness(config, { key: signer }, { host: '127.0.0.1', port: 0 });
-    out.push({ served, vkey: witnessVerifierKey(signer) });
-  }
-  return out;
+  const child = spawn(
+    process.execPath,
+    [WITNESS_HOST, path.join(dir, 'witnesses'), String(count), JSON.stringify(logs)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  child.stdout.setEncoding('utf8');
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      const nl = out.indexOf('\n');
+      if (nl !== -1) resolve(out.slice(0, nl));
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`witness host exited (${String(code)})`)));
+  });
+  return {
+    witnesses: JSON.parse(line) as Array<{ url: string; key: string }>,
+    stop: () => child.kill('SIGTERM'),
+  };
 }
 
 async function peer(dir: string): Promise<Server> {

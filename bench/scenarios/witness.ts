@@ -7,8 +7,8 @@ const ROUNDS = 2;
 
 /**
  * The cost of witnessing: the service's batched ingest (as `9 service` loads it) with no witness
- * and with two (tlog-witness servers in the service's own process, so their work counts
- * against it; quorum 2; a round every second, the shortest interval allowed), interleaved
+ * and with two (tlog-witness servers in a process of their own, as on another machine, on the
+ * same two cores; quorum 2; the default interval of 5 s, and a last round at close), interleaved
  * ROUNDS times, a fresh server each run. `events` and `ms` are those of the witnessed runs;
  * the ratio is their rate over the unwitnessed runs' rate.
  */

@@ -1,5 +1,4 @@
-import { CompactRange } from '../integrity/merkle.js';
-import { consistencyPath, rangeRoot, type SubtreeRoots } from '../integrity/merkle-range.js';
+import { consistencyPath, nodeBytes } from '../integrity/merkle-range.js';
 import { consistencyProofFromIndex } from '../index/proofs.js';
 import { FileFollower } from '../store/file/follow.js';
 import type { LogLayout } from '../store/file/layout.js';
@@ -88,18 +87,38 @@ export class WitnessProofs {
   }
 }
 
-/** A channel followed from a known tree: its peaks at `base`, and the leaves after it. */
+/** A tree's peaks (largest first), each with where it starts and its height. */
+interface Peak {
+  readonly lo: number;
+  readonly h: number;
+  readonly node: Buffer;
+}
+
+/** Where a consistency proof's node comes from. */
+type NodeSource =
+  { kind: 'peak'; peak: Buffer } | { kind: 'aligned'; key: number } | { kind: 'edge'; lo: number };
+
+/**
+ * A channel followed from a known tree: the peaks at one or two sizes (the last proof's from and
+ * to: a second witness may still be at the older one), and the leaves after the older one.
+ */
 class Tail {
   private leaves = Buffer.alloc(32 * 1024);
   private count = 0;
+  /** Size of the first leaf kept; anchors are the trees at sizes from `base` on. */
+  private base: number;
+  private anchors: Array<{ size: number; peaks: Peak[] }>;
   /** The follower met something that is not a record: proofs come from the index. */
   broken = false;
 
   constructor(
     private readonly follower: FileFollower,
-    private base: number,
-    private peaks: readonly string[],
-  ) {}
+    size: number,
+    peaks: readonly string[],
+  ) {
+    this.base = size;
+    this.anchors = [{ size, peaks: peaksOf(size, peaks) }];
+  }
 
   /** Read what was appended since the last poll. */
   poll(): void {
@@ -129,27 +148,106 @@ class Tail {
     }
   }
 
-  /** The proof from `from` to `to` when the leaves are here and lead to the signed root. */
+  /**
+   * The proof from `from` to `to`, when the leaves are here and lead to the signed root. One
+   * pass over the new leaves (one node hash each, as the writer's own fold): the proof's nodes
+   * right of `from` are subtrees that pass completes, or the tree's right edge at `to`; those
+   * left of it are peaks of the tree at `from`.
+   */
   proof(from: number, to: number, rootAtTo: string): readonly string[] | undefined {
     this.poll();
-    if (this.broken || from < this.base || to > this.base + this.count) return undefined;
-    const range = new CompactRange({ size: this.base, peaks: [...this.peaks] });
-    for (let i = this.base; i < from; i++) range.append(this.leaf(i).toString('hex'));
-    const tree = new PeaksAndLeaves(from, range.state().peaks, (i) => this.leaf(i));
-    for (let i = from; i < to; i++) range.append(this.leaf(i).toString('hex'));
-    if (range.root() !== rootAtTo) {
+    const anchor = this.anchors.find((a) => a.size === from);
+    if (this.broken || anchor === undefined || to > this.base + this.count) return undefined;
+    // Which nodes the proof needs, and where each comes from.
+    const sources = new Map<string, NodeSource>();
+    const wanted = new Set<number>();
+    consistencyPath(
+      {
+        size: to,
+        root: (lo, hi) => {
+          sources.set(`${lo}:${hi}`, this.sourceOf(anchor.peaks, from, to, lo, hi, wanted));
+          return EMPTY;
+        },
+      },
+      from,
+    );
+    // The fold from `from` to `to`, keeping the completed subtrees the proof needs.
+    const stack: Peak[] = [...anchor.peaks];
+    const captured = new Map<number, Buffer>();
+    for (let i = from; i < to; i++) {
+      let top: Peak = { lo: i, h: 0, node: Buffer.from(this.leaf(i)) };
+      if (wanted.has(i * 64)) captured.set(i * 64, top.node);
+      for (
+        let below = stack.at(-1);
+        below !== undefined && below.h === top.h;
+        below = stack.at(-1)
+      ) {
+        stack.pop();
+        top = { lo: below.lo, h: top.h + 1, node: nodeBytes(below.node, top.node) };
+        const key = top.lo * 64 + top.h;
+        if (top.lo >= from && wanted.has(key)) captured.set(key, top.node);
+      }
+      stack.push(top);
+    }
+    if (edgeRoot(stack, 0).toString('hex') !== rootAtTo) {
       this.broken = true; // the file is not what was signed: the index (and verify) say more
       return undefined;
     }
-    const proof = consistencyPath(tree.upTo(to), from).map((b) => b.toString('hex'));
-    // The next round starts where this one ends: keep the tree at `from` (a second witness
-    // may still be there) and drop what is before it.
-    this.advance(from);
+    const proof = consistencyPath(
+      {
+        size: to,
+        root: (lo, hi) => {
+          const src = sources.get(`${lo}:${hi}`);
+          if (src?.kind === 'peak') return src.peak;
+          if (src?.kind === 'aligned') return captured.get(src.key) ?? EMPTY;
+          return edgeRoot(stack, src?.lo ?? lo);
+        },
+      },
+      from,
+    ).map((b) => b.toString('hex'));
+    this.keep(anchor, { size: to, peaks: stack });
     return proof;
   }
 
   close(): void {
     this.follower.close();
+  }
+
+  private sourceOf(
+    peaks: readonly Peak[],
+    from: number,
+    to: number,
+    lo: number,
+    hi: number,
+    wanted: Set<number>,
+  ): NodeSource {
+    if (hi <= from) {
+      const p = peaks.find((x) => x.lo === lo && x.lo + 2 ** x.h === hi);
+      if (p === undefined) throw new RangeError(`no peak ${lo}:${hi} of a tree of ${from}`);
+      return { kind: 'peak', peak: p.node };
+    }
+    const n = hi - lo;
+    if (lo >= from && (n & (n - 1)) === 0 && lo % n === 0) {
+      const key = lo * 64 + Math.log2(n);
+      wanted.add(key);
+      return { kind: 'aligned', key };
+    }
+    if (hi !== to) throw new RangeError(`${lo}:${hi} is neither a subtree nor the edge at ${to}`);
+    return { kind: 'edge', lo };
+  }
+
+  /** Keep the trees at the proof's two sizes, and the leaves after the older. */
+  private keep(
+    older: { size: number; peaks: Peak[] },
+    newer: { size: number; peaks: Peak[] },
+  ): void {
+    this.anchors = [older, newer];
+    const drop = older.size - this.base;
+    if (drop > 0) {
+      this.leaves.copy(this.leaves, 0, drop * 32, this.count * 32);
+      this.count -= drop;
+      this.base = older.size;
+    }
   }
 
   private leaf(i: number): Buffer {
@@ -170,52 +268,30 @@ class Tail {
     this.leaves.write(chunk.toString('latin1', hexAt, hexAt + 64), this.count * 32, 'hex');
     this.count += 1;
   }
-
-  /** Move the base to `size`: fold the leaves before it into the peaks, and drop them. */
-  private advance(size: number): void {
-    if (size <= this.base) return;
-    const range = new CompactRange({ size: this.base, peaks: [...this.peaks] });
-    for (let i = this.base; i < size; i++) range.append(this.leaf(i).toString('hex'));
-    const drop = (size - this.base) * 32;
-    this.leaves.copy(this.leaves, 0, drop, this.count * 32);
-    this.count -= size - this.base;
-    this.base = size;
-    this.peaks = range.state().peaks;
-  }
 }
 
-/** Peaks of the tree at `old`, then the leaves after it: what a consistency proof asks for. */
-class PeaksAndLeaves {
-  private readonly peakAt = new Map<string, Buffer>();
+const EMPTY = Buffer.alloc(32);
 
-  constructor(
-    private readonly old: number,
-    peaks: readonly string[],
-    private readonly leaf: (i: number) => Buffer,
-  ) {
-    let lo = 0;
-    let i = 0;
-    for (let bit = 52; bit >= 0; bit--) {
-      const span = 2 ** bit;
-      if (Math.floor(old / span) % 2 === 0) continue;
-      const p = peaks[i++];
-      if (p !== undefined) this.peakAt.set(`${lo}:${lo + span}`, Buffer.from(p, 'hex'));
-      lo += span;
-    }
+/** The peaks of a tree of `size` leaves, from their hex forms (largest first). */
+function peaksOf(size: number, peaks: readonly string[]): Peak[] {
+  const out: Peak[] = [];
+  let lo = 0;
+  let i = 0;
+  for (let h = 52; h >= 0; h--) {
+    if (Math.floor(size / 2 ** h) % 2 === 0) continue;
+    out.push({ lo, h, node: Buffer.from(peaks[i++] ?? '', 'hex') });
+    lo += 2 ** h;
   }
+  return out;
+}
 
-  upTo(size: number): SubtreeRoots {
-    return {
-      size,
-      root: (lo, hi) => {
-        if (hi <= this.old) {
-          const p = this.peakAt.get(`${lo}:${hi}`);
-          if (p === undefined) throw new RangeError(`no peak ${lo}:${hi} of a tree of ${this.old}`);
-          return p;
-        }
-        if (lo < this.old) throw new RangeError(`${lo}:${hi} straddles ${this.old}`);
-        return rangeRoot(this.leaf, lo, hi);
-      },
-    };
+/** The root of the tree's right edge from `lo` (the peaks at or after it, folded right to left). */
+function edgeRoot(stack: readonly Peak[], lo: number): Buffer {
+  let acc: Buffer | undefined;
+  for (let i = stack.length - 1; i >= 0; i--) {
+    const p = stack[i] as Peak;
+    if (p.lo < lo) break;
+    acc = acc === undefined ? p.node : nodeBytes(p.node, acc);
   }
+  return acc ?? EMPTY;
 }
