@@ -61,7 +61,7 @@ export function startWitnessing(logs: Logs, index: IndexAccess): Witnessing | un
     status: () => client.status(),
     close: async () => {
       await client.close();
-      proofs.close();
+      await proofs.close();
     },
   };
 }

@@ -61,7 +61,7 @@ test('consistency proofs from the last proven peaks and the new records equal th
     assert.deepEqual([...viaIndex], consistencyProof((await leaves()).slice(0, cp.size), from));
     assert.equal(calls.index, 1);
   } finally {
-    proofs?.close();
+    await proofs?.close();
     await s.close();
   }
 });
