@@ -50,6 +50,14 @@ export {
   type ProofCheck,
 } from './integrity/proofs.js';
 export type { Checkpoint } from './integrity/checkpoint.js';
+// Offline receipts (c2sp.org/tlog-proof, docs/receipts.md): checked with public keys only.
+export {
+  verifyReceipt,
+  parseReceipt,
+  type ReceiptCheck,
+  type VerifyReceiptOptions,
+  type Receipt,
+} from './integrity/receipt.js';
 export { inclusionProofFromIndex, consistencyProofFromIndex } from './index/proofs.js';
 export { reveal, type Revealed } from './redact/reveal.js';
 export { describeClassification, type RuleDescription } from './redact/describe.js';
