@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parsePublicKey } from '../../src/crypto/sign.js';
 import { channelOrigin, logVerifierKey } from '../../src/integrity/checkpoint-note.js';
@@ -17,7 +17,7 @@ import {
   witnessVerifierKey,
   type ServedWitness,
 } from '../../src/witness/index.js';
-import { newLog, openedRecords, tempDir, type TestLog } from '../helpers.js';
+import { newLog, openedRecords, readLines, tempDir, type TestLog } from '../helpers.js';
 
 /**
  * Two installations on loopback, each running a service and a witness of the other's log:
@@ -202,5 +202,69 @@ test('two installations witness each other: one goes down, the other keeps writi
       await stopSite(s).catch(() => undefined);
       await s.witness?.close().catch(() => undefined);
     }
+  }
+});
+
+test('every channel and the checkpoint log cut back consistently to an earlier checkpoint: local checks pass, the witness says rollback', async () => {
+  const a = site('a');
+  const b = site('b');
+  try {
+    await startWitness(b, a);
+    await startSite(a, b);
+    await write(a, 20, 'kept');
+    const kept = await converged(a, 'first');
+    await write(a, 20, 'cut away');
+    const witnessedSize = await converged(a, 'second');
+    await stopSite(a);
+
+    // The attacker keeps the checkpoint log up to audit's checkpoint at `kept`, every channel up
+    // to its last checkpoint in that prefix, the cosignatures of those, and no state files.
+    const layout = new LogLayout(a.t.dir);
+    const lines = readLines(layout.checkpointsFile);
+    const at = lines.findIndex((l) => {
+      const cp = JSON.parse(l) as { channel: string; size: number };
+      return cp.channel === 'audit' && cp.size === kept;
+    });
+    assert.ok(at >= 0);
+    const prefix = lines.slice(0, at + 1);
+    writeFileSync(layout.checkpointsFile, prefix.map((l) => `${l}\n`).join(''));
+    const sizes = new Map<string, number>();
+    for (const l of prefix) {
+      const cp = JSON.parse(l) as { channel: string; size: number };
+      sizes.set(cp.channel, cp.size);
+    }
+    for (const c of CHANNELS) {
+      const file = layout.channelFile(c);
+      const records = readLines(file).slice(0, sizes.get(c) ?? 0);
+      writeFileSync(file, records.map((l) => `${l}\n`).join(''));
+    }
+    const cosigned = readLines(layout.cosignaturesFile).filter(
+      (l) => (JSON.parse(l) as { size: number }).size <= kept,
+    );
+    writeFileSync(layout.cosignaturesFile, cosigned.map((l) => `${l}\n`).join(''));
+    rmSync(layout.stateDir, { recursive: true, force: true });
+    rmSync(layout.indexDir, { recursive: true, force: true });
+
+    assert.ok((await verifyLogs({ dir: a.t.dir, publicKey: a.t.publicKey })).ok);
+    const witnessed = await witnessedForVerify({
+      layout,
+      publicKey: a.t.publicKey,
+      logName: undefined,
+      witnesses: [
+        { url: `http://127.0.0.1:${b.witnessPort}`, key: witnessVerifierKey(b.witnessKey) },
+      ],
+      online: true,
+    });
+    const r = await verifyLogs({ dir: a.t.dir, publicKey: a.t.publicKey, ...witnessed });
+    const d = r.damage.find((x) => x.kind === 'rollback' && x.channel === 'audit');
+    assert.ok(d, JSON.stringify(r.damage));
+    assert.equal(d.seq, kept + 1);
+    assert.match(
+      d.detail,
+      new RegExp(`ends at seq ${kept} but witness .* ${witnessedSize} records`),
+    );
+  } finally {
+    await stopSite(a).catch(() => undefined);
+    await b.witness?.close().catch(() => undefined);
   }
 });
