@@ -198,14 +198,10 @@ export class ChannelVerifier {
     }
     // Records written while verify runs are not signed yet in the checkpoints it read.
     if (ts.ms < this.startedMs && ts.ms - first.tsMs > UNSIGNED_WINDOW_MS) {
-      this.failure = {
-        kind: 'unsigned_records',
-        channel: this.channel,
-        file: first.file,
-        line: first.line,
-        seq: first.seq,
-        detail: `seq ${first.seq} (${first.ts}) to seq ${seq} (${ts.text}) are not covered by any signed checkpoint, though a writer signs every second: the checkpoints that covered them were removed`,
-      };
+      this.failure = this.unsignedAt(
+        first,
+        `seq ${first.seq} (${first.ts}) to seq ${seq} (${ts.text}) are not covered by any signed checkpoint, though a writer signs every second: the checkpoints that covered them were removed`,
+      );
       return false;
     }
     return true;
@@ -234,15 +230,22 @@ export class ChannelVerifier {
     const first = this.firstUnsigned;
     if (this.failure !== undefined || first === undefined) return this.failure;
     if (first.tsMs >= signedMs - UNSIGNED_WINDOW_MS) return undefined;
-    this.failure = {
+    this.failure = this.unsignedAt(
+      first,
+      `seq ${first.seq} (${first.ts}) is not covered by any signed checkpoint, though records written later (${signedWhere}) are: the checkpoints that covered it were removed`,
+    );
+    return this.failure;
+  }
+
+  private unsignedAt(at: { file: string; line: number; seq: number }, detail: string): Damage {
+    return {
       kind: 'unsigned_records',
       channel: this.channel,
-      file: first.file,
-      line: first.line,
-      seq: first.seq,
-      detail: `seq ${first.seq} (${first.ts}) is not covered by any signed checkpoint, though records written later (${signedWhere}) are: the checkpoints that covered it were removed`,
+      file: at.file,
+      line: at.line,
+      seq: at.seq,
+      detail,
     };
-    return this.failure;
   }
 
   private checkCheckpoints(lineNo: number, bytes: Buffer): boolean {
@@ -264,14 +267,14 @@ export class ChannelVerifier {
       this.checkedCheckpoints += 1;
       const u = this.unproven;
       if (cp === u?.cp) {
-        this.failure = {
-          kind: 'unsigned_records',
-          channel: this.channel,
-          file: this.unprovenAt?.file ?? this.file,
-          line: this.unprovenAt?.line ?? lineNo,
-          seq: u.first,
-          detail: `an open at ${cp.ts} found seq ${u.first} to ${u.last} past the last signed state and could not prove them (${u.reason}); it signed them only as found`,
-        };
+        this.failure = this.unsignedAt(
+          {
+            file: this.unprovenAt?.file ?? this.file,
+            line: this.unprovenAt?.line ?? lineNo,
+            seq: u.first,
+          },
+          `an open at ${cp.ts} found seq ${u.first} to ${u.last} past the last signed state and could not prove them (${u.reason}); it signed them only as found`,
+        );
         return false;
       }
       this.recent = [];

@@ -9,7 +9,7 @@ import { cosigner } from '../../src/integrity/note/index.js';
 import type { Logs } from '../../src/log/logs.js';
 import { startService, type RunningService } from '../../src/service/serve.js';
 import { LogLayout } from '../../src/store/file/layout.js';
-import { verifyLogs } from '../../src/store/file/verify.js';
+import { verifyLogs, type VerifyReport } from '../../src/store/file/verify.js';
 import {
   resolveWitnessConfig,
   serveWitness,
@@ -79,7 +79,9 @@ async function startWitness(s: Site, of: Site): Promise<void> {
   s.witnessPort = Number(new URL(s.witness.url).port);
 }
 
-function witnessSettings(by: Site): Record<string, unknown> {
+function witnessSettings(by: Site): {
+  integrity: { witnesses: Array<{ url: string; key: string }>; witness_interval_ms: number };
+} {
   return {
     integrity: {
       witnesses: [
@@ -123,6 +125,18 @@ async function converged(s: Site, label: string): Promise<number> {
     if (Date.now() > deadline) assert.fail(`${label}: not converged: ${JSON.stringify(st)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** verify of `s`'s log, as the CLI runs it with `by`'s witness configured. */
+async function verifyWithWitness(s: Site, by: Site): Promise<VerifyReport> {
+  const witnessed = await witnessedForVerify({
+    layout: new LogLayout(s.t.dir),
+    publicKey: s.t.publicKey,
+    logName: undefined,
+    witnesses: witnessSettings(by).integrity.witnesses,
+    online: true,
+  });
+  return verifyLogs({ dir: s.t.dir, publicKey: s.t.publicKey, ...witnessed });
 }
 
 async function write(s: Site, n: number, tag: string): Promise<void> {
@@ -170,17 +184,7 @@ test('two installations witness each other: one goes down, the other keeps writi
     cpSync(copy, a.t.dir, { recursive: true });
 
     // verify asks the witness: the audit channel is shorter than what it cosigned.
-    const layout = new LogLayout(a.t.dir);
-    const witnessed = await witnessedForVerify({
-      layout,
-      publicKey: a.t.publicKey,
-      logName: undefined,
-      witnesses: [
-        { url: `http://127.0.0.1:${b.witnessPort}`, key: witnessVerifierKey(b.witnessKey) },
-      ],
-      online: true,
-    });
-    const r = await verifyLogs({ dir: a.t.dir, publicKey: a.t.publicKey, ...witnessed });
+    const r = await verifyWithWitness(a, b);
     assert.equal(r.ok, false);
     const d = r.damage.find((x) => x.kind === 'rollback' && x.channel === 'audit');
     assert.ok(d, JSON.stringify(r.damage));
@@ -246,16 +250,7 @@ test('every channel and the checkpoint log cut back consistently to an earlier c
     rmSync(layout.indexDir, { recursive: true, force: true });
 
     assert.ok((await verifyLogs({ dir: a.t.dir, publicKey: a.t.publicKey })).ok);
-    const witnessed = await witnessedForVerify({
-      layout,
-      publicKey: a.t.publicKey,
-      logName: undefined,
-      witnesses: [
-        { url: `http://127.0.0.1:${b.witnessPort}`, key: witnessVerifierKey(b.witnessKey) },
-      ],
-      online: true,
-    });
-    const r = await verifyLogs({ dir: a.t.dir, publicKey: a.t.publicKey, ...witnessed });
+    const r = await verifyWithWitness(a, b);
     const d = r.damage.find((x) => x.kind === 'rollback' && x.channel === 'audit');
     assert.ok(d, JSON.stringify(r.damage));
     assert.equal(d.seq, kept + 1);

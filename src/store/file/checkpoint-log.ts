@@ -25,7 +25,7 @@ import { FILE_MODE, writeAll } from '../../util/fs.js';
 import { LogsError } from '../../errors.js';
 import type { LogLayout } from './layout.js';
 import type { LogMeta } from './meta.js';
-import { lastLines, splitLines } from './lines.js';
+import { lastLines, lineEndingAt, splitLines } from './lines.js';
 import { quarantineTail, type QuarantineNote } from './recovery.js';
 import { loadState } from './state-file.js';
 import type { ChannelState } from './channel-types.js';
@@ -197,20 +197,8 @@ function scanBackFor(
  * when the file is shorter or no line ends there: what a segment entry's pin is checked against.
  */
 export function checkpointLinkAt(file: string, bytes: number): string | undefined {
-  if (bytes === 0) return undefined;
-  const fd = openSync(file, constants.O_RDONLY);
-  try {
-    if (fstatSync(fd).size < bytes) return undefined;
-    const start = Math.max(0, bytes - MAX_LINE);
-    const buf = Buffer.alloc(bytes - start);
-    readSync(fd, buf, 0, buf.length, start);
-    if (buf[buf.length - 1] !== 10) return undefined;
-    const prevNl = buf.lastIndexOf(10, buf.length - 2);
-    if (prevNl === -1 && start > 0) return undefined;
-    return sha256Hex(buf.subarray(prevNl + 1, buf.length - 1));
-  } finally {
-    closeSync(fd);
-  }
+  const line = lineEndingAt(file, bytes, MAX_LINE);
+  return line === undefined ? undefined : sha256Hex(line);
 }
 
 /**

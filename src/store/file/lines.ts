@@ -147,3 +147,24 @@ export function firstRecord(file: string): { seq?: number; ts?: string } | undef
   });
   return found;
 }
+
+/**
+ * The complete line whose newline is the byte just before `offset`, without it; undefined when
+ * the file is shorter, no line ends there, or the line is longer than `maxLine`.
+ */
+export function lineEndingAt(file: string, offset: number, maxLine: number): Buffer | undefined {
+  if (offset === 0) return undefined;
+  const fd = openSync(file, constants.O_RDONLY);
+  try {
+    if (fstatSync(fd).size < offset) return undefined;
+    const start = Math.max(0, offset - maxLine - 1);
+    const buf = Buffer.alloc(offset - start);
+    readSync(fd, buf, 0, buf.length, start);
+    if (buf[buf.length - 1] !== 10) return undefined;
+    const nl = buf.lastIndexOf(10, buf.length - 2);
+    if (nl === -1 && start > 0) return undefined;
+    return buf.subarray(nl + 1, buf.length - 1);
+  } finally {
+    closeSync(fd);
+  }
+}

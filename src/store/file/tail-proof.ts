@@ -1,8 +1,7 @@
-import { closeSync, openSync, readSync, constants } from 'node:fs';
 import { ChainHasher, lineHash } from '../../integrity/chain.js';
 import type { Unproven } from '../../integrity/checkpoint.js';
 import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
-import { scanLines } from './lines.js';
+import { lineEndingAt, scanLines } from './lines.js';
 import { recordTs, UNSIGNED_WINDOW_MS } from '../../integrity/record-time.js';
 import { loadState, type SavedState } from './state-file.js';
 import type { LogLayout } from './layout.js';
@@ -145,7 +144,7 @@ function fromSavedState(
   const saved: SavedState | undefined = loadState(layout, channel);
   if (saved?.size !== anchor.seq || saved.head !== anchor.head || saved.offset > end)
     return undefined;
-  const line = lineBefore(file, saved.offset);
+  const line = lineEndingAt(file, saved.offset, MAX_RECORD);
   if (line === undefined || lineHash(line) !== anchor.head) return undefined;
   const ts = recordTs(line);
   if (recordSeq(line) !== anchor.seq) return undefined;
@@ -158,23 +157,6 @@ function fromSavedState(
 }
 
 const MAX_RECORD = 1024 * 1024;
-
-/** The complete line that ends just before `offset` (its newline at offset - 1). */
-function lineBefore(file: string, offset: number): Buffer | undefined {
-  if (offset === 0) return undefined;
-  const fd = openSync(file, constants.O_RDONLY);
-  try {
-    const start = Math.max(0, offset - MAX_RECORD);
-    const buf = Buffer.alloc(offset - start);
-    readSync(fd, buf, 0, buf.length, start);
-    if (buf[buf.length - 1] !== 10) return undefined;
-    const nl = buf.lastIndexOf(10, buf.length - 2);
-    if (nl === -1 && start > 0) return undefined;
-    return buf.subarray(nl + 1, buf.length - 1);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** A record's `seq` (one line, parsed: a nested `seq` in `target` must not be taken for it). */
 function recordSeq(line: Buffer): number | undefined {
