@@ -213,3 +213,39 @@ test('serve: when the disk refuses writes, the writer_failed alert reaches the w
     await close();
   }
 });
+
+test('serve: damage done while it was stopped raises the tampering alert at start, before any request', async () => {
+  const { received, bad, hook, close } = await receiver();
+  const t = newLog();
+  const logs = await t.open();
+  for (let i = 0; i < 5; i++) await logs.audit({ event: 'project.generate', msg: `run ${i}` });
+  await logs.close();
+  // While nothing runs, someone edits a signed record.
+  const file = path.join(t.dir, 'audit.log');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('run 2', 'run 7'));
+  writeFileSync(
+    path.join(t.root, 'dihya-logs.yaml'),
+    `dir: ./logs
+alerts:
+  webhook: { url: "${hook}", secret_env: DL_SERVE_HOOK_SECRET }
+`,
+  );
+  const env = {
+    DIHYA_LOGS_MASTER_KEY: t.masterKey.toString('base64'),
+    DL_SERVE_HOOK_SECRET: SECRET,
+  };
+  const child = cliSpawn(t.root, ['serve', '--port', '0'], env);
+  try {
+    const tamper = await until('the tampering alert', () =>
+      received.find((a) => a.type === 'alert.tampering'),
+    );
+    const details = tamper.details as Record<string, unknown>;
+    assert.equal(details.kind, 'record_altered');
+    assert.equal(details.channel, 'audit');
+    assert.equal(bad(), 0);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'close');
+    await close();
+  }
+});
