@@ -4,6 +4,9 @@ import type { FileFollower } from '../store/file/follow.js';
 // Leaves kept per channel: past this (a witness far behind, a huge burst) the index serves.
 const MAX_LEAVES = 4_000_000;
 const HASH_SUFFIX = Buffer.from(',"hash":"');
+// Value of each lower-case hex digit by byte; 255 for any other byte (stored hashes are lower case).
+const HEX = new Uint8Array(256).fill(255);
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
 
 /** A tree's peaks (largest first), each with where it starts and its height. */
 interface Peak {
@@ -56,7 +59,7 @@ export class Tail {
         hexAt - HASH_SUFFIX.length >= start &&
         chunk[nl - 1] === 0x7d &&
         chunk[nl - 2] === 0x22 &&
-        chunk.subarray(hexAt - HASH_SUFFIX.length, hexAt).equals(HASH_SUFFIX);
+        chunk.compare(HASH_SUFFIX, 0, HASH_SUFFIX.length, hexAt - HASH_SUFFIX.length, hexAt) === 0;
       if (!ours) {
         this.broken = true;
         return;
@@ -183,7 +186,17 @@ export class Tail {
       this.leaves.copy(bigger, 0, 0, this.count * 32);
       this.leaves = bigger;
     }
-    this.leaves.write(chunk.toString('latin1', hexAt, hexAt + 64), this.count * 32, 'hex');
+    // Hex to bytes in place: no string per record (this runs for every record written).
+    const out = this.count * 32;
+    for (let i = 0; i < 32; i++) {
+      const hi = HEX[chunk[hexAt + 2 * i] as number] as number;
+      const lo = HEX[chunk[hexAt + 2 * i + 1] as number] as number;
+      if ((hi | lo) > 15) {
+        this.broken = true;
+        return;
+      }
+      this.leaves[out + i] = (hi << 4) | lo;
+    }
     this.count += 1;
   }
 }
