@@ -238,6 +238,16 @@ export class Logs implements LogSink, ExitTarget {
   }
 
   /**
+   * The RFC 9162 consistency proof (hex) of a channel's tree from `from` to `to`, when the
+   * writer still remembers both sizes (sizes it signed or wrote lately); null otherwise. For
+   * the witness client: it costs no hashing (the writer kept the subtrees its fold completed).
+   */
+  async consistencyProof(channel: string, from: number, to: number): Promise<string[] | null> {
+    return (await this.client.lifecycle({ kind: 'consistency', channel, from, to })) as
+      string[] | null;
+  }
+
+  /**
    * Record an event about the log's own integrity (`log.integrity.*`, `log.witness.*`, in
    * `security`, durable): what the witnesses answered. Only dihya-logs calls this; producers
    * cannot write these event types.

@@ -26,9 +26,7 @@ export function startWitnessing(logs: Logs, index: IndexAccess): Witnessing | un
   const layout = index.layout;
   const meta = { log_id: logs.logId };
   const channels = Object.keys(logs.config.channels);
-  const proofs = new WitnessProofs(layout, index);
-  // The roots of the checkpoints handed to the client: each proof is checked against its own.
-  const roots = new Map<string, string>();
+  const proofs = new WitnessProofs(logs, index);
   const client = new WitnessClient({
     witnesses: integrity.witnesses,
     quorum: integrity.witnessQuorum,
@@ -36,13 +34,9 @@ export function startWitnessing(logs: Logs, index: IndexAccess): Witnessing | un
     latest: () =>
       channels.flatMap((c) => {
         const cp = findLatestCheckpoint(layout, meta, c);
-        if (cp === undefined) return [];
-        roots.set(`${c}:${cp.size}`, cp.root);
-        proofs.observe(c);
-        return [cp];
+        return cp === undefined ? [] : [cp];
       }),
-    consistency: (channel, from, to) =>
-      proofs.consistency(channel, from, to, roots.get(`${channel}:${to}`)),
+    consistency: (channel, from, to) => proofs.consistency(channel, from, to),
     store: {
       read: () => readCosignatures(layout),
       append: (list) => appendCosignatures(layout, list),
@@ -59,9 +53,6 @@ export function startWitnessing(logs: Logs, index: IndexAccess): Witnessing | un
   return {
     syncNow: () => client.syncNow(),
     status: () => client.status(),
-    close: async () => {
-      await client.close();
-      await proofs.close();
-    },
+    close: () => client.close(),
   };
 }

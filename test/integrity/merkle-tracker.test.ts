@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MerkleTracker } from '../../src/integrity/merkle-tracker.js';
-import { CompactRange, leafHash } from '../../src/integrity/merkle.js';
+import { CompactRange, consistencyProof, leafHash } from '../../src/integrity/merkle.js';
 
 const leaf = (i: number): string => leafHash(Buffer.from(`record ${i}`));
 
@@ -37,4 +37,33 @@ test('truncate forgets leaves of records that were never stored; out-of-range si
   assert.throws(() => tracker.truncate(2), RangeError);
   assert.throws(() => tracker.stateAt(9999), RangeError);
   assert.throws(() => tracker.stateAt(10), RangeError, 'already folded past it');
+});
+
+test('consistency proofs between the sizes it folded to are RFC 9162 proofs, without hashing again', () => {
+  const start = 1234;
+  const tracker = new MerkleTracker(reference(start).state());
+  const leaves = Array.from({ length: 4000 }, (_, i) => leaf(i));
+  // Folds of uneven sizes, as write batches come.
+  const sizes: number[] = [];
+  let size = start;
+  let step = 1;
+  while (size < leaves.length) {
+    const next = Math.min(leaves.length, size + step);
+    for (let i = size; i < next; i++) tracker.append(leaves[i]!);
+    tracker.stateAt(next);
+    sizes.push(next);
+    size = next;
+    step = (step * 7 + 3) % 513 || 1;
+  }
+  for (const from of [start, ...sizes.filter((_, i) => i % 4 === 0)]) {
+    for (const to of sizes.filter((s, i) => s >= from && i % 3 === 0)) {
+      const got = tracker.consistency(from, to);
+      assert.deepEqual(got, consistencyProof(leaves.slice(0, to), from), `${from} -> ${to}`);
+    }
+  }
+  // Sizes it never folded to, or backwards: no proof rather than a wrong one.
+  const never = sizes.findIndex((x, i) => i > 0 && x - (sizes[i - 1] ?? 0) > 1);
+  assert.equal(tracker.consistency(sizes[never]! - 1, sizes.at(-1)!), undefined);
+  assert.equal(tracker.consistency(sizes[3]!, sizes[1]!), undefined);
+  assert.deepEqual(tracker.consistency(0, sizes[2]!), []);
 });

@@ -179,6 +179,14 @@ export class ChannelWriter {
     return this.tree.stateAt(size);
   }
 
+  /**
+   * The consistency proof (hex) between two sizes this writer folded its tree to lately (each
+   * write batch, so every checkpoint's size), or null when either is no longer remembered.
+   */
+  consistency(from: number, to: number): string[] | null {
+    return this.tree.consistency(from, to) ?? null;
+  }
+
   /** Encrypt the records sequenced from now on under this key (`keys rotate`). */
   setBodyKey(key: ChannelKey): void {
     this.bodyKey = key;

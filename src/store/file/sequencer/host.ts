@@ -231,6 +231,11 @@ export class SequencerHost {
       }
       case 'tombstone':
         return this.tombstone(op.channel, op.first, op.last, op.reason);
+      case 'consistency':
+        // For witnesses: from the subtrees the writer's own fold completed, no hashing again.
+        return (
+          this.writers.find((w) => w.channel === op.channel)?.consistency(op.from, op.to) ?? null
+        );
     }
   }
 

@@ -191,6 +191,13 @@ export type LifecycleOp =
       readonly first: number;
       readonly last: number;
       readonly reason: string;
+    }
+  | {
+      /** A consistency proof between two sizes the writer folded to lately (or null). */
+      readonly kind: 'consistency';
+      readonly channel: string;
+      readonly from: number;
+      readonly to: number;
     };
 
 /** What the sequencer thread did on its own, for the application's thread to record as events. */
