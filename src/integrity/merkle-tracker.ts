@@ -1,4 +1,4 @@
-import { CompactRange, type MerkleState } from './merkle.js';
+import type { MerkleState } from './merkle.js';
 import { consistencyPath, nodeBytes } from './merkle-range.js';
 
 /** A tree's peak, or a completed subtree: where it starts, its height, its root. */
@@ -203,14 +203,6 @@ function edgeRoot(peaks: readonly Node[], lo: number): Buffer {
     acc = acc === undefined ? p.node : nodeBytes(p.node, acc);
   }
   return acc ?? Buffer.alloc(32);
-}
-
-/** Append leaves (32 bytes each) to a tree in the given state; returns the new state. */
-export function fold(base: MerkleState, leaves: Uint8Array): MerkleState {
-  const range = new CompactRange(base);
-  const buf = Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength);
-  for (let at = 0; at < buf.length; at += 32) range.append(buf.toString('hex', at, at + 32));
-  return range.state();
 }
 
 /** A queue of 32-byte leaves in fixed-size chunks: append at the end, drop from the front. */

@@ -6,9 +6,7 @@ import {
   SIG_COSIGNATURE_V1,
   ed25519PrivateKey,
   ed25519PublicKey,
-  isValidKeyName,
-  noteKeyId,
-  rawPublicKey,
+  keyIdentity,
   type NoteSigner,
   type NoteVerifier,
 } from './keys.js';
@@ -40,14 +38,9 @@ export function cosignatureTimestamp(signature: Buffer): number | undefined {
 
 /** A verifier of cosignatures (type 0x04) from the cosigner's name and Ed25519 public key. */
 export function cosignatureVerifier(name: string, publicKey: KeyObject | Uint8Array): NoteVerifier {
-  if (!isValidKeyName(name)) throw keyInvalid('invalid key name');
   const key = ed25519PublicKey(publicKey);
-  const raw = rawPublicKey(key);
   return Object.freeze({
-    name,
-    keyId: noteKeyId(name, SIG_COSIGNATURE_V1, raw),
-    type: SIG_COSIGNATURE_V1,
-    publicKey: raw,
+    ...keyIdentity(name, SIG_COSIGNATURE_V1, key),
     verify: (text: Buffer, signature: Buffer): boolean => {
       const ts = cosignatureTimestamp(signature);
       return (
@@ -71,19 +64,14 @@ export function cosigner(
   privateKey: KeyObject | Uint8Array,
   clock: () => number = Date.now,
 ): Cosigner {
-  if (!isValidKeyName(name)) throw keyInvalid('invalid key name');
   const key = ed25519PrivateKey(privateKey);
-  const raw = rawPublicKey(key);
   const signAt = (text: Buffer, timestamp: number): Buffer => {
     const ts = Buffer.alloc(8);
     ts.writeBigUInt64BE(BigInt(timestamp));
     return Buffer.concat([ts, sign(null, cosignatureMessage(text, timestamp), key)]);
   };
   return Object.freeze({
-    name,
-    keyId: noteKeyId(name, SIG_COSIGNATURE_V1, raw),
-    type: SIG_COSIGNATURE_V1,
-    publicKey: raw,
+    ...keyIdentity(name, SIG_COSIGNATURE_V1, key),
     sign: (text: Buffer): Buffer => signAt(text, Math.floor(clock() / 1000)),
     signAt,
   });

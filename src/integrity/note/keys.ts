@@ -102,3 +102,17 @@ export function rawSeed(key: KeyObject): Buffer {
   const jwk = ed25519PrivateKey(key).export({ format: 'jwk' });
   return Buffer.from(jwk.d ?? '', 'base64url');
 }
+
+/**
+ * What every note key shows of itself: its name (checked), key id, type and raw public key.
+ * Signers and verifiers of both types are built on it.
+ */
+export function keyIdentity(
+  name: string,
+  type: NoteKeyType,
+  key: KeyObject,
+): { name: string; keyId: number; type: NoteKeyType; publicKey: Buffer } {
+  if (!isValidKeyName(name)) throw keyInvalid('invalid key name');
+  const publicKey = rawPublicKey(key);
+  return { name, keyId: noteKeyId(name, type, publicKey), type, publicKey };
+}
