@@ -39,7 +39,14 @@ export class MerkleTracker {
   /** Border subtrees the fold will complete, by `lo * 64 + h`: the anchors waiting for each. */
   private readonly expected = new Map<number, Anchor[]>();
 
-  constructor(state: MerkleState) {
+  /**
+   * `remember`: keep what consistency proofs between recent sizes need (a witness is
+   * configured); off, the fold does nothing more than fold.
+   */
+  constructor(
+    state: MerkleState,
+    private readonly rememberSizes = false,
+  ) {
     this.base = state;
     this.remember(state);
   }
@@ -152,7 +159,7 @@ export class MerkleTracker {
   }
 
   private remember(state: MerkleState, nodes?: Node[]): void {
-    if (state.size === 0 || this.anchors.has(state.size)) return;
+    if (!this.rememberSizes || state.size === 0 || this.anchors.has(state.size)) return;
     const a: Anchor = { size: state.size, peaks: nodes ?? nodesOf(state), border: [] };
     this.anchors.set(state.size, a);
     this.expect(a, state.size);

@@ -96,6 +96,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
         privateKey: exportPrivateKey(privateKey),
         checkpointPrev: tail.prev,
         ...(config.integrity.logName === undefined ? {} : { logName: config.integrity.logName }),
+        witnessed: config.integrity.witnesses.length > 0,
         segments: segments.entries,
         segmentsPrev: segments.prev,
         archiveLevel: config.archive.level,

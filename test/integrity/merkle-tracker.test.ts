@@ -41,7 +41,7 @@ test('truncate forgets leaves of records that were never stored; out-of-range si
 
 test('consistency proofs between the sizes it folded to are RFC 9162 proofs, without hashing again', () => {
   const start = 1234;
-  const tracker = new MerkleTracker(reference(start).state());
+  const tracker = new MerkleTracker(reference(start).state(), true);
   const leaves = Array.from({ length: 4000 }, (_, i) => leaf(i));
   // Folds of uneven sizes, as write batches come.
   const sizes: number[] = [];
@@ -66,4 +66,9 @@ test('consistency proofs between the sizes it folded to are RFC 9162 proofs, wit
   assert.equal(tracker.consistency(sizes[never]! - 1, sizes.at(-1)!), undefined);
   assert.equal(tracker.consistency(sizes[3]!, sizes[1]!), undefined);
   assert.deepEqual(tracker.consistency(0, sizes[2]!), []);
+  // Without witnesses nothing is kept: no proof, and no cost on the writer's fold.
+  const plain = new MerkleTracker(reference(start).state());
+  for (let i = start; i < 2000; i++) plain.append(leaves[i]!);
+  plain.stateAt(2000);
+  assert.equal(plain.consistency(start, 2000), undefined);
 });

@@ -9,7 +9,15 @@ import { testService } from './helpers.js';
 
 /** The witness client's proofs come from the writer, not the index: the RFC 9162 proofs. */
 test('consistency proofs between signed checkpoints come from the writer (rotations between included) and equal the RFC proofs; the index only for sizes it forgot', async () => {
-  const s = await testService();
+  // A witness configured (never reached here): the writer keeps what the proofs need.
+  const s = await testService(
+    {},
+    {
+      integrity: {
+        witnesses: [{ url: 'http://127.0.0.1:9', key: `w.example+1a2b3c4d+${'A'.repeat(44)}` }],
+      },
+    },
+  );
   try {
     const layout = new LogLayout(s.t.dir);
     const calls = { index: 0 };

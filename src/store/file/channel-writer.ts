@@ -26,6 +26,8 @@ export interface ChannelWriterOptions {
   readonly channel: string;
   readonly file: string;
   readonly durability: Durability;
+  /** Keep what witnesses' consistency proofs need (see MerkleTracker). Default false. */
+  readonly rememberSizes?: boolean;
   readonly state: ChannelState;
   /** The Merkle tree at `state.seq`. */
   readonly merkle: MerkleState;
@@ -137,7 +139,7 @@ export class ChannelWriter {
     this.lastTs = opts.lastTs;
     this.seqNo = opts.state.seq;
     this.headHash = opts.state.head;
-    this.tree = new MerkleTracker(opts.merkle);
+    this.tree = new MerkleTracker(opts.merkle, opts.rememberSizes === true);
     this.sealer = new PiiSealer(opts.logId);
     this.bodyKey = opts.bodyKey;
     this.writtenState = opts.state;

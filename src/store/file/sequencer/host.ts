@@ -99,6 +99,7 @@ export class SequencerHost {
       return new ChannelWriter({
         ...c,
         logId: init.logId,
+        rememberSizes: init.witnessed === true,
         flushIntervalMs: init.flushIntervalMs,
         maxPendingBytes: init.maxPendingBytes,
         beforeSync: () => this.syncKeys(),

@@ -118,6 +118,8 @@ export interface SequencerInit {
   readonly checkpointPrev: string;
   /** `integrity.log_name`: checkpoints are signed notes of origin `<log name>/<channel>`. */
   readonly logName?: string;
+  /** Witnesses are configured: the writers keep what consistency proofs need. */
+  readonly witnessed?: boolean;
   /** The segment log as read at open, and the hash its next entry links to. */
   readonly segments: SegmentEntry[];
   readonly segmentsPrev: string;
