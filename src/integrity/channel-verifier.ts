@@ -4,7 +4,7 @@ import { deepCheck, describeMalformed, tryParse } from './record-checks.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { Damage, DamageKind } from './damage.js';
 import { CompactRange } from './merkle.js';
-import { recordTs, UNSIGNED_WINDOW_MS } from './record-time.js';
+import { olderThanSigned, recordTs, spansPastCrash } from './record-time.js';
 
 /** A tree a witness cosigned: its size and root (hex), and the witness's name. */
 export interface Witnessed {
@@ -195,7 +195,7 @@ export class ChannelVerifier {
       return true;
     }
     // Records written while verify runs are not signed yet in the checkpoints it read.
-    if (ts.ms < this.startedMs && ts.ms - first.tsMs > UNSIGNED_WINDOW_MS) {
+    if (ts.ms < this.startedMs && spansPastCrash(first.tsMs, ts.ms)) {
       this.failure = this.unsignedAt(
         first,
         `seq ${first.seq} (${first.ts}) to seq ${seq} (${ts.text}) are not covered by any signed checkpoint, though a writer signs every second: the checkpoints that covered them were removed`,
@@ -227,7 +227,7 @@ export class ChannelVerifier {
   reportUnsignedOlderThan(signedMs: number, signedWhere: string): Damage | undefined {
     const first = this.firstUnsigned;
     if (this.failure !== undefined || first === undefined) return this.failure;
-    if (first.tsMs >= signedMs - UNSIGNED_WINDOW_MS) return undefined;
+    if (!olderThanSigned(first.tsMs, signedMs)) return undefined;
     this.failure = this.unsignedAt(
       first,
       `seq ${first.seq} (${first.ts}) is not covered by any signed checkpoint, though records written later (${signedWhere}) are: the checkpoints that covered it were removed`,

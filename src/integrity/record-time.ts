@@ -8,6 +8,19 @@ export const MAX_CHECKPOINT_INTERVAL_MS = 1000;
 /** Records unsigned over a longer span than this cannot be explained by a crash. */
 export const UNSIGNED_WINDOW_MS = MAX_CHECKPOINT_INTERVAL_MS + UNSIGNED_GRACE_MS;
 
+/**
+ * The two things a crash cannot explain of records no checkpoint covers (open and verify apply
+ * the same rules): a span longer than the window, since a writer signs every interval...
+ */
+export function spansPastCrash(firstMs: number, laterMs: number): boolean {
+  return laterMs - firstMs > UNSIGNED_WINDOW_MS;
+}
+
+/** ...and being older than records another channel got signed, by more than the window. */
+export function olderThanSigned(unsignedMs: number, signedMs: number): boolean {
+  return unsignedMs < signedMs - UNSIGNED_WINDOW_MS;
+}
+
 const TS_KEY = Buffer.from('"ts":"');
 
 /**

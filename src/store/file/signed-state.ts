@@ -3,7 +3,7 @@ import type { SegmentEntry } from '../../integrity/segment.js';
 import { checkpointLinkAt } from './checkpoint-log.js';
 import type { LogLayout } from './layout.js';
 import type { RecoveredChannel } from './recovery.js';
-import { UNSIGNED_WINDOW_MS } from '../../integrity/record-time.js';
+import { olderThanSigned } from '../../integrity/record-time.js';
 
 /** What open decided about each channel's unsigned records, and about the checkpoint log. */
 export interface OpenFindings {
@@ -44,7 +44,7 @@ export function checkOpenState(
       unproven = { first: first.seq, last: r.state.seq, reason: checkpointsCut };
     }
     if (unproven === undefined && first !== undefined) {
-      if (first.tsMs < newestSigned - UNSIGNED_WINDOW_MS) {
+      if (olderThanSigned(first.tsMs, newestSigned)) {
         unproven = {
           first: first.seq,
           last: r.state.seq,

@@ -2,7 +2,7 @@ import { ChainHasher, lineHash } from '../../integrity/chain.js';
 import type { Unproven } from '../../integrity/checkpoint.js';
 import { CompactRange, type MerkleState } from '../../integrity/merkle.js';
 import { lineEndingAt, scanLines } from './lines.js';
-import { recordTs, UNSIGNED_WINDOW_MS } from '../../integrity/record-time.js';
+import { recordTs, spansPastCrash } from '../../integrity/record-time.js';
 import { loadState, type SavedState } from './state-file.js';
 import type { LogLayout } from './layout.js';
 
@@ -76,7 +76,7 @@ export function foldActiveFile(
         } else if (
           spanBreak === undefined &&
           ts !== undefined &&
-          ts.ms - first.tsMs > UNSIGNED_WINDOW_MS
+          spansPastCrash(first.tsMs, ts.ms)
         ) {
           spanBreak = { seq: at, ts: ts.text };
         }
