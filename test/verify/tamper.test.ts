@@ -182,6 +182,22 @@ function recompute(
   });
 }
 
+/**
+ * Rewrite app's active file with record `at` edited and every hash recomputed from the last
+ * archive's head (public in the archive before it), as an attacker without the key would.
+ */
+function rewriteActive(dir: string, lines: string[], at: number, msg: string): void {
+  const before = gunzipSync(readFileSync(archives(dir)[1]!))
+    .toString('utf8')
+    .trim()
+    .split('\n');
+  const head = (JSON.parse(before[before.length - 1]!) as { hash: string }).hash;
+  const rewritten = recompute(lines, head, (rec, i) => {
+    if (i === at) rec.msg = msg;
+  });
+  writeFileSync(path.join(dir, 'app.log'), rewritten.map((l) => `${l}\n`).join(''));
+}
+
 /** The app records of the active file (the third round) start after the two archives. */
 const ACTIVE_FIRST = 25;
 
@@ -401,21 +417,8 @@ test('a rewritten chain is named at the first rewritten record, before and after
     const lines = readLines(file);
     const start = (JSON.parse(readLines(file)[0]!) as { seq: number }).seq;
     assert.equal(start, ACTIVE_FIRST);
-    // The attacker edits record 3 of the active file and recomputes every hash after it, from
-    // the last archive's head (public in the file before it).
-    const before = gunzipSync(readFileSync(archives(dir)[1]!))
-      .toString('utf8')
-      .trim()
-      .split('\n');
-    const head = (JSON.parse(before[before.length - 1]!) as { hash: string }).hash;
-    writeFileSync(
-      file,
-      recompute(lines, head, (rec, i) => {
-        if (i === 3) rec.msg = 'history, rewritten';
-      })
-        .map((l) => `${l}\n`)
-        .join(''),
-    );
+    // The attacker edits record 3 of the active file and recomputes every hash after it.
+    rewriteActive(dir, lines, 3, 'history, rewritten');
     expectDamage(
       await check(dir),
       { kind: 'checkpoint_mismatch', channel: 'app', seq: ACTIVE_FIRST + 3, line: 4 },
@@ -433,20 +436,7 @@ test('a rewritten chain is named at the first rewritten record, before and after
     // Emptied checkpoint log, then the active file rewritten with a recomputed chain.
     const dir = copy();
     truncateSync(path.join(dir, '.integrity', 'checkpoints.log'), 0);
-    const file = path.join(dir, 'app.log');
-    const before = gunzipSync(readFileSync(archives(dir)[1]!))
-      .toString('utf8')
-      .trim()
-      .split('\n');
-    const head = (JSON.parse(before[before.length - 1]!) as { hash: string }).hash;
-    writeFileSync(
-      file,
-      recompute(readLines(file), head, (rec, i) => {
-        if (i === 0) rec.msg = 'nothing happened';
-      })
-        .map((l) => `${l}\n`)
-        .join(''),
-    );
+    rewriteActive(dir, readLines(path.join(dir, 'app.log')), 0, 'nothing happened');
     expectDamage(await check(dir), { kind: 'checkpoints_cut' }, 'emptied + rewritten');
     await reopenStillDamaged(dir, 'emptied + rewritten');
   }
