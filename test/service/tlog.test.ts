@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { logVerifierKey } from '../../src/integrity/checkpoint-note.js';
 import {
   openNote,
@@ -14,20 +14,9 @@ import { tlogRoutes } from '../../src/service/routes/tlog.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { readLines, readRecords } from '../helpers.js';
 import { testService, type TestService } from './helpers.js';
+import { mth, rootFromTiles } from '../index/tile-client.js';
 
 const FULL = 'public, max-age=31536000, immutable';
-
-function node(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(Buffer.of(1)).update(left).update(right).digest();
-}
-
-/** RFC 6962 MTH of leaf hashes lo to hi - 1, by the definition. */
-function mth(leaves: readonly Buffer[], lo: number, hi: number): Buffer {
-  if (hi - lo === 1) return leaves[lo]!;
-  let k = 1;
-  while (k * 2 < hi - lo) k *= 2;
-  return node(mth(leaves, lo, lo + k), mth(leaves, lo + k, hi));
-}
 
 /** The chain hashes of `app`, from its file: the tree's leaves. */
 function leavesOf(s: TestService): Buffer[] {
@@ -58,40 +47,9 @@ function tilePath(level: number, index: number, width: number): string {
   return `tile/${level}/${name}${width < 256 ? `.p/${width}` : ''}`;
 }
 
-/**
- * A tlog-tiles client: the root of the tree of `size` leaves, from the tiles a checkpoint of
- * that size makes available. The tree is cut into perfect subtrees (the bits of size, largest
- * first); one of height h is folded from 2^(h mod 8) hashes of a tile of level floor(h / 8).
- */
-async function rootFromTiles(
-  size: number,
-  fetch: (tilePath: string) => Promise<Buffer>,
-): Promise<Buffer> {
-  const subtrees: Buffer[] = [];
-  let start = 0;
-  for (let h = 52; h >= 0; h--) {
-    if (Math.floor(size / 2 ** h) % 2 === 0) continue;
-    const level = Math.floor(h / 8);
-    const span = 256 ** level;
-    const first = start / span;
-    const index = Math.floor(first / 256);
-    const width = Math.min(256, Math.floor(size / span) - index * 256);
-    const tile = await fetch(tilePath(level, index, width));
-    assert.equal(tile.length, width * 32);
-    let hashes: Buffer[] = [];
-    const at = first - index * 256;
-    for (let i = at; i < at + 2 ** (h % 8); i++) hashes.push(tile.subarray(i * 32, i * 32 + 32));
-    while (hashes.length > 1) {
-      const up: Buffer[] = [];
-      for (let i = 0; i < hashes.length; i += 2) up.push(node(hashes[i]!, hashes[i + 1]!));
-      hashes = up;
-    }
-    subtrees.push(hashes[0]!);
-    start += 2 ** h;
-  }
-  let root = subtrees.pop() ?? createHash('sha256').digest();
-  while (subtrees.length > 0) root = node(subtrees.pop()!, root);
-  return root;
+/** The root at `size` from tiles fetched over HTTP, by the client of test/index/tile-client.ts. */
+function rootOverHttp(size: number, fetch: (tilePath: string) => Promise<Buffer>): Promise<Buffer> {
+  return rootFromTiles(size, (t) => fetch(tilePath(t.level, t.index, t.width)));
 }
 
 test('tiles are served without a token: the hashes of the channel file, full tiles immutable, partial ones briefly cached', async () => {
@@ -159,7 +117,7 @@ test('a client rebuilds each signed checkpoint root of .integrity/checkpoints.lo
     assert.ok(checkpoints.length >= 6, `${checkpoints.length}`);
     const fetched = new Set<string>();
     for (const cp of checkpoints) {
-      const root = await rootFromTiles(cp.size, async (p) => {
+      const root = await rootOverHttp(cp.size, async (p) => {
         fetched.add(p);
         const res = await get(s, `/v1/tlog/app/${p}`);
         assert.equal(res.statusCode, 200, p);
@@ -267,7 +225,7 @@ test('the checkpoint is the newest signed note of the channel, checked with the 
     const cp = parseNoteCheckpoint(opened.text);
     assert.equal(cp.origin, origin);
     assert.equal(cp.size, 300);
-    const root = await rootFromTiles(cp.size, async (p) => {
+    const root = await rootOverHttp(cp.size, async (p) => {
       const tile = await get(s, `/v1/tlog/app/${p}`);
       assert.equal(tile.statusCode, 200, p);
       return tile.rawPayload;
