@@ -9,6 +9,7 @@ import { LogsError, type ErrorCode } from '../src/errors.js';
 import { Keystore } from '../src/crypto/keystore.js';
 import { isSealedRecord, openBody } from '../src/crypto/body-cipher.js';
 import { LogLayout } from '../src/store/file/layout.js';
+import type { Io } from '../src/cli/context.js';
 
 const made: string[] = [];
 // Removed when the test process exits, not in an after() hook: a test file's own after() hooks
@@ -118,4 +119,17 @@ export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).path
 /** A JSON test vector file from test/vectors/. */
 export function vector(name: string): unknown {
   return JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'vectors', name), 'utf8')) as unknown;
+}
+
+/** A CLI `Io` that keeps what is written, for commands run in this process. */
+export function memoryIo(): { io: Io; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const io: Io = {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    isTTY: false,
+    stdin: process.stdin,
+  };
+  return { io, out: () => out, err: () => err };
 }

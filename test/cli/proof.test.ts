@@ -4,7 +4,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import type { Io } from '../../src/cli/context.js';
 import { reportFailure } from '../../src/cli/context.js';
 import { registerProof } from '../../src/cli/proof.js';
 import { parsePublicKey } from '../../src/crypto/sign.js';
@@ -15,7 +14,7 @@ import { parseReceipt, verifyReceipt } from '../../src/integrity/receipt.js';
 import { appendCosignatures } from '../../src/store/file/cosignatures.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { buildWitnessApp, resolveWitnessConfig } from '../../src/witness/index.js';
-import { newLog, readLines, tempDir, type TestLog } from '../helpers.js';
+import { memoryIo, newLog, readLines, tempDir, type TestLog } from '../helpers.js';
 
 interface Run {
   readonly code: number;
@@ -25,14 +24,7 @@ interface Run {
 
 /** Run `dihya-logs <args>` with only the proof commands, in `cwd`, in this process. */
 async function run(cwd: string, args: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    isTTY: false,
-    stdin: process.stdin,
-  };
+  const { io, out, err } = memoryIo();
   const program = new Command('dihya-logs')
     .option('--dir <dir>')
     .option('--config <file>')
@@ -45,14 +37,32 @@ async function run(cwd: string, args: string[]): Promise<Run> {
   process.exitCode = 0;
   try {
     await program.parseAsync(args, { from: 'user' });
-    return { code: typeof process.exitCode === 'number' ? process.exitCode : 0, out, err };
+    return {
+      code: typeof process.exitCode === 'number' ? process.exitCode : 0,
+      out: out(),
+      err: err(),
+    };
   } catch (e) {
     const code = e instanceof CommanderError ? 2 : reportFailure(e, io, false);
-    return { code, out, err };
+    return { code, out: out(), err: err() };
   } finally {
     process.exitCode = 0;
     process.chdir(before);
   }
+}
+
+/** `dihya-logs proof --channel app --seq N --with-record` in the setup's directory. */
+function proofWithRecord(s: { root: string; config: string }, seq: number): Promise<Run> {
+  return run(s.root, [
+    '--config',
+    s.config,
+    'proof',
+    '--channel',
+    'app',
+    '--seq',
+    String(seq),
+    '--with-record',
+  ]);
 }
 
 /** The app checkpoints with a note, oldest first. */
@@ -233,16 +243,7 @@ test('proof writes a receipt anchored in the checkpoint the quorum cosigned; ver
 test('without a cosigned checkpoint, proof takes the newest and warns; --with-record carries the line', async () => {
   const s = await setup();
   // seq 7 is past the cosigned checkpoint (5): only the newest ones hold it.
-  const r = await run(s.root, [
-    '--config',
-    s.config,
-    'proof',
-    '--channel',
-    'app',
-    '--seq',
-    '7',
-    '--with-record',
-  ]);
+  const r = await proofWithRecord(s, 7);
   assert.equal(r.code, 0, r.err);
   assert.match(
     r.err,
@@ -268,16 +269,7 @@ test('without a cosigned checkpoint, proof takes the newest and warns; --with-re
     /^INVALID: cosigned by 0 trusted witness\(es\), fewer than the quorum of 1\n$/,
   );
   // With --with-record for seq 3, the cosigned checkpoint is still the anchor.
-  const three = await run(s.root, [
-    '--config',
-    s.config,
-    'proof',
-    '--channel',
-    'app',
-    '--seq',
-    '3',
-    '--with-record',
-  ]);
+  const three = await proofWithRecord(s, 3);
   assert.equal(three.code, 0, three.err);
   assert.equal(three.err, '');
   const check = verifyReceipt(three.out, {
@@ -291,16 +283,7 @@ test('without a cosigned checkpoint, proof takes the newest and warns; --with-re
 
 test('verify-proof says INVALID, exit 1, for tampered, malformed and oversized receipts', async () => {
   const s = await setup();
-  const made = await run(s.root, [
-    '--config',
-    s.config,
-    'proof',
-    '--channel',
-    'app',
-    '--seq',
-    '2',
-    '--with-record',
-  ]);
+  const made = await proofWithRecord(s, 2);
   assert.equal(made.code, 0, made.err);
   const good = made.out;
   const auditor = tempDir();

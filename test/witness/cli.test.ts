@@ -4,23 +4,15 @@ import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { registerWitness } from '../../src/cli/witness.js';
-import type { Io } from '../../src/cli/context.js';
 import { parseVerifierKey, verifyCosignature } from '../../src/integrity/note/index.js';
-import { tempDir } from '../helpers.js';
+import { memoryIo, tempDir } from '../helpers.js';
 import { TestLog } from './helpers.js';
 
 function program(): { program: Command; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    isTTY: false,
-    stdin: process.stdin,
-  };
+  const { io, out, err } = memoryIo();
   const p = new Command('dihya-logs').exitOverride();
   registerWitness(p, io);
-  return { program: p, out: () => out, err: () => err };
+  return { program: p, out, err };
 }
 
 async function run(args: string[]): Promise<{ out: string; err: string }> {
