@@ -59,24 +59,11 @@ export function checkpointGenesis(logId: string): string {
   return sha256Hex(`dihya-logs/checkpoints/v1\0${logId}`);
 }
 
-function signedText(body: CheckpointBody): string {
-  const { v, log_id, channel, size, head, root, ts, prev, kid, final, unproven, origin } = body;
-  const noteSig = body.note_sig;
-  const fields = {
-    v,
-    log_id,
-    channel,
-    size,
-    head,
-    root,
-    ts,
-    prev,
-    kid,
-    ...(final === true ? { final } : {}),
-    ...(unproven === undefined ? {} : { unproven }),
-    ...(origin === undefined ? {} : { origin }),
-    ...(noteSig === undefined ? {} : { note_sig: noteSig }),
-  };
+/** What the signature covers: every field but `sig` (absent ones left out), in JCS form. */
+function signedText(body: CheckpointBody | Checkpoint): string {
+  const fields = Object.fromEntries(
+    Object.entries(body).filter(([k, v]) => k !== 'sig' && v !== undefined),
+  );
   return CHECKPOINT_DOMAIN + canonicalize(fields);
 }
 

@@ -41,22 +41,6 @@ async function node(left: string, right: string): Promise<string> {
 }
 
 const CHECKPOINT_DOMAIN = 'dihya-logs/checkpoint/v1\n';
-// Sorted, as RFC 8785 orders them; `unproven`'s own keys (first, last, reason) are sorted too.
-const SIGNED_FIELDS = [
-  'channel',
-  'final',
-  'head',
-  'kid',
-  'log_id',
-  'note_sig',
-  'origin',
-  'prev',
-  'root',
-  'size',
-  'ts',
-  'unproven',
-  'v',
-];
 
 /**
  * Whether the checkpoint carries a valid Ed25519 signature of `publicKey` (`ed25519:<base64>`):
@@ -71,8 +55,12 @@ export async function checkpointSigned(
   const m = /^ed25519:([A-Za-z0-9+/]{43}=)$/.exec(publicKey);
   const sig = checkpoint.sig;
   if (m === null || typeof sig !== 'string') return false;
-  const fields: Record<string, unknown> = {};
-  for (const k of SIGNED_FIELDS) if (checkpoint[k] !== undefined) fields[k] = checkpoint[k];
+  // Every field but sig, keys sorted (RFC 8785); `unproven`'s own keys are stored sorted.
+  const fields = Object.fromEntries(
+    Object.entries(checkpoint)
+      .filter(([k, v]) => k !== 'sig' && v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
   const text = CHECKPOINT_DOMAIN + JSON.stringify(fields);
   const raw = Uint8Array.from(atob(m[1] ?? ''), (c) => c.charCodeAt(0));
   const key = await crypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
