@@ -18,7 +18,7 @@ import pino from 'pino';
 import { initLogs, openLogs, LogLayout } from '../src/index.js';
 import { buildApp } from '../src/service/app.js';
 import { DetectionEngine } from '../src/detect/engine.js';
-import { TokenStore } from '../src/service/tokens.js';
+import { TokenStore } from '../src/access/tokens.js';
 import { startWitnessing } from '../src/service/witnessing.js';
 import { parsePublicKey } from '../src/crypto/sign.js';
 import { channelOrigin, logVerifierKey } from '../src/integrity/checkpoint-note.js';

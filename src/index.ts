@@ -8,12 +8,8 @@ export { Logger } from './log/logger.js';
 export type { EventHelpers, CommonFields } from './log/events.js';
 export { initLogs, type InitLogsOptions } from './log/init.js';
 export type { Ack, ChannelStats } from './store/file/channel-types.js';
-export {
-  verifyLogs,
-  type VerifyOptions,
-  type VerifyReport,
-  type ChannelReport,
-} from './store/file/verify.js';
+export { verifyLogs } from './store/file/verify.js';
+export type { VerifyOptions, VerifyReport, ChannelReport } from './store/verify-report.js';
 export {
   DAMAGE_KINDS,
   WARNING_KINDS,
@@ -58,15 +54,15 @@ export {
   type VerifyReceiptOptions,
   type Receipt,
 } from './integrity/receipt.js';
-export { inclusionProofFromIndex, consistencyProofFromIndex } from './index/proofs.js';
-export { reveal, type Revealed } from './redact/reveal.js';
+export { inclusionProofFromIndex, consistencyProofFromIndex } from './search/proofs.js';
+export { reveal, type Revealed } from './pipeline/reveal.js';
 export { describeClassification, type RuleDescription } from './redact/describe.js';
 export { compileClassifier } from './redact/compile.js';
 export { Keystore } from './crypto/keystore.js';
-export type { SubjectLookup } from './redact/pii.js';
+export type { SubjectLookup } from './crypto/subjects.js';
 export { LogLayout } from './store/file/layout.js';
-export { IndexDb } from './index/index-db.js';
-export { catchUp, rebuild, type CatchUpReport, type IndexProgress } from './index/indexer.js';
+export { IndexDb } from './search/index-db.js';
+export { catchUp, rebuild, type CatchUpReport, type IndexProgress } from './search/indexer.js';
 export { runQuery, type QueryRequest, type QueryResult, type QueryRecord } from './query/query.js';
 export { parseFilter, type QueryFilter, type RawFilter } from './query/filter.js';
 export type { ReadStatus } from './query/read.js';

@@ -7,7 +7,7 @@ import { LogsError } from '../errors.js';
 import { exportSubject } from '../gdpr/export.js';
 import { eraseDue, eraseSubject, type EraseReport } from '../gdpr/erase.js';
 import { listRequests } from '../gdpr/requests.js';
-import { IndexDb } from '../index/index-db.js';
+import { IndexDb } from '../search/index-db.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { escapeTerminal } from '../util/escape.js';

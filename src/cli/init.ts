@@ -16,7 +16,8 @@ import { initLogDirectory } from '../store/file/init.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { writeFileDurable } from '../util/fs.js';
-import { POLICY_README, refreshReadme, storeSummary } from '../policy/state.js';
+import { storeSummary } from '../policy/state.js';
+import { POLICY_README, refreshReadme } from '../policy/readme.js';
 import { policySummary } from '../policy/summary.js';
 import { globals, type Io } from './context.js';
 

@@ -1,14 +1,23 @@
 import type { Command } from 'commander';
+import { asLogsError } from '../errors.js';
 import { openLogs } from '../log/open.js';
+import { refreshPolicyReadme } from '../policy/readme.js';
 import type { Logs } from '../log/logs.js';
 import { configFor, globals } from './context.js';
 
-/** Open the logs for writing as the CLI: config, --dir and --key-file applied; lock named. */
+/**
+ * Open the logs for writing as the CLI (and `serve`): config, --dir and --key-file applied; lock
+ * named; README.md brought up to date with the policy.
+ */
 export async function openForCli(cmd: Command, what: string): Promise<Logs> {
   const g = globals(cmd);
-  return openLogs({
-    config: configFor(cmd),
+  const config = configFor(cmd);
+  const logs = await openLogs({
+    config,
     ...(g.keyFile === undefined ? {} : { keyFile: g.keyFile }),
     owner: `dihya-logs ${what} (pid ${process.pid})`,
   });
+  // README.md in the logs directory says the policy now in force.
+  refreshPolicyReadme(config, (err) => logs.reportError(asLogsError(err)));
+  return logs;
 }

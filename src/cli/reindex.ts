@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { IndexDb } from '../index/index-db.js';
-import { catchUp, rebuild, type CatchUpReport, type IndexProgress } from '../index/indexer.js';
+import { IndexDb } from '../search/index-db.js';
+import { catchUp, rebuild, type CatchUpReport, type IndexProgress } from '../search/indexer.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { configFor, type Io } from './context.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadMasterKey, masterKeySource } from '../crypto/masterkey.js';
 import { LogsError } from '../errors.js';
 import { startService } from '../service/serve.js';
-import { ROLES, TokenStore, isRole, parseExpiry, type TokenInfo } from '../service/tokens.js';
+import { ROLES, TokenStore, isRole, parseExpiry, type TokenInfo } from '../access/tokens.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
 import { configFor, globals, type Io } from './context.js';

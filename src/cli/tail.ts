@@ -7,7 +7,7 @@ import { readMeta } from '../store/file/meta.js';
 import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
 import { channelSources, scanSource, type Source } from '../store/file/sources.js';
 import { existsSync } from 'node:fs';
-import { IndexDb } from '../index/index-db.js';
+import { IndexDb } from '../search/index-db.js';
 import { recordMatcher, type QueryFilter } from '../query/filter.js';
 import { runQuery } from '../query/query.js';
 import { MAX_LIMIT } from '../query/search.js';

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { DAMAGE_KINDS, damagePlace } from '../integrity/damage.js';
 import { existsSync } from 'node:fs';
-import { verifyLogs, type VerifyReport } from '../store/file/verify.js';
+import type { VerifyReport } from '../store/verify-report.js';
+import { verifyLogs } from '../store/file/verify.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
-import { committedLeavesFromIndex } from '../index/committed.js';
+import { committedLeavesFromIndex } from '../search/committed.js';
 import { witnessedForVerify } from '../witness/index.js';
 import { configFor, type Io } from './context.js';
 import { Progress } from './progress.js';

@@ -6,6 +6,7 @@ import { DEFAULT_CHANNELS } from '../event/channels.js';
 import { parseLevel, type Level } from '../event/levels.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { compileClassifier } from '../redact/compile.js';
+import { DEFAULT_CLASSIFICATION, type ClassificationConfig } from '../redact/settings.js';
 
 /** `durable`: acknowledged after fdatasync, fails closed. `buffered`: written within 100 ms. */
 export type Durability = 'durable' | 'buffered';
@@ -213,41 +214,6 @@ export interface Config {
   readonly detectors: DetectorsConfig;
   readonly alerts: AlertsConfig;
 }
-
-/** Classification as configured (compiled into rules by `redact/compile.ts`). */
-export interface ClassificationConfig {
-  readonly subjectFields: readonly string[];
-  readonly personalFields: readonly string[];
-  readonly personTypes: readonly string[];
-  readonly ipAddresses: 'encrypt' | 'truncate';
-  readonly keys: Readonly<Record<string, 'remove' | 'mask' | 'encrypt' | 'identifier' | 'keep'>>;
-  readonly patterns: ReadonlyArray<{
-    readonly name: string;
-    readonly pattern: string;
-    readonly mode: 'remove' | 'mask' | 'encrypt' | 'keep';
-    readonly ignoreCase: boolean;
-  }>;
-}
-
-export const DEFAULT_CLASSIFICATION: ClassificationConfig = {
-  subjectFields: ['subject', 'actor.id'],
-  personalFields: [
-    'actor.id',
-    'actor.email',
-    'actor.ip',
-    'actor.name',
-    'actor.phone',
-    'target.id',
-    'target.email',
-    'target.ip',
-    'target.name',
-    'target.phone',
-  ],
-  personTypes: ['user', 'person', 'customer', 'member', 'account', 'employee', 'contact'],
-  ipAddresses: 'encrypt',
-  keys: {},
-  patterns: [],
-};
 
 const ROTATE = { maxBytes: 64 * 1024 * 1024, daily: true } as const;
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { LogsError } from '../errors.js';
 import { writeFileDurable } from '../util/fs.js';
-import type { SubjectEntry, SubjectKeys, SubjectLookup } from '../redact/pii.js';
+import type { SubjectEntry, SubjectKeys, SubjectLookup } from './subjects.js';
 import { open, seal, type Sealed } from './aead.js';
 import {
   keyringOf,

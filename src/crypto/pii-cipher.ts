@@ -1,6 +1,13 @@
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { LogsError } from '../errors.js';
-import type { PiiPlan } from '../redact/pii.js';
+
+/** One person's personal values in one record, to be encrypted under their key. */
+export interface PiiPlan {
+  readonly pseudonym: string;
+  readonly key: Buffer;
+  /** JSON of { placeholder: value }, keys sorted. */
+  readonly plain: string;
+}
 
 /**
  * Encryption of a record's personal data: for each person, AES-256-GCM under their key, with the

@@ -7,7 +7,7 @@ import { ALERT_EVENT_PREFIX } from '../event/record.js';
 import { asLogsError, type LogsError } from '../errors.js';
 import type { EventInput } from '../event/record.js';
 import type { Logs } from '../log/logs.js';
-import { reveal } from '../redact/reveal.js';
+import { reveal } from '../pipeline/reveal.js';
 import { FileFollower, type FollowPosition } from '../store/file/follow.js';
 import { LogLayout } from '../store/file/layout.js';
 import { splitLines } from '../store/file/lines.js';

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { ClassificationConfig } from '../config/resolve.js';
+import type { ClassificationConfig } from '../redact/settings.js';
 import { asLogsError } from '../errors.js';
-import { prepareEvent } from '../event/prepare.js';
+import { prepareEvent } from '../pipeline/prepare.js';
 import type { Classifier } from '../redact/classifier.js';
 import { classificationSettings, compileClassifier } from '../redact/compile.js';
 import { normalizeKey } from '../redact/keys.js';
-import type { SubjectEntry, SubjectKeys } from '../redact/pii.js';
+import type { SubjectEntry, SubjectKeys } from '../crypto/subjects.js';
 import { secretCases, type PlacedSecret } from './secrets.js';
 import type { Check, CheckResult, DoctorContext, Finding } from './types.js';
 

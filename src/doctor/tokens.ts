@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { TokenStore, type TokenInfo } from '../service/tokens.js';
+import { TokenStore, type TokenInfo } from '../access/tokens.js';
 import {
   daysBetween,
   type Check,

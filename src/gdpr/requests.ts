@@ -1,6 +1,6 @@
 import { RESERVED_EVENT_PREFIX } from '../event/record.js';
-import type { IndexDb } from '../index/index-db.js';
-import type { SubjectLookup } from '../redact/pii.js';
+import type { IndexDb } from '../search/index-db.js';
+import type { SubjectLookup } from '../crypto/subjects.js';
 import { runQuery } from '../query/query.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import type { LogLayout } from '../store/file/layout.js';

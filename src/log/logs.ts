@@ -1,4 +1,4 @@
-import { IndexFeeder } from '../index/feeder.js';
+import { IndexFeeder } from '../search/feeder.js';
 import {
   ALERT_EVENT_PREFIX,
   POLICY_CHANGE_EVENT,
@@ -8,18 +8,18 @@ import {
 } from '../event/record.js';
 import type { Keystore } from '../crypto/keystore.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
-import type { SubjectLookup } from '../redact/pii.js';
+import type { SubjectLookup } from '../crypto/subjects.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Config } from '../config/resolve.js';
 import { levelAtLeast } from '../event/levels.js';
 import {
   prepareEvent,
   prepareFields,
-  type ClassificationSettings,
   type PreparedEvent,
   type PrepareOptions,
-} from '../event/prepare.js';
+} from '../pipeline/prepare.js';
 import type { EventInput } from '../event/record.js';
+import type { ClassificationSettings } from '../redact/settings.js';
 import { TimeStamper } from '../event/timestamp.js';
 import type { Ack, ChannelStats } from '../store/file/channel-types.js';
 import type { SequencerClient } from '../store/file/sequencer/client.js';

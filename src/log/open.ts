@@ -149,12 +149,11 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
       recoveryEvents(recovered, [tail.quarantined, segments.quarantined], findings),
     );
     // A change of what the policy says (retention, classification, detectors...) is itself an
-    // audit event; README.md says the policy now in force.
+    // audit event (README.md, the policy for people, is the CLI's and the service's to write).
     try {
       await syncPolicy({
         layout,
         config,
-        classifier,
         fresh: [...recovered.values()].every((r) => r.state.seq === 0),
         write: (event) => logs.recordPolicyChange(event),
         onError,

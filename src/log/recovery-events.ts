@@ -1,5 +1,6 @@
 import type { EventInput } from '../event/record.js';
-import type { QuarantineNote, RecoveredChannel } from '../store/file/recovery.js';
+import type { RecoveredChannel } from '../store/file/recovery.js';
+import type { QuarantineNote } from '../store/file/quarantine.js';
 import type { OpenFindings } from '../store/file/signed-state.js';
 
 /**

@@ -6,7 +6,7 @@ import {
   REVEALING_ROLES,
   ROLE_DUTIES,
   ROUTE_ACCESS,
-} from './access.js';
+} from '../access/roles.js';
 import { duration } from '../util/units.js';
 
 /** Roles, routes, and access on the machine. */

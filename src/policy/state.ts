@@ -1,23 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/resolve.js';
 import type { EventInput } from '../event/record.js';
-import type { Classifier } from '../redact/classifier.js';
 import type { LogLayout } from '../store/file/layout.js';
 import { ensureDir, readJsonFile, writeFileDurable } from '../util/fs.js';
-import { renderMarkdown } from './markdown.js';
-import { buildPolicy } from './model.js';
 import type { PolicyChange, PolicySummary, SummaryValue } from './summary.js';
-
-/** The policy, for people, at the top of the logs directory. */
-export const POLICY_README = 'README.md';
 
 /** `.integrity/state/` holds caches named after channels; a dot keeps this name out of theirs. */
 const SUMMARY_VERSION = 1;
-
-export function readmeFile(layout: LogLayout): string {
-  return path.join(layout.dir, POLICY_README);
-}
 
 export function summaryFile(layout: LogLayout): string {
   return layout.serviceStateFile('policySummary');
@@ -26,35 +16,6 @@ export function summaryFile(layout: LogLayout): string {
 /** How the configuration is named in the policy: its file's name, never a path. */
 export function sourceLabel(config: Config): string | undefined {
   return config.source === undefined ? undefined : path.basename(config.source);
-}
-
-/** The policy as the logs directory's README.md: the directory is "this directory". */
-export function readmeText(config: Config, classifier?: Classifier): string {
-  return renderMarkdown(
-    buildPolicy(config, {
-      dir: null,
-      source: sourceLabel(config),
-      ...(classifier === undefined ? {} : { classifier }),
-    }),
-  );
-}
-
-/**
- * Write README.md (0600, atomically) when it is missing or says something else. Returns
- * whether it was written.
- */
-export function refreshReadme(layout: LogLayout, config: Config, classifier?: Classifier): boolean {
-  const file = readmeFile(layout);
-  const text = readmeText(config, classifier);
-  if (existsSync(file)) {
-    try {
-      if (readFileSync(file, 'utf8') === text) return false;
-    } catch {
-      // Unreadable (a directory, no permission): replacing it says why if it cannot be done.
-    }
-  }
-  writeFileDurable(file, text);
-  return true;
 }
 
 export type StoredSummary =

@@ -1,6 +1,6 @@
 import type { AlertsConfig, Config, DetectionRule, DetectorsConfig } from '../config/resolve.js';
 import { JOB_NAMES } from '../config/resolve.js';
-import { POLICY_ROLES, ROLE_DUTIES } from './access.js';
+import { POLICY_ROLES, ROLE_DUTIES } from '../access/roles.js';
 
 /** A value of the summary: configuration, never personal data or a secret. */
 export type SummaryValue = string | number | boolean | readonly string[];

@@ -1,21 +1,13 @@
 import type { Config } from '../config/resolve.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { EventInput } from '../event/record.js';
-import type { Classifier } from '../redact/classifier.js';
 import type { LogLayout } from '../store/file/layout.js';
-import {
-  policyChangeEvent,
-  readStoredSummary,
-  refreshReadme,
-  sourceLabel,
-  storeSummary,
-} from './state.js';
+import { policyChangeEvent, readStoredSummary, sourceLabel, storeSummary } from './state.js';
 import { diffSummary, policySummary, type PolicyChange } from './summary.js';
 
 export interface PolicySyncOptions {
   readonly layout: LogLayout;
   readonly config: Config;
-  readonly classifier: Classifier;
   /** No channel holds a record yet: the first open after init, whose policy is no change. */
   readonly fresh: boolean;
   /** Store an event durably; null when its channel's minimum level drops it. */
@@ -27,8 +19,8 @@ export interface PolicySyncOptions {
  * At open, compare the policy the configuration states with the one stored at the last open
  * (`.integrity/state/policy.summary.json`). A difference is an `audit` event
  * `config.policy.changed` naming the changed keys, durable before the new summary is stored,
- * so a crash in between repeats the event rather than losing it. README.md is rewritten
- * whenever it does not say what this configuration says. Returns the changes recorded.
+ * so a crash in between repeats the event rather than losing it. Returns the changes recorded.
+ * (README.md, the policy for people, is written by the CLI and the service: policy/readme.ts.)
  *
  * Without a stored summary, a fresh log stores it silently; a log with records records the
  * whole policy (`previous: missing`): the summary was removed, or this is the first open by a
@@ -53,11 +45,6 @@ export async function syncPolicy(o: PolicySyncOptions): Promise<readonly PolicyC
     } catch (err) {
       o.onError(asLogsError(err));
     }
-  }
-  try {
-    refreshReadme(o.layout, o.config, o.classifier);
-  } catch (err) {
-    o.onError(asLogsError(err));
   }
   return changes;
 }

@@ -1,15 +1,15 @@
 import { LogsError } from '../errors.js';
-import type { IndexDb } from '../index/index-db.js';
-import { catchUp, type CatchUpOptions, type CatchUpReport } from '../index/indexer.js';
-import { reveal } from '../redact/reveal.js';
+import type { IndexDb } from '../search/index-db.js';
+import { catchUp, type CatchUpOptions, type CatchUpReport } from '../search/indexer.js';
+import { reveal } from '../pipeline/reveal.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
-import type { SubjectLookup } from '../redact/pii.js';
+import type { SubjectLookup } from '../crypto/subjects.js';
 import type { LogLayout } from '../store/file/layout.js';
 import { readSegmentBook } from '../store/file/segment-log.js';
 import type { QueryFilter } from './filter.js';
 import { RecordReader, type ReadStatus } from './read.js';
 import { search, selectHits, type Order } from './search.js';
-import { recordId, SEQ_LIMIT } from '../index/schema.js';
+import { recordId, SEQ_LIMIT } from '../search/schema.js';
 
 export interface QueryRequest {
   readonly filter: QueryFilter;

@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import { LogsError } from '../errors.js';
-import type { IndexDb } from '../index/index-db.js';
-import { inclusionProofFromIndex } from '../index/proofs.js';
-import { recordId } from '../index/schema.js';
+import type { IndexDb } from '../search/index-db.js';
+import { inclusionProofFromIndex } from '../search/proofs.js';
+import { recordId } from '../search/schema.js';
 import { parseCheckpoint, type Checkpoint } from '../integrity/checkpoint.js';
 import {
   checkpointNote,

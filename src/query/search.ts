@@ -1,7 +1,7 @@
 import { LogsError } from '../errors.js';
 import { LEVEL_RANK } from '../event/levels.js';
-import type { IndexDb } from '../index/index-db.js';
-import { recordId, splitRecordId } from '../index/schema.js';
+import type { IndexDb } from '../search/index-db.js';
+import { recordId, splitRecordId } from '../search/schema.js';
 import { ftsQuery, isGlob, type QueryFilter } from './filter.js';
 
 /** Newest first (the default) or oldest first. */

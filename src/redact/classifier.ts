@@ -7,7 +7,6 @@ import {
   type SecretKind,
 } from './detectors.js';
 import { builtInRule, normalizeKey, type KeyRule, type Mode } from './keys.js';
-import type { PiiContext } from './pii.js';
 import { truncateIp } from './ip.js';
 import { quote } from '../event/quote.js';
 
@@ -41,6 +40,17 @@ const MIN_SCAN = 6;
 const KEY_CACHE_MAX = 4096;
 const PLAIN_CACHE_MAX = 16_384;
 const PLAIN_CACHE_LENGTH = 256;
+
+/**
+ * Where the classifier sends the personal data it finds (the pipeline's per-record context,
+ * `pipeline/pii.ts`): each call returns what the value is replaced by in the stored record.
+ */
+export interface PersonalValues {
+  /** A personal value of a kind (email, ip, ...): returns its placeholder. */
+  personal(kind: string, value: string): string;
+  /** A person's identifier: returns their pseudonym. */
+  identifier(id: string): string;
+}
 
 /**
  * Classifies what a record holds: removes secrets, masks card numbers, and hands personal data
@@ -78,7 +88,7 @@ export class Classifier {
   }
 
   /** A string with every secret replaced and every personal value turned into a placeholder. */
-  scan(s: string, ctx: PiiContext): string {
+  scan(s: string, ctx: PersonalValues): string {
     // Logs repeat themselves (routes, user agents, messages): a string seen plain is plain.
     if (s.length <= PLAIN_CACHE_LENGTH && typeof this.plainCache.get(s) === 'string') return s;
     if (this.rules.patterns.length === 0 && isUuid(s)) return s;
@@ -92,7 +102,7 @@ export class Classifier {
 
   /** scan(), then the result as JSON text: the serializer's path, which skips the quoting of
    * texts seen before. */
-  scanToJson(s: string, ctx: PiiContext): string {
+  scanToJson(s: string, ctx: PersonalValues): string {
     if (s.length <= PLAIN_CACHE_LENGTH) {
       const known = this.plainCache.get(s);
       if (typeof known === 'string') return known;
@@ -123,7 +133,7 @@ export class Classifier {
   }
 
   /** Apply a key rule to a scalar value (strings, numbers, booleans). */
-  applyRule(rule: KeyRule, value: string, ctx: PiiContext): string {
+  applyRule(rule: KeyRule, value: string, ctx: PersonalValues): string {
     switch (rule.mode) {
       case 'remove':
         return `[REDACTED:${rule.name}]`;
@@ -176,7 +186,7 @@ export class Classifier {
     return ranges.length <= 1 ? ranges : resolveOverlaps(ranges);
   }
 
-  private rewrite(s: string, ranges: readonly Range[], ctx: PiiContext): string {
+  private rewrite(s: string, ranges: readonly Range[], ctx: PersonalValues): string {
     let out = '';
     let at = 0;
     for (const r of ranges) {
@@ -188,7 +198,7 @@ export class Classifier {
     return out + s.slice(at);
   }
 
-  private replacement(r: Range, value: string, ctx: PiiContext): string {
+  private replacement(r: Range, value: string, ctx: PersonalValues): string {
     if (r.rank === 0) return value;
     if (r.mode === 'mask') return mask(r.kind, value);
     if (r.rank === 1) return `[REDACTED:${r.kind}]`;

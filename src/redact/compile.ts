@@ -1,11 +1,10 @@
 import { RegExpParser } from '@eslint-community/regexpp';
 import { analyse } from 'scslre';
 import { LogsError } from '../errors.js';
-import type { ClassificationConfig } from '../config/resolve.js';
-import type { ClassificationSettings } from '../event/prepare.js';
+import type { ClassificationConfig, ClassificationSettings } from './settings.js';
 import { Classifier, type PatternRule } from './classifier.js';
 import { normalizeKey, type KeyRule } from './keys.js';
-import type { SubjectKeys } from './pii.js';
+import type { SubjectKeys } from '../crypto/subjects.js';
 
 /**
  * Compile the configured classification into rules, once, at start. A user pattern must run in

@@ -7,7 +7,7 @@ import { LogsError, asLogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
 import { VERSION } from '../version.js';
 import { FailureThrottle, registerAuth } from './auth.js';
-import { Sessions } from './sessions.js';
+import { Sessions } from '../access/sessions.js';
 import cookie from '@fastify/cookie';
 import { sessionRoutes } from './routes/session.js';
 import { registerBodyParsers } from './body.js';
@@ -26,7 +26,7 @@ import { latestCheckpointNote } from './checkpoint-note.js';
 import { readRoutes } from './routes/read.js';
 import { tailRoutes } from './routes/tail.js';
 import { tokenRoutes } from './routes/tokens.js';
-import type { TokenStore } from './tokens.js';
+import type { TokenStore } from '../access/tokens.js';
 import { Verification } from './verification.js';
 import { registerWeb } from './web.js';
 

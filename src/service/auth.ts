@@ -4,15 +4,9 @@ import '@fastify/cookie';
 import type { ServiceConfig } from '../config/resolve.js';
 import type { ServiceEvents } from './events.js';
 import { sendError } from './errors.js';
-import type { Role, TokenInfo, TokenStore } from './tokens.js';
-import { SESSION_COOKIE, type Sessions } from './sessions.js';
-
-/** Who made a request: the token that authenticated it. */
-export interface Principal {
-  readonly tokenId: string;
-  readonly name: string;
-  readonly role: Role;
-}
+import type { Principal } from '../access/principal.js';
+import type { Role, TokenInfo, TokenStore } from '../access/tokens.js';
+import { SESSION_COOKIE, type Sessions } from '../access/sessions.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

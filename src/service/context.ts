@@ -3,10 +3,10 @@ import { asLogsError, type LogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
 import type { ServiceEvents } from './events.js';
 import type { FailureThrottle } from './auth.js';
-import type { Sessions } from './sessions.js';
+import type { Sessions } from '../access/sessions.js';
 import type { IndexAccess } from './index-access.js';
 import type { Metrics } from './metrics.js';
-import type { Role, TokenStore } from './tokens.js';
+import type { Role, TokenStore } from '../access/tokens.js';
 import type { Verification } from './verification.js';
 
 /** Who may do what (docs/service.md has the table). */

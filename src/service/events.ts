@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { asLogsError, type ErrorCode, type LogsError } from '../errors.js';
 import type { Logs } from '../log/logs.js';
-import type { Principal } from './auth.js';
+import type { Principal } from '../access/principal.js';
 
 /** How a principal appears in events: its token id (public) and name, never its secret. */
 export function actorOf(p: Principal): { id: string; type: string; name: string; role: string } {

@@ -1,5 +1,5 @@
-import { IndexDb } from '../index/index-db.js';
-import { catchUp, type CatchUpReport } from '../index/indexer.js';
+import { IndexDb } from '../search/index-db.js';
+import { catchUp, type CatchUpReport } from '../search/indexer.js';
 import type { Logs } from '../log/logs.js';
 import { runQuery, type QueryRequest, type QueryResult } from '../query/query.js';
 import { LogLayout } from '../store/file/layout.js';

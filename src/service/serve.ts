@@ -6,7 +6,7 @@ import type { Logs } from '../log/logs.js';
 import { Scheduler, type JobFn, type JobSpec } from '../scheduler/scheduler.js';
 import { LogLayout } from '../store/file/layout.js';
 import { buildApp, type ServiceApp } from './app.js';
-import { TokenStore } from './tokens.js';
+import { TokenStore } from '../access/tokens.js';
 import { DetectionEngine } from '../detect/engine.js';
 import { startWitnessing, type Witnessing } from './witnessing.js';
 

@@ -1,6 +1,6 @@
 import { LogsError } from '../errors.js';
 import { LEVEL_RANK } from '../event/levels.js';
-import type { IndexDb } from '../index/index-db.js';
+import type { IndexDb } from '../search/index-db.js';
 import { parseTime } from '../query/filter.js';
 
 const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Damage, Warning } from '../integrity/damage.js';
 import type { LogLayout } from '../store/file/layout.js';
-import type { VerifyReport } from '../store/file/verify.js';
+import type { VerifyReport } from '../store/verify-report.js';
 import { readJsonFile, writeFileDurable } from '../util/fs.js';
 
 /** The last verification's outcome, as the integrity route shows it. */

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { verifyLogs } from '../store/file/verify.js';
 import { LogLayout } from '../store/file/layout.js';
 import { readMeta } from '../store/file/meta.js';
-import { committedLeavesFromIndex } from '../index/committed.js';
+import { committedLeavesFromIndex } from '../search/committed.js';
 import { witnessedForVerify } from '../witness/index.js';
 
 /** Runs `verify` off the service's thread, posting progress (see verification.ts). */

@@ -1,4 +1,4 @@
-import { consistencyProofFromIndex } from '../index/proofs.js';
+import { consistencyProofFromIndex } from '../search/proofs.js';
 import type { Logs } from '../log/logs.js';
 import type { IndexAccess } from './index-access.js';
 

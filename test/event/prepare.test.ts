@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prepareEvent, prepareFields, sealEvent } from '../../src/event/prepare.js';
+import { prepareEvent, prepareFields, sealEvent } from '../../src/pipeline/prepare.js';
 import { canonicalize } from '../../src/event/canonical.js';
 import { expectCode } from '../helpers.js';
 

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { eraseDue, eraseSubject, type EraseReport } from '../../src/gdpr/erase.js';
 import { exportSubject } from '../../src/gdpr/export.js';
 import { listRequests } from '../../src/gdpr/requests.js';
-import { IndexDb } from '../../src/index/index-db.js';
+import { IndexDb } from '../../src/search/index-db.js';
 import { verifyLogs } from '../../src/index.js';
 import { runQuery } from '../../src/query/query.js';
 import { LogLayout } from '../../src/store/file/layout.js';
@@ -179,7 +179,7 @@ test('after an erasure no identifier or value of the person is anywhere under th
     db.close();
   }
   // A rebuilt index leaves his records out too (his request events stay: they are the register).
-  const { rebuild } = await import('../../src/index/indexer.js');
+  const { rebuild } = await import('../../src/search/indexer.js');
   const rebuiltDb = IndexDb.open(new LogLayout(t.dir), t.logId);
   try {
     await rebuild(new LogLayout(t.dir), t.logId, rebuiltDb);

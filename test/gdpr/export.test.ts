@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exportSubject, verifyBundle, type ExportReport } from '../../src/gdpr/export.js';
 import { listRequests, oneMonthAfter } from '../../src/gdpr/requests.js';
-import { IndexDb } from '../../src/index/index-db.js';
+import { IndexDb } from '../../src/search/index-db.js';
 import { Keystore } from '../../src/crypto/keystore.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { cli } from '../cli/run.js';

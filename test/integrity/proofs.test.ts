@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eraseSubject } from '../../src/gdpr/erase.js';
-import type { IndexDb } from '../../src/index/index-db.js';
-import { catchUp, rebuild } from '../../src/index/indexer.js';
-import { LEAF_BLOCK } from '../../src/index/leaves.js';
-import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../src/index/proofs.js';
+import type { IndexDb } from '../../src/search/index-db.js';
+import { catchUp, rebuild } from '../../src/search/indexer.js';
+import { LEAF_BLOCK } from '../../src/search/leaves.js';
+import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../src/search/proofs.js';
 import { chainGenesis } from '../../src/integrity/chain.js';
 import { parseCheckpoint, type Checkpoint } from '../../src/integrity/checkpoint.js';
 import { consistencyProof, inclusionProof, rootOf } from '../../src/integrity/merkle.js';
@@ -16,7 +16,7 @@ import { LogLayout } from '../../src/store/file/layout.js';
 import { readSegmentBook } from '../../src/store/file/segment-log.js';
 import { generateSigningKeyPair, publicKeyText } from '../../src/crypto/sign.js';
 import { expectCode, newLog, readLines, REPO_ROOT, tempDir, type TestLog } from '../helpers.js';
-import { forEachStoredLine, openIndex } from '../index/helpers.js';
+import { forEachStoredLine, openIndex } from '../search/helpers.js';
 
 /** Records written to `app` in rounds, a checkpoint signed after each round. */
 interface Written {

@@ -5,8 +5,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parsePublicKey } from '../../src/crypto/sign.js';
-import { catchUp } from '../../src/index/indexer.js';
-import { inclusionProofFromIndex } from '../../src/index/proofs.js';
+import { catchUp } from '../../src/search/indexer.js';
+import { inclusionProofFromIndex } from '../../src/search/proofs.js';
 import { parseCheckpoint, type Checkpoint } from '../../src/integrity/checkpoint.js';
 import {
   checkpointNote,
@@ -29,8 +29,8 @@ import {
 } from '../../src/integrity/receipt.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { expectCode, newLog, readLines, REPO_ROOT, tempDir, type TestLog } from '../helpers.js';
-import { forEachStoredLine, openIndex } from '../index/helpers.js';
-import type { IndexDb } from '../../src/index/index-db.js';
+import { forEachStoredLine, openIndex } from '../search/helpers.js';
+import type { IndexDb } from '../../src/search/index-db.js';
 
 /** A real log: app records in rounds, a checkpoint after each, the index caught up. */
 interface Fixture {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Keystore } from '../../src/crypto/keystore.js';
-import { reveal } from '../../src/redact/reveal.js';
+import { reveal } from '../../src/pipeline/reveal.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { readRecords, type TestLog } from '../helpers.js';
 

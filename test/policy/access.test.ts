@@ -6,9 +6,9 @@ import {
   REVEALING_ROLES,
   ROLE_DUTIES,
   ROUTE_ACCESS,
-} from '../../src/policy/access.js';
+} from '../../src/access/roles.js';
 import { REVEALING } from '../../src/service/context.js';
-import { ROLES } from '../../src/service/tokens.js';
+import { ROLES } from '../../src/access/tokens.js';
 import { testService } from '../service/helpers.js';
 
 test('the policy’s table of who may do what is the one the service enforces, route by route', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../helpers.js';
 import { cli } from '../cli/run.js';
@@ -80,6 +80,20 @@ test('a retention changed in the configuration file is one config.policy.changed
   assert.equal(cli(cwd, ['write', '--msg', 'again']).code, 0);
   assert.equal(policyChanges(cwd).length, 1, 'opening again without a change writes nothing');
   assert.equal(cli(cwd, ['verify', '--no-progress']).code, 0);
+});
+
+test('a README.md removed or edited is written again at the next open by the CLI; no policy event', () => {
+  const cwd = initialized();
+  const file = path.join(cwd, 'logs', 'README.md');
+  const original = readFileSync(file, 'utf8');
+  writeFileSync(file, 'edited by hand\n');
+  assert.equal(cli(cwd, ['write', '--msg', 'one']).code, 0);
+  assert.equal(readFileSync(file, 'utf8'), original);
+  rmSync(file);
+  assert.equal(cli(cwd, ['write', '--msg', 'two']).code, 0);
+  assert.equal(mode(file), 0o600);
+  assert.match(readFileSync(file, 'utf8'), /^# Log policy\n/);
+  assert.deepEqual(policyChanges(cwd), [], 'the README is not the policy: no event');
 });
 
 test('init --exist-ok rewrites README.md when the configuration says another policy, and only then', () => {

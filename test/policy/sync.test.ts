@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { LogsError } from '../../src/errors.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { verifyLogs } from '../../src/store/file/verify.js';
-import { readmeFile, readmeText, summaryFile } from '../../src/policy/state.js';
+import { summaryFile } from '../../src/policy/state.js';
+import { readmeFile } from '../../src/policy/readme.js';
 import { policySummary } from '../../src/policy/summary.js';
 import { newLog, readRecords, type TestLog } from '../helpers.js';
 
@@ -19,7 +20,7 @@ function policyEvents(t: TestLog): Array<Record<string, unknown>> {
 
 const APP_30 = { channels: { app: { retention: { min_days: 30, max_days: 30 } } } };
 
-test('the first open of a new log stores the policy silently; README.md and the summary are 0600', async () => {
+test('the first open of a new log stores the policy silently (0600); the library writes no README.md', async () => {
   const t = newLog();
   const layout = new LogLayout(t.dir);
   assert.equal(existsSync(readmeFile(layout)), false, 'the library’s initLogs writes no README');
@@ -27,9 +28,9 @@ test('the first open of a new log stores the policy silently; README.md and the 
   await logs.audit({ event: 'x.y' });
   await logs.close();
   assert.deepEqual(policyEvents(t), []);
-  assert.equal(mode(readmeFile(layout)), 0o600);
+  // The policy document is the CLI's and the service's to write (test/policy/cli.test.ts).
+  assert.equal(existsSync(readmeFile(layout)), false, 'the library’s open writes no README');
   assert.equal(mode(summaryFile(layout)), 0o600);
-  assert.equal(readFileSync(readmeFile(layout), 'utf8'), readmeText(logs.config));
   const stored = JSON.parse(readFileSync(summaryFile(layout), 'utf8')) as { summary: unknown };
   assert.deepEqual(stored.summary, policySummary(logs.config));
 });
@@ -50,9 +51,6 @@ test('a changed retention is an audit event naming exactly that key, old and new
     count: 1,
   });
   assert.equal(e.msg, 'policy configuration changed: channels.app.retention.max_days');
-  // README.md follows.
-  const readme = readFileSync(readmeFile(new LogLayout(t.dir)), 'utf8');
-  assert.match(readme, /\| `app` +\| 30 days +\| 30 days +\|/);
 
   await (await t.open({ settings: APP_30 })).close();
   assert.equal(policyEvents(t).length, 1, 'no change, no event');
@@ -150,17 +148,4 @@ test('an audit channel whose minimum level drops the event: reported, and the op
   assert.equal(errors.length, 1);
   assert.equal(errors[0]!.code, 'EVENT_INVALID');
   assert.match(errors[0]!.message, /config\.policy\.changed is below the channel's minimum level/);
-});
-
-test('a README.md removed or edited is written again at the next open', async () => {
-  const t = newLog();
-  await (await t.open()).close();
-  const file = readmeFile(new LogLayout(t.dir));
-  writeFileSync(file, 'edited by hand\n');
-  await (await t.open()).close();
-  assert.match(readFileSync(file, 'utf8'), /^# Log policy\n/);
-  rmSync(file);
-  await (await t.open()).close();
-  assert.equal(mode(file), 0o600);
-  assert.deepEqual(policyEvents(t), [], 'the README is not the policy: no event');
 });

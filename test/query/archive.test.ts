@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { IndexDb } from '../../src/index/index-db.js';
+import { IndexDb } from '../../src/search/index-db.js';
 import { runQuery } from '../../src/query/query.js';
 import { linesFromMembers, readMembers } from '../../src/store/file/gzip-blocks.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { readSegmentBook } from '../../src/store/file/segment-log.js';
 import { newLog } from '../helpers.js';
-import { seededLog } from '../index/helpers.js';
+import { seededLog } from '../search/helpers.js';
 
 test('an archive is gzip of whole-line members with a table: any line is read without the rest', async () => {
   const t = newLog();

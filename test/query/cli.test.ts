@@ -6,7 +6,7 @@ import type { Io } from '../../src/cli/context.js';
 import { MASTER_KEY_ENV } from '../../src/crypto/masterkey.js';
 import { cli, cliSpawn } from '../cli/run.js';
 import { newLog, type TestLog } from '../helpers.js';
-import { PERSONAL, seededLog } from '../index/helpers.js';
+import { PERSONAL, seededLog } from '../search/helpers.js';
 import { pseudonymOf } from './helpers.js';
 
 /** Run the CLI in this process, as on a terminal or not; returns exit code and both streams. */

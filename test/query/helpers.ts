@@ -1,7 +1,7 @@
 import { Keystore } from '../../src/crypto/keystore.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import type { TestLog } from '../helpers.js';
-import { forEachStoredLine } from '../index/helpers.js';
+import { forEachStoredLine } from '../search/helpers.js';
 
 export type Rec = Record<string, unknown> & { channel: string; seq: number; ts: string };
 

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LEVEL_RANK, type Level } from '../../src/event/levels.js';
-import { IndexDb } from '../../src/index/index-db.js';
+import { IndexDb } from '../../src/search/index-db.js';
 import { parseFilter, type RawFilter } from '../../src/query/filter.js';
 import { runQuery, type QueryResult } from '../../src/query/query.js';
 import { decodeCursor } from '../../src/query/search.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { expectCode, type TestLog } from '../helpers.js';
-import { seededLog, writeSome } from '../index/helpers.js';
+import { seededLog, writeSome } from '../search/helpers.js';
 import { key, pseudonymOf, storedRecords, words, type Rec } from './helpers.js';
 
 const CHANNELS = ['app', 'audit', 'security', 'scheduler', 'api'];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prepareEvent } from '../../src/event/prepare.js';
+import { prepareEvent } from '../../src/pipeline/prepare.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { expectCode } from '../helpers.js';
 import { LIMITS, MemoryKeys, revealed, settings, store } from './helpers.js';

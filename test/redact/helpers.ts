@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { prepareEvent, type ClassificationSettings } from '../../src/event/prepare.js';
-import { classificationSettings, compileClassifier } from '../../src/redact/compile.js';
+import { prepareEvent } from '../../src/pipeline/prepare.js';
 import {
   DEFAULT_CLASSIFICATION,
-  resolveConfig,
   type ClassificationConfig,
-} from '../../src/config/resolve.js';
-import type { SubjectEntry, SubjectKeys } from '../../src/redact/pii.js';
-import { sealEvent } from '../../src/event/prepare.js';
+  type ClassificationSettings,
+} from '../../src/redact/settings.js';
+import { classificationSettings, compileClassifier } from '../../src/redact/compile.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import type { SubjectEntry, SubjectKeys } from '../../src/crypto/subjects.js';
+import { sealEvent } from '../../src/pipeline/prepare.js';
 import { PiiSealer } from '../../src/crypto/pii-cipher.js';
-import { reveal } from '../../src/redact/reveal.js';
+import { reveal } from '../../src/pipeline/reveal.js';
 
 /** An in-memory keystore: the same id always gets the same pseudonym and key. */
 export class MemoryKeys implements SubjectKeys {

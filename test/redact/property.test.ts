@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { prepareEvent } from '../../src/event/prepare.js';
+import { prepareEvent } from '../../src/pipeline/prepare.js';
 import { newLog } from '../helpers.js';
 import { cli } from '../cli/run.js';
 import { LIMITS, MemoryKeys, settings } from './helpers.js';

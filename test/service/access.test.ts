@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Role } from '../../src/service/tokens.js';
+import type { Role } from '../../src/access/tokens.js';
 import { testService } from './helpers.js';
 
 type Caller = 'none' | 'bad' | 'revoked' | Role;

@@ -1,7 +1,7 @@
 import { LogLayout } from '../../src/store/file/layout.js';
 import type { Logs } from '../../src/log/logs.js';
 import { buildApp, type ServiceApp } from '../../src/service/app.js';
-import { TokenStore, type Role } from '../../src/service/tokens.js';
+import { TokenStore, type Role } from '../../src/access/tokens.js';
 import type { ServiceConfig } from '../../src/config/resolve.js';
 import { newLog, openedRecords, type TestLog } from '../helpers.js';
 

@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import { ROOT_CONTEXT, SeverityNumber, TraceFlags, trace } from '@opentelemetry/api';
 import { LogsError, type ErrorCode } from '../../src/errors.js';
-import { prepareEvent } from '../../src/event/prepare.js';
+import { prepareEvent } from '../../src/pipeline/prepare.js';
 import {
   OTLP_CONTENT_TYPES,
   decodeOtlpLogs,

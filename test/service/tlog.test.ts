@@ -14,7 +14,7 @@ import { tlogRoutes } from '../../src/service/routes/tlog.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { readLines, readRecords } from '../helpers.js';
 import { testService, type TestService } from './helpers.js';
-import { mth, rootFromTiles } from '../index/tile-client.js';
+import { mth, rootFromTiles } from '../search/tile-client.js';
 
 const FULL = 'public, max-age=31536000, immutable';
 

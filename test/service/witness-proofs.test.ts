@@ -4,7 +4,7 @@ import { consistencyProof } from '../../src/integrity/merkle.js';
 import { WitnessProofs } from '../../src/service/witness-proofs.js';
 import { findLatestCheckpoint } from '../../src/store/file/checkpoint-log.js';
 import { LogLayout } from '../../src/store/file/layout.js';
-import { forEachStoredLine } from '../index/helpers.js';
+import { forEachStoredLine } from '../search/helpers.js';
 import { testService } from './helpers.js';
 
 /** The witness client's proofs come from the writer, not the index: the RFC 9162 proofs. */

@@ -15,14 +15,15 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { openLogs } from '../../src/log/open.js';
 import type { LogsError } from '../../src/errors.js';
 import type { Logs } from '../../src/log/logs.js';
-import { catchUp } from '../../src/index/indexer.js';
-import { committedLeavesFromIndex } from '../../src/index/committed.js';
+import { catchUp } from '../../src/search/indexer.js';
+import { committedLeavesFromIndex } from '../../src/search/committed.js';
 import { ChainHasher, toLine } from '../../src/integrity/chain.js';
 import type { DamageKind } from '../../src/integrity/damage.js';
 import { LogLayout } from '../../src/store/file/layout.js';
-import { verifyLogs, type VerifyReport } from '../../src/store/file/verify.js';
+import type { VerifyReport } from '../../src/store/verify-report.js';
+import { verifyLogs } from '../../src/store/file/verify.js';
 import { newLog, openedRecords, readLines, tempDir, type TestLog } from '../helpers.js';
-import { openIndex } from '../index/helpers.js';
+import { openIndex } from '../search/helpers.js';
 
 /**
  * The tamper matrix: a real log (two channels, two rotations of `app` into sealed archives,

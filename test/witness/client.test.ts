@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parsePublicKey } from '../../src/crypto/sign.js';
 import type { EventInput } from '../../src/event/record.js';
-import { catchUp } from '../../src/index/indexer.js';
-import { consistencyProofFromIndex } from '../../src/index/proofs.js';
+import { catchUp } from '../../src/search/indexer.js';
+import { consistencyProofFromIndex } from '../../src/search/proofs.js';
 import { parseCheckpoint, type Checkpoint } from '../../src/integrity/checkpoint.js';
 import {
   channelOrigin,
@@ -41,7 +41,7 @@ import {
   type WitnessClientDeps,
 } from '../../src/witness/index.js';
 import { newLog, readLines, tempDir, type TestLog } from '../helpers.js';
-import { openIndex } from '../index/helpers.js';
+import { openIndex } from '../search/helpers.js';
 
 const CHANNELS = ['app', 'audit', 'security', 'scheduler', 'api'];
 const INTERVAL = 5000;

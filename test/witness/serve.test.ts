@@ -9,7 +9,8 @@ import { cosigner } from '../../src/integrity/note/index.js';
 import type { Logs } from '../../src/log/logs.js';
 import { startService, type RunningService } from '../../src/service/serve.js';
 import { LogLayout } from '../../src/store/file/layout.js';
-import { verifyLogs, type VerifyReport } from '../../src/store/file/verify.js';
+import type { VerifyReport } from '../../src/store/verify-report.js';
+import { verifyLogs } from '../../src/store/file/verify.js';
 import {
   resolveWitnessConfig,
   serveWitness,

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { LogsError, asLogsError } from '../../errors.js';
-import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../index/proofs.js';
+import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../search/proofs.js';
 import { parseCheckpoint, type Checkpoint } from '../../integrity/checkpoint.js';
 import type { LogLayout } from '../../store/file/layout.js';
 import { READERS, type ServiceContext } from '../context.js';

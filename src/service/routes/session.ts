@@ -3,7 +3,7 @@ import { LogsError } from '../../errors.js';
 import { principalOf, sendThrottled } from '../auth.js';
 import { READERS, INGEST, type ServiceContext } from '../context.js';
 import { sendError } from '../errors.js';
-import { SESSION_COOKIE, Sessions } from '../sessions.js';
+import { SESSION_COOKIE, Sessions } from '../../access/sessions.js';
 
 /**
  * The admin page signs in with a token and then holds a session cookie (HttpOnly,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { openIfSealed } from '../../crypto/body-cipher.js';
 import { recordMatcher } from '../../query/filter.js';
-import { reveal } from '../../redact/reveal.js';
+import { reveal } from '../../pipeline/reveal.js';
 import { FileFollower } from '../../store/file/follow.js';
 import { READERS, type ServiceContext } from '../context.js';
 import { FILTER_QUERYSTRING, filterForAudit, filterOf, reveals, type FilterQuery } from './read.js';

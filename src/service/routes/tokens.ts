@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError } from '../../errors.js';
 import { ADMIN, type ServiceContext } from '../context.js';
-import { ROLES, parseExpiry, type Role } from '../tokens.js';
+import { ROLES, parseExpiry, type Role } from '../../access/tokens.js';
 
 export function tokenRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(

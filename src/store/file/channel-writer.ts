@@ -9,8 +9,8 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { LogsError, asLogsError } from '../../errors.js';
-import type { Sealable } from '../../event/prepare.js';
-import { sealEvent } from '../../event/prepare.js';
+import type { Sealable } from '../../pipeline/prepare.js';
+import { sealEvent } from '../../pipeline/prepare.js';
 import { PiiSealer } from '../../crypto/pii-cipher.js';
 import { levelOfHead, sealBody, type ChannelKey } from '../../crypto/body-cipher.js';
 import { LineBatch } from '../../integrity/line-batch.js';

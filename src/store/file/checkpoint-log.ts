@@ -26,7 +26,7 @@ import { LogsError } from '../../errors.js';
 import type { LogLayout } from './layout.js';
 import type { LogMeta } from './meta.js';
 import { lastLines, lineEndingAt, splitLines } from './lines.js';
-import { quarantineTail, type QuarantineNote } from './recovery.js';
+import { quarantineTail, type QuarantineNote } from './quarantine.js';
 import { loadState } from './state-file.js';
 import type { ChannelState } from './channel-types.js';
 

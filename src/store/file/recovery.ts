@@ -21,17 +21,7 @@ import type { ChannelState } from './channel-types.js';
 import type { LogLayout } from './layout.js';
 import { firstRecord, lastLines, scanLines } from './lines.js';
 import { foldActiveFile, type Anchor, type TailProof } from './tail-proof.js';
-
-/** Bytes moved aside on open because they were not a complete record. */
-export interface QuarantineNote {
-  readonly file: string;
-  /** Offset in `file` where the moved bytes started. */
-  readonly offset: number;
-  readonly bytes: number;
-  readonly sha256: string;
-  /** Path of the quarantine file, relative to the logs directory. */
-  readonly quarantine: string;
-}
+import { quarantineTail, type QuarantineNote } from './quarantine.js';
 
 export interface RecoveredChannel {
   readonly state: ChannelState;
@@ -62,36 +52,6 @@ export interface RecoveredChannel {
 
 // A torn write leaves at most one partial line; a few more means something else happened.
 const MAX_QUARANTINED_LINES = 16;
-
-/**
- * Move the bytes after `end` aside into `.integrity/quarantine/` (kept, 0600, fsynced) and cut
- * the file back to `end`. The file is cut only once the copy is safe on disk.
- */
-export function quarantineTail(
-  layout: LogLayout,
-  file: string,
-  end: number,
-  tail: Buffer,
-): QuarantineNote {
-  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
-  const name = `${path.basename(file, '.log')}-${stamp}-${end}.part`;
-  const target = path.join(layout.quarantineDir, name);
-  writeFileDurable(target, tail, { exclusive: true });
-  const fd = openSync(file, constants.O_WRONLY);
-  try {
-    ftruncateSync(fd, end);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return {
-    file: path.relative(layout.dir, file),
-    offset: end,
-    bytes: tail.length,
-    sha256: sha256Hex(tail),
-    quarantine: path.relative(layout.dir, target),
-  };
-}
 
 /**
  * Open-time recovery of one channel file: a torn last line (the process died mid-write) is

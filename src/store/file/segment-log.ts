@@ -14,7 +14,7 @@ import { FILE_MODE, writeAll, writeFileDurable } from '../../util/fs.js';
 import { failpoint, failpointArmed } from '../../util/failpoint.js';
 import type { LogLayout } from './layout.js';
 import { scanLines } from './lines.js';
-import { quarantineTail, type QuarantineNote } from './recovery.js';
+import { quarantineTail, type QuarantineNote } from './quarantine.js';
 import type { CheckpointPin } from './checkpoint-log.js';
 
 /** One rotated segment of a channel, as the segment log describes it. */

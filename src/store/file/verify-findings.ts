@@ -2,7 +2,7 @@ import type { Checkpoint } from '../../integrity/checkpoint.js';
 import type { ChannelVerifier } from '../../integrity/channel-verifier.js';
 import type { Damage, Warning } from '../../integrity/damage.js';
 import type { CheckpointPin } from './checkpoint-log.js';
-import type { ChannelReport, VerifyOptions } from './verify.js';
+import type { ChannelReport, VerifyOptions } from '../verify-report.js';
 
 /** The checkpoint log contradicts a pin a signed segment entry holds. */
 export function checkpointsCut(

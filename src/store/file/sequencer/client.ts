@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ChannelKey } from '../../../crypto/body-cipher.js';
 import { LogsError } from '../../../errors.js';
-import type { Sealable } from '../../../event/prepare.js';
+import type { Sealable } from '../../../pipeline/prepare.js';
 import type { Ack, ChannelStats } from '../channel-types.js';
 import { unwire } from './host.js';
 import {

@@ -6,8 +6,8 @@
  * separators cannot occur inside a field.
  */
 import type { Checkpoint, Unproven } from '../../../integrity/checkpoint.js';
-import type { Sealable } from '../../../event/prepare.js';
-import type { PiiPlan } from '../../../redact/pii.js';
+import type { Sealable } from '../../../pipeline/prepare.js';
+import type { PiiPlan } from '../../../crypto/pii-cipher.js';
 import type { ChannelKey } from '../../../crypto/body-cipher.js';
 import type { ChannelWriterOptions } from '../channel-writer.js';
 import type { RotationReason, SegmentEntry } from '../../../integrity/segment.js';

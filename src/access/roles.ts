@@ -1,8 +1,8 @@
 /**
  * Who may do what through `dihya-logs serve`, as the policy states it. The service decides
- * from each route's `config.roles` (src/service/routes/); the policy cannot import the service
- * (a lower layer: openLogs writes the policy), so the table is kept here and
- * test/policy/access.test.ts checks it against the routes the service registers.
+ * from each route's `config.roles` (src/service/routes/); the policy and the service both read
+ * this table (a lower layer than either), and test/policy/access.test.ts checks it against the
+ * routes the service registers.
  */
 
 export const POLICY_ROLES = ['ingest', 'auditor', 'dpo', 'admin'] as const;

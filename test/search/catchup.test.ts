@@ -4,8 +4,8 @@ import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { IndexDb, indexFile } from '../../src/index/index-db.js';
-import { catchUp } from '../../src/index/indexer.js';
+import { IndexDb, indexFile } from '../../src/search/index-db.js';
+import { catchUp } from '../../src/search/indexer.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { readSegmentBook } from '../../src/store/file/segment-log.js';
 import { newLog, readLines } from '../helpers.js';

@@ -1,31 +1,6 @@
 import { quote } from '../event/quote.js';
-
-/** A person's entry in the keystore: a random pseudonym and a random 256-bit data key. */
-export interface SubjectEntry {
-  readonly pseudonym: string;
-  readonly key: Buffer;
-}
-
-/** The keystore as classification sees it: look a person up, creating them on first sight. */
-export interface SubjectKeys {
-  subject(id: string): SubjectEntry;
-}
-
-/** The keystore as a reader allowed to see personal data sees it. */
-export interface SubjectLookup {
-  /** The data key behind a pseudonym, if the person has not been erased. */
-  keyOf(pseudonym: string): Buffer | undefined;
-  /** The id behind a pseudonym, if the person has not been erased. */
-  idOf(pseudonym: string): string | undefined;
-}
-
-/** One person's personal values in one record, to be encrypted under their key. */
-export interface PiiPlan {
-  readonly pseudonym: string;
-  readonly key: Buffer;
-  /** JSON of { placeholder: value }, keys sorted. */
-  readonly plain: string;
-}
+import type { PiiPlan } from '../crypto/pii-cipher.js';
+import type { SubjectEntry, SubjectKeys } from '../crypto/subjects.js';
 
 // Kinds a record's subject can be inferred from when nothing names one, most telling first.
 const INFER_RANK: Readonly<Record<string, number>> = {

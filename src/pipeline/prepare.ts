@@ -1,16 +1,17 @@
 import { LogsError } from '../errors.js';
 import type { Classifier } from '../redact/classifier.js';
-import type { KeyRule } from '../redact/keys.js';
-import { PiiContext, type PiiPlan, type SubjectKeys } from '../redact/pii.js';
-import { assertChannelName, defaultChannelForLevel } from './channels.js';
-import { parseLevel, type Level } from './levels.js';
+import type { PiiPlan } from '../crypto/pii-cipher.js';
+import type { ClassificationSettings } from '../redact/settings.js';
+import { PiiContext } from './pii.js';
+import { assertChannelName, defaultChannelForLevel } from '../event/channels.js';
+import { parseLevel, type Level } from '../event/levels.js';
 import {
   INPUT_FIELDS,
   OUTCOMES,
   RESERVED_FIELDS,
   type EventInput,
   type Outcome,
-} from './record.js';
+} from '../event/record.js';
 import { ValueSerializer, quote, type Classification, type ValueLimits } from './serialize.js';
 
 /**
@@ -35,20 +36,6 @@ export interface Sealable {
   readonly mid: string;
   /** Personal data to encrypt, one plaintext per person; absent when there is none. */
   readonly pii?: readonly PiiPlan[] | undefined;
-}
-
-/** How events are classified: compiled once from the configuration. */
-export interface ClassificationSettings {
-  readonly classifier: Classifier;
-  readonly keys: SubjectKeys;
-  /** Where the record's subject comes from, first found wins: `subject`, `actor.id`, ... */
-  readonly subjectFields: ReadonlyArray<readonly [string, string]>;
-  /** Rules for the fields of an actor (`id` → identifier, `email` → personal, ...). */
-  readonly actorRules: ReadonlyMap<string, KeyRule>;
-  /** Rules for the fields of a target that is a person. */
-  readonly personRules: ReadonlyMap<string, KeyRule>;
-  /** Target types that make a target a person. */
-  readonly personTypes: ReadonlySet<string>;
 }
 
 export interface PrepareOptions extends ValueLimits {

@@ -1,12 +1,12 @@
 import { LogsError } from '../errors.js';
-import { jcsNumber } from './canonical.js';
-import { quote } from './quote.js';
+import { jcsNumber } from '../event/canonical.js';
+import { quote } from '../event/quote.js';
 import type { Classifier } from '../redact/classifier.js';
 import type { KeyRule } from '../redact/keys.js';
-import type { PiiContext } from '../redact/pii.js';
+import type { PiiContext } from './pii.js';
 import { looksLikeCard } from '../redact/validators.js';
 
-export { quote } from './quote.js';
+export { quote } from '../event/quote.js';
 
 /** Bounds applied to everything a producer hands us. */
 export interface ValueLimits {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { formatTilePath, type Tile } from '../../src/index/tiles.js';
+import { formatTilePath, type Tile } from '../../src/search/tiles.js';
 
 // An independent RFC 6962 tree: node = SHA-256(0x01 || left || right); the leaves are the
 // records' chain hashes as they are (already leaf hashes).

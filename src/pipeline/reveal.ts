@@ -1,5 +1,5 @@
 import { decryptPii } from '../crypto/pii-cipher.js';
-import type { SubjectLookup } from './pii.js';
+import type { SubjectLookup } from '../crypto/subjects.js';
 
 export interface Revealed {
   /** The record with personal values put back, without `pii`; `subject` is the real subject id. */

@@ -2,17 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { IndexDb } from '../../src/index/index-db.js';
-import { catchUp, rebuild } from '../../src/index/indexer.js';
-import { LEAF_BLOCK } from '../../src/index/leaves.js';
-import { recordId } from '../../src/index/schema.js';
+import type { IndexDb } from '../../src/search/index-db.js';
+import { catchUp, rebuild } from '../../src/search/indexer.js';
+import { LEAF_BLOCK } from '../../src/search/leaves.js';
+import { recordId } from '../../src/search/schema.js';
 import {
   formatTilePath,
   parseTilePath,
   TileCache,
   tileFromIndex,
   type Tile,
-} from '../../src/index/tiles.js';
+} from '../../src/search/tiles.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { expectCode, newLog, readLines, readRecords, type TestLog } from '../helpers.js';
 import { openIndex } from './helpers.js';

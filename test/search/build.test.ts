@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { catchUp, rebuild } from '../../src/index/indexer.js';
-import { splitRecordId } from '../../src/index/schema.js';
+import { catchUp, rebuild } from '../../src/search/indexer.js';
+import { splitRecordId } from '../../src/search/schema.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import {
   PERSONAL,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IndexDb } from '../../src/index/index-db.js';
+import { IndexDb } from '../../src/search/index-db.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { newLog } from '../helpers.js';
 import { writeSome } from './helpers.js';

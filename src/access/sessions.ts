@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Principal } from './auth.js';
+import type { Principal } from './principal.js';
 
 /** A signed-in browser: who (a token), its CSRF secret, and until when. */
 export interface Session {
