@@ -15,7 +15,9 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { initLogs, openLogs, LogLayout } from '../src/index.js';
+import { initLogs } from '../src/index.js';
+import { LogLayout } from '../src/store/file/index.js';
+import { openLogCore } from '../src/log/open.js';
 import { buildApp } from '../src/service/app.js';
 import { DetectionEngine } from '../src/detect/engine.js';
 import { TokenStore } from '../src/access/tokens.js';
@@ -68,7 +70,7 @@ async function dihya(dir: string, witnessCount: number): Promise<Server> {
     logId,
   );
   let errors = 0;
-  const logs = await openLogs({
+  const logs = await openLogCore({
     dir: logsDir,
     masterKey,
     handleExit: false,

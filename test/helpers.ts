@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { initLogs } from '../src/log/init.js';
-import { openLogs, type OpenLogsOptions } from '../src/log/open.js';
-import type { Logs } from '../src/log/logs.js';
+import { openLogCore, type OpenLogsOptions } from '../src/log/open.js';
+import type { LogCore } from '../src/log/core.js';
 import { LogsError, type ErrorCode } from '../src/errors.js';
 import { Keystore } from '../src/crypto/keystore.js';
 import { isSealedRecord, openBody } from '../src/crypto/body-cipher.js';
@@ -39,7 +39,7 @@ export interface TestLog {
   readonly masterKey: Buffer;
   readonly publicKey: string;
   readonly logId: string;
-  open(options?: Partial<OpenLogsOptions>): Promise<Logs>;
+  open(options?: Partial<OpenLogsOptions>): Promise<LogCore>;
 }
 
 /** An initialized logs directory with its master key; open() opens it for writing. */
@@ -56,7 +56,7 @@ export function newLog(): TestLog {
     logId,
     // Tests drive the index themselves: no feeder thread unless a test turns it on.
     open: (options = {}) =>
-      openLogs({
+      openLogCore({
         dir,
         masterKey,
         handleExit: false,

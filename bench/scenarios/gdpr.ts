@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { openLogs } from '../../src/index.js';
+import { openLogCore } from '../../src/log/open.js';
 import { eraseSubject } from '../../src/gdpr/erase.js';
 import { exportSubject } from '../../src/gdpr/export.js';
 import { IndexDb } from '../../src/search/index-db.js';
@@ -36,7 +36,7 @@ export async function gdprScenario(task: WorkerTask): Promise<Measured> {
     const db = IndexDb.open(layout, logId);
     await catchUp(layout, logId, db);
     db.close();
-    const logs = await openLogs({
+    const logs = await openLogCore({
       dir,
       masterKey,
       handleExit: false,
@@ -47,7 +47,7 @@ export async function gdprScenario(task: WorkerTask): Promise<Measured> {
     });
     // The log was written over 30 days in the past: the first event now would rotate and seal
     // every channel in the background, during the timed requests. Do it before.
-    await logs.rotate();
+    await logs.lifecycle.rotate();
     const exportMs: number[] = [];
     const eraseMs: number[] = [];
     let exported = 0;

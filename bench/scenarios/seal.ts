@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { initLogs, openLogs } from '../../src/index.js';
+import { initLogs } from '../../src/index.js';
+import { openLogCore } from '../../src/log/open.js';
 import { BENCH_MSG, eventPool } from '../event.js';
 import { feed } from '../feed.js';
 import type { Measured, WorkerTask } from '../result.js';
@@ -19,7 +20,7 @@ export async function seal(task: WorkerTask): Promise<Measured> {
   const dir = path.join(task.dir, 'logs');
   const masterKey = randomBytes(32);
   initLogs({ dir, masterKey });
-  const logs = await openLogs({
+  const logs = await openLogCore({
     dir,
     masterKey,
     handleExit: false,
@@ -43,7 +44,7 @@ export async function seal(task: WorkerTask): Promise<Measured> {
   copyFileSync(file, copy);
 
   const started = performance.now();
-  const [result] = await logs.rotate('app');
+  const [result] = await logs.lifecycle.rotate('app');
   const ms = performance.now() - started;
   await logs.close();
   if (result?.seal === undefined) throw new Error('the segment was not sealed');

@@ -4,12 +4,11 @@ import type { Command } from 'commander';
 import { Keystore } from '../crypto/keystore.js';
 import { MASTER_KEY_ENV } from '../crypto/masterkey.js';
 import { LogsError } from '../errors.js';
-import { exportSubject } from '../gdpr/export.js';
+import { exportSubject, type ExportReport } from '../gdpr/export.js';
 import { eraseDue, eraseSubject, type EraseReport } from '../gdpr/erase.js';
-import { listRequests } from '../gdpr/requests.js';
-import { IndexDb } from '../search/index-db.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta } from '../store/file/meta.js';
+import { listRequests, type GdprRequest } from '../gdpr/requests.js';
+import { IndexDb } from '../search/index.js';
+import { LogLayout, readMeta } from '../store/file/index.js';
 import { escapeTerminal } from '../util/escape.js';
 import { configFor, type Io } from './context.js';
 import { openForCli } from './open.js';
@@ -62,25 +61,7 @@ export function registerGdpr(program: Command, io: Io): void {
             if (n > 0 && n % 50_000 === 0) io.err(`export: ${n.toLocaleString('en-US')} records\n`);
           },
         });
-        if (opts.json === true) {
-          io.out(`${JSON.stringify(report, null, 2)}\n`);
-        } else {
-          const lines = [
-            `export ${report.requestId}: ${report.records} record(s) in ${report.dir}/`,
-            ...Object.entries(report.perChannel).map(([c, n]) => `  ${c}: ${n}`),
-            `  files: ${report.files.join(', ')}`,
-            `  receipts: ${report.receipts.proven} in receipts/${report.receipts.unproven > 0 ? `, ${report.receipts.unproven} record(s) unproven (reasons in receipts.json)` : ''}`,
-          ];
-          if (report.unknownIds > 0)
-            lines.push(
-              `note: ${report.unknownIds} of the ids given are unknown to the keystore (never logged, or erased)`,
-            );
-          if (report.damaged > 0)
-            lines.push(
-              `warning: ${report.damaged} record(s) failed their hash check and are exported as stored; run dihya-logs verify`,
-            );
-          io.out(`${lines.map(escapeTerminal).join('\n')}\n`);
-        }
+        io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : exportText(report));
       } finally {
         await logs.close();
       }
@@ -115,18 +96,41 @@ export function registerGdpr(program: Command, io: Io): void {
           io.out('no GDPR request yet\n');
           return;
         }
-        const now = Date.now();
-        const lines = requests.map((r) => {
-          const answered = r.status === 'done' || r.status === 'scheduled';
-          const late = !answered && Date.parse(r.deadline) < now ? ' LATE' : '';
-          return `${r.requestId}  ${r.kind.padEnd(8)} ${r.status.padEnd(9)} received ${r.received}  deadline ${r.deadline}${late}  ${r.subject ?? '-'}  ${r.records ?? '-'} record(s)${r.reason === undefined ? '' : `  "${r.reason}"`}`;
-        });
-        io.out(`${lines.map(escapeTerminal).join('\n')}\n`);
+        io.out(requestsText(requests, Date.now()));
       } finally {
         db.close();
         keystore?.close();
       }
     });
+}
+
+/** The export's report for a person to read: counts, files, and what needs attention. */
+function exportText(report: ExportReport): string {
+  const lines = [
+    `export ${report.requestId}: ${report.records} record(s) in ${report.dir}/`,
+    ...Object.entries(report.perChannel).map(([c, n]) => `  ${c}: ${n}`),
+    `  files: ${report.files.join(', ')}`,
+    `  receipts: ${report.receipts.proven} in receipts/${report.receipts.unproven > 0 ? `, ${report.receipts.unproven} record(s) unproven (reasons in receipts.json)` : ''}`,
+  ];
+  if (report.unknownIds > 0)
+    lines.push(
+      `note: ${report.unknownIds} of the ids given are unknown to the keystore (never logged, or erased)`,
+    );
+  if (report.damaged > 0)
+    lines.push(
+      `warning: ${report.damaged} record(s) failed their hash check and are exported as stored; run dihya-logs verify`,
+    );
+  return `${lines.map(escapeTerminal).join('\n')}\n`;
+}
+
+/** The register, a request a line; one unanswered past its deadline is marked LATE. */
+function requestsText(requests: readonly GdprRequest[], now: number): string {
+  const lines = requests.map((r) => {
+    const answered = r.status === 'done' || r.status === 'scheduled';
+    const late = !answered && Date.parse(r.deadline) < now ? ' LATE' : '';
+    return `${r.requestId}  ${r.kind.padEnd(8)} ${r.status.padEnd(9)} received ${r.received}  deadline ${r.deadline}${late}  ${r.subject ?? '-'}  ${r.records ?? '-'} record(s)${r.reason === undefined ? '' : `  "${r.reason}"`}`;
+  });
+  return `${lines.map(escapeTerminal).join('\n')}\n`;
 }
 
 interface EraseFlags {

@@ -12,9 +12,7 @@ import {
   KEY_FILE_ENV,
   MASTER_KEY_ENV,
 } from '../crypto/masterkey.js';
-import { initLogDirectory } from '../store/file/init.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta } from '../store/file/meta.js';
+import { LogLayout, initLogDirectory, readMeta } from '../store/file/index.js';
 import { writeFileDurable } from '../util/fs.js';
 import { storeSummary } from '../policy/state.js';
 import { POLICY_README, refreshReadme } from '../policy/readme.js';

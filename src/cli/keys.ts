@@ -2,8 +2,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { MASTER_KEY_ENV } from '../crypto/masterkey.js';
 import { LogsError } from '../errors.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta } from '../store/file/meta.js';
+import { LogLayout, readMeta } from '../store/file/index.js';
 import { configFor, type Io } from './context.js';
 import { openForCli } from './open.js';
 import { encryptedChannels, openKeystoreIfKey } from './query.js';
@@ -64,7 +63,10 @@ export function registerKeys(program: Command, io: Io): void {
     .action(async (opts: { channel?: string[]; json?: boolean }, cmd: Command) => {
       const logs = await openForCli(cmd, 'keys rotate');
       try {
-        const rotated = await logs.rotateChannelKeys(opts.channel, `cli:${userInfo().username}`);
+        const rotated = await logs.keys.rotateChannelKeys(
+          opts.channel,
+          `cli:${userInfo().username}`,
+        );
         if (opts.json === true) io.out(`${JSON.stringify(rotated, null, 2)}\n`);
         else if (rotated.length === 0) io.out('no channel is encrypted: nothing to rotate\n');
         else for (const r of rotated) io.out(`${r.channel}: new key #${r.key}\n`);

@@ -21,7 +21,7 @@ export function registerLifecycle(program: Command, io: Io): void {
     .action(async (opts: { channel?: string; json?: boolean }, cmd: Command) => {
       const logs = await openForCli(cmd, 'rotate');
       try {
-        const results = await logs.rotate(opts.channel);
+        const results = await logs.lifecycle.rotate(opts.channel);
         if (opts.json === true) {
           io.out(`${JSON.stringify(results, null, 2)}\n`);
         } else {
@@ -86,7 +86,7 @@ export function registerLifecycle(program: Command, io: Io): void {
           throw new LogsError('USAGE', '--reason must say why (at least 3 characters)');
         const logs = await openForCli(cmd, `hold ${action}`);
         try {
-          await logs.hold(opts.channel, action === 'set', opts.reason.trim());
+          await logs.lifecycle.hold(opts.channel, action === 'set', opts.reason.trim());
           io.out(
             escapeTerminal(
               action === 'set'

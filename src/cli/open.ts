@@ -1,18 +1,18 @@
 import type { Command } from 'commander';
 import { asLogsError } from '../errors.js';
-import { openLogs } from '../log/open.js';
+import { openLogCore } from '../log/open.js';
 import { refreshPolicyReadme } from '../policy/readme.js';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 import { configFor, globals } from './context.js';
 
 /**
  * Open the logs for writing as the CLI (and `serve`): config, --dir and --key-file applied; lock
  * named; README.md brought up to date with the policy.
  */
-export async function openForCli(cmd: Command, what: string): Promise<Logs> {
+export async function openForCli(cmd: Command, what: string): Promise<LogCore> {
   const g = globals(cmd);
   const config = configFor(cmd);
-  const logs = await openLogs({
+  const logs = await openLogCore({
     config,
     ...(g.keyFile === undefined ? {} : { keyFile: g.keyFile }),
     owner: `dihya-logs ${what} (pid ${process.pid})`,

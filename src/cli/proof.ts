@@ -3,11 +3,9 @@ import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { parsePublicKey } from '../crypto/sign.js';
 import { LogsError } from '../errors.js';
 import { isChannelName } from '../event/channels.js';
-import { IndexDb } from '../search/index-db.js';
-import { catchUp, type IndexProgress } from '../search/indexer.js';
+import { catchUp, withIndex, type IndexProgress } from '../search/index.js';
 import { ReceiptBuilder, type BuiltReceipt } from '../query/receipt-builder.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta } from '../store/file/meta.js';
+import { LogLayout, readMeta } from '../store/file/index.js';
 import { FILE_MODE, writeAll } from '../util/fs.js';
 import { configFor, type Io } from './context.js';
 import { Progress } from './progress.js';
@@ -65,29 +63,28 @@ async function proofCommand(opts: ProofOptions, cmd: Command, io: Io): Promise<v
   const keystore = openKeystoreIfKey(cmd, layout, meta);
   const channelKeys = keystore?.channelKeyring();
   keystore?.close();
-  const db = IndexDb.open(layout, meta.log_id);
-  const progress = new Progress(io, 'index', opts.progress !== false);
-  let receipt: BuiltReceipt;
-  try {
-    await catchUp(layout, meta.log_id, db, {
-      ...(channelKeys === undefined ? {} : { channelKeys }),
-      onProgress: (p: IndexProgress) =>
-        progress.update(p.bytes, p.totalBytes, `${p.records.toLocaleString('en-US')} records`),
-    });
-    progress.done();
-    const builder = new ReceiptBuilder({
-      layout,
-      db,
-      publicKey: parsePublicKey(meta.public_key),
-      witnessKeys,
-      quorum,
-      ...(channelKeys === undefined ? {} : { channelKeys }),
-    });
-    receipt = await builder.build(opts.channel, seq, { withRecord: opts.withRecord === true });
-  } finally {
-    progress.done();
-    db.close();
-  }
+  const receipt: BuiltReceipt = await withIndex(layout, meta.log_id, async (db) => {
+    const progress = new Progress(io, 'index', opts.progress !== false);
+    try {
+      await catchUp(layout, meta.log_id, db, {
+        ...(channelKeys === undefined ? {} : { channelKeys }),
+        onProgress: (p: IndexProgress) =>
+          progress.update(p.bytes, p.totalBytes, `${p.records.toLocaleString('en-US')} records`),
+      });
+      progress.done();
+      const builder = new ReceiptBuilder({
+        layout,
+        db,
+        publicKey: parsePublicKey(meta.public_key),
+        witnessKeys,
+        quorum,
+        ...(channelKeys === undefined ? {} : { channelKeys }),
+      });
+      return await builder.build(opts.channel, seq, { withRecord: opts.withRecord === true });
+    } finally {
+      progress.done();
+    }
+  });
   if (receipt.cosignatures < quorum)
     io.err(
       `warning: no checkpoint covering ${opts.channel} #${seq} has the quorum of ${quorum} cosignatures yet; this one has ${receipt.cosignatures}\n`,

@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { IndexDb } from '../search/index-db.js';
-import { catchUp, rebuild, type CatchUpReport, type IndexProgress } from '../search/indexer.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta } from '../store/file/meta.js';
+import {
+  catchUp,
+  rebuild,
+  withIndex,
+  type CatchUpReport,
+  type IndexProgress,
+} from '../search/index.js';
+import { LogLayout, readMeta } from '../store/file/index.js';
 import { configFor, type Io } from './context.js';
 import { Progress } from './progress.js';
 import { openKeystoreIfKey } from './query.js';
@@ -46,26 +50,24 @@ export function registerReindex(program: Command, io: Io): void {
       const keystore = openKeystoreIfKey(cmd, layout, meta);
       const channelKeys = keystore?.channelKeyring();
       keystore?.close();
-      const db = IndexDb.open(layout, meta.log_id);
-      let report: CatchUpReport;
-      try {
-        const options = {
-          ...(channelKeys === undefined ? {} : { channelKeys }),
-          onProgress: (p: IndexProgress) =>
-            progress.update(
-              p.bytes,
-              p.totalBytes,
-              `${p.records.toLocaleString('en-US')} records${p.phase === 'indexing' ? ', building the search indexes' : ''}`,
-            ),
-        };
-        report =
-          opts.rebuild === true
+      const report = await withIndex(layout, meta.log_id, async (db) => {
+        try {
+          const options = {
+            ...(channelKeys === undefined ? {} : { channelKeys }),
+            onProgress: (p: IndexProgress) =>
+              progress.update(
+                p.bytes,
+                p.totalBytes,
+                `${p.records.toLocaleString('en-US')} records${p.phase === 'indexing' ? ', building the search indexes' : ''}`,
+              ),
+          };
+          return opts.rebuild === true
             ? await rebuild(layout, meta.log_id, db, options)
             : await catchUp(layout, meta.log_id, db, options);
-      } finally {
-        progress.done();
-        db.close();
-      }
+        } finally {
+          progress.done();
+        }
+      });
       io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReindex(report));
     });
 }

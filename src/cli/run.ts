@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { LogsError, isLogsError } from '../errors.js';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 import { runChild, type ChildResult } from '../scheduler/child.js';
 import { JOB_FAILED, jobEvent, type JobEvent } from '../scheduler/events.js';
 import type { Io } from './context.js';
@@ -160,7 +160,7 @@ async function openWaiting(
   job: string,
   waitMs: number,
   stop: () => boolean,
-): Promise<Logs> {
+): Promise<LogCore> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { LogsError } from '../errors.js';
 import { JOB_NAMES, type Config, type JobName } from '../config/resolve.js';
 import { builtinJobs } from '../lifecycle/jobs.js';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 import type { JobEvent } from '../scheduler/events.js';
 import { Scheduler, type JobFn, type JobSpec } from '../scheduler/scheduler.js';
 import type { Io } from './context.js';
@@ -10,7 +10,7 @@ import { openForCli } from './open.js';
 import { escapeTerminal } from './terminal.js';
 
 /** The job implementations, bound to the open logs. A job left out cannot be scheduled. */
-export type MakeJobs = (logs: Logs, config: Config) => Readonly<Partial<Record<JobName, JobFn>>>;
+export type MakeJobs = (logs: LogCore, config: Config) => Readonly<Partial<Record<JobName, JobFn>>>;
 
 interface SchedulerOptions {
   readonly once?: string;

@@ -1,13 +1,18 @@
 import type { Command } from 'commander';
 import { LogsError } from '../errors.js';
 import type { LogRecord } from '../event/record.js';
-import { FileFollower } from '../store/file/follow.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta } from '../store/file/meta.js';
-import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
-import { channelSources, scanSource, type Source } from '../store/file/sources.js';
+import {
+  FileFollower,
+  LogLayout,
+  channelSources,
+  readMeta,
+  readSegmentBook,
+  scanSource,
+  type SegmentBook,
+  type Source,
+} from '../store/file/index.js';
 import { existsSync } from 'node:fs';
-import { IndexDb } from '../search/index-db.js';
+import { withIndex } from '../search/index.js';
 import { recordMatcher, type QueryFilter } from '../query/filter.js';
 import { runQuery } from '../query/query.js';
 import { MAX_LIMIT } from '../query/search.js';
@@ -83,17 +88,7 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
   };
   const channels = filter.channels ?? [...meta.channels];
   const matches = recordMatcher(filter);
-  const print = (line: Buffer, rec: LogRecord | undefined): void => {
-    // An encrypted record is printed opened (when it could be), as JSON.
-    if (format === 'ndjson')
-      io.out(
-        `${rec !== undefined && !Object.hasOwn(rec, 'body') && line.includes('"body":{') ? JSON.stringify(rec) : line.toString('utf8')}\n`,
-      );
-    else
-      io.out(
-        `${rec === undefined ? `(unreadable line) ${escapeTerminal(line.toString('utf8').slice(0, 200))}` : formatRecord(rec, io.isTTY)}\n`,
-      );
-  };
+  const print = printer(format, io);
   const followers = new Map<string, FileFollower>();
   const first: Array<{ line: Buffer; rec: LogRecord | undefined }> = [];
   if (filtered) {
@@ -112,13 +107,7 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
       for (const line of [...older, ...lines]) first.push({ line, rec: parse(line) });
     }
   }
-  // Channels are separate sequences: merge them by time for reading, ties by channel and seq.
-  first.sort(
-    (a, b) =>
-      (a.rec?.ts ?? '').localeCompare(b.rec?.ts ?? '') ||
-      (a.rec?.channel ?? '').localeCompare(b.rec?.channel ?? '') ||
-      (a.rec?.seq ?? 0) - (b.rec?.seq ?? 0),
-  );
+  first.sort(byTime);
   const shown = new Map<string, number>();
   for (const { line, rec } of first) {
     print(line, rec);
@@ -128,19 +117,51 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
     for (const f of followers.values()) f.close();
     return;
   }
+  await followUntilStopped(followers, interval, (channel, line) => {
+    const rec = parse(line);
+    if (filtered && (rec === undefined || !matches(rec as unknown as Record<string, unknown>)))
+      return;
+    if (rec !== undefined && rec.seq <= (shown.get(channel) ?? 0)) return;
+    print(line, rec);
+  });
+}
+
+/** How a line is printed: the stored line (ndjson), or the record for a person to read. */
+function printer(
+  format: 'pretty' | 'ndjson',
+  io: Io,
+): (line: Buffer, rec: LogRecord | undefined) => void {
+  return (line, rec) => {
+    // An encrypted record is printed opened (when it could be), as JSON.
+    if (format === 'ndjson')
+      io.out(
+        `${rec !== undefined && !Object.hasOwn(rec, 'body') && line.includes('"body":{') ? JSON.stringify(rec) : line.toString('utf8')}\n`,
+      );
+    else
+      io.out(
+        `${rec === undefined ? `(unreadable line) ${escapeTerminal(line.toString('utf8').slice(0, 200))}` : formatRecord(rec, io.isTTY)}\n`,
+      );
+  };
+}
+
+/** Channels are separate sequences: merge them by time for reading, ties by channel and seq. */
+function byTime(a: { rec: LogRecord | undefined }, b: { rec: LogRecord | undefined }): number {
+  return (
+    (a.rec?.ts ?? '').localeCompare(b.rec?.ts ?? '') ||
+    (a.rec?.channel ?? '').localeCompare(b.rec?.channel ?? '') ||
+    (a.rec?.seq ?? 0) - (b.rec?.seq ?? 0)
+  );
+}
+
+/** Hand each new line of each follower to `onLine` every `interval` ms, until SIGINT or SIGTERM. */
+async function followUntilStopped(
+  followers: ReadonlyMap<string, FileFollower>,
+  interval: number,
+  onLine: (channel: string, line: Buffer) => void,
+): Promise<void> {
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      for (const [channel, f] of followers)
-        for (const line of f.poll()) {
-          const rec = parse(line);
-          if (
-            filtered &&
-            (rec === undefined || !matches(rec as unknown as Record<string, unknown>))
-          )
-            continue;
-          if (rec !== undefined && rec.seq <= (shown.get(channel) ?? 0)) continue;
-          print(line, rec);
-        }
+      for (const [channel, f] of followers) for (const line of f.poll()) onLine(channel, line);
     }, interval);
     const stop = (): void => {
       clearInterval(timer);
@@ -160,8 +181,7 @@ async function lastMatching(
   n: number,
   ring: ChannelKeyring | undefined,
 ): Promise<Array<{ line: Buffer; rec: LogRecord | undefined }>> {
-  const db = IndexDb.open(layout, logId);
-  try {
+  return withIndex(layout, logId, async (db) => {
     const result = await runQuery(
       layout,
       logId,
@@ -175,9 +195,7 @@ async function lastMatching(
         ? []
         : [{ line: Buffer.from(JSON.stringify(r.record)), rec: r.record as unknown as LogRecord }],
     );
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** Whether a filter beyond --channel is given (the last records then come from the index). */

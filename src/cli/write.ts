@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { LogsError, asLogsError } from '../errors.js';
-import type { Ack } from '../store/file/channel-types.js';
-import type { Logs } from '../log/logs.js';
+import type { Ack } from '../store/store.js';
+import type { LogCore } from '../log/core.js';
 import type { Io } from './context.js';
 import { openForCli } from './open.js';
 
@@ -96,7 +96,7 @@ function parseJson(text: string, flag: string): unknown {
  * NDJSON from stdin: each line is validated and written on its own; a bad line is reported
  * with its number and code and is not written. Durable channels are acknowledged after fsync.
  */
-async function writeStream(logs: Logs, opts: WriteOptions, io: Io): Promise<number> {
+async function writeStream(logs: LogCore, opts: WriteOptions, io: Io): Promise<number> {
   const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
   let lineNo = 0;
   let written = 0;

@@ -1,3 +1,8 @@
+/**
+ * The configuration every part of the program reads (`Config`), its defaults, and
+ * `resolveConfig`: validation, defaults and paths, then frozen. Detection settings are in
+ * detection.ts.
+ */
 import path from 'node:path';
 import { z } from 'zod';
 import { Cron } from 'croner';
@@ -5,6 +10,12 @@ import { LogsError } from '../errors.js';
 import { DEFAULT_CHANNELS } from '../event/channels.js';
 import { parseLevel, type Level } from '../event/levels.js';
 import { configSchema, type ConfigFile } from './schema.js';
+import {
+  resolveAlerts,
+  resolveDetectors,
+  type AlertsConfig,
+  type DetectorsConfig,
+} from './detection.js';
 import { compileClassifier } from '../redact/compile.js';
 import { DEFAULT_CLASSIFICATION, type ClassificationConfig } from '../redact/settings.js';
 
@@ -60,116 +71,6 @@ export interface ServiceConfig {
     readonly lockoutMs: number;
   };
 }
-
-/** A count over a sliding window: an alert when `threshold` events fall within `windowMs`. */
-export interface CountedDetector {
-  readonly enabled: boolean;
-  readonly threshold: number;
-  readonly windowMs: number;
-}
-
-/** A user rule: events matching `filter`, counted per `groupBy` value over `windowMs`. */
-export interface DetectionRule {
-  readonly name: string;
-  readonly description: string | undefined;
-  readonly filter: {
-    readonly channel?: string;
-    readonly event?: string;
-    readonly level?: Level;
-    readonly outcome?: string;
-  };
-  readonly threshold: number;
-  readonly windowMs: number;
-  /** actor, address, event, channel, request_id or data.<field>; absent: all together. */
-  readonly groupBy: string | undefined;
-}
-
-/** Detectors on the live stream (`dihya-logs serve`); see docs/alerts.md. */
-export interface DetectorsConfig {
-  readonly enabled: boolean;
-  readonly failedLogins: {
-    readonly enabled: boolean;
-    readonly events: readonly string[];
-    /** Failures on one account within windowMs. */
-    readonly perAccount: number;
-    /** Failures from one address within windowMs. */
-    readonly perAddress: number;
-    /** Distinct accounts failing from one address within windowMs (credential stuffing). */
-    readonly stuffingAccounts: number;
-    readonly windowMs: number;
-  };
-  readonly accessDenied: CountedDetector;
-  readonly privileged: { readonly enabled: boolean; readonly events: readonly string[] };
-  readonly gdprBurst: CountedDetector;
-  readonly massDeletion: CountedDetector & { readonly events: readonly string[] };
-  readonly tampering: { readonly enabled: boolean };
-  readonly loggingStopped: {
-    readonly enabled: boolean;
-    readonly channels: readonly string[];
-    readonly silenceMs: number;
-    readonly minFreeBytes: number;
-  };
-  readonly clockJump: { readonly enabled: boolean; readonly toleranceMs: number };
-  readonly rules: readonly DetectionRule[];
-}
-
-/** Where alerts go besides the `security` channel. */
-export interface AlertsConfig {
-  readonly webhook:
-    | {
-        readonly url: string;
-        /** The HMAC secret: from this environment variable, or from secretFile. */
-        readonly secretEnv: string;
-        readonly secretFile: string | undefined;
-        readonly timeoutMs: number;
-        readonly attempts: number;
-        readonly backoffMs: number;
-      }
-    | undefined;
-  readonly command: { readonly argv: readonly string[]; readonly timeoutMs: number } | undefined;
-}
-
-export const DEFAULT_DETECTORS: DetectorsConfig = {
-  enabled: true,
-  failedLogins: {
-    enabled: true,
-    events: ['auth.login.failure', 'auth.failure'],
-    perAccount: 5,
-    perAddress: 10,
-    stuffingAccounts: 5,
-    windowMs: 15 * 60_000,
-  },
-  accessDenied: { enabled: true, threshold: 20, windowMs: 5 * 60_000 },
-  privileged: {
-    enabled: true,
-    events: [
-      'admin.*',
-      'role.*',
-      'permission.*',
-      'token.created',
-      'token.revoked',
-      'keys.rotated',
-      'retention.hold.*',
-      'gdpr.erasure',
-    ],
-  },
-  gdprBurst: { enabled: true, threshold: 10, windowMs: 60 * 60_000 },
-  massDeletion: {
-    enabled: true,
-    events: ['data.sensitive.delete'],
-    threshold: 50,
-    windowMs: 10 * 60_000,
-  },
-  tampering: { enabled: true },
-  loggingStopped: {
-    enabled: true,
-    channels: ['app', 'api'],
-    silenceMs: 60 * 60_000,
-    minFreeBytes: 512 * 1024 * 1024,
-  },
-  clockJump: { enabled: true, toleranceMs: 2 * 60_000 },
-  rules: [],
-};
 
 /** The validated, defaulted, frozen configuration every part of the program reads. */
 export interface Config {
@@ -286,39 +187,8 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) throw configError(parsed.error, source);
   const c: ConfigFile = parsed.data;
-  const channels: Record<string, ChannelConfig> = {};
-  for (const name of DEFAULT_CHANNELS)
-    channels[name] = DEFAULT_CHANNEL_CONFIG[name] as ChannelConfig;
-  for (const [name, given] of Object.entries(c.channels ?? {})) {
-    const base = channels[name] ?? OTHER_CHANNEL;
-    const retention = {
-      minDays: given?.retention?.min_days ?? base.retention.minDays,
-      maxDays: given?.retention?.max_days ?? base.retention.maxDays,
-    };
-    if (retention.maxDays < retention.minDays) {
-      throw new LogsError(
-        'CONFIG_INVALID',
-        `${source ?? 'configuration'}: channels.${name}.retention: max_days (${retention.maxDays}) is below min_days (${retention.minDays})`,
-      );
-    }
-    channels[name] = {
-      durability: given?.durability ?? base.durability,
-      minLevel: given?.min_level === undefined ? base.minLevel : parseLevel(given.min_level),
-      rotate: {
-        maxBytes: given?.rotate?.max_bytes ?? base.rotate.maxBytes,
-        daily: given?.rotate?.daily ?? base.rotate.daily,
-      },
-      retention,
-      encrypt: given?.encrypt ?? base.encrypt,
-    };
-  }
-  const jobs = {} as Record<JobName, JobConfig>;
-  for (const name of JOB_NAMES) {
-    const given = c.scheduler?.jobs?.[name];
-    const cron = given?.cron ?? DEFAULT_JOBS[name].cron;
-    checkCron(cron, `scheduler.jobs.${name}.cron`, source);
-    jobs[name] = { cron, enabled: given?.enabled ?? DEFAULT_JOBS[name].enabled };
-  }
+  const channels = resolveChannels(c.channels, source);
+  const jobs = resolveJobs(c.scheduler?.jobs, source);
   const config: Config = {
     dir: path.resolve(baseDir, c.dir ?? './logs'),
     masterKeyFile:
@@ -391,6 +261,55 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
   return deepFreeze(config);
 }
 
+/** The built-in channels' defaults, each configured channel over its default (or OTHER_CHANNEL). */
+function resolveChannels(
+  configured: ConfigFile['channels'],
+  source: string | undefined,
+): Record<string, ChannelConfig> {
+  const channels: Record<string, ChannelConfig> = {};
+  for (const name of DEFAULT_CHANNELS)
+    channels[name] = DEFAULT_CHANNEL_CONFIG[name] as ChannelConfig;
+  for (const [name, given] of Object.entries(configured ?? {})) {
+    const base = channels[name] ?? OTHER_CHANNEL;
+    const retention = {
+      minDays: given?.retention?.min_days ?? base.retention.minDays,
+      maxDays: given?.retention?.max_days ?? base.retention.maxDays,
+    };
+    if (retention.maxDays < retention.minDays) {
+      throw new LogsError(
+        'CONFIG_INVALID',
+        `${source ?? 'configuration'}: channels.${name}.retention: max_days (${retention.maxDays}) is below min_days (${retention.minDays})`,
+      );
+    }
+    channels[name] = {
+      durability: given?.durability ?? base.durability,
+      minLevel: given?.min_level === undefined ? base.minLevel : parseLevel(given.min_level),
+      rotate: {
+        maxBytes: given?.rotate?.max_bytes ?? base.rotate.maxBytes,
+        daily: given?.rotate?.daily ?? base.rotate.daily,
+      },
+      retention,
+      encrypt: given?.encrypt ?? base.encrypt,
+    };
+  }
+  return channels;
+}
+
+/** Each built-in job's schedule over its default; a cron expression is checked now, at start. */
+function resolveJobs(
+  configured: NonNullable<ConfigFile['scheduler']>['jobs'],
+  source: string | undefined,
+): Record<JobName, JobConfig> {
+  const jobs = {} as Record<JobName, JobConfig>;
+  for (const name of JOB_NAMES) {
+    const given = configured?.[name];
+    const cron = given?.cron ?? DEFAULT_JOBS[name].cron;
+    checkCron(cron, `scheduler.jobs.${name}.cron`, source);
+    jobs[name] = { cron, enabled: given?.enabled ?? DEFAULT_JOBS[name].enabled };
+  }
+  return jobs;
+}
+
 function witnessQuorum(
   integrity: { witnesses?: readonly unknown[]; witness_quorum?: number } | undefined,
   source: string | undefined,
@@ -453,88 +372,4 @@ function retentionDuty(
     else out[channel] = { basis: duty.basis };
   }
   return out;
-}
-
-function counted(
-  given: { enabled?: boolean; threshold?: number; window_ms?: number } | undefined,
-  base: CountedDetector,
-): CountedDetector {
-  return {
-    enabled: given?.enabled ?? base.enabled,
-    threshold: given?.threshold ?? base.threshold,
-    windowMs: given?.window_ms ?? base.windowMs,
-  };
-}
-
-function resolveDetectors(d: ConfigFile['detectors']): DetectorsConfig {
-  const base = DEFAULT_DETECTORS;
-  const fl = d?.failed_logins;
-  const ls = d?.logging_stopped;
-  return {
-    enabled: d?.enabled ?? base.enabled,
-    failedLogins: {
-      enabled: fl?.enabled ?? base.failedLogins.enabled,
-      events: fl?.events ?? base.failedLogins.events,
-      perAccount: fl?.per_account ?? base.failedLogins.perAccount,
-      perAddress: fl?.per_address ?? base.failedLogins.perAddress,
-      stuffingAccounts: fl?.stuffing_accounts ?? base.failedLogins.stuffingAccounts,
-      windowMs: fl?.window_ms ?? base.failedLogins.windowMs,
-    },
-    accessDenied: counted(d?.access_denied, base.accessDenied),
-    privileged: {
-      enabled: d?.privileged?.enabled ?? base.privileged.enabled,
-      events: d?.privileged?.events ?? base.privileged.events,
-    },
-    gdprBurst: counted(d?.gdpr_burst, base.gdprBurst),
-    massDeletion: {
-      ...counted(d?.mass_deletion, base.massDeletion),
-      events: d?.mass_deletion?.events ?? base.massDeletion.events,
-    },
-    tampering: { enabled: d?.tampering?.enabled ?? base.tampering.enabled },
-    loggingStopped: {
-      enabled: ls?.enabled ?? base.loggingStopped.enabled,
-      channels: ls?.channels ?? base.loggingStopped.channels,
-      silenceMs: ls?.silence_ms ?? base.loggingStopped.silenceMs,
-      minFreeBytes: ls?.min_free_bytes ?? base.loggingStopped.minFreeBytes,
-    },
-    clockJump: {
-      enabled: d?.clock_jump?.enabled ?? base.clockJump.enabled,
-      toleranceMs: d?.clock_jump?.tolerance_ms ?? base.clockJump.toleranceMs,
-    },
-    rules: (d?.rules ?? []).map((r) => ({
-      name: r.name,
-      description: r.description,
-      filter: {
-        ...(r.filter.channel === undefined ? {} : { channel: r.filter.channel }),
-        ...(r.filter.event === undefined ? {} : { event: r.filter.event }),
-        ...(r.filter.level === undefined ? {} : { level: parseLevel(r.filter.level) }),
-        ...(r.filter.outcome === undefined ? {} : { outcome: r.filter.outcome }),
-      },
-      threshold: r.threshold,
-      windowMs: r.window_ms,
-      groupBy: r.group_by,
-    })),
-  };
-}
-
-function resolveAlerts(a: ConfigFile['alerts'], baseDir: string): AlertsConfig {
-  const w = a?.webhook;
-  return {
-    webhook:
-      w === undefined
-        ? undefined
-        : {
-            url: w.url,
-            secretEnv: w.secret_env ?? 'DIHYA_LOGS_WEBHOOK_SECRET',
-            secretFile:
-              w.secret_file === undefined ? undefined : path.resolve(baseDir, w.secret_file),
-            timeoutMs: w.timeout_ms ?? 5000,
-            attempts: w.attempts ?? 8,
-            backoffMs: w.backoff_ms ?? 1000,
-          },
-    command:
-      a?.command === undefined
-        ? undefined
-        : { argv: a.command.argv, timeoutMs: a.command.timeout_ms ?? 10_000 },
-  };
 }

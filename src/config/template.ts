@@ -1,30 +1,46 @@
 /**
  * The commented configuration `dihya-logs init` writes. Every key is shown with its default so
- * the file documents itself; `docs/configuration.md` says the same at more length.
+ * the file documents itself; `docs/configuration.md` says the same at more length. It is built
+ * from sections in the order of the file, separated by a blank line.
  */
 export function configTemplate(opts: {
   dir: string;
   masterKeyFile: string | undefined;
   publicKey: string;
 }): string {
+  return [
+    header(opts.dir, opts.masterKeyFile),
+    integrity(opts.publicKey),
+    STORAGE,
+    SERVICE,
+    DETECTION,
+  ].join('\n');
+}
+
+/** Where the logs are, and the master key that wraps every other key. */
+function header(dir: string, masterKeyFile: string | undefined): string {
   const keyLine =
-    opts.masterKeyFile === undefined
+    masterKeyFile === undefined
       ? '# master_key_file: /path/outside/the/logs/dihya-logs.key   # or set DIHYA_LOGS_MASTER_KEY'
-      : `master_key_file: ${JSON.stringify(opts.masterKeyFile)}`;
+      : `master_key_file: ${JSON.stringify(masterKeyFile)}`;
   return `# dihya-logs configuration. Validated at start; a bad key stops the program with its path.
 # Environment variables and command-line flags override it (see docs/configuration.md).
 
 # The logs directory (files, index, integrity data, wrapped keys).
-dir: ${JSON.stringify(opts.dir)}
+dir: ${JSON.stringify(dir)}
 
 # The master key wraps every other key. Keep it OUTSIDE the logs directory and apart from
 # the logs' backups: whoever holds both can sign checkpoints and (later) read personal data.
 # DIHYA_LOGS_MASTER_KEY (base64 of 32 bytes) or --key-file take precedence over this line.
 ${keyLine}
+`;
+}
 
-integrity:
+/** The pinned public key, checkpoints and witnesses. */
+function integrity(publicKey: string): string {
+  return `integrity:
   # The log's public key, pinned here by init: verify refuses a log signed by another key.
-  public_key: ${JSON.stringify(opts.publicKey)}
+  public_key: ${JSON.stringify(publicKey)}
   # Signed checkpoints are written at least this often while records are written (50-1000).
   checkpoint_interval_ms: 1000
   # Checkpoints are also C2SP signed notes of origin <log_name>/<channel> (default
@@ -36,8 +52,11 @@ integrity:
   #     key: "witness.example.org/w1+1a2b3c4d+BA..."
   # witness_quorum: 1
   # witness_interval_ms: 5000
+`;
+}
 
-limits:
+/** How records are written, kept, erased and indexed. */
+const STORAGE = `limits:
   max_record_bytes: 65536   # a larger record is refused (EVENT_TOO_LARGE)
   max_depth: 32             # deeper nesting is refused (EVENT_TOO_DEEP)
 
@@ -87,8 +106,10 @@ gdpr:
 index:
   live: false
   interval_ms: 1000
+`;
 
-# dihya-logs serve: where it listens (127.0.0.1: this machine only; put TLS in front before
+/** The HTTP service and the scheduled jobs. */
+const SERVICE = `# dihya-logs serve: where it listens (127.0.0.1: this machine only; put TLS in front before
 # opening it wider), request limits, and failed sign-ins: after slow_after failures from one
 # address within window_ms answers slow down, after max_failures the address is refused for
 # lockout_ms. See docs/service.md.
@@ -112,8 +133,10 @@ scheduler:
     verify:     { cron: '0 4 * * *', enabled: true }    # check the whole log
     erasure:    { cron: '15 5 * * *', enabled: true }   # GDPR erasures whose retention duty ended
   retry: { attempts: 3, backoff_ms: 30000 }
+`;
 
-# Detectors watch the records as \`dihya-logs serve\` sees them be written. A detection is a
+/** The detectors on the live stream, and where their alerts go. */
+const DETECTION = `# Detectors watch the records as \`dihya-logs serve\` sees them be written. A detection is a
 # \`security\` event alert.<name> naming its evidence by channel and seq, and a notification
 # (alerts, below). An alert for a group (an account, an address) is not repeated within its
 # window. See docs/alerts.md.
@@ -161,4 +184,3 @@ alerts: {}
 #  command:
 #    argv: [/usr/local/bin/notify-oncall]
 `;
-}

@@ -1,4 +1,4 @@
-import type { DetectionRule, DetectorsConfig } from '../config/resolve.js';
+import type { DetectionRule, DetectorsConfig } from '../config/detection.js';
 import { LEVELS, levelAtLeast, type Level } from '../event/levels.js';
 import { globToRegExp } from '../query/filter.js';
 import { duration } from '../util/units.js';

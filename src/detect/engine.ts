@@ -1,17 +1,14 @@
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, statfsSync } from 'node:fs';
+import { createHmac, hkdfSync } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { DetectorsConfig } from '../config/resolve.js';
+import type { DetectorsConfig } from '../config/detection.js';
 import { openIfSealed, type ChannelKeyring } from '../crypto/body-cipher.js';
 import { ALERT_EVENT_PREFIX } from '../event/record.js';
 import { asLogsError, type LogsError } from '../errors.js';
 import type { EventInput } from '../event/record.js';
-import type { Logs } from '../log/logs.js';
-import { reveal } from '../pipeline/reveal.js';
-import { FileFollower, type FollowPosition } from '../store/file/follow.js';
-import { LogLayout } from '../store/file/layout.js';
-import { splitLines } from '../store/file/lines.js';
-import { bytes as byteSize, roughDuration } from '../util/units.js';
+import type { LogCore } from '../log/core.js';
+import { FileFollower, LogLayout, splitLines, type FollowPosition } from '../store/file/index.js';
+import { bytes as byteSize } from '../util/units.js';
 import {
   Tampering,
   accessDenied,
@@ -23,12 +20,14 @@ import {
   userRule,
   type PrivilegeMemory,
 } from './detectors.js';
+import { AlertRaiser } from './alerts.js';
 import { LineSelector } from './lines.js';
 import { FilePrivilegeMemory } from './memory.js';
+import { observedRecord } from './observed.js';
 import { PositionStore } from './positions.js';
 import { Notifier, type AlertPayload, type DeliveryFailure } from './notify.js';
-import type { AlertDraft, Detector, Observed } from './types.js';
-import type { RecordRef } from './window.js';
+import type { AlertDraft, Detector } from './types.js';
+import { StreamWatch, freeBytesOf } from './watch.js';
 
 /** Wall time and a monotonic time, both in ms: a clock jump is one moving without the other. */
 export interface DetectionClock {
@@ -51,7 +50,7 @@ const WARM_UP_BYTES = 32 * 1024 * 1024;
 const SAVE_EVERY_MS = 5_000;
 
 export interface DetectionOptions {
-  readonly logs: Logs;
+  readonly logs: LogCore;
   /** Keys the digests that stand for addresses in alerts (`addr_...`). */
   readonly masterKey: Buffer;
   readonly clock?: DetectionClock;
@@ -69,8 +68,6 @@ export interface DetectionOptions {
   readonly onError: (err: LogsError) => void;
 }
 
-const PLACEHOLDER = /^\[[a-z_]+#\d+\]$/;
-
 /**
  * The detectors on the live stream: follows every channel file from its end (records written
  * by this process or any other), hands each record of interest to the detectors, and turns
@@ -84,28 +81,18 @@ export class DetectionEngine {
   /** Picks the lines worth parsing; undefined when a detector wants every record. */
   private readonly lines: LineSelector | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly pending = new Set<Promise<unknown>>();
-  private readonly listeners = new Set<(a: AlertPayload) => void>();
   private readonly groupKey: Buffer;
   private readonly clock: DetectionClock;
   private readonly notifier: Notifier;
-  private readonly config: DetectorsConfig;
-  /** Monotonic time of each channel's last record (for a watched channel, the start until then). */
-  private readonly lastSeen = new Map<string, number>();
-  private readonly silent = new Set<string>();
-  /** Watched channels with no record since the start. */
-  private readonly sinceStart = new Set<string>();
-  private writerAlerted = false;
-  private diskAlerted = false;
-  private lastWall: number;
-  private lastMono: number;
+  private readonly alerts: AlertRaiser;
+  /** Silence, the writer, the disk and the clock, checked on each tick. */
+  private readonly watch: StreamWatch;
   private readonly positions: PositionStore;
   private lastSaved: number;
   private closed = false;
 
   constructor(private readonly options: DetectionOptions) {
     const { logs } = options;
-    this.config = logs.config.detectors;
     this.clock = options.clock ?? realDetectionClock;
     this.groupKey = Buffer.from(
       hkdfSync('sha256', options.masterKey, logs.logId, 'dihya-logs alert groups v1', 32),
@@ -118,7 +105,13 @@ export class DetectionEngine {
         outboxFile: layout.serviceStateFile('outbox'),
         onFailure: (f) => this.deliveryFailed(f),
       });
-    const c = this.config;
+    this.alerts = new AlertRaiser(
+      logs,
+      this.notifier,
+      () => this.clock.now(),
+      (err) => this.options.onError(err),
+    );
+    const c: DetectorsConfig = logs.config.detectors;
     const token = (kind: string, value: string): string => this.token(kind, value);
     if (c.failedLogins.enabled) this.detectors.push(failedLogins(c.failedLogins, token));
     if (c.accessDenied.enabled)
@@ -163,15 +156,16 @@ export class DetectionEngine {
       if (r.gap !== 'rotated') this.warmUp(channel, file, place.offset);
     }
     this.lastSaved = mono;
-    // A watched channel's silence counts from the start until its first record: a producer
-    // that never reconnects after a restart is the silence that matters most.
-    for (const channel of c.loggingStopped.channels) {
-      if (!logs.channels.includes(channel)) continue;
-      this.lastSeen.set(channel, mono);
-      this.sinceStart.add(channel);
-    }
-    this.lastWall = this.clock.now();
-    this.lastMono = mono;
+    this.watch = new StreamWatch(
+      c,
+      logs.channels,
+      {
+        writeProblem: options.writeProblem ?? (() => logs.failed),
+        freeBytes: options.freeBytes ?? (() => freeBytesOf(logs.dir)),
+      },
+      mono,
+      this.clock.now(),
+    );
     const pollMs = options.pollMs ?? 250;
     if (pollMs > 0) this.timers.push(setInterval(() => this.poll(), pollMs).unref());
     const tickMs = options.tickMs ?? 10_000;
@@ -180,14 +174,13 @@ export class DetectionEngine {
 
   /** Called with every alert raised (once its record is written, or failed to be). */
   onAlert(listener: (a: AlertPayload) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.alerts.onAlert(listener);
   }
 
   /** Read what was appended to the channel files since the last call, and detect. */
   poll(): void {
     if (this.closed) return;
-    const ring = this.options.logs.channelKeyring();
+    const ring = this.options.logs.keys.channelKeyring();
     const mono = this.clock.monotonic();
     for (const [channel, follower] of this.followers) {
       let chunk: Buffer;
@@ -198,9 +191,7 @@ export class DetectionEngine {
         continue;
       }
       if (chunk.length === 0) continue;
-      this.lastSeen.set(channel, mono);
-      this.silent.delete(channel);
-      this.sinceStart.delete(channel);
+      this.watch.seen(channel, mono);
       this.read(channel, chunk, ring, true);
     }
     if (mono - this.lastSaved >= SAVE_EVERY_MS) this.savePositions(false);
@@ -239,7 +230,7 @@ export class DetectionEngine {
       const from = start === 0 ? 0 : data.indexOf(10) + 1;
       const to = data.lastIndexOf(10) + 1;
       if ((start === 0 || from > 0) && to > from)
-        this.read(channel, data.subarray(from, to), this.options.logs.channelKeyring(), false);
+        this.read(channel, data.subarray(from, to), this.options.logs.keys.channelKeyring(), false);
     } catch (err) {
       this.options.onError(asLogsError(err));
     } finally {
@@ -280,63 +271,7 @@ export class DetectionEngine {
     if (this.closed) return;
     const wall = this.clock.now();
     const mono = this.clock.monotonic();
-    const stopped = this.config.loggingStopped;
-    if (stopped.enabled) {
-      for (const channel of stopped.channels) {
-        const last = this.lastSeen.get(channel);
-        if (last === undefined || this.silent.has(channel)) continue;
-        if (mono - last < stopped.silenceMs) continue;
-        this.silent.add(channel);
-        this.raise({
-          detector: 'logging_stopped',
-          type: 'logging_stopped',
-          message: this.sinceStart.has(channel)
-            ? `no record on ${channel} since the detectors started ${roughDuration(mono - last)} ago`
-            : `no record on ${channel} for ${roughDuration(mono - last)}`,
-          group: { by: 'channel', value: channel },
-          evidence: [],
-          details: { channel, silent_ms: Math.round(mono - last) },
-        });
-      }
-      const failed = (this.options.writeProblem ?? (() => this.options.logs.failed))();
-      if (failed === undefined) this.writerAlerted = false;
-      else if (!this.writerAlerted) {
-        this.writerAlerted = true;
-        this.raise({
-          detector: 'logging_stopped',
-          type: 'writer_failed',
-          message: `writing the logs failed (${failed.code}): events are refused`,
-          evidence: [],
-          details: { code: failed.code },
-        });
-      }
-      const free = this.freeBytes();
-      if (free !== undefined) {
-        if (free < stopped.minFreeBytes && !this.diskAlerted) {
-          this.diskAlerted = true;
-          this.raise({
-            detector: 'logging_stopped',
-            type: 'disk_low',
-            message: `${free} bytes free on the logs' filesystem (minimum ${stopped.minFreeBytes})`,
-            evidence: [],
-            details: { free_bytes: free, min_free_bytes: stopped.minFreeBytes },
-          });
-        } else if (free >= stopped.minFreeBytes * 1.1) this.diskAlerted = false;
-      }
-    }
-    const jump = wall - this.lastWall - (mono - this.lastMono);
-    this.lastWall = wall;
-    this.lastMono = mono;
-    if (this.config.clockJump.enabled && Math.abs(jump) > this.config.clockJump.toleranceMs) {
-      this.raise({
-        detector: 'clock_jump',
-        type: 'clock_jump',
-        message: `the wall clock jumped ${jump > 0 ? 'forward' : 'back'} ${Math.abs(Math.round(jump))} ms`,
-        group: { by: 'host', value: 'this' },
-        evidence: [],
-        details: { jump_ms: Math.round(jump) },
-      });
-    }
+    this.watch.check(wall, mono, (draft) => this.raise(draft));
   }
 
   /** A verification run found damage (the service's own runs, scheduled or asked for). */
@@ -358,7 +293,7 @@ export class DetectionEngine {
 
   /** Wait until the alerts raised so far are written and their notifications settled. */
   async settled(): Promise<void> {
-    await this.written();
+    await this.alerts.written();
     await this.notifier.settled();
   }
 
@@ -369,13 +304,8 @@ export class DetectionEngine {
     for (const t of this.timers) clearInterval(t);
     this.savePositions(true);
     for (const f of this.followers.values()) f.close();
-    await this.written();
+    await this.alerts.written();
     this.notifier.close();
-  }
-
-  /** Until the alerts raised so far are written (or failed to be). */
-  private async written(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   /**
@@ -391,7 +321,7 @@ export class DetectionEngine {
   private observe(channel: string, rec: Record<string, unknown>, raise: boolean): void {
     const event = typeof rec.event === 'string' ? rec.event : 'log';
     if (event.startsWith(ALERT_EVENT_PREFIX) || typeof rec.seq !== 'number') return;
-    const observed = this.observed(channel, rec, event);
+    const observed = observedRecord(channel, rec, event, this.options.logs, () => this.clock.now());
     for (const d of this.detectors) {
       let drafts: AlertDraft[];
       try {
@@ -404,107 +334,9 @@ export class DetectionEngine {
     }
   }
 
-  private observed(channel: string, rec: Record<string, unknown>, event: string): Observed {
-    const { logs } = this.options;
-    let revealed: Record<string, unknown> | undefined;
-    const open = (): Record<string, unknown> => {
-      if (revealed !== undefined) return revealed;
-      revealed = rec;
-      if (rec.pii !== undefined) {
-        try {
-          revealed = reveal(rec, logs.subjectLookup(), logs.logId).record;
-        } catch {
-          // kept as stored: its personal values stay placeholders
-        }
-      }
-      return revealed;
-    };
-    const read = (from: Record<string, unknown>, path: string): unknown => {
-      let v: unknown = from;
-      for (const part of path.split('.')) {
-        if (typeof v !== 'object' || v === null) return undefined;
-        v = (v as Record<string, unknown>)[part];
-      }
-      return v;
-    };
-    const field = (path: string): string | undefined => {
-      let v = read(rec, path);
-      if (typeof v === 'string' && PLACEHOLDER.test(v)) v = read(open(), path);
-      if (typeof v === 'string') return PLACEHOLDER.test(v) ? undefined : v;
-      return typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
-    };
-    const actor: unknown = rec.actor;
-    const actorId =
-      typeof actor === 'object' && actor !== null
-        ? (actor as Record<string, unknown>).id
-        : undefined;
-    const account =
-      typeof actorId === 'string' ? actorId : typeof rec.sub === 'string' ? rec.sub : undefined;
-    const ts = Date.parse(String(rec.ts));
-    return {
-      channel,
-      seq: rec.seq as number,
-      ts: Number.isFinite(ts) ? ts : this.clock.now(),
-      event,
-      level: typeof rec.level === 'string' ? rec.level : 'INFO',
-      outcome: typeof rec.outcome === 'string' ? rec.outcome : undefined,
-      account,
-      skewMs: typeof rec.ts_skew_ms === 'number' ? rec.ts_skew_ms : 0,
-      record: rec,
-      field,
-      address: () =>
-        field('actor.ip') ?? field('data.ip') ?? field('data.address') ?? field('data.client_ip'),
-    };
-  }
-
   private raise(draft: AlertDraft): void {
     if (this.closed) return;
-    const { logs } = this.options;
-    const id = `alr_${randomBytes(12).toString('hex')}`;
-    const time = new Date(this.clock.now()).toISOString();
-    const base = {
-      id,
-      type: `${ALERT_EVENT_PREFIX}${draft.type}`,
-      detector: draft.detector,
-      message: draft.message,
-      time,
-      log_id: logs.logId,
-      ...(draft.group === undefined ? {} : { group: draft.group }),
-      ...(draft.count === undefined ? {} : { count: draft.count }),
-      ...(draft.windowMs === undefined ? {} : { window_ms: draft.windowMs }),
-      evidence: draft.evidence,
-      ...(draft.details === undefined ? {} : { details: draft.details }),
-    };
-    const done = logs
-      .recordAlert({
-        event: base.type,
-        msg: draft.message,
-        data: {
-          alert_id: id,
-          detector: draft.detector,
-          ...(draft.group === undefined
-            ? {}
-            : { group_by: draft.group.by, group: draft.group.value }),
-          ...(draft.count === undefined ? {} : { count: draft.count }),
-          ...(draft.windowMs === undefined ? {} : { window_ms: draft.windowMs }),
-          evidence: draft.evidence.map(refText),
-          ...draft.details,
-        },
-      })
-      .then(
-        (ack): RecordRef | null => ({ channel: ack.channel, seq: ack.seq }),
-        (err: unknown) => {
-          this.options.onError(asLogsError(err));
-          return null;
-        },
-      )
-      .then((record) => {
-        const payload: AlertPayload = { ...base, record };
-        this.notifier.send(payload);
-        for (const l of this.listeners) l(payload);
-      });
-    this.pending.add(done);
-    void done.finally(() => this.pending.delete(done));
+    this.alerts.raise(draft);
   }
 
   private deliveryFailed(f: DeliveryFailure): void {
@@ -533,18 +365,4 @@ export class DetectionEngine {
     const mac = createHmac('sha256', this.groupKey).update(`${kind}\0${value}`).digest('hex');
     return `${kind}_${mac.slice(0, 24)}`;
   }
-
-  private freeBytes(): number | undefined {
-    if (this.options.freeBytes !== undefined) return this.options.freeBytes();
-    try {
-      const s = statfsSync(this.options.logs.dir);
-      return s.bavail * s.bsize;
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-function refText(r: RecordRef): string {
-  return `${r.channel}#${r.seq}`;
 }

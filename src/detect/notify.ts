@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import type { AlertsConfig } from '../config/resolve.js';
+import type { AlertsConfig } from '../config/detection.js';
 import { LogsError } from '../errors.js';
 import { readJsonFile, readOwnerOnlyFile, writeFileDurable } from '../util/fs.js';
 import type { RecordRef } from './window.js';

@@ -1,4 +1,4 @@
-import type { FollowPosition } from '../store/file/follow.js';
+import type { FollowPosition } from '../store/file/index.js';
 import { readJsonFile, writeFileDurable } from '../util/fs.js';
 
 /**

@@ -1,8 +1,13 @@
 import { existsSync } from 'node:fs';
 import { parseCheckpoint, type Checkpoint } from '../integrity/checkpoint.js';
-import type { LogLayout } from '../store/file/layout.js';
-import { firstRecord, lastLines, scanLines } from '../store/file/lines.js';
-import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
+import {
+  firstRecord,
+  lastLines,
+  readSegmentBook,
+  scanLines,
+  type LogLayout,
+  type SegmentBook,
+} from '../store/file/index.js';
 import { roughDuration } from '../util/units.js';
 import { jobIntervalMs } from './cron.js';
 import type { Check, CheckResult, DoctorContext, Finding } from './types.js';

@@ -7,7 +7,7 @@ import {
   masterKeySource,
 } from '../crypto/masterkey.js';
 import { asLogsError } from '../errors.js';
-import { readSigningKey } from '../store/file/meta.js';
+import { readSigningKey } from '../store/file/index.js';
 import {
   shellArg,
   type Check,

@@ -1,5 +1,5 @@
 import { planRetention } from '../lifecycle/retention.js';
-import { readSegmentBook } from '../store/file/segment-log.js';
+import { readSegmentBook } from '../store/file/index.js';
 import { type Check, type CheckResult, type DoctorContext, type Finding } from './types.js';
 
 /**

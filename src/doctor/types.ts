@@ -1,6 +1,5 @@
 import type { Config } from '../config/resolve.js';
-import type { LogLayout } from '../store/file/layout.js';
-import type { LogMeta } from '../store/file/meta.js';
+import type { LogLayout, LogMeta } from '../store/file/index.js';
 
 /** `ok`: nothing to do; `warn`: worth a look, not a failure; `fail`: fix it. */
 export type CheckStatus = 'ok' | 'warn' | 'fail';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { damagePlace, type Damage, type Warning } from '../integrity/damage.js';
-import { verifyLogs } from '../store/file/verify.js';
+import { verifyLogs } from '../store/file/index.js';
 import { readJsonFile } from '../util/fs.js';
 import { roughDuration } from '../util/units.js';
 import { jobIntervalMs } from './cron.js';

@@ -6,8 +6,7 @@ import { canonicalize } from '../event/canonical.js';
 import { LogsError } from '../errors.js';
 import { COLUMNS, cell, csvCell } from '../query/format.js';
 import type { QueryRecord } from '../query/query.js';
-import type { LogLayout } from '../store/file/layout.js';
-import type { readSigningKey } from '../store/file/meta.js';
+import type { LogLayout, readSigningKey } from '../store/file/index.js';
 import { ensureDir, FILE_MODE, writeAll, writeFileDurable } from '../util/fs.js';
 import { RECEIPTS_DIR } from './receipts.js';
 

@@ -3,23 +3,31 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { LogsError } from '../errors.js';
 import { RESERVED_EVENT_PREFIX } from '../event/record.js';
-import { IndexDb } from '../search/index-db.js';
-import { catchUp } from '../search/indexer.js';
+import {
+  catchUp,
+  countSubjectRows,
+  deleteSubjectRows,
+  subjectRows,
+  subjectRowsIn,
+  withIndex,
+  type IndexDb,
+  type KeptRows,
+} from '../search/index.js';
+import { coreOf, type LogCore } from '../log/core.js';
 import type { Logs } from '../log/logs.js';
-import { LogLayout } from '../store/file/layout.js';
-import { personWhere } from './export.js';
+import { LogLayout } from '../store/file/index.js';
 import { erasureReceipt } from './receipts.js';
 import { listRequests } from './requests.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 
 const DAY_MS = 86_400_000;
 export const EXPORT_DIR_NAME = /^exp-\d{8}-[\da-f]{16}$/;
-/** Rows that are not GDPR request events (those stay: they are the register). */
-const NOT_A_REQUEST = `r.event NOT IN (SELECT id FROM refs WHERE text GLOB '${RESERVED_EVENT_PREFIX}*')`;
+/** The GDPR request events: their rows stay, they are the register and hold no personal value. */
+const REQUEST_EVENTS = `${RESERVED_EVENT_PREFIX}*`;
 
 export interface EraseOptions {
   /** The open logs: the request is recorded through them, and they hold the keystore. */
-  readonly logs: Logs;
+  readonly logs: Logs | LogCore;
   /** The person's ids (one person, known under each). */
   readonly ids: readonly string[];
   readonly reason: string;
@@ -77,7 +85,7 @@ export interface EraseReport {
  * erasure is scheduled for then (`eraseDue`), and what can go now goes now.
  */
 export async function eraseSubject(options: EraseOptions): Promise<EraseReport> {
-  const { logs } = options;
+  const logs = coreOf(options.logs);
   if (options.ids.length === 0) throw new LogsError('USAGE', 'erase: give at least one --subject');
   if (options.reason.trim() === '') throw new LogsError('USAGE', 'erase: give a --reason');
   const now = options.now ?? Date.now();
@@ -85,34 +93,27 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
   const layout = new LogLayout(logs.dir);
   const requestId = `era-${new Date(now).toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(8).toString('hex')}`;
   const found = options.ids.flatMap((id) => {
-    const pseudonym = logs.pseudonymOf(id);
+    const pseudonym = logs.keys.pseudonymOf(id);
     return pseudonym === undefined ? [] : [{ id, pseudonym }];
   });
   const known = found.map((f) => f.id);
   const pseudonyms = [...new Set(found.map((f) => f.pseudonym))];
-  const db = IndexDb.open(layout, logs.logId);
-  try {
-    await catchUp(layout, logs.logId, db, { channelKeys: logs.channelKeyring() });
-    const where = personWhere(db, pseudonyms, logs.config.classification.personTypes);
+  return withIndex(layout, logs.logId, async (db) => {
+    await catchUp(layout, logs.logId, db, { channelKeys: logs.keys.channelKeyring() });
+    const rows = subjectRows(db, pseudonyms, logs.config.classification.personTypes);
     const duties: Duty[] = [];
     for (const [channel, duty] of Object.entries(logs.config.gdpr.retentionDuty)) {
       const cfg = logs.config.channels[channel];
-      const state = db.state(channel);
-      if (cfg === undefined || state === undefined || where === undefined) continue;
-      const row = db.connection
-        .prepare<[number], { n: number; newest: number | null }>(
-          // The requests' own events do not hold an erasure back.
-          `SELECT count(*) AS n, max(r.ts_ms) AS newest FROM records r WHERE r.channel = ? AND ${where.sql.join(' AND ')}
-             AND ${NOT_A_REQUEST}`,
-        )
-        .get(state.channelNo);
-      if (row === undefined || row.n === 0 || row.newest === null) continue;
-      const until = row.newest + cfg.retention.minDays * DAY_MS;
+      if (cfg === undefined || rows === undefined) continue;
+      // The requests' own events do not hold an erasure back.
+      const held = subjectRowsIn(db, rows, channel, REQUEST_EVENTS);
+      if (held === undefined || held.records === 0 || held.newestMs === null) continue;
+      const until = held.newestMs + cfg.retention.minDays * DAY_MS;
       if (until > now)
         duties.push({
           channel,
           basis: duty.basis,
-          records: row.n,
+          records: held.records,
           until: new Date(until).toISOString(),
         });
     }
@@ -122,7 +123,7 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
       status === 'scheduled'
         ? new Date(Math.max(...duties.map((d) => Date.parse(d.until)))).toISOString()
         : undefined;
-    const exports = await exportsOf(layout, logs.logId, db, pseudonyms, logs.channelKeyring());
+    const exports = await exportsOf(layout, logs.logId, db, pseudonyms, logs.keys.channelKeyring());
     const report = (
       keys: number,
       indexRows: number,
@@ -141,12 +142,12 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
       receiptError: proof?.error,
     });
     if (dryRun || status === 'nothing')
-      return report(0, countRows(db, where, status === 'done' ? [] : duties), exports);
+      return report(0, countSubjectRows(db, rows, kept(status === 'done' ? [] : duties)), exports);
 
     // The request is recorded before anything is destroyed: its subject still resolves to the
     // person's pseudonym (after, it would make a new one), and no erasure goes unrecorded.
     const first = known[0];
-    const ack = await logs.recordRequest({
+    const ack = await logs.recorders.recordRequest({
       event: 'gdpr.erasure',
       actor: options.requestedBy,
       ...(first === undefined ? {} : { subject: first }),
@@ -170,29 +171,32 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
     });
     // The key first: it is what makes every copy of the records unreadable. Then the index and
     // the bundles; a bundle that cannot be removed is reported, never a reason to stop.
-    const keys = status === 'done' ? logs.destroySubjectKeys(pseudonyms) : 0;
-    const indexRows = deleteRows(db, where, status === 'done' ? [] : duties);
+    const keys = status === 'done' ? logs.keys.destroySubjectKeys(ack, pseudonyms) : 0;
+    const indexRows = deleteSubjectRows(db, rows, kept(status === 'done' ? [] : duties));
     const removed = exports.filter((dir) => removeExport(layout, dir, logs));
     // Last: the receipt proves the record, not the person's data, so it needs no key, and
     // nothing it could fail on holds the erasure back.
     const proof = await erasureReceipt(logs, layout, db, ack.seq);
     return report(keys, indexRows, removed, { seq: ack.seq, ...proof });
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** Carry out scheduled erasures whose duties have ended. Returns the request ids done. */
-export async function eraseDue(logs: Logs, now: number = Date.now()): Promise<string[]> {
+export async function eraseDue(logs: LogCore, now: number = Date.now()): Promise<string[]> {
   const layout = new LogLayout(logs.dir);
-  const db = IndexDb.open(layout, logs.logId);
-  const done: string[] = [];
-  try {
-    const requests = await listRequests(layout, logs.logId, db, undefined, logs.channelKeyring());
+  return withIndex(layout, logs.logId, async (db) => {
+    const done: string[] = [];
+    const requests = await listRequests(
+      layout,
+      logs.logId,
+      db,
+      undefined,
+      logs.keys.channelKeyring(),
+    );
     for (const r of requests) {
       if (r.kind !== 'erasure' || r.status !== 'scheduled' || r.dueAt === undefined) continue;
       if (Date.parse(r.dueAt) > now) continue;
-      await logs.recordRequest({
+      const ack = await logs.recorders.recordRequest({
         event: 'gdpr.erasure',
         actor: 'dihya-logs',
         outcome: 'success',
@@ -204,15 +208,13 @@ export async function eraseDue(logs: Logs, now: number = Date.now()): Promise<st
           pseudonyms: [...r.pseudonyms],
         },
       });
-      const where = personWhere(db, r.pseudonyms, logs.config.classification.personTypes);
-      deleteRows(db, where, []);
-      logs.destroySubjectKeys(r.pseudonyms);
+      const rows = subjectRows(db, r.pseudonyms, logs.config.classification.personTypes);
+      deleteSubjectRows(db, rows, kept([]));
+      logs.keys.destroySubjectKeys(ack, r.pseudonyms);
       done.push(r.requestId);
     }
-  } finally {
-    db.close();
-  }
-  return done;
+    return done;
+  });
 }
 
 /** Export bundles of these people, from the register (directories that still exist). */
@@ -232,7 +234,7 @@ async function exportsOf(
 }
 
 /** Delete an export bundle, only ever a directory directly under export/. */
-function removeExport(layout: LogLayout, requestId: string, logs: Logs): boolean {
+function removeExport(layout: LogLayout, requestId: string, logs: LogCore): boolean {
   if (!EXPORT_DIR_NAME.test(requestId)) return false;
   try {
     const root = realpathSync(layout.exportDir);
@@ -251,44 +253,7 @@ function removeExport(layout: LogLayout, requestId: string, logs: Logs): boolean
   }
 }
 
-type Where = ReturnType<typeof personWhere>;
-
-function rowsWhere(db: IndexDb, where: Where, keep: readonly Duty[]): string | undefined {
-  if (where === undefined) return undefined;
-  const kept = keep
-    .map((d) => db.state(d.channel)?.channelNo)
-    .filter((n): n is number => n !== undefined);
-  // The requests' own events stay: they are the register, and hold no personal value.
-  return `${where.sql.join(' AND ')} AND ${NOT_A_REQUEST}${kept.length > 0 ? ` AND r.channel NOT IN (${kept.join(', ')})` : ''}`;
-}
-
-function countRows(db: IndexDb, where: Where, keep: readonly Duty[]): number {
-  const clause = rowsWhere(db, where, keep);
-  if (clause === undefined) return 0;
-  return (
-    db.connection
-      .prepare<[], { n: number }>(`SELECT count(*) AS n FROM records r WHERE ${clause}`)
-      .get()?.n ?? 0
-  );
-}
-
-/** Remove the person's rows (and their full-text entries) from the index, but in kept channels. */
-function deleteRows(db: IndexDb, where: Where, keep: readonly Duty[]): number {
-  const clause = rowsWhere(db, where, keep);
-  if (clause === undefined) return 0;
-  const ids = db.connection
-    .prepare<[], { id: number }>(`SELECT r.id FROM records r WHERE ${clause}`)
-    .all()
-    .map((r) => r.id);
-  const text = db.connection.prepare<[number]>('DELETE FROM msg_fts WHERE rowid = ?');
-  const row = db.connection.prepare<[number]>('DELETE FROM records WHERE id = ?');
-  db.connection
-    .transaction(() => {
-      for (const id of ids) {
-        text.run(id);
-        row.run(id);
-      }
-    })
-    .immediate();
-  return ids.length;
+/** What an erasure leaves of the person's rows: the register, and the channels under a duty. */
+function kept(duties: readonly Duty[]): KeptRows {
+  return { events: REQUEST_EVENTS, channels: duties.map((d) => d.channel) };
 }

@@ -2,19 +2,24 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Keystore } from '../crypto/keystore.js';
 import { LogsError } from '../errors.js';
-import { IndexDb } from '../search/index-db.js';
-import { catchUp } from '../search/indexer.js';
+import {
+  catchUp,
+  IndexDb,
+  selectHits,
+  subjectRows,
+  type Hit,
+  type RowSelection,
+} from '../search/index.js';
+import { coreOf, type LogCore } from '../log/core.js';
 import type { Logs } from '../log/logs.js';
 import { RecordReader } from '../query/read.js';
-import { selectHits, type Hit } from '../query/search.js';
 import { reveal } from '../pipeline/reveal.js';
 import type { SubjectLookup } from '../crypto/subjects.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta, readSigningKey } from '../store/file/meta.js';
-import { readSegmentBook } from '../store/file/segment-log.js';
+import { LogLayout, readMeta, readSegmentBook, readSigningKey } from '../store/file/index.js';
 import { fsyncDir } from '../util/fs.js';
 import { BundleWriter, createBundleDir, signedManifest, type ExportFormat } from './bundle.js';
 import { RECEIPTS_INDEX, receiptBuilderFor, writeExportReceipts } from './receipts.js';
+import { exportSummary, summaryText, type ExportCounts } from './summary.js';
 
 export {
   MANIFEST_DOMAIN,
@@ -27,7 +32,7 @@ export {
 
 export interface ExportOptions {
   /** The open logs: the export is recorded through them as an `audit` event. */
-  readonly logs: Logs;
+  readonly logs: Logs | LogCore;
   readonly masterKey: Buffer;
   /** The person's ids (a user id, an e-mail...): one person, known under each of them. */
   readonly ids: readonly string[];
@@ -71,7 +76,8 @@ const CONSULTATION_EVENTS = /^(?:gdpr\.|log\.read)/;
  * manifest. The request is an `audit` event (request id, counts; never the personal data).
  */
 export async function exportSubject(options: ExportOptions): Promise<ExportReport> {
-  const { logs, masterKey } = options;
+  const { masterKey } = options;
+  const logs = coreOf(options.logs);
   if (options.ids.length === 0) throw new LogsError('USAGE', 'export: give at least one --subject');
   const layout = new LogLayout(logs.dir);
   const meta = readMeta(layout);
@@ -80,18 +86,7 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
   const db = IndexDb.open(layout, meta.log_id);
   const bundle = createBundleDir(layout, requestId);
   try {
-    // The person's pseudonyms and keys; nothing else is decryptable in this export.
-    const mine = new Map<string, { id: string; key: Buffer }>();
-    let unknownIds = 0;
-    for (const id of options.ids) {
-      const entry = keystore.find(id);
-      if (entry === undefined) unknownIds += 1;
-      else mine.set(entry.pseudonym, { id, key: entry.key });
-    }
-    const only: SubjectLookup = {
-      keyOf: (p) => mine.get(p)?.key,
-      idOf: (p) => mine.get(p)?.id,
-    };
+    const { pseudonyms, only, unknownIds } = personKeys(keystore, options.ids);
     // Encrypted channels are opened (and indexed) with their keys: their records are the
     // person's too. The flush signs a checkpoint of what is written, so every record found
     // can have its receipt.
@@ -104,70 +99,29 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
       readSegmentBook(layout, meta.log_id),
       channelKeys,
     );
-    const where = personWhere(db, [...mine.keys()], logs.config.classification.personTypes);
+    const rows = subjectRows(db, pseudonyms, logs.config.classification.personTypes);
     const out = new BundleWriter(bundle.dir, options.format ?? 'json');
-    const perChannel: Record<string, number> = {};
-    const perEvent: Record<string, number> = {};
-    const consulted: Array<Record<string, unknown>> = [];
-    const exported: Array<{ channel: string; seq: number }> = [];
-    let records = 0;
-    let damaged = 0;
-    let first: string | undefined;
-    let last: string | undefined;
-    let after: Hit | undefined;
-    while (where !== undefined) {
-      const hits = selectHits(db, where.sql, where.params, 'asc', PAGE, after);
-      if (hits.length === 0) break;
-      after = hits[hits.length - 1];
-      for (const r of await reader.read(hits)) {
-        if (r.record === undefined) {
-          damaged += 1;
-          continue;
-        }
-        const ok = r.status === 'ok' || r.status === 'unverified';
-        if (!ok) damaged += 1;
-        const record = ok ? reveal(r.record, only, meta.log_id).record : r.record;
-        out.add({ channel: r.hit.channel, seq: r.hit.seq, status: r.status, record, file: r.file });
-        exported.push({ channel: r.hit.channel, seq: r.hit.seq });
-        records += 1;
-        perChannel[r.hit.channel] = (perChannel[r.hit.channel] ?? 0) + 1;
-        const event = typeof record.event === 'string' ? record.event : '?';
-        perEvent[event] = (perEvent[event] ?? 0) + 1;
-        const ts = typeof record.ts === 'string' ? record.ts : undefined;
-        first ??= ts;
-        last = ts ?? last;
-        if (r.hit.channel === 'audit' && CONSULTATION_EVENTS.test(event))
-          consulted.push(consultation(record, keystore));
-      }
-      options.onProgress?.(records);
-    }
+    const found = await exportRecords(
+      { db, rows, reader, logId: meta.log_id },
+      out,
+      only,
+      keystore,
+      (n) => options.onProgress?.(n),
+    );
     out.close();
-    const summary = {
-      request_id: requestId,
-      created: new Date().toISOString(),
-      subjects: options.ids.filter((id) => keystore.find(id) !== undefined),
-      records,
-      damaged,
-      first_record: first ?? null,
-      last_record: last ?? null,
-      per_channel: perChannel,
-      per_event: perEvent,
-      retention: Object.fromEntries(
-        Object.entries(logs.config.channels)
-          .filter(([c]) => (perChannel[c] ?? 0) > 0)
-          .map(([c, cfg]) => [
-            c,
-            { min_days: cfg.retention.minDays, max_days: cfg.retention.maxDays },
-          ]),
-      ),
-    };
+    const summary = exportSummary(
+      requestId,
+      options.ids.filter((id) => keystore.find(id) !== undefined),
+      found,
+      logs.config.channels,
+    );
     bundle.write('summary.json', `${JSON.stringify(summary, null, 2)}\n`);
-    bundle.write('summary.txt', summaryText(summary, consulted.length));
-    bundle.write('consulted.json', `${JSON.stringify(consulted, null, 2)}\n`);
+    bundle.write('summary.txt', summaryText(summary, found.consulted.length));
+    bundle.write('consulted.json', `${JSON.stringify(found.consulted, null, 2)}\n`);
     const receipts = await writeExportReceipts(
       receiptBuilderFor(logs, layout, db, channelKeys),
       bundle.dir,
-      exported,
+      found.exported,
     );
     const files = [...out.files, 'summary.json', 'summary.txt', 'consulted.json'];
     const manifest = signedManifest(
@@ -183,28 +137,14 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
     const report: ExportReport = {
       requestId,
       dir: path.relative(layout.dir, bundle.dir),
-      records,
-      perChannel,
+      records: found.records,
+      perChannel: found.perChannel,
       unknownIds,
-      damaged,
+      damaged: found.damaged,
       receipts: { proven: receipts.proven, unproven: receipts.unproven },
       files: [...files, RECEIPTS_INDEX, 'manifest.json'],
     };
-    await logs.recordRequest({
-      event: 'gdpr.export',
-      actor: options.requestedBy,
-      ...(options.ids[0] === undefined ? {} : { subject: options.ids[0] }),
-      outcome: 'success',
-      msg: `GDPR export ${requestId}: ${records} record(s)`,
-      data: {
-        request_id: requestId,
-        kind: 'export',
-        records,
-        channels: perChannel,
-        format: options.format ?? 'json',
-        ...(options.reason === undefined ? {} : { reason: options.reason }),
-      },
-    });
+    await recordExport(logs, options, requestId, found);
     return report;
   } finally {
     db.close();
@@ -212,24 +152,106 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
   }
 }
 
-/** Records of a person: their `sub`, their `actor.id`, or a target of a person type with their pseudonym. */
-export function personWhere(
-  db: IndexDb,
-  pseudonyms: readonly string[],
-  personTypes: readonly string[],
-): { sql: string[]; params: unknown[] } | undefined {
-  const ref = db.connection.prepare<[string], { id: number }>('SELECT id FROM refs WHERE text = ?');
-  const ids = (texts: string[]): number[] => texts.flatMap((t) => ref.all(t).map((r) => r.id));
-  const people = ids([...pseudonyms]);
-  const targets = ids(pseudonyms.flatMap((p) => [p, ...personTypes.map((t) => `${t}:${p}`)]));
-  if (people.length === 0 && targets.length === 0) return undefined;
-  const list = (xs: number[]): string => (xs.length === 0 ? 'NULL' : xs.join(', '));
-  return {
-    sql: [
-      `(r.sub IN (${list(people)}) OR r.actor_ref IN (${list(people)}) OR r.target_ref IN (${list(targets)}))`,
-    ],
-    params: [],
+/**
+ * The person's pseudonyms and keys, from each id the keystore knows: nothing else is
+ * decryptable in this export.
+ */
+function personKeys(
+  keystore: Keystore,
+  ids: readonly string[],
+): { pseudonyms: string[]; only: SubjectLookup; unknownIds: number } {
+  const mine = new Map<string, { id: string; key: Buffer }>();
+  let unknownIds = 0;
+  for (const id of ids) {
+    const entry = keystore.find(id);
+    if (entry === undefined) unknownIds += 1;
+    else mine.set(entry.pseudonym, { id, key: entry.key });
+  }
+  const only: SubjectLookup = {
+    keyOf: (p) => mine.get(p)?.key,
+    idOf: (p) => mine.get(p)?.id,
   };
+  return { pseudonyms: [...mine.keys()], only, unknownIds };
+}
+
+/** The records exported, counted, with the consultations of the person's data among them. */
+interface Found extends ExportCounts {
+  readonly consulted: Array<Record<string, unknown>>;
+  readonly exported: Array<{ channel: string; seq: number }>;
+}
+
+/**
+ * Every record the rows select, page by page, read back and written to the bundle: with the
+ * person's values revealed when it checks out, as stored when it does not (counted as damaged).
+ */
+async function exportRecords(
+  from: { db: IndexDb; rows: RowSelection | undefined; reader: RecordReader; logId: string },
+  out: BundleWriter,
+  only: SubjectLookup,
+  keystore: Keystore,
+  onProgress: (records: number) => void,
+): Promise<Found> {
+  const { db, rows, reader, logId } = from;
+  const perChannel: Record<string, number> = {};
+  const perEvent: Record<string, number> = {};
+  const consulted: Array<Record<string, unknown>> = [];
+  const exported: Array<{ channel: string; seq: number }> = [];
+  let records = 0;
+  let damaged = 0;
+  let first: string | undefined;
+  let last: string | undefined;
+  let after: Hit | undefined;
+  while (rows !== undefined) {
+    const hits = selectHits(db, rows, 'asc', PAGE, after);
+    if (hits.length === 0) break;
+    after = hits[hits.length - 1];
+    for (const r of await reader.read(hits)) {
+      if (r.record === undefined) {
+        damaged += 1;
+        continue;
+      }
+      const ok = r.status === 'ok' || r.status === 'unverified';
+      if (!ok) damaged += 1;
+      const record = ok ? reveal(r.record, only, logId).record : r.record;
+      out.add({ channel: r.hit.channel, seq: r.hit.seq, status: r.status, record, file: r.file });
+      exported.push({ channel: r.hit.channel, seq: r.hit.seq });
+      records += 1;
+      perChannel[r.hit.channel] = (perChannel[r.hit.channel] ?? 0) + 1;
+      const event = typeof record.event === 'string' ? record.event : '?';
+      perEvent[event] = (perEvent[event] ?? 0) + 1;
+      const ts = typeof record.ts === 'string' ? record.ts : undefined;
+      first ??= ts;
+      last = ts ?? last;
+      if (r.hit.channel === 'audit' && CONSULTATION_EVENTS.test(event))
+        consulted.push(consultation(record, keystore));
+    }
+    onProgress(records);
+  }
+  return { records, damaged, first, last, perChannel, perEvent, consulted, exported };
+}
+
+/** The request, as an `audit` event: its id and counts, never the personal data. */
+async function recordExport(
+  logs: LogCore,
+  options: ExportOptions,
+  requestId: string,
+  found: Found,
+): Promise<void> {
+  await logs.recorders.recordRequest({
+    event: 'gdpr.export',
+    actor: options.requestedBy,
+    ...(options.ids[0] === undefined ? {} : { subject: options.ids[0] }),
+    outcome: 'success',
+    msg: `GDPR export ${requestId}: ${found.records} record(s)`,
+    data: {
+      request_id: requestId,
+      kind: 'export',
+      records: found.records,
+      channels: found.perChannel,
+      format: options.format ?? 'json',
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+    },
+  });
 }
 
 /** A consultation of the person's data, for consulted.json: when, what, by whom, why. */
@@ -249,47 +271,4 @@ function consultation(
     purpose: data.reason ?? null,
     records: data.records ?? null,
   };
-}
-
-function summaryText(
-  s: {
-    request_id: string;
-    created: string;
-    records: number;
-    first_record: string | null;
-    last_record: string | null;
-    per_channel: Record<string, number>;
-    per_event: Record<string, number>;
-    retention: Record<string, { min_days: number; max_days: number }>;
-  },
-  consultations: number,
-): string {
-  const lines = [
-    `Export of your log data / Export de vos données de journalisation`,
-    ``,
-    `Request / Demande: ${s.request_id}`,
-    `Created / Créé le: ${s.created}`,
-    `Records / Enregistrements: ${s.records}`,
-    `From / Du: ${s.first_record ?? '-'}  To / Au: ${s.last_record ?? '-'}`,
-    ``,
-    `Per channel / Par canal:`,
-    ...Object.entries(s.per_channel).map(
-      ([c, n]) =>
-        `  ${c}: ${n} (kept ${s.retention[c]?.min_days ?? '?'}-${s.retention[c]?.max_days ?? '?'} days / conservés ${s.retention[c]?.min_days ?? '?'} à ${s.retention[c]?.max_days ?? '?'} jours)`,
-    ),
-    ``,
-    `Per event type / Par type d'événement:`,
-    ...Object.entries(s.per_event)
-      .sort((a, b) => b[1] - a[1])
-      .map(([e, n]) => `  ${e}: ${n}`),
-    ``,
-    `Consultations of your data listed in consulted.json / Consultations de vos données : ${consultations}`,
-    `records.json holds the records; values of other people stay hidden as [type#n].`,
-    `records.json contient les enregistrements ; les valeurs d'autres personnes restent masquées ([type#n]).`,
-    `receipts/ proves, with the log's public key alone, that each record is in the log (receipts.json lists those without a receipt, and why).`,
-    `receipts/ prouve, avec la seule clé publique du journal, que chaque enregistrement y figure (receipts.json liste ceux sans preuve, et pourquoi).`,
-    `manifest.json lists each file's SHA-256, signed with the log's public key.`,
-    ``,
-  ];
-  return lines.join('\n');
 }

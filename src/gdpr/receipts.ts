@@ -2,11 +2,10 @@ import path from 'node:path';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import { parsePublicKey } from '../crypto/sign.js';
 import { LogsError } from '../errors.js';
-import type { IndexDb } from '../search/index-db.js';
-import { catchUp } from '../search/indexer.js';
-import type { Logs } from '../log/logs.js';
+import { catchUp, type IndexDb } from '../search/index.js';
+import type { LogCore } from '../log/core.js';
 import { ReceiptBuilder, unprovenReason, type UnprovenReason } from '../query/receipt-builder.js';
-import type { LogLayout } from '../store/file/layout.js';
+import type { LogLayout } from '../store/file/index.js';
 import { ensureDir, fsyncDir, writeFileDurable } from '../util/fs.js';
 
 /**
@@ -27,7 +26,7 @@ export const RECEIPTS_INDEX = 'receipts.json';
 
 /** A receipt builder over the open logs' directory, with the configured witnesses. */
 export function receiptBuilderFor(
-  logs: Logs,
+  logs: LogCore,
   layout: LogLayout,
   db: IndexDb,
   channelKeys?: ChannelKeyring,
@@ -50,14 +49,14 @@ export function receiptBuilderFor(
  * is done whatever happens here, so a failure is reported and answered as `error`.
  */
 export async function erasureReceipt(
-  logs: Logs,
+  logs: LogCore,
   layout: LogLayout,
   db: IndexDb,
   seq: number,
 ): Promise<{ receipt: string } | { error: string }> {
   try {
     await logs.flush();
-    await catchUp(layout, logs.logId, db, { channelKeys: logs.channelKeyring() });
+    await catchUp(layout, logs.logId, db, { channelKeys: logs.keys.channelKeyring() });
     const built = await receiptBuilderFor(logs, layout, db).build('audit', seq);
     return { receipt: built.text };
   } catch (err) {

@@ -1,9 +1,9 @@
 import { RESERVED_EVENT_PREFIX } from '../event/record.js';
-import type { IndexDb } from '../search/index-db.js';
+import type { IndexDb } from '../search/index.js';
 import type { SubjectLookup } from '../crypto/subjects.js';
 import { runQuery } from '../query/query.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
-import type { LogLayout } from '../store/file/layout.js';
+import type { LogLayout } from '../store/file/index.js';
 
 /** One GDPR request as the register shows it. */
 export interface GdprRequest {

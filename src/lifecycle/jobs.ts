@@ -1,14 +1,14 @@
 import { damagePlace } from '../integrity/damage.js';
 import { LogsError } from '../errors.js';
 import type { Config, JobName } from '../config/resolve.js';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 import type { JobFn } from '../scheduler/scheduler.js';
-import { verifyLogs } from '../store/file/verify.js';
+import { verifyLogs } from '../store/file/index.js';
 import { applyRetention } from './retention.js';
 import { eraseDue } from '../gdpr/erase.js';
 
-/** The built-in jobs, bound to an open Logs and its configuration. */
-export function builtinJobs(logs: Logs, config: Config): Record<JobName, JobFn> {
+/** The built-in jobs, bound to the open logs and their configuration. */
+export function builtinJobs(logs: LogCore, config: Config): Record<JobName, JobFn> {
   return {
     /** Carry out the GDPR erasures scheduled for when a retention duty ends, once it has. */
     erasure: async () => {
@@ -20,7 +20,7 @@ export function builtinJobs(logs: Logs, config: Config): Record<JobName, JobFn> 
      * an earlier UTC day (a quiet channel at midnight), or at its size limit.
      */
     rotate: async () => {
-      const results = await logs.rotateDue();
+      const results = await logs.lifecycle.rotateDue();
       return {
         rotated: results.length,
         sealed: results.filter((r) => r.seal !== undefined).length,
@@ -28,7 +28,7 @@ export function builtinJobs(logs: Logs, config: Config): Record<JobName, JobFn> 
     },
     /** Seal the rotated segments still waiting in staging (a failed or interrupted seal). */
     archive: async () => {
-      const sealed = await logs.seal();
+      const sealed = await logs.lifecycle.seal();
       return { sealed: sealed.length, bytes: sealed.reduce((n, s) => n + s.size, 0) };
     },
     /** Delete archives past their retention, with tombstones and audit events. */

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/resolve.js';
 import { LogsError } from '../errors.js';
-import type { Logs } from '../log/logs.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
+import type { LogCore } from '../log/core.js';
+import { LogLayout, readSegmentBook, type SegmentBook } from '../store/file/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -85,7 +84,7 @@ export function planRetention(
  * verify knows it was removed on purpose) and an `audit` event. With `dryRun`, only the plan.
  */
 export async function applyRetention(
-  logs: Logs,
+  logs: LogCore,
   options: {
     readonly dryRun?: boolean;
     readonly now?: number;
@@ -122,7 +121,7 @@ export async function applyRetention(
       });
     }
     try {
-      await logs.deleteSegment(d.channel, d.first, d.last, d.why, now);
+      await logs.lifecycle.deleteSegment(d.channel, d.first, d.last, d.why, now);
     } catch (err) {
       if (err instanceof LogsError && err.code === 'RETENTION_HOLD') continue; // set meanwhile
       throw err;

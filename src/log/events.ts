@@ -1,4 +1,4 @@
-import type { Ack } from '../store/file/channel-types.js';
+import type { Ack } from '../store/store.js';
 import { EVENT_CATALOGUE, type KnownEventType } from '../event/catalogue.js';
 import type { EventInput, Outcome } from '../event/record.js';
 

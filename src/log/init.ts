@@ -1,6 +1,6 @@
 import { DEFAULT_CHANNELS } from '../event/channels.js';
 import { parseMasterKey } from '../crypto/masterkey.js';
-import { initLogDirectory } from '../store/file/init.js';
+import { initLogDirectory } from '../store/file/index.js';
 
 export interface InitLogsOptions {
   readonly dir: string;

@@ -1,22 +1,13 @@
+import path from 'node:path';
 import { LogsError } from '../errors.js';
 import { loadMasterKey, masterKeySource, parseMasterKey } from '../crypto/masterkey.js';
-import { resolveConfig, type ChannelConfig, type Config } from '../config/resolve.js';
-import { exportPrivateKey } from '../crypto/sign.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta, readSigningKey, writeMeta } from '../store/file/meta.js';
-import { acquireLock } from '../store/file/lock.js';
-import { readCheckpointTail } from '../store/file/checkpoint-log.js';
-import { recoverChannel, type RecoveredChannel } from '../store/file/recovery.js';
-import { readSegmentLog, SegmentBook } from '../store/file/segment-log.js';
-import { checkOpenState } from '../store/file/signed-state.js';
-import { SequencerClient } from '../store/file/sequencer/client.js';
-import { Logs } from './logs.js';
-import { Keystore } from '../crypto/keystore.js';
+import { resolveConfig, type Config } from '../config/resolve.js';
+import { LogLayout, openFileStore } from '../store/file/index.js';
+import { LogCore } from './core.js';
+import type { Logs } from './logs.js';
 import { classificationSettings, compileClassifier } from '../redact/compile.js';
-import { recoveryEvents } from './recovery-events.js';
 import { stderrReporter } from './report.js';
 import { syncPolicy } from '../policy/sync.js';
-
 export interface OpenLogsOptions {
   /** The logs directory; overrides `config.dir`. Default `./logs`. */
   readonly dir?: string;
@@ -43,131 +34,55 @@ export interface OpenLogsOptions {
  * chain. The returned Logs owns the directory until `close()`.
  */
 export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
+  return (await openLogCore(options)).logs;
+}
+
+/**
+ * As openLogs(), for dihya-logs' own modules (the CLI, the service): the open logs with the
+ * capabilities an application is not handed (lifecycle, keys, GDPR erasure, reserved events).
+ */
+export async function openLogCore(options: OpenLogsOptions = {}): Promise<LogCore> {
   const base = options.config ?? resolveConfig(options.settings ?? {}, process.cwd());
-  const config =
-    options.dir === undefined ? base : { ...base, dir: new LogLayout(options.dir).dir };
-  const layout = new LogLayout(config.dir);
-  let meta = readMeta(layout);
-  if (
-    config.integrity.publicKey !== undefined &&
-    config.integrity.publicKey.trim() !== meta.public_key
-  ) {
-    throw new LogsError(
-      'INTEGRITY_STATE',
-      `${layout.dir} is signed by key ${meta.public_key}, not the pinned ${config.integrity.publicKey}: wrong directory, or its keys were replaced`,
-    );
-  }
+  const config = options.dir === undefined ? base : { ...base, dir: path.resolve(options.dir) };
   const masterKey =
     options.masterKey !== undefined
       ? toKey(options.masterKey)
-      : loadMasterKey(masterKeySource(options.keyFile, config.masterKeyFile), layout.dir);
-  const release = acquireLock(
-    layout,
-    options.owner ?? `pid ${process.pid}: ${process.argv.slice(1, 3).join(' ')}`,
-  );
+      : loadMasterKey(masterKeySource(options.keyFile, config.masterKeyFile), config.dir);
+  const onError = options.onError ?? stderrReporter();
+  const store = await openFileStore({
+    config,
+    masterKey,
+    onError,
+    owner: options.owner ?? `pid ${process.pid}: ${process.argv.slice(1, 3).join(' ')}`,
+  });
+  const core = new LogCore({
+    config,
+    store,
+    classification: classificationSettings(
+      config.classification,
+      compileClassifier(config.classification),
+      store.keys,
+    ),
+    onError,
+    clock: options.clock ?? Date.now,
+    handleExit: options.handleExit ?? true,
+  });
+  // A change of what the policy says (retention, classification, detectors...) is itself an
+  // audit event (README.md, the policy for people, is the CLI's and the service's to write).
   try {
-    const privateKey = readSigningKey(layout, meta, masterKey);
-    const onError = options.onError ?? stderrReporter();
-    const newChannels = Object.keys(config.channels).filter((c) => !meta.channels.includes(c));
-    if (newChannels.length > 0) {
-      meta = { ...meta, channels: [...meta.channels, ...newChannels] };
-      writeMeta(layout, meta);
-    }
-    const names = Object.keys(config.channels);
-    const tail = readCheckpointTail(layout, meta, names);
-    const segments = readSegmentLog(layout, meta.log_id);
-    const book = new SegmentBook(segments.entries);
-    const recovered = new Map<string, RecoveredChannel>();
-    for (const name of names) {
-      recovered.set(
-        name,
-        recoverChannel(layout, meta.log_id, name, tail.latest.get(name), book.lastCut(name)),
-      );
-    }
-    const findings = checkOpenState(layout, tail.bytes, segments.entries, recovered);
-    const keystore = Keystore.open(layout.subjectsFile, masterKey, meta.log_id);
-    const classifier = compileClassifier(config.classification);
-    const classification = classificationSettings(config.classification, classifier, keystore);
-    const client = await SequencerClient.start(
-      {
-        dir: layout.dir,
-        logId: meta.log_id,
-        kid: meta.kid,
-        privateKey: exportPrivateKey(privateKey),
-        checkpointPrev: tail.prev,
-        ...(config.integrity.logName === undefined ? {} : { logName: config.integrity.logName }),
-        witnessed: config.integrity.witnesses.length > 0,
-        segments: segments.entries,
-        segmentsPrev: segments.prev,
-        archiveLevel: config.archive.level,
-        latestCheckpoints: [...tail.latest],
-        reopen: names.filter((n) => tail.latest.get(n)?.final === true),
-        channels: names.map((name) => {
-          const r = recovered.get(name) as RecoveredChannel;
-          const c = config.channels[name] as ChannelConfig;
-          return {
-            channel: name,
-            file: layout.channelFile(name),
-            durability: c.durability,
-            state: r.state,
-            merkle: r.merkle,
-            base: r.base,
-            ...(r.firstTs === undefined ? {} : { firstTs: r.firstTs }),
-            ...(r.lastTs === undefined ? {} : { lastTs: r.lastTs }),
-            rotate: c.rotate,
-            ...(c.encrypt ? { bodyKey: keystore.channelKey(name) } : {}),
-            checkpointed: tail.latest.get(name)?.size ?? 0,
-            ...(findings.adopt.has(name) ? { adopt: findings.adopt.get(name) } : {}),
-          };
-        }),
-        checkpointIntervalMs: config.integrity.checkpointIntervalMs,
-        flushIntervalMs: config.writer.flushIntervalMs,
-        maxPendingBytes: config.writer.maxPendingBytes,
-        keysWal: keystore.walFile,
-      },
+    await syncPolicy({
+      layout: new LogLayout(store.dir),
+      config,
+      fresh: store.channels.every((c) => c.seq === 0),
+      write: (event) => core.recorders.recordPolicyChange(event),
       onError,
-      () => keystore.commit(), // new people's keys are written before the records that need them
-    );
-    const logs = new Logs(
-      {
-        config,
-        dir: layout.dir,
-        logId: meta.log_id,
-        publicKey: meta.public_key,
-        client,
-        channels: names.map((name) => ({ name, lastTsMs: recovered.get(name)?.lastTsMs ?? 0 })),
-        release: () => {
-          keystore.close();
-          release();
-        },
-        classification,
-        onError,
-        clock: options.clock ?? Date.now,
-        handleExit: options.handleExit ?? true,
-        keystore,
-      },
-      recoveryEvents(recovered, [tail.quarantined, segments.quarantined], findings),
-    );
-    // A change of what the policy says (retention, classification, detectors...) is itself an
-    // audit event (README.md, the policy for people, is the CLI's and the service's to write).
-    try {
-      await syncPolicy({
-        layout,
-        config,
-        fresh: [...recovered.values()].every((r) => r.state.seq === 0),
-        write: (event) => logs.recordPolicyChange(event),
-        onError,
-      });
-    } catch (err) {
-      // The audit trail refused the change: fail closed, as a durable write does.
-      await logs.close().catch(() => undefined);
-      throw err;
-    }
-    return logs;
+    });
   } catch (err) {
-    release();
+    // The audit trail refused the change: fail closed, as a durable write does.
+    await core.close().catch(() => undefined);
     throw err;
   }
+  return core;
 }
 
 function toKey(key: Uint8Array | string): Buffer {

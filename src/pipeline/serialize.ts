@@ -5,6 +5,15 @@ import type { Classifier } from '../redact/classifier.js';
 import type { KeyRule } from '../redact/keys.js';
 import type { PiiContext } from './pii.js';
 import { looksLikeCard } from '../redact/validators.js';
+import { NOT_SPECIAL, convertSpecial, errorToRecord, mapToRecord } from './convert.js';
+import {
+  EMPTY_SHAPE,
+  quoteKey,
+  shapesOf,
+  sortKeys,
+  type Shape,
+  type ShapeCache,
+} from './shapes.js';
 
 export { quote } from '../event/quote.js';
 
@@ -38,7 +47,7 @@ export class ValueSerializer {
     private readonly classify?: Classification,
   ) {
     this.budget = limits.maxRecordBytes;
-    this.shapes = classify === undefined ? UNCLASSIFIED_SHAPES : shapesOf(classify.classifier);
+    this.shapes = shapesOf(classify?.classifier);
   }
 
   /**
@@ -273,65 +282,6 @@ export class ValueSerializer {
   }
 }
 
-/** How the keys of one kind of object are written: in canonical order, with their rules. */
-interface Shape {
-  readonly keys: readonly string[];
-  /** JSON text of each key (as stored: classified). */
-  readonly texts: readonly string[];
-  /** The rule each key's name carries (empty without classification). */
-  readonly rules: ReadonlyArray<KeyRule | undefined>;
-}
-
-const EMPTY_SHAPE: Shape = { keys: [], texts: [], rules: [] };
-
-/**
- * Shapes of objects seen, by their keys in the order Object.keys gives them (the order the
- * program built them in). Only objects whose keys are all plain are kept; bounded, so hostile
- * input with ever new keys cannot grow it: when full, it starts over.
- */
-class ShapeCache {
-  private static readonly MAX = 2048;
-  private readonly byFirst = new Map<string, Array<{ given: readonly string[]; shape: Shape }>>();
-  private size = 0;
-
-  get(keys: readonly string[]): Shape | undefined {
-    const list = this.byFirst.get(keys[0] as string);
-    if (list === undefined) return undefined;
-    next: for (const { given, shape } of list) {
-      if (given.length !== keys.length) continue;
-      for (let i = 1; i < keys.length; i++) if (given[i] !== keys[i]) continue next;
-      return shape;
-    }
-    return undefined;
-  }
-
-  add(given: readonly string[], shape: Shape): void {
-    if (given.length > 64 || given.some((k) => k.length > 64)) return;
-    if (this.size >= ShapeCache.MAX) {
-      this.byFirst.clear();
-      this.size = 0;
-    }
-    const first = given[0] as string;
-    let list = this.byFirst.get(first);
-    if (list === undefined) this.byFirst.set(first, (list = []));
-    // A few kinds of objects per first key; more and the newest takes the place of the oldest,
-    // so a lookup never compares against more than a handful.
-    if (list.length >= 8) list.shift();
-    list.push({ given, shape });
-    this.size += 1;
-  }
-}
-
-// Shapes depend on the rules (which keys are plain, what they carry): one cache per classifier.
-const UNCLASSIFIED_SHAPES = new ShapeCache();
-const classifiedShapes = new WeakMap<Classifier, ShapeCache>();
-
-function shapesOf(classifier: Classifier): ShapeCache {
-  let cache = classifiedShapes.get(classifier);
-  if (cache === undefined) classifiedShapes.set(classifier, (cache = new ShapeCache()));
-  return cache;
-}
-
 /** What the serializer needs to classify: the compiled rules and the record's personal data. */
 export interface Classification {
   readonly classifier: Classifier;
@@ -345,75 +295,4 @@ function safeKey(key: string, c: Classification | undefined): string {
   return c.classifier.findings(short).length === 0
     ? short
     : '(a key that holds a secret or personal data)';
-}
-
-/**
- * Sort keys by UTF-16 code units, as RFC 8785 asks (JavaScript's `<` on strings compares code
- * units). Objects in logs are small: insertion sort beats Array.prototype.sort on them.
- */
-export function sortKeys(keys: string[]): string[] {
-  if (keys.length > 16) return keys.sort();
-  for (let i = 1; i < keys.length; i++) {
-    const k = keys[i] as string;
-    let j = i - 1;
-    while (j >= 0 && (keys[j] as string) > k) {
-      keys[j + 1] = keys[j] as string;
-      j--;
-    }
-    keys[j + 1] = k;
-  }
-  return keys;
-}
-
-// Keys repeat from record to record: remember their JSON text. Bounded, so hostile unique keys
-// cannot grow it without limit.
-const keyTexts = new Map<string, string>();
-const KEY_CACHE_MAX = 4096;
-
-function quoteKey(key: string): string {
-  let text = keyTexts.get(key);
-  if (text === undefined) {
-    text = quote(key);
-    if (keyTexts.size < KEY_CACHE_MAX && key.length <= 64) keyTexts.set(key, text);
-  }
-  return text;
-}
-
-const NOT_SPECIAL = Symbol('not special');
-
-/** Objects that stand for a scalar: Date, binary data, RegExp, boxed primitives, toJSON. */
-function convertSpecial(v: object): unknown {
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
-  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
-    // Never store raw bytes: they cannot be classified and may hold anything.
-    return `[binary ${v.byteLength} bytes]`;
-  }
-  if (v instanceof RegExp) return String(v);
-  if (v instanceof String || v instanceof Number || v instanceof Boolean) return v.valueOf();
-  const toJSON = (v as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function' && !(v instanceof Error)) {
-    try {
-      return toJSON.call(v) as unknown;
-    } catch {
-      return '[unserializable]';
-    }
-  }
-  return NOT_SPECIAL;
-}
-
-function mapToRecord(map: Map<unknown, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const [key, value] of map) out[String(key)] = value;
-  return out;
-}
-
-/** An Error keeps its type, message, stack, code and cause chain, plus its own fields. */
-function errorToRecord(err: Error): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const key of Object.keys(err)) out[key] = (err as unknown as Record<string, unknown>)[key];
-  out.type = err.name;
-  out.message = err.message;
-  if (err.stack !== undefined) out.stack = err.stack;
-  if (err.cause !== undefined) out.cause = err.cause;
-  return out;
 }

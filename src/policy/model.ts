@@ -66,7 +66,7 @@ export function buildPolicy(config: Config, options: PolicyOptions = {}): Policy
     title: 'Log policy',
     intro: [
       paragraph(
-        t`The effective log policy of this installation of dihya-logs, generated from ${ctx.source === undefined ? 'the default configuration' : code(ctx.source)} (${code('dihya-logs policy')} prints it). Do not edit it: change the configuration, and it is written again (in the logs directory, as ${code('README.md')}, the next time the logs are opened; any change of it is recorded as an ${code('audit')} event ${code('config.policy.changed')}).`,
+        t`The effective log policy of this installation of dihya-logs, generated from ${ctx.source === undefined ? 'the default configuration' : code(ctx.source)} (${code('dihya-logs policy')} prints it). Do not edit it: change the configuration, and it is written again (in the logs directory, as ${code('README.md')}, the next time ${code('serve')} or a command opens the logs; any change of it is recorded as an ${code('audit')} event ${code('config.policy.changed')}).`,
       ),
       paragraph(
         t`${ctx.dir === null ? t`This file is in the logs directory it describes.` : t`Logs directory: ${code(ctx.dir)}.`} Links lead to the documentation of dihya-logs (its ${code('docs/')} folder).`,

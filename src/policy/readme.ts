@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/resolve.js';
 import type { Classifier } from '../redact/classifier.js';
-import { LogLayout } from '../store/file/layout.js';
+import { LogLayout } from '../store/file/index.js';
 import { writeFileDurable } from '../util/fs.js';
 import { renderMarkdown } from './markdown.js';
 import { buildPolicy } from './model.js';

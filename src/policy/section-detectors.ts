@@ -1,4 +1,4 @@
-import type { DetectionRule } from '../config/resolve.js';
+import type { DetectionRule } from '../config/detection.js';
 import { code, codes, list, paragraph, section, t, table, text, type Inline } from './doc.js';
 import type { Block, Section } from './doc.js';
 import type { PolicyContext } from './context.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/resolve.js';
 import type { EventInput } from '../event/record.js';
-import type { LogLayout } from '../store/file/layout.js';
+import type { LogLayout } from '../store/file/index.js';
 import { ensureDir, readJsonFile, writeFileDurable } from '../util/fs.js';
 import type { PolicyChange, PolicySummary, SummaryValue } from './summary.js';
 

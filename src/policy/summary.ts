@@ -1,4 +1,5 @@
-import type { AlertsConfig, Config, DetectionRule, DetectorsConfig } from '../config/resolve.js';
+import type { AlertsConfig, DetectionRule, DetectorsConfig } from '../config/detection.js';
+import type { Config } from '../config/resolve.js';
 import { JOB_NAMES } from '../config/resolve.js';
 import { POLICY_ROLES, ROLE_DUTIES } from '../access/roles.js';
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/resolve.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { EventInput } from '../event/record.js';
-import type { LogLayout } from '../store/file/layout.js';
+import type { LogLayout } from '../store/file/index.js';
 import { policyChangeEvent, readStoredSummary, sourceLabel, storeSummary } from './state.js';
 import { diffSummary, policySummary, type PolicyChange } from './summary.js';
 

@@ -1,15 +1,18 @@
 import { LogsError } from '../errors.js';
-import type { IndexDb } from '../search/index-db.js';
-import { catchUp, type CatchUpOptions, type CatchUpReport } from '../search/indexer.js';
+import {
+  catchUp,
+  hitAt,
+  type CatchUpOptions,
+  type CatchUpReport,
+  type IndexDb,
+} from '../search/index.js';
 import { reveal } from '../pipeline/reveal.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import type { SubjectLookup } from '../crypto/subjects.js';
-import type { LogLayout } from '../store/file/layout.js';
-import { readSegmentBook } from '../store/file/segment-log.js';
+import { readSegmentBook, type LogLayout } from '../store/file/index.js';
 import type { QueryFilter } from './filter.js';
 import { RecordReader, type ReadStatus } from './read.js';
-import { search, selectHits, type Order } from './search.js';
-import { recordId, SEQ_LIMIT } from '../search/schema.js';
+import { search, type Order } from './search.js';
 
 export interface QueryRequest {
   readonly filter: QueryFilter;
@@ -125,13 +128,10 @@ export async function readOne(
   keys?: SubjectLookup,
   channelKeys?: ChannelKeyring,
 ): Promise<QueryRecord | undefined> {
-  const state = db.states().find((s) => s.channel === channel);
-  if (state === undefined || !Number.isSafeInteger(seq) || seq < 1 || seq >= SEQ_LIMIT)
-    return undefined;
-  const hits = selectHits(db, ['r.id = ?'], [recordId(state.channelNo, seq)], 'asc', 1);
-  if (hits.length === 0) return undefined;
+  const hit = hitAt(db, channel, seq);
+  if (hit === undefined) return undefined;
   const reader = new RecordReader(layout, logId, readSegmentBook(layout, logId), channelKeys);
-  const [r] = await reader.read(hits);
+  const [r] = await reader.read([hit]);
   if (r === undefined) return undefined;
   return {
     channel,

@@ -1,10 +1,15 @@
 import { closeSync, constants, existsSync, openSync, readSync } from 'node:fs';
 import { chainGenesis, ChainHasher, rawLineHash } from '../integrity/chain.js';
-import { linesFromMembers } from '../store/file/gzip-blocks.js';
-import type { LogLayout } from '../store/file/layout.js';
-import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
-import { channelSources, scanSource, type Source } from '../store/file/sources.js';
-import type { Hit } from './search.js';
+import {
+  channelSources,
+  linesFromMembers,
+  readSegmentBook,
+  scanSource,
+  type LogLayout,
+  type SegmentBook,
+  type Source,
+} from '../store/file/index.js';
+import type { Hit } from '../search/index.js';
 import { openIfSealed, type ChannelKeyring } from '../crypto/body-cipher.js';
 
 /**

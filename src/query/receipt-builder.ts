@@ -1,9 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import { LogsError } from '../errors.js';
-import type { IndexDb } from '../search/index-db.js';
-import { inclusionProofFromIndex } from '../search/proofs.js';
-import { recordId } from '../search/schema.js';
+import { hitAt, inclusionProofFromIndex, type IndexDb } from '../search/index.js';
 import { parseCheckpoint, type Checkpoint } from '../integrity/checkpoint.js';
 import {
   checkpointNote,
@@ -18,12 +16,14 @@ import {
   type NoteVerifier,
 } from '../integrity/note/index.js';
 import { makeReceipt, verifyReceipt } from '../integrity/receipt.js';
-import { readCosignatures, type Cosignature } from '../store/file/cosignatures.js';
-import type { LogLayout } from '../store/file/layout.js';
-import { scanLines } from '../store/file/lines.js';
-import { readSegmentBook } from '../store/file/segment-log.js';
+import {
+  readCosignatures,
+  readSegmentBook,
+  scanLines,
+  type Cosignature,
+  type LogLayout,
+} from '../store/file/index.js';
 import { RecordReader } from './read.js';
-import { selectHits } from './search.js';
 
 /**
  * Receipts (docs/receipts.md) for records of a logs directory: the part of `dihya-logs proof`
@@ -132,8 +132,7 @@ export class ReceiptBuilder {
         throw new LogsError(err.code, err.message, { details: { reason: 'no-leaves' } });
       throw err;
     }
-    const line =
-      opts.withRecord === true ? await this.storedLine(state.channelNo, channel, seq) : undefined;
+    const line = opts.withRecord === true ? await this.storedLine(channel, seq) : undefined;
     const origin = cp.origin as string;
     const text = makeReceipt({
       proof,
@@ -225,16 +224,16 @@ export class ReceiptBuilder {
   }
 
   /** The record's line as stored, read back from its segment. */
-  private async storedLine(channelNo: number, channel: string, seq: number): Promise<string> {
+  private async storedLine(channel: string, seq: number): Promise<string> {
     const { layout, db, channelKeys } = this.options;
-    const hits = selectHits(db, ['r.id = ?'], [recordId(channelNo, seq)], 'asc', 1);
+    const hit = hitAt(db, channel, seq);
     this.reader ??= new RecordReader(
       layout,
       db.logId,
       readSegmentBook(layout, db.logId),
       channelKeys,
     );
-    const [read] = hits.length === 0 ? [] : await this.reader.read(hits);
+    const [read] = hit === undefined ? [] : await this.reader.read([hit]);
     if (read?.line === undefined)
       throw new LogsError(
         'PROOF_UNAVAILABLE',

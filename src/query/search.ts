@@ -1,7 +1,12 @@
 import { LogsError } from '../errors.js';
-import { LEVEL_RANK } from '../event/levels.js';
-import type { IndexDb } from '../search/index-db.js';
-import { recordId, splitRecordId } from '../search/schema.js';
+import {
+  filterRows,
+  selectHits,
+  type Hit,
+  type IndexDb,
+  type IndexFilter,
+  type RowSelection,
+} from '../search/index.js';
 import { ftsQuery, isGlob, type QueryFilter } from './filter.js';
 
 /** Newest first (the default) or oldest first. */
@@ -13,19 +18,6 @@ export interface SearchOptions {
   /** Continue after this position (a `next` cursor of an earlier page). */
   readonly cursor?: string;
   readonly order?: Order;
-}
-
-/** One record the index found: where it lives and the hash it had when it was indexed. */
-export interface Hit {
-  readonly channel: string;
-  readonly seq: number;
-  readonly tsMs: number;
-  /** The chain hash of the record, as indexed (hex). */
-  readonly hash: string;
-  /** The chain hash of the record before it, when the index has it (hex). */
-  readonly prevHash: string | undefined;
-  /** Where its line starts in its segment's (uncompressed) bytes. */
-  readonly offset: number;
 }
 
 export interface SearchPage {
@@ -80,14 +72,6 @@ export function decodeCursor(text: string): Cursor {
   return { ts, channel, seq, order };
 }
 
-interface HitRow {
-  id: number;
-  ts_ms: number;
-  line_offset: number;
-  hash: Buffer;
-  prev: Buffer | null;
-}
-
 /**
  * Find records in the index. Returns their positions only: the caller reads each record from
  * its segment (what is shown is what is chained). Only the stored form is searched.
@@ -100,15 +84,15 @@ export function search(db: IndexDb, filter: QueryFilter, options: SearchOptions 
   const order = cursor?.order ?? options.order ?? 'desc';
   if (cursor !== undefined && db.state(cursor.channel) === undefined)
     throw new LogsError('QUERY_CURSOR_INVALID', 'the cursor is not one this log gave out');
-  const sql = buildSql(db, filter);
-  if (sql === undefined) return { hits: [], next: undefined };
+  const rows = rowsOf(db, filter);
+  if (rows === undefined) return { hits: [], next: undefined };
   const after =
     cursor === undefined
       ? undefined
       : { tsMs: cursor.ts, channel: cursor.channel, seq: cursor.seq };
-  const rows = selectHits(db, sql.where, sql.params, order, limit + 1, after);
-  const more = rows.length > limit;
-  const hits = rows.slice(0, limit);
+  const found = selectHits(db, rows, order, limit + 1, after);
+  const more = found.length > limit;
+  const hits = found.slice(0, limit);
   const last = hits[hits.length - 1];
   return {
     hits,
@@ -119,130 +103,18 @@ export function search(db: IndexDb, filter: QueryFilter, options: SearchOptions 
   };
 }
 
-/**
- * Records matching a WHERE clause (on `records r`), ordered by time then (channel, seq), with
- * what reading them back needs. `after` continues after a record (keyset pagination).
- */
-export function selectHits(
-  db: IndexDb,
-  where: readonly string[],
-  params: readonly unknown[],
-  order: Order,
-  limit: number,
-  after?: { readonly tsMs: number; readonly channel: string; readonly seq: number },
-): Hit[] {
-  const states = db.states();
-  const names = new Map(states.map((s) => [s.channelNo, s.channel]));
-  const clauses = [...where];
-  const values = [...params];
-  if (after !== undefined) {
-    const state = states.find((s) => s.channel === after.channel);
-    if (state === undefined) throw new LogsError('INTERNAL', `no channel ${after.channel}`);
-    clauses.push(`(r.ts_ms, r.id) ${order === 'desc' ? '<' : '>'} (?, ?)`);
-    values.push(after.tsMs, recordId(state.channelNo, after.seq));
-  }
-  if (clauses.length === 0) clauses.push('1');
-  const rows = db.connection
-    .prepare<unknown[], HitRow>(
-      `SELECT r.id, r.ts_ms, r.line_offset, r.hash, p.hash AS prev
-       FROM (SELECT id, ts_ms, line_offset, hash FROM records r WHERE ${clauses.join(' AND ')}
-             ORDER BY ts_ms ${order}, id ${order} LIMIT ?) r
-       LEFT JOIN records p ON p.id = r.id - 1
-       ORDER BY r.ts_ms ${order}, r.id ${order}`,
-    )
-    .all(...values, limit);
-  return rows.map((r): Hit => {
-    const { channelNo, seq } = splitRecordId(r.id);
-    return {
-      channel: names.get(channelNo) ?? `#${channelNo}`,
-      seq,
-      tsMs: r.ts_ms,
-      hash: r.hash.toString('hex'),
-      prevHash: r.prev?.toString('hex'),
-      offset: r.line_offset,
-    };
-  });
-}
-
-/** The WHERE clause of a filter, or undefined when nothing can match (an unknown event type). */
-function buildSql(
-  db: IndexDb,
-  filter: QueryFilter,
-): { where: string[]; params: unknown[] } | undefined {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const inList = (column: string, values: readonly unknown[]): void => {
-    where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
-    params.push(...values);
+/** The index's rows of a filter, or undefined when nothing can match. */
+function rowsOf(db: IndexDb, filter: QueryFilter): RowSelection | undefined {
+  // Text with no word to search for matches nothing (FTS5 never sees the raw text).
+  const match = filter.text === undefined ? undefined : ftsQuery(filter.text);
+  if (filter.text !== undefined && match === undefined) return undefined;
+  const { text: _text, events, ...rest } = filter;
+  const index: IndexFilter = {
+    ...rest,
+    ...(events === undefined
+      ? {}
+      : { events: events.map((text) => ({ text, glob: isGlob(text) })) }),
+    ...(match === undefined ? {} : { match }),
   };
-  const states = db.states();
-  if (filter.channels !== undefined) {
-    const nos = states.filter((s) => filter.channels?.includes(s.channel)).map((s) => s.channelNo);
-    if (nos.length === 0) return undefined;
-    inList('r.channel', nos);
-  }
-  if (filter.level !== undefined) {
-    where.push('r.level_rank >= ?');
-    params.push(LEVEL_RANK[filter.level]);
-  }
-  if (filter.events !== undefined) {
-    const ids = eventIds(db, filter.events);
-    if (ids.length === 0) return undefined;
-    inList('r.event', ids);
-  }
-  if (filter.outcomes !== undefined) inList('r.outcome', filter.outcomes);
-  if (filter.actors !== undefined) {
-    const ids = refIds(db, filter.actors);
-    if (ids.length === 0) return undefined;
-    inList('r.actor_ref', ids);
-  }
-  if (filter.subjects !== undefined) {
-    const ids = refIds(db, filter.subjects);
-    if (ids.length === 0) return undefined;
-    inList('r.sub', ids);
-  }
-  if (filter.requestIds !== undefined) inList('r.request_id', filter.requestIds);
-  if (filter.sinceMs !== undefined) {
-    where.push('r.ts_ms >= ?');
-    params.push(filter.sinceMs);
-  }
-  if (filter.untilMs !== undefined) {
-    where.push('r.ts_ms < ?');
-    params.push(filter.untilMs);
-  }
-  if (filter.text !== undefined) {
-    const match = ftsQuery(filter.text);
-    if (match === undefined) return undefined;
-    where.push('r.id IN (SELECT rowid FROM msg_fts WHERE msg_fts MATCH ?)');
-    params.push(match);
-  }
-  return { where, params };
-}
-
-/** The refs ids of the event types a list of names and globs matches. */
-function eventIds(db: IndexDb, events: readonly string[]): number[] {
-  const ids = new Set<number>();
-  const exact = db.connection.prepare<[string], { id: number }>(
-    'SELECT id FROM refs WHERE text = ?',
-  );
-  const glob = db.connection.prepare<[string], { id: number }>(
-    'SELECT id FROM refs WHERE text GLOB ? AND id IN (SELECT event FROM event_types)',
-  );
-  for (const e of events) {
-    const rows = isGlob(e) ? glob.all(globForSqlite(e)) : exact.all(e);
-    for (const r of rows) ids.add(r.id);
-  }
-  return [...ids];
-}
-
-function refIds(db: IndexDb, texts: readonly string[]): number[] {
-  const stmt = db.connection.prepare<[string], { id: number }>(
-    'SELECT id FROM refs WHERE text = ?',
-  );
-  return texts.flatMap((t) => stmt.all(t).map((r) => r.id));
-}
-
-/** Our globs know only `*` and `?`: SQLite's `[` classes are taken literally. */
-function globForSqlite(pattern: string): string {
-  return pattern.replace(/\[/g, '[[]');
+  return filterRows(db, index);
 }

@@ -1,11 +1,6 @@
-import {
-  features,
-  findPersonal,
-  findSecrets,
-  matches,
-  type PersonalKind,
-  type SecretKind,
-} from './detectors.js';
+import { findPersonal } from './personal.js';
+import { features, matches, type PersonalKind, type SecretKind } from './scan.js';
+import { findSecrets } from './secrets.js';
 import { builtInRule, normalizeKey, type KeyRule, type Mode } from './keys.js';
 import { truncateIp } from './ip.js';
 import { quote } from '../event/quote.js';

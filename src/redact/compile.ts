@@ -6,12 +6,26 @@ import { Classifier, type PatternRule } from './classifier.js';
 import { normalizeKey, type KeyRule } from './keys.js';
 import type { SubjectKeys } from '../crypto/subjects.js';
 
+// Compiled rules per configuration object (a resolved configuration is frozen): the config's
+// validation, the writer, the policy document and doctor share one compilation.
+const compiled = new WeakMap<ClassificationConfig, Classifier>();
+
 /**
- * Compile the configured classification into rules, once, at start. A user pattern must run in
- * linear time like the built-in ones: one that can backtrack super-linearly (checked with
- * scslre) is refused with the rule's name.
+ * Compile the configured classification into rules, once per configuration: later calls with
+ * the same (frozen) configuration get the same rules. A user pattern must run in linear time
+ * like the built-in ones: one that can backtrack super-linearly (checked with scslre) is refused
+ * with the rule's name.
  */
 export function compileClassifier(c: ClassificationConfig): Classifier {
+  let classifier = compiled.get(c);
+  if (classifier === undefined) {
+    classifier = compileRules(c);
+    if (Object.isFrozen(c)) compiled.set(c, classifier);
+  }
+  return classifier;
+}
+
+function compileRules(c: ClassificationConfig): Classifier {
   const keys = new Map<string, KeyRule>();
   for (const [key, mode] of Object.entries(c.keys)) {
     keys.set(normalizeKey(key), { mode, name: normalizeKey(key), source: 'config' });

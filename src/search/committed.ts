@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { indexFile } from './connect.js';
 import { IndexedTree, leafCount } from './leaves.js';
-import type { LogLayout } from '../store/file/layout.js';
+import type { LogLayout } from '../store/file/index.js';
 
 /**
  * The index's copy of a channel's Merkle leaves, as verify uses it to name the first rewritten

@@ -1,7 +1,7 @@
 import { rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { LogLayout } from '../store/file/layout.js';
+import type { LogLayout } from '../store/file/index.js';
 import { EXPECTED_TABLES, SCHEMA_VERSION, TABLES } from './schema.js';
 import type { RecreateReason } from './types.js';
 

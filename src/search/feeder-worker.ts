@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { asLogsError } from '../errors.js';
-import { LogLayout } from '../store/file/layout.js';
+import { LogLayout } from '../store/file/index.js';
 import type { FeederMessage } from './feeder.js';
 import { IndexDb } from './index-db.js';
 import { catchUp } from './indexer.js';

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { LogsError } from '../errors.js';
-import type { LogLayout } from '../store/file/layout.js';
+import type { LogLayout } from '../store/file/index.js';
 import { ensureDir, writeFileDurable } from '../util/fs.js';
 import { indexFile, openChecked, removeIndexFiles } from './connect.js';
 import { CHANNEL_LIMIT, INDEXES, recordId } from './schema.js';

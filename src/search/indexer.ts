@@ -1,10 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { LogsError } from '../errors.js';
 import { erasedPseudonyms } from '../crypto/keystore.js';
-import type { LogLayout } from '../store/file/layout.js';
-import { readMeta } from '../store/file/meta.js';
-import { readSegmentBook, type SegmentBook } from '../store/file/segment-log.js';
-import { channelSources, type Source } from '../store/file/sources.js';
+import {
+  channelSources,
+  readMeta,
+  readSegmentBook,
+  type LogLayout,
+  type SegmentBook,
+  type Source,
+} from '../store/file/index.js';
 import { isCorruption, isMoved } from './connect.js';
 import type { IndexDb } from './index-db.js';
 import type { RecreateReason, SegmentRow } from './types.js';

@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServiceConfig } from '../config/resolve.js';
 import { LogsError, asLogsError } from '../errors.js';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 import { VERSION } from '../version.js';
 import { FailureThrottle, registerAuth } from './auth.js';
 import { Sessions } from '../access/sessions.js';
@@ -32,7 +32,7 @@ import { registerWeb } from './web.js';
 
 export interface ServiceDeps {
   /** The open logs: the service writes and reads through them (and owns their lock). */
-  readonly logs: Logs;
+  readonly logs: LogCore;
   readonly tokens: TokenStore;
   /** The master key: GDPR exports decrypt personal data with it. */
   readonly masterKey: Buffer;
@@ -56,7 +56,79 @@ export interface ServiceApp extends FastifyInstance {
 export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   const config = deps.config ?? deps.logs.config.service;
   const onError = deps.onError ?? ((err: LogsError) => deps.logs.reportError(err));
-  const app = Fastify({
+  const app = createFastify(config);
+
+  const index = new IndexAccess(deps.logs);
+  const ctx = contextOf(deps, config, index, onError);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) {
+      if (method === 'HEAD') continue; // Fastify's automatic twin of each GET
+      ctx.routes.push({
+        method,
+        url: r.url,
+        roles: r.config?.roles,
+        public: r.config?.public === true,
+      });
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'dihya-logs',
+        version: VERSION,
+        description:
+          'Structured, secret-free, tamper-evident, GDPR-erasable logs: ingest, query, live tail, integrity proofs, GDPR requests. Every route but /healthz, /readyz and this document needs `Authorization: Bearer <token>`; errors are `{ "error": { "code", "message", "id" } }`.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  await app.register(cookie);
+  registerBodyParsers(app);
+  registerAuth(app, ctx);
+  registerAnswers(app, ctx);
+
+  ingestRoutes(app, ctx);
+  otlpRoutes(app, ctx);
+  readRoutes(app, ctx);
+  tailRoutes(app, ctx);
+  integrityRoutes(app, ctx);
+  tlogRoutes(app, ctx, {
+    checkpointNote: (channel) => latestCheckpointNote(ctx.index.layout, deps.logs.logId, channel),
+  });
+  gdprRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  sessionRoutes(app, ctx);
+  await registerWeb(app);
+  healthRoutes(app, ctx);
+  app.get(
+    '/v1/openapi.json',
+    {
+      config: { public: true },
+      schema: { summary: 'This API, as OpenAPI 3.1', tags: ['health'] },
+    },
+    () => app.swagger(),
+  );
+
+  app.addHook('onClose', (_instance, done) => {
+    for (const stop of [...ctx.streams]) stop();
+    index.close();
+    done();
+  });
+  // A Fastify instance is thenable (it resolves once ready): returning it from an async
+  // function awaits `ready()`, and the type seen through `await` is Fastify's own.
+  const built: unknown = Object.assign(app, { service: ctx });
+  return built as ServiceApp;
+}
+
+/** Fastify with our limits, and a server of our own whose timeouts stop slow clients. */
+function createFastify(config: ServiceConfig): FastifyInstance {
+  return Fastify({
     logger: false,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
@@ -91,9 +163,16 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
       );
     },
   });
+}
 
-  const index = new IndexAccess(deps.logs);
-  const ctx: ServiceContext = {
+/** What every route shares: the logs, the index, the event and metric recorders, the limits. */
+function contextOf(
+  deps: ServiceDeps,
+  config: ServiceConfig,
+  index: IndexAccess,
+  onError: (err: LogsError) => void,
+): ServiceContext {
+  return {
     logs: deps.logs,
     tokens: deps.tokens,
     config,
@@ -113,38 +192,10 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
     routes: [],
     streams: new Set(),
   };
-  app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) {
-      if (method === 'HEAD') continue; // Fastify's automatic twin of each GET
-      ctx.routes.push({
-        method,
-        url: r.url,
-        roles: r.config?.roles,
-        public: r.config?.public === true,
-      });
-    }
-  });
+}
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'dihya-logs',
-        version: VERSION,
-        description:
-          'Structured, secret-free, tamper-evident, GDPR-erasable logs: ingest, query, live tail, integrity proofs, GDPR requests. Every route but /healthz, /readyz and this document needs `Authorization: Bearer <token>`; errors are `{ "error": { "code", "message", "id" } }`.',
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      },
-      security: [{ bearer: [] }],
-    },
-  });
-
-  await app.register(cookie);
-  registerBodyParsers(app);
-  registerAuth(app, ctx);
-
+/** What every answer gets: safety headers, a metric, and errors in one shape. */
+function registerAnswers(app: FastifyInstance, ctx: ServiceContext): void {
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -167,36 +218,4 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   app.setNotFoundHandler(async (request, reply) =>
     sendError(reply, request, new LogsError('NOT_FOUND', 'no such route')),
   );
-
-  ingestRoutes(app, ctx);
-  otlpRoutes(app, ctx);
-  readRoutes(app, ctx);
-  tailRoutes(app, ctx);
-  integrityRoutes(app, ctx);
-  tlogRoutes(app, ctx, {
-    checkpointNote: (channel) => latestCheckpointNote(ctx.index.layout, deps.logs.logId, channel),
-  });
-  gdprRoutes(app, ctx);
-  tokenRoutes(app, ctx);
-  sessionRoutes(app, ctx);
-  await registerWeb(app);
-  healthRoutes(app, ctx);
-  app.get(
-    '/v1/openapi.json',
-    {
-      config: { public: true },
-      schema: { summary: 'This API, as OpenAPI 3.1', tags: ['health'] },
-    },
-    () => app.swagger(),
-  );
-
-  app.addHook('onClose', (_instance, done) => {
-    for (const stop of [...ctx.streams]) stop();
-    index.close();
-    done();
-  });
-  // A Fastify instance is thenable (it resolves once ready): returning it from an async
-  // function awaits `ready()`, and the type seen through `await` is Fastify's own.
-  const built: unknown = Object.assign(app, { service: ctx });
-  return built as ServiceApp;
 }

@@ -1,7 +1,5 @@
 import { checkpointNote } from '../integrity/checkpoint-note.js';
-import { findLatestCheckpoint } from '../store/file/checkpoint-log.js';
-import { cosignaturesOf } from '../store/file/cosignatures.js';
-import type { LogLayout } from '../store/file/layout.js';
+import { cosignaturesOf, findLatestCheckpoint, type LogLayout } from '../store/file/index.js';
 
 /**
  * A channel's newest checkpoint as a C2SP signed note, with the cosignatures witnesses gave

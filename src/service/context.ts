@@ -1,6 +1,6 @@
 import type { ServiceConfig } from '../config/resolve.js';
 import { asLogsError, type LogsError } from '../errors.js';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 import type { ServiceEvents } from './events.js';
 import type { FailureThrottle } from './auth.js';
 import type { Sessions } from '../access/sessions.js';
@@ -19,7 +19,7 @@ export const REVEALING: readonly Role[] = ['dpo', 'admin'];
 
 /** Everything the routes share. */
 export interface ServiceContext {
-  readonly logs: Logs;
+  readonly logs: LogCore;
   readonly tokens: TokenStore;
   readonly config: ServiceConfig;
   readonly index: IndexAccess;
@@ -51,7 +51,7 @@ export interface ServiceContext {
 export class Health {
   private failure: LogsError | undefined;
 
-  constructor(private readonly logs: Logs) {}
+  constructor(private readonly logs: LogCore) {}
 
   writeFailed(err: unknown): void {
     const e = asLogsError(err);

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { asLogsError, type ErrorCode, type LogsError } from '../errors.js';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 import type { Principal } from '../access/principal.js';
 
 /** How a principal appears in events: its token id (public) and name, never its secret. */
@@ -15,7 +15,7 @@ export function actorOf(p: Principal): { id: string; type: string; name: string;
  */
 export class ServiceEvents {
   constructor(
-    private readonly logs: Logs,
+    private readonly logs: LogCore,
     private readonly onError: (err: LogsError) => void,
   ) {}
 

@@ -1,8 +1,7 @@
-import { IndexDb } from '../search/index-db.js';
-import { catchUp, type CatchUpReport } from '../search/indexer.js';
-import type { Logs } from '../log/logs.js';
+import { catchUp, IndexDb, type CatchUpReport } from '../search/index.js';
+import type { LogCore } from '../log/core.js';
 import { runQuery, type QueryRequest, type QueryResult } from '../query/query.js';
-import { LogLayout } from '../store/file/layout.js';
+import { LogLayout } from '../store/file/index.js';
 
 /**
  * The service's view of the query index: one connection, catch-ups one at a time (two would
@@ -14,7 +13,7 @@ export class IndexAccess {
   private running: Promise<CatchUpReport | undefined> = Promise.resolve(undefined);
   private pending: Promise<CatchUpReport | undefined> | undefined;
 
-  constructor(private readonly logs: Logs) {
+  constructor(private readonly logs: LogCore) {
     this.layout = new LogLayout(logs.dir);
     this.db = IndexDb.open(this.layout, logs.logId);
   }
@@ -31,7 +30,7 @@ export class IndexAccess {
     const run = (): Promise<CatchUpReport> => {
       this.pending = undefined;
       return catchUp(this.layout, this.logs.logId, this.db, {
-        channelKeys: this.logs.channelKeyring(),
+        channelKeys: this.logs.keys.channelKeyring(),
       });
     };
     // After the running one, whether it succeeded or not.
@@ -49,8 +48,8 @@ export class IndexAccess {
       this.logs.logId,
       this.db,
       { ...request, catchUp: false },
-      reveal ? this.logs.subjectLookup() : undefined,
-      this.logs.channelKeyring(),
+      reveal ? this.logs.keys.subjectLookup() : undefined,
+      this.logs.keys.channelKeyring(),
     );
     return { ...result, indexed };
   }

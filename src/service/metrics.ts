@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 
 /**
  * Prometheus metrics of one service instance (its own registry: several apps in one process,
@@ -11,7 +11,7 @@ export class Metrics {
   private readonly requests: Counter;
   private readonly duration: Histogram;
 
-  constructor(logs: Logs) {
+  constructor(logs: LogCore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'dihya_logs_' });
     this.ingestedTotal = new Counter({
       name: 'dihya_logs_events_ingested_total',

@@ -2,16 +2,17 @@ import { LogsError, asLogsError } from '../errors.js';
 import type { Config, JobName } from '../config/resolve.js';
 import { JOB_NAMES } from '../config/resolve.js';
 import { builtinJobs } from '../lifecycle/jobs.js';
-import type { Logs } from '../log/logs.js';
+import type { LogCore } from '../log/core.js';
 import { Scheduler, type JobFn, type JobSpec } from '../scheduler/scheduler.js';
-import { LogLayout } from '../store/file/layout.js';
+import { LogLayout } from '../store/file/index.js';
 import { buildApp, type ServiceApp } from './app.js';
+import type { ServiceContext } from './context.js';
 import { TokenStore } from '../access/tokens.js';
 import { DetectionEngine } from '../detect/engine.js';
 import { startWitnessing, type Witnessing } from './witnessing.js';
 
 export interface ServeOptions {
-  readonly logs: Logs;
+  readonly logs: LogCore;
   readonly masterKey: Buffer;
   readonly config: Config;
   readonly host?: string;
@@ -50,21 +51,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   let detection: DetectionEngine | undefined;
   let witnessing: Witnessing | undefined;
   try {
-    if (tokens.activeCount('admin') === 0) {
-      const made = tokens.create('admin', 'first admin');
-      await logs.audit({
-        event: 'token.created',
-        outcome: 'success',
-        msg: `token ${made.info.id} created at first start (no admin token existed)`,
-        actor: 'dihya-logs',
-        data: { token_id: made.info.id, name: made.info.name, role: 'admin' },
-      });
-      options.say('No admin token existed: one was created. It is shown once; keep it safe:');
-      options.say(`  ${made.token}`);
-      options.say(
-        'Create others with the admin page or: dihya-logs token create --role ROLE --name NAME',
-      );
-    }
+    await ensureAdminToken(tokens, logs, options.say);
     app = await buildApp({ logs, tokens, masterKey: options.masterKey });
     const service = app.service;
     if (options.detect ?? config.detectors.enabled) {
@@ -76,32 +63,10 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       });
       detection = engine;
       options.say(`dihya-logs serve: detectors on; ${describeAlerts(config)}`);
-      service.verification.onResult((r) => {
-        const first = r.damage[0];
-        if (!r.ok)
-          engine.verificationFailed({
-            count: r.damage.length,
-            ...(first === undefined
-              ? {}
-              : {
-                  kind: first.kind,
-                  ...(first.channel === undefined ? {} : { channel: first.channel }),
-                  ...(first.file === undefined ? {} : { file: first.file }),
-                  ...(first.line === undefined ? {} : { line: first.line }),
-                }),
-          });
-      });
+      alertOnDamage(service, engine);
     }
     if (options.scheduler !== false) {
-      scheduler = schedulerFor(logs, config, async (by) => {
-        const r = await service.verification.run(by);
-        if (!r.ok)
-          throw new LogsError(
-            'INTEGRITY_STATE',
-            `verify found ${r.damage.length} damage(s): ${r.damage[0]?.kind ?? 'unknown'}; see GET /v1/integrity`,
-          );
-        return { records: r.records };
-      });
+      scheduler = schedulerFor(logs, config, (by) => verifyJob(service, by));
       scheduler.start();
       // A verification at every start, off the service's thread: damage done while it was
       // stopped (an edited archive, a rolled-back directory a witness saw ahead) is a failed
@@ -147,9 +112,59 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   }
 }
 
+/** At a start with no admin token, make one and show it once. */
+async function ensureAdminToken(
+  tokens: TokenStore,
+  logs: LogCore,
+  say: (line: string) => void,
+): Promise<void> {
+  if (tokens.activeCount('admin') !== 0) return;
+  const made = tokens.create('admin', 'first admin');
+  await logs.audit({
+    event: 'token.created',
+    outcome: 'success',
+    msg: `token ${made.info.id} created at first start (no admin token existed)`,
+    actor: 'dihya-logs',
+    data: { token_id: made.info.id, name: made.info.name, role: 'admin' },
+  });
+  say('No admin token existed: one was created. It is shown once; keep it safe:');
+  say(`  ${made.token}`);
+  say('Create others with the admin page or: dihya-logs token create --role ROLE --name NAME');
+}
+
+/** Every verification of the service that finds damage is a tampering alert (its first damage). */
+function alertOnDamage(service: ServiceContext, engine: DetectionEngine): void {
+  service.verification.onResult((r) => {
+    const first = r.damage[0];
+    if (!r.ok)
+      engine.verificationFailed({
+        count: r.damage.length,
+        ...(first === undefined
+          ? {}
+          : {
+              kind: first.kind,
+              ...(first.channel === undefined ? {} : { channel: first.channel }),
+              ...(first.file === undefined ? {} : { file: first.file }),
+              ...(first.line === undefined ? {} : { line: first.line }),
+            }),
+      });
+  });
+}
+
+/** The verify job: the service's verification (its page shows the result); damage fails the job. */
+async function verifyJob(service: ServiceContext, by: string): Promise<Record<string, number>> {
+  const r = await service.verification.run(by);
+  if (!r.ok)
+    throw new LogsError(
+      'INTEGRITY_STATE',
+      `verify found ${r.damage.length} damage(s): ${r.damage[0]?.kind ?? 'unknown'}; see GET /v1/integrity`,
+    );
+  return { records: r.records };
+}
+
 /** The built-in jobs, with verification run by the service (so its page shows the result). */
 function schedulerFor(
-  logs: Logs,
+  logs: LogCore,
   config: Config,
   verify: (by: string) => Promise<Record<string, number>>,
 ): Scheduler {

@@ -1,6 +1,6 @@
 import { LogsError } from '../errors.js';
 import { LEVEL_RANK } from '../event/levels.js';
-import type { IndexDb } from '../search/index-db.js';
+import { activityCounts, type BucketCount, type IndexDb } from '../search/index.js';
 import { parseTime } from '../query/filter.js';
 
 const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
@@ -48,53 +48,24 @@ export function statsOf(
     );
   const zeros = (): number[] => new Array<number>(n).fill(0);
   const slot = (t: number): number => Math.min(n - 1, Math.floor((t - first) / size));
-  const c = db.connection;
+  const counts = activityCounts(db, { sinceMs: since, untilMs: until, bucketMs: size });
   const byChannel: Record<string, number[]> = {};
   const byLevel: Record<string, number[]> = {};
-  const rows = c
-    .prepare<
-      [number, number, number],
-      { t: number; channel: string; level_rank: number; n: number }
-    >(
-      `SELECT (r.ts_ms / ?) AS t, s.channel AS channel, r.level_rank, count(*) AS n
-       FROM records r JOIN state s ON s.channel_no = r.channel
-       WHERE r.ts_ms >= ? AND r.ts_ms < ? GROUP BY t, r.channel, r.level_rank`,
-    )
-    .all(size, since, until);
-  for (const r of rows) {
-    const i = slot(r.t * size);
+  for (const r of counts.byChannelLevel) {
+    const i = slot(r.bucket * size);
     const perChannel = (byChannel[r.channel] ??= zeros());
-    perChannel[i] = (perChannel[i] ?? 0) + r.n;
-    const perLevel = (byLevel[LEVEL_OF.get(r.level_rank) ?? String(r.level_rank)] ??= zeros());
-    perLevel[i] = (perLevel[i] ?? 0) + r.n;
+    perChannel[i] = (perChannel[i] ?? 0) + r.records;
+    const perLevel = (byLevel[LEVEL_OF.get(r.levelRank) ?? String(r.levelRank)] ??= zeros());
+    perLevel[i] = (perLevel[i] ?? 0) + r.records;
   }
-  const series = (where: string): number[] => {
+  const series = (buckets: readonly BucketCount[]): number[] => {
     const out = zeros();
-    for (const r of c
-      .prepare<[number, number, number], { t: number; n: number }>(
-        `SELECT (r.ts_ms / ?) AS t, count(*) AS n FROM records r JOIN refs e ON e.id = r.event
-         WHERE r.ts_ms >= ? AND r.ts_ms < ? AND ${where} GROUP BY t`,
-      )
-      .all(size, since, until)) {
-      const i = slot(r.t * size);
-      out[i] = (out[i] ?? 0) + r.n;
+    for (const r of buckets) {
+      const i = slot(r.bucket * size);
+      out[i] = (out[i] ?? 0) + r.records;
     }
     return out;
   };
-  const topEvents = c
-    .prepare<[number, number], { event: string; count: number }>(
-      `SELECT e.text AS event, count(*) AS count FROM records r JOIN refs e ON e.id = r.event
-       WHERE r.ts_ms >= ? AND r.ts_ms < ? GROUP BY r.event ORDER BY count DESC, event LIMIT 10`,
-    )
-    .all(since, until);
-  const topSecuritySources = c
-    .prepare<[number, number], { actor: string; count: number }>(
-      `SELECT a.text AS actor, count(*) AS count FROM records r
-       JOIN state s ON s.channel_no = r.channel JOIN refs a ON a.id = r.actor_ref
-       WHERE s.channel = 'security' AND r.ts_ms >= ? AND r.ts_ms < ?
-       GROUP BY r.actor_ref ORDER BY count DESC, actor LIMIT 10`,
-    )
-    .all(since, until);
   return {
     since: new Date(since).toISOString(),
     until: new Date(until).toISOString(),
@@ -102,9 +73,9 @@ export function statsOf(
     buckets: Array.from({ length: n }, (_, i) => new Date(first + i * size).toISOString()),
     byChannel,
     byLevel,
-    failedSignIns: series(`e.text LIKE 'auth.%' AND r.outcome = 'failure'`),
-    denied: series(`r.outcome = 'denied'`),
-    topEvents,
-    topSecuritySources,
+    failedSignIns: series(counts.failedSignIns),
+    denied: series(counts.denied),
+    topEvents: counts.topEvents,
+    topSecuritySources: counts.topSecuritySources,
   };
 }

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Damage, Warning } from '../integrity/damage.js';
-import type { LogLayout } from '../store/file/layout.js';
+import type { LogLayout } from '../store/file/index.js';
 import type { VerifyReport } from '../store/verify-report.js';
 import { readJsonFile, writeFileDurable } from '../util/fs.js';
 

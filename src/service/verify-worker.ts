@@ -1,8 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { verifyLogs } from '../store/file/verify.js';
-import { LogLayout } from '../store/file/layout.js';
-import { readMeta } from '../store/file/meta.js';
-import { committedLeavesFromIndex } from '../search/committed.js';
+import { LogLayout, readMeta, verifyLogs } from '../store/file/index.js';
+import { committedLeavesFromIndex } from '../search/index.js';
 import { witnessedForVerify } from '../witness/index.js';
 
 /** Runs `verify` off the service's thread, posting progress (see verification.ts). */

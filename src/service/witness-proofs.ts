@@ -1,5 +1,5 @@
-import { consistencyProofFromIndex } from '../search/proofs.js';
-import type { Logs } from '../log/logs.js';
+import { consistencyProofFromIndex } from '../search/index.js';
+import type { LogCore } from '../log/core.js';
 import type { IndexAccess } from './index-access.js';
 
 /**
@@ -13,7 +13,7 @@ export class WitnessProofs {
   private readonly proofs = new Map<string, { key: string; proof: Promise<readonly string[]> }>();
 
   constructor(
-    private readonly logs: Logs,
+    private readonly logs: LogCore,
     private readonly index: IndexAccess,
   ) {}
 

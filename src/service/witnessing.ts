@@ -1,7 +1,6 @@
 import { asLogsError } from '../errors.js';
-import type { Logs } from '../log/logs.js';
-import { findLatestCheckpoint } from '../store/file/checkpoint-log.js';
-import { appendCosignatures, readCosignatures } from '../store/file/cosignatures.js';
+import type { LogCore } from '../log/core.js';
+import { appendCosignatures, findLatestCheckpoint, readCosignatures } from '../store/file/index.js';
 import { WitnessClient, type WitnessChannelStatus } from '../witness/index.js';
 import type { IndexAccess } from './index-access.js';
 import { WitnessProofs } from './witness-proofs.js';
@@ -20,7 +19,7 @@ export interface Witnessing {
   close(): Promise<void>;
 }
 
-export function startWitnessing(logs: Logs, index: IndexAccess): Witnessing | undefined {
+export function startWitnessing(logs: LogCore, index: IndexAccess): Witnessing | undefined {
   const integrity = logs.config.integrity;
   if (integrity.witnesses.length === 0) return undefined;
   const layout = index.layout;
@@ -43,7 +42,7 @@ export function startWitnessing(logs: Logs, index: IndexAccess): Witnessing | un
     },
     onEvent: async (e) => {
       try {
-        await logs.recordIntegrity(e);
+        await logs.recorders.recordIntegrity(e);
       } catch (err) {
         logs.reportError(asLogsError(err));
       }

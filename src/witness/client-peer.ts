@@ -6,7 +6,7 @@ import {
   verifyCosignature,
   type NoteVerifier,
 } from '../integrity/note/index.js';
-import type { Cosignature } from '../store/file/cosignatures.js';
+import type { Cosignature } from '../store/file/index.js';
 import type { QuorumTracker } from './client-quorum.js';
 
 /**

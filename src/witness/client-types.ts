@@ -1,6 +1,6 @@
 import type { EventInput } from '../event/record.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
-import type { Cosignature } from '../store/file/cosignatures.js';
+import type { Cosignature } from '../store/file/index.js';
 import type { Tree } from './client-quorum.js';
 import type { WitnessFetch } from './client-request.js';
 

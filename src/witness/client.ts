@@ -1,7 +1,7 @@
 import { LogsError } from '../errors.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import { checkpointNote, checkpointNoteText } from '../integrity/checkpoint-note.js';
-import type { Cosignature } from '../store/file/cosignatures.js';
+import type { Cosignature } from '../store/file/index.js';
 import { WitnessReporter, type UnreachableReason } from './client-events.js';
 import {
   backOff,

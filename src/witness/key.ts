@@ -8,7 +8,7 @@ import {
   parseSignerKey,
   type Cosigner,
 } from '../integrity/note/index.js';
-import { LogLayout } from '../store/file/layout.js';
+import { LogLayout } from '../store/file/index.js';
 import { readOwnerOnlyFile, writeFileDurable } from '../util/fs.js';
 
 /**

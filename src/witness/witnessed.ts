@@ -11,10 +11,8 @@ import {
   type NoteVerifier,
 } from '../integrity/note/index.js';
 import { checkpointNoteText } from '../integrity/checkpoint-note.js';
-import { readCosignatures } from '../store/file/cosignatures.js';
-import type { LogLayout } from '../store/file/layout.js';
+import { readCosignatures, readMeta, type LogLayout } from '../store/file/index.js';
 import { originHash } from './state.js';
-import { readMeta } from '../store/file/meta.js';
 import { parsePublicKey } from '../crypto/sign.js';
 
 /** A tree size and root a witness cosigned for a channel: the log had it, whatever it has now. */

@@ -176,10 +176,10 @@ test('keys rotate: new records use the new key, older ones stay readable, and th
   const t = newLog();
   let logs = await t.open();
   await logs.security({ event: 'access.denied', msg: 'before' });
-  const rotated = await logs.rotateChannelKeys();
+  const rotated = await logs.keys.rotateChannelKeys();
   assert.deepEqual(rotated, [{ channel: 'security', key: 2 }]);
   await logs.security({ event: 'access.denied', msg: 'after' });
-  await expectCode('USAGE', () => logs.rotateChannelKeys(['app']));
+  await expectCode('USAGE', () => logs.keys.rotateChannelKeys(['app']));
   await logs.close();
   // Reopened: the newest key is the current one.
   logs = await t.open();

@@ -25,7 +25,7 @@ function only(alerts: readonly AlertPayload[], type: string): AlertPayload {
 function storedAlert(r: Rig, a: AlertPayload): Record<string, unknown> {
   assert.ok(a.record !== null, 'the alert was written');
   assert.equal(a.record.channel, 'security');
-  const ring = r.logs.channelKeyring();
+  const ring = r.logs.keys.channelKeyring();
   for (const line of readFileSync(path.join(r.t.dir, 'security.log'), 'utf8').trim().split('\n')) {
     const rec = openIfSealed(JSON.parse(line) as Record<string, unknown>, ring).record;
     if (rec.seq === a.record.seq) return rec;
@@ -47,7 +47,7 @@ test('brute force on one account: one alert at the 5th failure, evidence by refe
   assert.equal(a.detector, 'failed_logins');
   assert.equal(a.count, 5);
   assert.deepEqual(a.evidence, refs, 'the five failures, by channel and seq');
-  assert.deepEqual(a.group, { by: 'account', value: r.logs.pseudonymOf('u-victim') });
+  assert.deepEqual(a.group, { by: 'account', value: r.logs.keys.pseudonymOf('u-victim') });
   const text = JSON.stringify(a);
   assert.ok(!text.includes('u-victim') && !text.includes('203.0.113'), 'no id or address');
 
@@ -103,7 +103,7 @@ test('normal traffic raises nothing: a person who mistypes twice, busy sign-ins,
           actor: 'u-3',
         });
       if (minute === 40) {
-        await r.logs.recordRequest({
+        await r.logs.recorders.recordRequest({
           event: 'gdpr.export',
           actor: 'u-dpo',
           outcome: 'success',
@@ -184,7 +184,7 @@ test('access denied burst: one alert per account, none for a few refusals', asyn
   }
   const a = only(await r.settle(), 'alert.access_denied_burst');
   assert.equal(a.count, 20);
-  assert.equal(a.group?.value, r.logs.pseudonymOf('u-scanner'));
+  assert.equal(a.group?.value, r.logs.keys.pseudonymOf('u-scanner'));
   await r.close();
 });
 
@@ -201,7 +201,7 @@ test('a privileged action by an account that never did it: once per account and 
   await r.write(created('u-alice'));
   const a = only(await r.settle(), 'alert.privileged_first_use');
   assert.equal(a.details?.action, 'token.created');
-  assert.equal(a.group?.value, r.logs.pseudonymOf('u-alice'));
+  assert.equal(a.group?.value, r.logs.keys.pseudonymOf('u-alice'));
   await r.restart();
   await r.write(created('u-alice'));
   await r.write({ ...created('u-alice'), event: 'admin.user.promote' });
@@ -218,14 +218,14 @@ test('GDPR burst: ten requests by one requester within the hour, counted once pe
   // (the requester's first erasure is also a privileged first use: not what this test is about)
   const r = await rig({ detectors: { privileged: { enabled: false } } });
   for (let i = 0; i < 9; i++) {
-    await r.logs.recordRequest({
+    await r.logs.recorders.recordRequest({
       event: 'gdpr.erasure',
       actor: 'u-dpo',
       outcome: 'success',
       data: { request_id: `er-${i}` },
     });
     // The same request again (its scheduled end): not a new one.
-    await r.logs.recordRequest({
+    await r.logs.recorders.recordRequest({
       event: 'gdpr.erasure',
       outcome: 'success',
       actor: 'u-dpo',
@@ -234,7 +234,7 @@ test('GDPR burst: ten requests by one requester within the hour, counted once pe
     r.step(5 * MIN);
   }
   assert.deepEqual(await r.settle(), [], 'nine requests');
-  await r.logs.recordRequest({
+  await r.logs.recorders.recordRequest({
     event: 'gdpr.export',
     actor: 'u-dpo',
     outcome: 'success',
@@ -318,7 +318,7 @@ test('a rotation while the service was down: the new file is read, and the gap i
   await r.settle();
   await r.engine.close();
   await r.write(failedLogin('u-rot', '203.0.113.6'));
-  await r.logs.rotate('security');
+  await r.logs.lifecycle.rotate('security');
   for (let i = 0; i < 5; i++) await r.write(failedLogin('u-rot', '203.0.113.6'));
   await r.restart();
   only(await r.settle(), 'alert.brute_force');
@@ -446,7 +446,7 @@ test('a user rule: a filter, a count over a window, grouped by a field', async (
   const a = only(await r.settle(), 'alert.rule.many_exports');
   assert.equal(a.detector, 'rule:many_exports');
   assert.match(a.message, /^templates exported in bulk: 3 matching events within 10 min$/);
-  assert.equal(a.group?.value, r.logs.pseudonymOf('u-a'));
+  assert.equal(a.group?.value, r.logs.keys.pseudonymOf('u-a'));
   await r.close();
 });
 
@@ -468,6 +468,8 @@ test('alert.*, log.integrity.* and config.policy.changed cannot be written by pr
   for (const event of ['log.integrity.rollback', 'log.witness.unreachable', 'log.recovery']) {
     await expectCode('EVENT_INVALID', () => r.logs.write({ channel: 'security', event }));
   }
-  await expectCode('INTERNAL', () => r.logs.recordIntegrity({ event: 'auth.login.failure' }));
+  await expectCode('INTERNAL', () =>
+    r.logs.recorders.recordIntegrity({ event: 'auth.login.failure' }),
+  );
   await r.close();
 });

@@ -207,8 +207,8 @@ test('a webhook without a secret refuses to start, naming where the secret goes'
   const r = await rig();
   const t = r.t;
   await r.close();
-  const { openLogs } = await import('../../src/log/open.js');
-  const logs = await openLogs({
+  const { openLogCore } = await import('../../src/log/open.js');
+  const logs = await openLogCore({
     dir: t.dir,
     masterKey: t.masterKey,
     handleExit: false,
@@ -226,7 +226,7 @@ test('a webhook without a secret refuses to start, naming where the secret goes'
   // A secret file others can read is refused, and one of the owner's is used.
   const file = path.join(t.root, 'hook.secret');
   writeFileSync(file, 'file-secret-0123456789abcdef\n', { mode: 0o644 });
-  const withFile = await openLogs({
+  const withFile = await openLogCore({
     dir: t.dir,
     masterKey: t.masterKey,
     handleExit: false,

@@ -1,6 +1,6 @@
 import { DetectionEngine, type DetectionOptions } from '../../src/detect/engine.js';
 import type { AlertPayload } from '../../src/detect/notify.js';
-import type { Logs } from '../../src/log/logs.js';
+import type { LogCore } from '../../src/log/core.js';
 import type { EventInput } from '../../src/event/record.js';
 import { newLog, type TestLog } from '../helpers.js';
 
@@ -12,7 +12,7 @@ export const START = Date.parse('2026-11-24T10:00:00.000Z');
  */
 export interface Rig {
   readonly t: TestLog;
-  readonly logs: Logs;
+  readonly logs: LogCore;
   engine: DetectionEngine;
   readonly alerts: AlertPayload[];
   /** Move both clocks (wall and monotonic) forward. */

@@ -49,7 +49,7 @@ async function log(): Promise<TestLog> {
       { event: 'project.generate', actor: { id: ERIN.id, email: ERIN.email } },
       `for ${ERIN.email}`,
     );
-    if (i === 9) await logs.rotate('app');
+    if (i === 9) await logs.lifecycle.rotate('app');
   }
   await logs.audit({
     event: 'auth.login.success',

@@ -35,7 +35,7 @@ async function peopleLog(): Promise<TestLog> {
         'GET /projects',
       );
     }
-    await logs.rotate('app'); // the first rounds end up in archives
+    await logs.lifecycle.rotate('app'); // the first rounds end up in archives
   }
   await logs.audit({
     event: 'auth.login.success',

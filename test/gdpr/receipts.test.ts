@@ -243,7 +243,7 @@ test('records an export cannot prove are listed with the reason', async () => {
     const layout = new LogLayout(t.dir);
     const db = IndexDb.open(layout, t.logId);
     try {
-      await catchUp(layout, t.logId, db, { channelKeys: logs.channelKeyring() });
+      await catchUp(layout, t.logId, db, { channelKeys: logs.keys.channelKeyring() });
       const app = db.state('app')?.channelNo ?? -1;
       db.connection
         .prepare('DELETE FROM leaf_blocks WHERE id BETWEEN ? AND ?')

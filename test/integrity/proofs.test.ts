@@ -43,7 +43,7 @@ async function written(
     for (let j = 0; j < n; j++, i++)
       logs.app.info({ event: 'job.run', actor: { id: who(i), type: 'user' }, n: i }, `run ${i}`);
     await logs.flush();
-    if (k % 3 === 2) await logs.rotate('app');
+    if (k % 3 === 2) await logs.lifecycle.rotate('app');
   }
   await logs.close();
   return read(t);
@@ -212,7 +212,7 @@ test('leaves stay when retention drops rows; an index built after the deletion h
   for (const age of [400, 300, 10]) {
     clock = now - age * 86_400_000;
     for (let i = 0; i < 600; i++) logs.app.info({ age, i }, `record from ${age} days ago`);
-    await logs.rotate('app');
+    await logs.lifecycle.rotate('app');
   }
   logs.app.info('still active');
   await logs.flush();
@@ -220,7 +220,7 @@ test('leaves stay when retention drops rows; an index built after the deletion h
   const db = await indexed(w);
   const oldest = readSegmentBook(w.layout, t.logId).segments('app')[0]!;
   assert.equal(oldest.last, 600);
-  await logs.deleteSegment('app', oldest.first, oldest.last, 'test', now);
+  await logs.lifecycle.deleteSegment('app', oldest.first, oldest.last, 'test', now);
   await logs.close();
   assert.equal((await catchUp(w.layout, t.logId, db)).dropped, 600);
 

@@ -86,7 +86,7 @@ test(`crash: a kill at ${POINTS.length} points of rotation, sealing and retentio
   // A final open finishes what the last kill interrupted: everything sealed, nothing pending.
   const errors: string[] = [];
   const logs = await t.open({ onError: (e) => errors.push(`${e.code}: ${e.message}`) });
-  const sealed = await logs.seal();
+  const sealed = await logs.lifecycle.seal();
   await logs.close();
   assert.deepEqual(errors, []);
   const report = await verifyLogs({ dir: t.dir, publicKey: t.publicKey });

@@ -21,7 +21,7 @@ async function agedLog(ages: number[], settings: Record<string, unknown> = {}) {
   for (const age of ages) {
     now = NOW - age * DAY;
     logs.app.info({ age }, 'aged');
-    await logs.rotate('app');
+    await logs.lifecycle.rotate('app');
   }
   return { t, logs };
 }
@@ -97,23 +97,25 @@ test('the minimum wins over an early maximum: nothing younger than min_days is d
 
 test('a legal hold suspends deletion until it is cleared; both are signed and audited', async () => {
   const { t, logs } = await agedLog([200, 150]);
-  await logs.hold('app', true, 'case 2026-114, court order');
+  await logs.lifecycle.hold('app', true, 'case 2026-114, court order');
   const held = await applyRetention(logs, { now: NOW });
   const app = held.decisions.filter((d) => d.channel === 'app');
   assert.equal(app.length, 2);
   assert.ok(
     app.every((d) => d.action === 'keep' && /^legal hold since .+ \(audit #\d+\)$/.test(d.why)),
   );
-  await expectCode('RETENTION_HOLD', () => logs.deleteSegment('app', 1, 1, 'by hand', NOW));
+  await expectCode('RETENTION_HOLD', () =>
+    logs.lifecycle.deleteSegment('app', 1, 1, 'by hand', NOW),
+  );
   // The reason stays in the (classified) audit event; the signed segment log only points to it.
   assert.doesNotMatch(
     readFileSync(path.join(t.dir, '.integrity', 'segments.log'), 'utf8'),
     /2026-114/,
   );
 
-  await logs.hold('app', false, 'case closed');
+  await logs.lifecycle.hold('app', false, 'case closed');
   await expectCode('RETENTION_MINIMUM', () =>
-    logs.deleteSegment('app', 2, 2, 'too early', NOW - 150 * DAY + 29 * DAY),
+    logs.lifecycle.deleteSegment('app', 2, 2, 'too early', NOW - 150 * DAY + 29 * DAY),
   );
   const after = await applyRetention(logs, { now: NOW });
   assert.equal(
@@ -154,7 +156,7 @@ test('retention never touches segments still in staging nor the active file', ()
 
 test('removing the last hold entry of the segment log is caught by verify against the audit trail', async () => {
   const { t, logs } = await agedLog([200]);
-  await logs.hold('app', true, 'case 77');
+  await logs.lifecycle.hold('app', true, 'case 77');
   await logs.close();
   assert.ok((await verifyLogs({ dir: t.dir, publicKey: t.publicKey })).ok);
   const file = path.join(t.dir, '.integrity', 'segments.log');

@@ -18,7 +18,7 @@ test('a channel rotates by size: sealed gzip archives, one continuous log across
   });
   for (let i = 0; i < 3000; i++) logs.app.info({ i, pad: 'p'.repeat(40) }, 'size rotation');
   await logs.flush();
-  await logs.seal();
+  await logs.lifecycle.seal();
   await logs.close();
 
   const book = readSegmentBook(new LogLayout(t.dir), t.logId);
@@ -55,7 +55,7 @@ test('a channel rotates at the first record of a new UTC day (injected clock), a
   now = Date.parse('2026-03-11T00:00:01.000Z');
   logs.app.info('first of the 11th');
   await logs.flush();
-  await logs.seal();
+  await logs.lifecycle.seal();
   await logs.close();
 
   const segs = readSegmentBook(new LogLayout(t.dir), t.logId).segments('app');
@@ -104,7 +104,7 @@ async function rotatedLog() {
   const logs = await t.open();
   for (let round = 0; round < 2; round++) {
     for (let i = 0; i < 20; i++) logs.app.info({ i, round }, 'to archive');
-    await logs.rotate('app');
+    await logs.lifecycle.rotate('app');
   }
   logs.app.info('active');
   await logs.close();
@@ -200,10 +200,10 @@ test('the rotate job rotates a quiet channel after midnight, and leaves a fresh 
   logs.app.info('evening');
   logs.api.info('evening');
   await logs.flush();
-  assert.deepEqual(await logs.rotateDue(), []);
+  assert.deepEqual(await logs.lifecycle.rotateDue(), []);
   now = Date.parse('2026-03-11T00:05:00.000Z');
   logs.api.info('after midnight'); // api rotates on this record by itself
-  const done = await logs.rotateDue();
+  const done = await logs.lifecycle.rotateDue();
   assert.deepEqual(
     done.map((r) => [r.channel, r.first, r.last]),
     [['app', 1, 1]],

@@ -14,7 +14,7 @@ test('express: one classified api event per request, the secrets nowhere on disk
   const arrived = signal();
   const gone = signal();
   const app = express();
-  app.use(dihyaLogs({ logs, ignore: (req) => req.path === '/health' }));
+  app.use(dihyaLogs({ logs: logs.logs, ignore: (req) => req.path === '/health' }));
   app.use(express.json());
   app.use((req: Request & { user?: unknown }, _res, next) => {
     req.user = userFromAuth(req.headers.authorization);
@@ -69,7 +69,7 @@ test('express: a failing user callback or write goes to onError, never to the ap
   const app = express();
   app.use(
     dihyaLogs({
-      logs,
+      logs: logs.logs,
       channel: 'app',
       body: false,
       path: true,
@@ -133,7 +133,9 @@ test('express: an unknown channel is refused when the middleware is made', async
   const t = newLog();
   const logs = await t.open();
   try {
-    assert.throws(() => dihyaLogs({ logs, channel: 'nope' }), { code: 'EVENT_CHANNEL_UNKNOWN' });
+    assert.throws(() => dihyaLogs({ logs: logs.logs, channel: 'nope' }), {
+      code: 'EVENT_CHANNEL_UNKNOWN',
+    });
   } finally {
     await logs.close();
   }

@@ -12,7 +12,10 @@ test('fastify: one classified api event per request, the secrets nowhere on disk
   const arrived = signal();
   const gone = signal();
   const app = Fastify();
-  await app.register(dihyaLogs, { logs, ignore: (request) => request.url === '/health' });
+  await app.register(dihyaLogs, {
+    logs: logs.logs,
+    ignore: (request) => request.url === '/health',
+  });
   app.decorateRequest('user', null);
   app.addHook('onRequest', (request, _reply, done) => {
     (request as { user?: unknown }).user = userFromAuth(request.headers.authorization);
@@ -57,7 +60,7 @@ test('fastify: inject works too, with the user given by an option', async () => 
   const logs = await t.open();
   const app = Fastify();
   await app.register(dihyaLogs, {
-    logs,
+    logs: logs.logs,
     user: (request) => ({ id: String(request.headers['x-user']), email: 'marie@example.org' }),
   });
   app.put('/items/:id', () => ({ saved: true }));

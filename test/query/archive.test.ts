@@ -16,7 +16,7 @@ test('an archive is gzip of whole-line members with a table: any line is read wi
   const logs = await t.open();
   for (let i = 0; i < 3000; i++)
     logs.app.info({ event: 'x.y', n: i }, `record ${i} ${'z'.repeat(i % 97)}`);
-  await logs.rotate('app');
+  await logs.lifecycle.rotate('app');
   await logs.close();
   const seg = readSegmentBook(new LogLayout(t.dir), t.logId).segments('app')[0];
   assert.equal(seg?.state, 'sealed');
@@ -83,7 +83,7 @@ test('a record sealed into an archive after the reader read the segment log is s
   try {
     const stale = readSegmentBook(layout, t.logId); // the records are in the active file
     const before = await runQuery(layout, t.logId, db, { filter: {}, limit: 5 });
-    await logs.rotate('app'); // now they are in an archive
+    await logs.lifecycle.rotate('app'); // now they are in an archive
     const { search } = await import('../../src/query/search.js');
     const { RecordReader } = await import('../../src/query/read.js');
     const hits = search(db, {}, { limit: 5 }).hits;

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { features, findPersonal, findSecrets } from '../../src/redact/detectors.js';
+import { findPersonal } from '../../src/redact/personal.js';
+import { features } from '../../src/redact/scan.js';
+import { findSecrets } from '../../src/redact/secrets.js';
 import { ibanValid, looksLikeCard, luhnValid, nirValid } from '../../src/redact/validators.js';
 
 /** What the detectors find in a string: "kind=text" for each hit. */

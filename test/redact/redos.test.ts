@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DETECTORS, features } from '../../src/redact/detectors.js';
+import { DETECTORS } from '../../src/redact/detectors.js';
+import { features } from '../../src/redact/scan.js';
 
 const MiB = 1024 * 1024;
 const fill = (unit: string): string => unit.repeat(Math.ceil(MiB / unit.length)).slice(0, MiB);

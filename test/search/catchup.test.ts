@@ -42,7 +42,7 @@ test('a catch-up after more writes indexes only the new records, resuming in the
   // The active file the index stopped in is now inside a sealed archive.
   const again = await t.open();
   await writeSome(again, 30, 2000);
-  await again.rotate('app');
+  await again.lifecycle.rotate('app');
   await writeSome(again, 10, 3000);
   await again.close();
   const third = await catchUp(layout, t.logId, db);
@@ -125,7 +125,7 @@ test('records of a segment deleted by retention leave the index; a new build ski
   for (const age of [400, 300, 10]) {
     clock = now - age * DAY;
     for (let i = 0; i < 5; i++) logs.app.info({ age, i }, `record from ${age} days ago`);
-    await logs.rotate('app');
+    await logs.lifecycle.rotate('app');
   }
   logs.app.info('still active');
   await logs.flush();
@@ -141,7 +141,7 @@ test('records of a segment deleted by retention leave the index; a new build ski
   assert.equal(text('400'), 5);
 
   const oldest = readSegmentBook(layout, t.logId).segments('app')[0]!;
-  await logs.deleteSegment('app', oldest.first, oldest.last, 'test', now);
+  await logs.lifecycle.deleteSegment('app', oldest.first, oldest.last, 'test', now);
   await logs.close();
   const report = await catchUp(layout, t.logId, db);
   assert.equal(report.dropped, 5);

@@ -11,7 +11,7 @@ test('with index.live, the writing process indexes new records in the background
   const layout = new LogLayout(t.dir);
   try {
     await writeSome(logs, 40);
-    await logs.rotate('app'); // records now in a segment; the feeder follows it
+    await logs.lifecycle.rotate('app'); // records now in a segment; the feeder follows it
     await writeSome(logs, 25, 40);
     const db = IndexDb.open(layout, t.logId);
     try {

@@ -7,7 +7,7 @@ import { catchUp } from '../../src/search/indexer.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import { readSegmentBook } from '../../src/store/file/segment-log.js';
 import { channelSources, scanSource } from '../../src/store/file/sources.js';
-import type { Logs } from '../../src/log/logs.js';
+import type { LogCore } from '../../src/log/core.js';
 import { newLog, type TestLog } from '../helpers.js';
 
 /** Personal values the seeded log is given: none may ever reach the index. */
@@ -20,7 +20,7 @@ export const PERSONAL = [
 ] as const;
 
 /** Write `n` varied app records and a few audit records holding personal data. */
-export async function writeSome(logs: Logs, n: number, from = 0): Promise<void> {
+export async function writeSome(logs: LogCore, n: number, from = 0): Promise<void> {
   const events = ['project.generate', 'template.export', 'job.run', 'access.denied'];
   for (let i = from; i < from + n; i++) {
     const fields = {
@@ -57,9 +57,9 @@ export async function seededLog(): Promise<TestLog> {
   const t = newLog();
   const logs = await t.open();
   await writeSome(logs, 120, 0);
-  await logs.rotate('app');
+  await logs.lifecycle.rotate('app');
   await writeSome(logs, 90, 120);
-  await logs.rotate('app');
+  await logs.lifecycle.rotate('app');
   await writeSome(logs, 50, 210);
   await logs.close();
   return t;

@@ -1,5 +1,5 @@
 import { LogLayout } from '../../src/store/file/layout.js';
-import type { Logs } from '../../src/log/logs.js';
+import type { LogCore } from '../../src/log/core.js';
 import { buildApp, type ServiceApp } from '../../src/service/app.js';
 import { TokenStore, type Role } from '../../src/access/tokens.js';
 import type { ServiceConfig } from '../../src/config/resolve.js';
@@ -7,7 +7,7 @@ import { newLog, openedRecords, type TestLog } from '../helpers.js';
 
 export interface TestService {
   readonly t: TestLog;
-  readonly logs: Logs;
+  readonly logs: LogCore;
   readonly app: ServiceApp;
   readonly tokens: TokenStore;
   /** A valid token of each role. */

@@ -285,7 +285,7 @@ test('GDPR over HTTP: export and download a signed bundle, erase, see both in th
       reason: 'asked by email',
     });
     assert.equal(erase.statusCode, 201, erase.body);
-    assert.equal(s.logs.pseudonymOf('dave-4'), undefined, 'the key is gone');
+    assert.equal(s.logs.keys.pseudonymOf('dave-4'), undefined, 'the key is gone');
 
     const reg = await gdpr('GET', '/v1/gdpr/requests');
     const kinds = reg

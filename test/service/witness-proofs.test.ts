@@ -40,7 +40,7 @@ test('consistency proofs between signed checkpoints come from the writer (rotati
 
     let from = 0;
     for (const n of [3, 1, 250, 7, 1024, 5]) {
-      if (n === 7) await s.logs.rotate('app');
+      if (n === 7) await s.logs.lifecycle.rotate('app');
       for (let i = 0; i < n; i++) s.logs.app.info({ i }, 'tick');
       await s.logs.flush();
       const cp = latest();

@@ -12,9 +12,9 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { openLogs } from '../../src/log/open.js';
+import { openLogCore } from '../../src/log/open.js';
 import type { LogsError } from '../../src/errors.js';
-import type { Logs } from '../../src/log/logs.js';
+import type { LogCore } from '../../src/log/core.js';
 import { catchUp } from '../../src/search/indexer.js';
 import { committedLeavesFromIndex } from '../../src/search/committed.js';
 import { ChainHasher, toLine } from '../../src/integrity/chain.js';
@@ -47,7 +47,7 @@ before(async () => {
     }
     await logs.audit({ event: 'tamper.round', target: { type: 'round', id: String(round) } });
     await logs.flush();
-    if (round < 2) await logs.rotate('app');
+    if (round < 2) await logs.lifecycle.rotate('app');
   }
   await logs.close();
   // The index is built before any tampering: its copy of the trees names rewritten records.
@@ -80,8 +80,8 @@ async function check(dir: string): Promise<VerifyReport> {
   }
 }
 
-function open(dir: string, clock?: () => number): Promise<Logs> {
-  return openLogs({
+function open(dir: string, clock?: () => number): Promise<LogCore> {
+  return openLogCore({
     dir,
     masterKey: golden.masterKey,
     handleExit: false,
@@ -138,7 +138,7 @@ async function reopenStillDamaged(
   dir: string,
   label: string,
 ): Promise<Array<Record<string, unknown>>> {
-  let logs: Logs;
+  let logs: LogCore;
   try {
     logs = await open(dir);
   } catch (err) {

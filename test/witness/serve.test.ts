@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parsePublicKey } from '../../src/crypto/sign.js';
 import { channelOrigin, logVerifierKey } from '../../src/integrity/checkpoint-note.js';
 import { cosigner } from '../../src/integrity/note/index.js';
-import type { Logs } from '../../src/log/logs.js';
+import type { LogCore } from '../../src/log/core.js';
 import { startService, type RunningService } from '../../src/service/serve.js';
 import { LogLayout } from '../../src/store/file/layout.js';
 import type { VerifyReport } from '../../src/store/verify-report.js';
@@ -38,7 +38,7 @@ interface Site {
   witness?: ServedWitness;
   witnessPort?: number;
   service?: RunningService;
-  logs?: Logs;
+  logs?: LogCore;
 }
 
 function site(name: string): Site {

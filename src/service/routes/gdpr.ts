@@ -43,7 +43,15 @@ function bundleFiles(dir: string): string[] {
   return [...plain(dir), ...nested];
 }
 
+/** GDPR requests: exports and their download, erasures, and the request register. */
 export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  exportRoutes(app, ctx);
+  erasureRoute(app, ctx);
+  registerRoute(app, ctx);
+}
+
+/** Make an export bundle (Art. 15, 20), and download one as a tar archive. */
+function exportRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post<{ Body: { subject: string[]; format?: 'json' | 'csv'; reason?: string } }>(
     '/v1/gdpr/exports',
     {
@@ -109,27 +117,36 @@ export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         throw new LogsError('PATH_UNSAFE', 'the bundle is not in export/');
       const files = bundleFiles(dir);
       await ctx.events.read(request, 'export download', { request: id, files: files.length });
-      const pack = tar.pack();
-      void (async () => {
-        for (const f of files) {
-          const file = path.join(dir, f);
-          const size = statSync(file).size;
-          await new Promise<void>((resolve, reject) => {
-            const entry = pack.entry({ name: `${id}/${f}`, size, mode: 0o600 }, (err) =>
-              err ? reject(err) : resolve(),
-            );
-            createReadStream(file).on('error', reject).pipe(entry);
-          });
-        }
-        pack.finalize();
-      })().catch((err: unknown) => pack.destroy(err as Error));
+      const pack = tarOf(dir, id, files);
       return reply
         .type('application/x-tar')
         .header('content-disposition', `attachment; filename="${id}.tar"`)
         .send(pack);
     },
   );
+}
 
+/** The bundle's files under `<id>/`, streamed into a tar archive as it is read. */
+function tarOf(dir: string, id: string, files: readonly string[]): tar.Pack {
+  const pack = tar.pack();
+  void (async () => {
+    for (const f of files) {
+      const file = path.join(dir, f);
+      const size = statSync(file).size;
+      await new Promise<void>((resolve, reject) => {
+        const entry = pack.entry({ name: `${id}/${f}`, size, mode: 0o600 }, (err) =>
+          err ? reject(err) : resolve(),
+        );
+        createReadStream(file).on('error', reject).pipe(entry);
+      });
+    }
+    pack.finalize();
+  })().catch((err: unknown) => pack.destroy(err as Error));
+  return pack;
+}
+
+/** Erase a person (Art. 17), now or when retention duties end; or say what would happen. */
+function erasureRoute(app: FastifyInstance, ctx: ServiceContext): void {
   app.post<{ Body: { subject: string[]; reason: string; dry_run?: boolean } }>(
     '/v1/gdpr/erasures',
     {
@@ -164,7 +181,10 @@ export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       return reply.code(b.dry_run === true ? 200 : 201).send(report);
     },
   );
+}
 
+/** The register of every request, with its status and deadline. */
+function registerRoute(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
     '/v1/gdpr/requests',
     {
@@ -182,8 +202,8 @@ export function gdprRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         ctx.index.layout,
         ctx.logs.logId,
         ctx.index.db,
-        ctx.logs.subjectLookup(),
-        ctx.logs.channelKeyring(),
+        ctx.logs.keys.subjectLookup(),
+        ctx.logs.keys.channelKeyring(),
       );
       await ctx.events.read(request, 'request register', { count: requests.length });
       return { requests };

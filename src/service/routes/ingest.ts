@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError } from '../../errors.js';
-import type { Ack } from '../../store/file/channel-types.js';
+import type { Ack } from '../../store/store.js';
 import { NdjsonBody, ProtobufBody } from '../body.js';
 import { INGEST, type ServiceContext } from '../context.js';
 

@@ -1,9 +1,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { LogsError, asLogsError } from '../../errors.js';
-import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../search/proofs.js';
+import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../search/index.js';
 import { parseCheckpoint, type Checkpoint } from '../../integrity/checkpoint.js';
-import type { LogLayout } from '../../store/file/layout.js';
+import type { LogLayout } from '../../store/file/index.js';
 import { READERS, type ServiceContext } from '../context.js';
 
 const TAIL_BYTES = 256 * 1024;
@@ -71,7 +71,14 @@ function sizeFor(ctx: ServiceContext, channel: string, size: number | undefined)
 const channelParam = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' } as const;
 const positive = { type: 'integer', minimum: 1, maximum: 2 ** 43 } as const;
 
+/** Proofs against the signed checkpoints, the integrity state, and verification on demand. */
 export function integrityRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  proofRoutes(app, ctx);
+  verificationRoutes(app, ctx);
+}
+
+/** Inclusion and consistency proofs (RFC 9162), with the signed checkpoints they prove against. */
+function proofRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get<{ Querystring: { channel: string; seq: number; size?: number } }>(
     '/v1/proofs/inclusion',
     {
@@ -137,7 +144,10 @@ export function integrityRoutes(app: FastifyInstance, ctx: ServiceContext): void
       };
     },
   );
+}
 
+/** The integrity state (last verification, latest checkpoints), and a verification run. */
+function verificationRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
     '/v1/integrity',
     {

@@ -60,7 +60,7 @@ export function filterOf(ctx: ServiceContext, q: FilterQuery): QueryFilter {
     {
       nowMs: ctx.clock(),
       channels: ctx.logs.channels,
-      pseudonymOf: (id) => ctx.logs.pseudonymOf(id),
+      pseudonymOf: (id) => ctx.logs.keys.pseudonymOf(id),
     },
   ).filter;
 }
@@ -74,7 +74,15 @@ export function reveals(request: FastifyRequest): boolean {
   return REVEALING.includes(principalOf(request).role);
 }
 
+/** Reading the logs: records found by a filter, one record, and counts for charts. */
 export function readRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  eventsRoute(app, ctx);
+  recordRoute(app, ctx);
+  statsRoute(app, ctx);
+}
+
+/** Records matching the filters of `query`, a page at a time. */
+function eventsRoute(app: FastifyInstance, ctx: ServiceContext): void {
   app.get<{ Querystring: FilterQuery & { limit?: number; cursor?: string; order?: string } }>(
     '/v1/events',
     {
@@ -115,7 +123,10 @@ export function readRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       return { ...resultObject(result), ...(locked.length > 0 ? { locked } : {}) };
     },
   );
+}
 
+/** One record by channel and seq, checked against its chain hash. */
+function recordRoute(app: FastifyInstance, ctx: ServiceContext): void {
   app.get<{ Params: { channel: string; seq: number } }>(
     '/v1/events/:channel/:seq',
     {
@@ -145,8 +156,8 @@ export function readRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         ctx.index.db,
         channel,
         seq,
-        reveals(request) ? ctx.logs.subjectLookup() : undefined,
-        ctx.logs.channelKeyring(),
+        reveals(request) ? ctx.logs.keys.subjectLookup() : undefined,
+        ctx.logs.keys.channelKeyring(),
       );
       if (r?.record === undefined)
         throw new LogsError(
@@ -157,7 +168,10 @@ export function readRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       return { channel, seq, status: r.status, file: r.file, record: r.record };
     },
   );
+}
 
+/** Counts per time bucket, channel, level and event type, for the admin page's charts. */
+function statsRoute(app: FastifyInstance, ctx: ServiceContext): void {
   app.get<{ Querystring: { since?: string; until?: string; bucket?: string; top?: number } }>(
     '/v1/stats',
     {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { openIfSealed } from '../../crypto/body-cipher.js';
 import { recordMatcher } from '../../query/filter.js';
 import { reveal } from '../../pipeline/reveal.js';
-import { FileFollower } from '../../store/file/follow.js';
+import { FileFollower } from '../../store/file/index.js';
 import { READERS, type ServiceContext } from '../context.js';
 import { FILTER_QUERYSTRING, filterForAudit, filterOf, reveals, type FilterQuery } from './read.js';
 
@@ -102,8 +102,8 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       }
       const poll = (): void => {
         if (closed) return;
-        const ring = ctx.logs.channelKeyring();
-        const lookup = revealing ? ctx.logs.subjectLookup() : undefined;
+        const ring = ctx.logs.keys.channelKeyring();
+        const lookup = revealing ? ctx.logs.keys.subjectLookup() : undefined;
         for (const [channel, follower] of followers) {
           for (const line of follower.poll()) {
             let rec: Record<string, unknown>;

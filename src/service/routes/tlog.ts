@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError, asLogsError } from '../../errors.js';
-import { parseTilePath, TileCache, tileFromIndex, TILE_WIDTH } from '../../search/tiles.js';
+import { parseTilePath, TileCache, tileFromIndex, TILE_WIDTH } from '../../search/index.js';
 import type { ServiceContext } from '../context.js';
 import { sendError } from '../errors.js';
 

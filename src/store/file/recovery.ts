@@ -1,7 +1,5 @@
 import {
   existsSync,
-  ftruncateSync,
-  fsyncSync,
   lstatSync,
   openSync,
   closeSync,
@@ -9,14 +7,12 @@ import {
   renameSync,
   constants,
 } from 'node:fs';
-import path from 'node:path';
 import { LogsError } from '../../errors.js';
-import { sha256Hex } from '../../crypto/hash.js';
 import { chainGenesis, lineHash } from '../../integrity/chain.js';
 import type { MerkleState } from '../../integrity/merkle.js';
 import type { Checkpoint } from '../../integrity/checkpoint.js';
 import { ensureDir, fsyncDir, writeFileDurable } from '../../util/fs.js';
-import type { Segment } from './segment-log.js';
+import type { Segment } from '../store.js';
 import type { ChannelState } from './channel-types.js';
 import type { LogLayout } from './layout.js';
 import { firstRecord, lastLines, scanLines } from './lines.js';

@@ -22,18 +22,7 @@ import { failpoint } from '../../util/failpoint.js';
 import { FILE_MODE, ensureDir, fsyncDir } from '../../util/fs.js';
 import { BlockGzip, blockSizeFor } from './gzip-blocks.js';
 import type { LogLayout } from './layout.js';
-import type { Segment } from './segment-log.js';
-
-export interface SealResult {
-  readonly channel: string;
-  readonly first: number;
-  readonly last: number;
-  readonly file: string;
-  /** Bytes before and after compression. */
-  readonly bytes: number;
-  readonly size: number;
-  readonly durationMs: number;
-}
+import type { SealResult, Segment } from '../store.js';
 
 /** Counts lines and keeps the last one, to check a segment is the one its cut describes. */
 class LineCounter extends Transform {

@@ -12,35 +12,13 @@ import {
 } from '../../integrity/segment.js';
 import { FILE_MODE, writeAll, writeFileDurable } from '../../util/fs.js';
 import { failpoint, failpointArmed } from '../../util/failpoint.js';
+import type { Segment } from '../store.js';
 import type { LogLayout } from './layout.js';
 import { scanLines } from './lines.js';
 import { quarantineTail, type QuarantineNote } from './quarantine.js';
 import type { CheckpointPin } from './checkpoint-log.js';
 
 /** One rotated segment of a channel, as the segment log describes it. */
-export interface Segment {
-  readonly channel: string;
-  readonly first: number;
-  readonly last: number;
-  readonly start: string;
-  readonly head: string;
-  /** The Merkle tree at `last`. */
-  readonly peaks: readonly string[];
-  readonly firstTs: string;
-  readonly lastTs: string;
-  /** Bytes before compression. */
-  readonly bytes: number;
-  /**
-   * `staging`: cut, waiting in `archive/.staging/` to be sealed; `sealed`: compressed into
-   * `file`; `deleted`: removed by retention (a tombstone stands in for it).
-   */
-  readonly state: 'staging' | 'sealed' | 'deleted';
-  /** The archive (relative to the logs directory) once sealed. */
-  readonly file?: string;
-  readonly size?: number;
-  readonly sha256?: string;
-}
-
 export interface Hold {
   readonly set: boolean;
   readonly reason: string;

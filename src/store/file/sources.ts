@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { LogLayout } from './layout.js';
 import { firstRecord, scanLines, type ScanResult } from './lines.js';
-import type { Segment, SegmentBook } from './segment-log.js';
+import type { Segment } from '../store.js';
+import type { SegmentBook } from './segment-log.js';
 
 /**
  * One piece of a channel's continuous log, oldest first: sealed archives, segments waiting in

@@ -1,15 +1,21 @@
-import { Worker } from 'node:worker_threads';
+/**
+ * The application thread's side of the sequencer: records go out in batches, answers come
+ * back and are handed to the callers waiting for them. The thread is started by spawn.ts;
+ * in-flight.ts bounds the memory between the two.
+ */
+import type { Worker } from 'node:worker_threads';
 import type { ChannelKey } from '../../../crypto/body-cipher.js';
 import { LogsError } from '../../../errors.js';
 import type { Sealable } from '../../../pipeline/prepare.js';
-import type { Ack, ChannelStats } from '../channel-types.js';
-import { unwire } from './host.js';
+import type { Ack, ChannelStats } from '../../store.js';
+import { InFlight } from './in-flight.js';
+import { spawnSequencer } from './spawn.js';
 import {
-  CONSUMED,
   KEYS_COMMITTED,
   STATS_FIELDS,
   SYNC_DONE,
   encodeRecord,
+  unwire,
   type FromHost,
   type Mode,
   type SequencerInit,
@@ -46,23 +52,24 @@ export class SequencerClient {
   private readonly waiting = new Map<number, Pending>();
   private readonly counters: BigInt64Array;
   private readonly stats: Float64Array;
-  // Characters of each posted batch the sequencer thread has not taken yet, oldest first.
-  private inFlight: number[] = [];
-  private inFlightChars = 0;
-  private posted = 0n;
+  private readonly inFlight: InFlight;
   private failure: LogsError | undefined;
+  // close() or closeSync() has begun: nothing new is accepted (a record sent now would reach
+  // the thread after its close message, and its caller would wait forever).
+  private closing = false;
   private stopped = false;
 
   private constructor(
     private readonly worker: Worker,
     private readonly channels: readonly string[],
-    private readonly maxPendingChars: number,
+    maxPendingChars: number,
     private readonly onError: (err: LogsError) => void,
     private readonly beforePost: () => number,
     init: SequencerInit,
   ) {
     this.counters = new BigInt64Array(init.counters);
     this.stats = new Float64Array(init.stats);
+    this.inFlight = new InFlight(this.counters, maxPendingChars);
     worker.on('message', (msg: FromHost) => this.receive(msg));
     worker.on('error', (err) =>
       this.fail(
@@ -95,30 +102,7 @@ export class SequencerClient {
       counters: new SharedArrayBuffer(24),
       stats: new SharedArrayBuffer(8 * STATS_FIELDS * init.channels.length),
     };
-    const worker = new Worker(new URL('./main.js', import.meta.url), { workerData: full });
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (msg: FromHost): void => {
-        if (msg.t === 'ready') done(undefined);
-        else if (msg.t === 'error') onError(unwire(msg.error)); // reported, not fatal
-      };
-      const done = (err: LogsError | undefined): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onFail);
-        if (err === undefined) resolve();
-        else {
-          void worker.terminate();
-          reject(err);
-        }
-      };
-      const onFail = (err: Error): void =>
-        done(
-          new LogsError('CHANNEL_FAILED', `the sequencer thread did not start: ${err.message}`, {
-            cause: err,
-          }),
-        );
-      worker.on('message', onMessage);
-      worker.on('error', onFail);
-    });
+    const worker = await spawnSequencer(full, onError);
     return new SequencerClient(
       worker,
       init.channels.map((c) => c.channel),
@@ -141,7 +125,9 @@ export class SequencerClient {
     mode: Mode,
   ): Promise<Ack> | undefined {
     if (this.failure !== undefined) throw this.failure;
-    if (this.stopped) throw new LogsError('LOGS_CLOSED', 'the logs are closed');
+    if (this.closing) throw new LogsError('LOGS_CLOSED', 'the logs are closed');
+    if (channel < 0 || channel >= this.channels.length || !Number.isInteger(channel))
+      throw new LogsError('CHANNEL_UNKNOWN', `no channel number ${channel}`);
     let promise: Promise<Ack> | undefined;
     let id = 0;
     if (mode !== 'f') {
@@ -192,28 +178,8 @@ export class SequencerClient {
     this.out = [];
     this.outChars = 0;
     this.worker.postMessage({ t: 'batch', data } satisfies ToHost);
-    this.inFlight.push(data.length);
-    this.inFlightChars += data.length;
-    this.posted += 1n;
-    if (this.inFlightChars > this.maxPendingChars) this.waitForRoom();
-  }
-
-  /** Bounded memory: block until the sequencer thread has taken enough batches. */
-  private waitForRoom(): void {
-    for (;;) {
-      const consumed = Atomics.load(this.counters, CONSUMED);
-      this.forget(consumed);
-      if (this.inFlightChars <= this.maxPendingChars || this.failure !== undefined) return;
-      Atomics.wait(this.counters, CONSUMED, consumed, 1000);
-    }
-  }
-
-  private forget(consumed: bigint): void {
-    let done = Number(consumed - (this.posted - BigInt(this.inFlight.length)));
-    while (done > 0 && this.inFlight.length > 0) {
-      this.inFlightChars -= this.inFlight.shift() ?? 0;
-      done -= 1;
-    }
+    // Bounded memory: past the limit, block until the sequencer thread has taken enough.
+    if (this.inFlight.add(data.length)) this.inFlight.waitForRoom(() => this.failure !== undefined);
   }
 
   private receive(msg: FromHost): void {
@@ -256,7 +222,8 @@ export class SequencerClient {
     const w = this.waiting.get(id);
     if (w !== undefined) {
       this.waiting.delete(id);
-      if (this.waiting.size === 0 && this.requests.size === 0) this.worker.unref();
+      // Unref only when nobody waits, and not while a close waits for the thread to end.
+      if (this.waiting.size === 0 && this.requests.size === 0 && !this.closing) this.worker.unref();
     }
     return w;
   }
@@ -283,7 +250,7 @@ export class SequencerClient {
   /** Rotation, sealing, holds and tombstones: done by the sequencer thread, which owns the files. */
   lifecycle(op: LifecycleOp): Promise<unknown> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.stopped) return Promise.reject(new LogsError('LOGS_CLOSED', 'the logs are closed'));
+    if (this.closing) return Promise.reject(new LogsError('LOGS_CLOSED', 'the logs are closed'));
     return this.request('flush', op);
   }
 
@@ -294,7 +261,7 @@ export class SequencerClient {
 
   /** Encrypt a channel's records from the next one on under `key` (after those already sent). */
   setChannelKey(channel: string, key: ChannelKey): void {
-    if (this.stopped) throw new LogsError('LOGS_CLOSED', 'the logs are closed');
+    if (this.closing) throw new LogsError('LOGS_CLOSED', 'the logs are closed');
     this.post();
     this.worker.postMessage({ t: 'key', channel, key } satisfies ToHost);
   }
@@ -302,16 +269,18 @@ export class SequencerClient {
   /** Write and sync every channel and sign checkpoints. */
   flush(): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.stopped) return Promise.resolve();
+    if (this.closing) return Promise.resolve();
     return this.request('flush').then(() => undefined);
   }
 
   /** Flush, sign final checkpoints, close the files and stop the thread. */
   async close(): Promise<void> {
-    if (this.stopped) return;
+    if (this.closing) return;
+    this.closing = true;
     if (this.failure === undefined) await this.request('close');
     this.stopped = true;
     await this.worker.terminate();
+    this.rejectWaiting();
   }
 
   /** As flush(), blocking: for exit and signal handlers. */
@@ -321,10 +290,21 @@ export class SequencerClient {
 
   /** As close(), blocking: for exit handlers. */
   closeSync(): void {
-    if (this.stopped) return;
+    if (this.closing) return;
     this.syncOp('close-sync');
+    this.closing = true;
     this.stopped = true;
     void this.worker.terminate();
+    this.rejectWaiting();
+  }
+
+  // After the thread ended: no caller waits forever for an answer that cannot come.
+  private rejectWaiting(): void {
+    const err = new LogsError('LOGS_CLOSED', 'the logs were closed before the record was stored');
+    for (const [id, w] of this.waiting) {
+      this.waiting.delete(id);
+      w.reject(err);
+    }
   }
 
   private syncOp(t: 'flush-sync' | 'close-sync'): void {

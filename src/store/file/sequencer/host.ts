@@ -1,39 +1,30 @@
-import {
-  closeSync,
-  constants,
-  existsSync,
-  fdatasync,
-  fdatasyncSync,
-  openSync,
-  unlinkSync,
-} from 'node:fs';
-import path from 'node:path';
-import { LogsError, asLogsError } from '../../../errors.js';
+/**
+ * The sequencer thread's host: it opens every channel's writer, runs the batch loop (sequence,
+ * acknowledge, publish counters), signs checkpoints, and closes. Lifecycle work on segments is
+ * in lifecycle.ts, the keystore WAL's syncs in keys-wal.ts.
+ */
+import { asLogsError } from '../../../errors.js';
 import { importPrivateKey } from '../../../crypto/sign.js';
 import type { MerkleState } from '../../../integrity/merkle.js';
 import type { Unproven } from '../../../integrity/checkpoint.js';
 import { ChannelWriter } from '../channel-writer.js';
-import type { Ack, ChannelState } from '../channel-types.js';
+import type { Ack } from '../../store.js';
+import type { ChannelState } from '../channel-types.js';
 import { CheckpointLog } from '../checkpoint-log.js';
 import { LogLayout } from '../layout.js';
 import { saveState } from '../state-file.js';
-import { SegmentLog, type Segment } from '../segment-log.js';
-import { sealSegment, type SealResult } from '../sealer.js';
-import type { RotationReason } from '../../../integrity/segment.js';
-import { ensureDir, fsyncDir } from '../../../util/fs.js';
-import type { Cut } from '../channel-writer.js';
-import { failpoint } from '../../../util/failpoint.js';
+import { SegmentLog } from '../segment-log.js';
+import { KeysWal } from './keys-wal.js';
+import { HostLifecycle, type HostStatus } from './lifecycle.js';
 import {
   CONSUMED,
-  KEYS_COMMITTED,
   STATS_FIELDS,
   SYNC_DONE,
   decodeBatch,
+  wire,
   type FromHost,
-  type LifecycleOp,
   type SequencerInit,
   type ToHost,
-  type WireError,
 } from './protocol.js';
 
 type Kind = 'due' | 'final' | 'reopen' | 'adopt';
@@ -48,32 +39,26 @@ export class SequencerHost {
   private readonly writers: ChannelWriter[];
   private readonly checkpoints: CheckpointLog;
   private readonly segments: SegmentLog;
-  private readonly archiveLevel: number;
-  // Seals run one at a time, in order; `queued` keeps a segment from being queued twice.
-  private sealChain: Promise<unknown> = Promise.resolve();
-  private readonly queued = new Map<string, Promise<SealResult | undefined>>();
+  private readonly lifecycle: HostLifecycle;
   private readonly checkpointed = new Map<string, number>();
   private readonly counters: BigInt64Array;
   private readonly stats: Float64Array;
   private readonly timer: NodeJS.Timeout;
   private checkpointing: Promise<void> | undefined;
-  private closing = false;
-  private finished = false;
+  private readonly status: HostStatus = { closing: false, finished: false };
   private ackIds: number[] = [];
   private ackSeqs: number[] = [];
   private ackHashes: string[] = [];
   private ackScheduled = false;
-  private readonly keysWal: string | undefined;
-  private keysFd: number | undefined;
-  private keysSynced = 0n;
+  private readonly keys: KeysWal;
 
   constructor(
     init: SequencerInit,
     private readonly send: (msg: FromHost) => void,
   ) {
     this.layout = new LogLayout(init.dir);
-    this.keysWal = init.keysWal;
     this.counters = new BigInt64Array(init.counters);
+    this.keys = new KeysWal(init.keysWal, this.counters);
     this.stats = new Float64Array(init.stats);
     const onError = (err: unknown): void => this.send({ t: 'error', error: wire(err) });
     this.checkpoints = new CheckpointLog(
@@ -91,7 +76,6 @@ export class SequencerHost {
       { entries: init.segments, prev: init.segmentsPrev },
       () => this.checkpoints.pin(),
     );
-    this.archiveLevel = init.archiveLevel;
     const adopt = new Map<string, { readonly unproven?: Unproven }>();
     this.writers = init.channels.map(({ checkpointed, adopt: a, ...c }) => {
       this.checkpointed.set(c.channel, checkpointed);
@@ -102,11 +86,23 @@ export class SequencerHost {
         rememberSizes: init.witnessed === true,
         flushIntervalMs: init.flushIntervalMs,
         maxPendingBytes: init.maxPendingBytes,
-        beforeSync: () => this.syncKeys(),
-        beforeSyncSync: () => this.syncKeysSync(),
+        beforeSync: () => this.keys.sync(),
+        beforeSyncSync: () => this.keys.syncSync(),
         onError,
       });
     });
+    this.lifecycle = new HostLifecycle(
+      this.layout,
+      this.writers,
+      this.segments,
+      init.archiveLevel,
+      this.status,
+      this.send,
+      (w) => {
+        this.sign(w, w.synced);
+        this.checkpoints.syncSoon();
+      },
+    );
     // Reopening after a clean close: say so first, so verify does not take the records that
     // follow for records added behind the writer's back.
     for (const w of this.writers) {
@@ -120,8 +116,8 @@ export class SequencerHost {
     // Segments a crash or a close left unsealed are sealed now, in the background.
     for (const w of this.writers) {
       for (const seg of this.segments.book.segments(w.channel)) {
-        if (seg.state === 'staging') void this.seal(seg);
-        else this.removeStaged(seg); // a crash after the seal, before the staged copy went
+        if (seg.state === 'staging') void this.lifecycle.seal(seg);
+        else this.lifecycle.removeStaged(seg); // a crash after the seal, before the staged copy went
       }
     }
   }
@@ -144,7 +140,7 @@ export class SequencerHost {
         );
         break;
       case 'op':
-        this.op(msg.op).then(
+        this.lifecycle.op(msg.op).then(
           (result) => this.send({ t: 'done', id: msg.id, result }),
           (err: unknown) => this.send({ t: 'done', id: msg.id, error: wire(err) }),
         );
@@ -169,7 +165,7 @@ export class SequencerHost {
       if (w === undefined) return;
       try {
         const due = w.rotationDue(r.ts);
-        if (due !== undefined) this.rotate(w, due);
+        if (due !== undefined) this.lifecycle.rotate(w, due);
         if (r.mode === 'd') {
           const id = r.id;
           w.appendDurable(r.event, r.ts, r.skew).then(
@@ -188,187 +184,6 @@ export class SequencerHost {
     Atomics.add(this.counters, CONSUMED, 1n);
     Atomics.notify(this.counters, CONSUMED);
     this.publishStats();
-  }
-
-  private async op(op: LifecycleOp): Promise<unknown> {
-    if (this.closing) throw new LogsError('LOGS_CLOSED', 'the logs are closing');
-    switch (op.kind) {
-      case 'rotate': {
-        const targets = this.writers.filter(
-          (w) => op.channel === undefined || w.channel === op.channel,
-        );
-        if (targets.length === 0)
-          throw new LogsError('CHANNEL_UNKNOWN', `no channel named ${op.channel ?? ''}`);
-        const due = op.dueAt;
-        const cuts = targets
-          .map((w) => ({ w, reason: due === undefined ? 'manual' : w.rotationDue(due) }))
-          .filter((x): x is { w: ChannelWriter; reason: RotationReason } => x.reason !== undefined)
-          .map(({ w, reason }) => ({ channel: w.channel, cut: this.rotate(w, reason) }));
-        return Promise.all(
-          cuts.map(async ({ channel, cut }) => ({
-            channel,
-            ...(cut === undefined
-              ? { rotated: false }
-              : { rotated: true, first: cut.first, last: cut.last }),
-            ...(cut === undefined ? {} : { seal: await this.queued.get(key(cut)) }),
-          })),
-        );
-      }
-      case 'seal': {
-        const pending: Array<Promise<SealResult | undefined>> = [];
-        for (const w of this.writers) {
-          for (const seg of this.segments.book.segments(w.channel)) {
-            if (seg.state === 'staging') pending.push(this.seal(seg));
-          }
-        }
-        return (await Promise.all(pending)).filter((r) => r !== undefined);
-      }
-      case 'hold': {
-        const e = this.segments.append(
-          { kind: 'hold', channel: op.channel, set: op.set, reason: op.reason },
-          new Date(),
-        );
-        return { channel: e.channel, set: op.set, ts: e.ts };
-      }
-      case 'tombstone':
-        return this.tombstone(op.channel, op.first, op.last, op.reason);
-      case 'consistency':
-        // For witnesses: from the subtrees the writer's own fold completed, no hashing again.
-        return (
-          this.writers.find((w) => w.channel === op.channel)?.consistency(op.from, op.to) ?? null
-        );
-    }
-  }
-
-  /** Cut a channel's active file into a segment, checkpoint it, and queue its seal. */
-  private rotate(w: ChannelWriter, reason: RotationReason): Cut | undefined {
-    const cut = w.rotate(
-      reason,
-      (c) => {
-        ensureDir(this.layout.stagingDir);
-        return this.layout.stagingFile(c.channel, c.first, c.last);
-      },
-      (c) => {
-        this.segments.append({ kind: 'cut', ...c }, new Date());
-      },
-    );
-    if (cut === undefined) return undefined;
-    this.sign(w, w.synced);
-    this.checkpoints.syncSoon();
-    this.send({
-      t: 'note',
-      note: {
-        kind: 'rotated',
-        channel: cut.channel,
-        first: cut.first,
-        last: cut.last,
-        reason,
-        bytes: cut.bytes,
-      },
-    });
-    const seg = this.segments.book.lastCut(w.channel);
-    if (seg !== undefined) void this.seal(seg);
-    return cut;
-  }
-
-  private removeStaged(seg: Segment): void {
-    const staged = this.layout.stagingFile(seg.channel, seg.first, seg.last);
-    try {
-      if (existsSync(staged)) {
-        unlinkSync(staged);
-        fsyncDir(this.layout.stagingDir);
-      }
-    } catch (err) {
-      this.send({ t: 'error', error: wire(err) });
-    }
-  }
-
-  /** Queue a segment's seal (once); resolves with its result, or undefined if it failed. */
-  private seal(seg: Segment): Promise<SealResult | undefined> {
-    const k = key(seg);
-    const existing = this.queued.get(k);
-    if (existing !== undefined) return existing;
-    const run = this.sealChain.then(async () => {
-      if (this.closing) return undefined;
-      try {
-        const result = await sealSegment(this.layout, seg, this.archiveLevel, (entry) => {
-          if (this.finished) throw new LogsError('LOGS_CLOSED', 'the logs closed during a seal');
-          this.segments.append(entry, new Date());
-        });
-        this.send({ t: 'note', note: { kind: 'sealed', seal: result } });
-        return result;
-      } catch (err) {
-        this.send({
-          t: 'note',
-          note: {
-            kind: 'seal_failed',
-            channel: seg.channel,
-            first: seg.first,
-            last: seg.last,
-            error: wire(err),
-          },
-        });
-        return undefined;
-      } finally {
-        this.queued.delete(k);
-      }
-    });
-    this.queued.set(k, run);
-    this.sealChain = run;
-    return run;
-  }
-
-  /**
-   * Delete a sealed archive on purpose: the signed tombstone goes first, so a crash in between
-   * leaves a removed-on-purpose segment whose file is still there (deleted on the next run),
-   * never a missing archive without an explanation.
-   */
-  private tombstone(
-    channel: string,
-    first: number,
-    last: number,
-    reason: string,
-  ): { file: string; size: number } {
-    const book = this.segments.book;
-    const hold = book.hold(channel);
-    if (hold !== undefined) {
-      throw new LogsError(
-        'RETENTION_HOLD',
-        `${channel} is under a legal hold (${hold.reason}); nothing is deleted until it is cleared`,
-      );
-    }
-    const seg = book.segments(channel).find((s) => s.first === first && s.last === last);
-    if (seg === undefined || seg.file === undefined || seg.sha256 === undefined) {
-      throw new LogsError(
-        'SEGMENT_UNKNOWN',
-        `${channel}: no sealed segment ${first}-${last} to delete`,
-      );
-    }
-    if (seg.state === 'sealed') {
-      failpoint('retention.before');
-      this.segments.append(
-        {
-          kind: 'tombstone',
-          channel,
-          first,
-          last,
-          start: seg.start,
-          head: seg.head,
-          file: seg.file,
-          sha256: seg.sha256,
-          reason,
-        },
-        new Date(),
-      );
-    }
-    failpoint('retention.tombstoned');
-    const file = this.layout.resolve(seg.file);
-    if (existsSync(file)) {
-      unlinkSync(file);
-      failpoint('retention.unlinked');
-      fsyncDir(path.dirname(file));
-    }
-    return { file: seg.file, size: seg.size ?? 0 };
   }
 
   private ack(id: number, ack: Ack): void {
@@ -404,7 +219,7 @@ export class SequencerHost {
    * records are synced (a checkpoint never names a record a crash could still take away).
    */
   private checkpoint(): Promise<void> {
-    if (this.closing) return Promise.resolve();
+    if (this.status.closing) return Promise.resolve();
     this.checkpointing ??= this.runCheckpoint().finally(() => {
       this.checkpointing = undefined;
     });
@@ -415,7 +230,7 @@ export class SequencerHost {
     const due = this.writers.filter((w) => w.seq > (this.checkpointed.get(w.channel) ?? 0));
     if (due.length === 0) return;
     const states = await Promise.allSettled(due.map((w) => w.sync()));
-    if (this.closing) return;
+    if (this.status.closing) return;
     states.forEach((s, i) => {
       if (s.status === 'fulfilled') this.sign(due[i] as ChannelWriter, s.value);
     });
@@ -460,23 +275,23 @@ export class SequencerHost {
   }
 
   private flushSync(): void {
-    if (this.closing) return;
+    if (this.status.closing) return;
     for (const w of this.writers) this.sign(w, w.flushSync());
     this.publishStats();
   }
 
   private closeSync(): void {
-    if (this.finished) return;
-    this.closing = true;
+    if (this.status.finished) return;
+    this.status.closing = true;
     for (const w of this.writers) this.sign(w, w.closeSync(), 'final');
     this.finish();
   }
 
   private async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
+    if (this.status.closing) return;
+    this.status.closing = true;
     await this.checkpointing?.catch(() => undefined);
-    await this.sealChain.catch(() => undefined); // the running seal finishes; the rest wait for the next open
+    await this.lifecycle.sealing.catch(() => undefined); // the running seal finishes; the rest wait for the next open
     const states = await Promise.all(
       this.writers.map(async (w) => ({ w, state: await w.close() })),
     );
@@ -485,10 +300,10 @@ export class SequencerHost {
   }
 
   private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (this.status.finished) return;
+    this.status.finished = true;
     clearInterval(this.timer);
-    if (this.keysFd !== undefined) closeSync(this.keysFd);
+    this.keys.close();
     this.publishStats();
     try {
       this.checkpoints.closeSync();
@@ -498,65 +313,8 @@ export class SequencerHost {
     this.segments.close();
   }
 
-  /**
-   * Before records are synced, sync the keystore's WAL if new people were committed since: a
-   * record on disk must never outlive the key that decrypts it. Undefined when nothing is due;
-   * the promise rejects if the sync fails (the records' sync then fails closed).
-   */
-  private syncKeys(): Promise<void> | undefined {
-    const fd = this.keysDue();
-    if (fd === undefined) return undefined;
-    const committed = Atomics.load(this.counters, KEYS_COMMITTED);
-    return new Promise((resolve, reject) => {
-      fdatasync(fd, (err) => {
-        if (err) reject(err);
-        else {
-          if (committed > this.keysSynced) this.keysSynced = committed;
-          resolve();
-        }
-      });
-    });
-  }
-
-  private syncKeysSync(): void {
-    const fd = this.keysDue();
-    if (fd === undefined) return;
-    const committed = Atomics.load(this.counters, KEYS_COMMITTED);
-    fdatasyncSync(fd);
-    if (committed > this.keysSynced) this.keysSynced = committed;
-  }
-
-  /** The WAL's descriptor when new people were committed since its last sync. */
-  private keysDue(): number | undefined {
-    if (
-      this.keysWal === undefined ||
-      Atomics.load(this.counters, KEYS_COMMITTED) === this.keysSynced
-    )
-      return undefined;
-    if (this.keysFd === undefined) {
-      if (!existsSync(this.keysWal)) return undefined; // checkpointed into the database, which SQLite synced
-      this.keysFd = openSync(this.keysWal, constants.O_RDONLY);
-    }
-    return this.keysFd;
-  }
-
   private syncDone(): void {
     Atomics.add(this.counters, SYNC_DONE, 1n);
     Atomics.notify(this.counters, SYNC_DONE);
   }
-}
-
-/** An error as it crosses threads: code and message (never a stack, never record content). */
-export function wire(err: unknown): WireError {
-  const e = asLogsError(err);
-  return { code: e.code, message: e.message };
-}
-
-/** Back on the application's thread. */
-export function unwire(e: WireError): LogsError {
-  return new LogsError(e.code as LogsError['code'], e.message);
-}
-
-function key(s: { readonly channel: string; readonly first: number }): string {
-  return `${s.channel}:${s.first}`;
 }

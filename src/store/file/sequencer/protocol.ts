@@ -5,19 +5,20 @@
  * U+0002. Canonical JSON never holds a raw control character (JSON escapes them), so these
  * separators cannot occur inside a field.
  */
+import { LogsError, asLogsError } from '../../../errors.js';
 import type { Checkpoint, Unproven } from '../../../integrity/checkpoint.js';
 import type { Sealable } from '../../../pipeline/prepare.js';
 import type { PiiPlan } from '../../../crypto/pii-cipher.js';
 import type { ChannelKey } from '../../../crypto/body-cipher.js';
-import type { ChannelWriterOptions } from '../channel-writer.js';
-import type { RotationReason, SegmentEntry } from '../../../integrity/segment.js';
-import type { SealResult } from '../sealer.js';
+import type { ChannelWriterOptions } from '../channel-types.js';
+import type { SegmentEntry } from '../../../integrity/segment.js';
+import type { AppendMode, StoreNote } from '../../store.js';
 
 const SEP = '\u0001';
 const END = '\u0002';
 
 /** `f`: nobody waits; `a`: acknowledge once sequenced; `d`: acknowledge once durable. */
-export type Mode = 'f' | 'a' | 'd';
+export type Mode = AppendMode;
 
 const PLAN = '\u0003';
 const PLANS = '\u0004';
@@ -154,6 +155,17 @@ export interface WireError {
   readonly message: string;
 }
 
+/** An error as it crosses threads: code and message (never a stack, never record content). */
+export function wire(err: unknown): WireError {
+  const e = asLogsError(err);
+  return { code: e.code, message: e.message };
+}
+
+/** Back on the application's thread. */
+export function unwire(e: WireError): LogsError {
+  return new LogsError(e.code as LogsError['code'], e.message);
+}
+
 export type FromHost =
   | { readonly t: 'ready' }
   | {
@@ -203,23 +215,7 @@ export type LifecycleOp =
     };
 
 /** What the sequencer thread did on its own, for the application's thread to record as events. */
-export type LifecycleNote =
-  | {
-      readonly kind: 'rotated';
-      readonly channel: string;
-      readonly first: number;
-      readonly last: number;
-      readonly reason: RotationReason;
-      readonly bytes: number;
-    }
-  | { readonly kind: 'sealed'; readonly seal: SealResult }
-  | {
-      readonly kind: 'seal_failed';
-      readonly channel: string;
-      readonly first: number;
-      readonly last: number;
-      readonly error: WireError;
-    };
+export type LifecycleNote = StoreNote;
 
 /** Index of each counter in `counters`. */
 export const CONSUMED = 0;

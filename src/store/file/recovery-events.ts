@@ -1,7 +1,7 @@
-import type { EventInput } from '../event/record.js';
-import type { RecoveredChannel } from '../store/file/recovery.js';
-import type { QuarantineNote } from '../store/file/quarantine.js';
-import type { OpenFindings } from '../store/file/signed-state.js';
+import type { EventInput } from '../../event/record.js';
+import type { RecoveredChannel } from './recovery.js';
+import type { QuarantineNote } from './quarantine.js';
+import type { OpenFindings } from './signed-state.js';
 
 /**
  * The security events that say what open() found and did: unfinished writes moved aside,

@@ -1,0 +1,193 @@
+/**
+ * The storage seam: what the pipeline needs of a backend, and nothing of how it keeps records.
+ *
+ * A backend assigns each record of a channel the next seq, chains it to the one before (the
+ * stored line is exactly the bytes hashed), makes it durable, signs checkpoints over the
+ * channel's Merkle tree, cuts and seals segments, and can be read back and verified. The file
+ * backend (`store/file/`, the embedded default) is one implementation; the conformance suite
+ * (`test/store/conformance.ts`) is what any other must pass. Callers reach a backend only
+ * through its face (`store/<backend>/index.ts`), and see it only as this interface.
+ */
+import type { ChannelKey } from '../crypto/body-cipher.js';
+import type { Keystore } from '../crypto/keystore.js';
+import type { LogsError } from '../errors.js';
+import type { EventInput } from '../event/record.js';
+import type { Sealable } from '../pipeline/prepare.js';
+import type { VerifyOptions, VerifyReport } from './verify-report.js';
+
+/**
+ * How an append is acknowledged: `f` nobody waits (buffered), `a` once sequenced (seq and hash
+ * assigned), `d` once durable (synced; a crash after the answer cannot lose it).
+ */
+export type AppendMode = 'f' | 'a' | 'd';
+
+/** What a caller gets back once its record is stored. */
+export interface Ack {
+  readonly channel: string;
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Counters of one channel since it was opened (for metrics, and to see group commit work). */
+export interface ChannelStats {
+  records: number;
+  bytes: number;
+  /** write(2) batches. */
+  writes: number;
+  /** fdatasync calls. */
+  syncs: number;
+}
+
+/** A channel as the store opened it. */
+export interface StoreChannel {
+  readonly name: string;
+  /** seq of its last record (0: none yet). */
+  readonly seq: number;
+  /** Time of its last record (ms since the epoch; 0 when empty): timestamps never go back. */
+  readonly lastTsMs: number;
+}
+
+/** A cut range of a channel's records: staged, sealed into an archive, or deleted. */
+export interface Segment {
+  readonly channel: string;
+  readonly first: number;
+  readonly last: number;
+  readonly start: string;
+  readonly head: string;
+  /** The Merkle tree at `last`. */
+  readonly peaks: readonly string[];
+  readonly firstTs: string;
+  readonly lastTs: string;
+  /** Bytes before compression. */
+  readonly bytes: number;
+  /**
+   * `staging`: cut, waiting to be sealed; `sealed`: compressed into `file`; `deleted`: removed
+   * by retention (a tombstone stands in for it).
+   */
+  readonly state: 'staging' | 'sealed' | 'deleted';
+  /** The archive (relative to the logs directory) once sealed. */
+  readonly file?: string;
+  readonly size?: number;
+  readonly sha256?: string;
+}
+
+/** A sealed segment: its archive, sizes and how long sealing took. */
+export interface SealResult {
+  readonly channel: string;
+  readonly first: number;
+  readonly last: number;
+  readonly file: string;
+  /** Bytes before and after compression. */
+  readonly bytes: number;
+  readonly size: number;
+  readonly durationMs: number;
+}
+
+/** What `rotate()` did for one channel. */
+export interface RotationResult {
+  readonly channel: string;
+  /** False when the active file was empty: nothing to rotate. */
+  readonly rotated: boolean;
+  readonly first?: number;
+  readonly last?: number;
+  /** The sealed archive; absent if sealing failed (it is retried on the next open). */
+  readonly seal?: SealResult;
+}
+
+/** What the store did on its own, for the producer to record as events. */
+export type StoreNote =
+  | {
+      readonly kind: 'rotated';
+      readonly channel: string;
+      readonly first: number;
+      readonly last: number;
+      readonly reason: string;
+      readonly bytes: number;
+    }
+  | { readonly kind: 'sealed'; readonly seal: SealResult }
+  | {
+      readonly kind: 'seal_failed';
+      readonly channel: string;
+      readonly first: number;
+      readonly last: number;
+      readonly error: { readonly code: string; readonly message: string };
+    };
+
+/** One stored record read back: its seq and the exact line that was hashed (no newline). */
+export interface StoredRecord {
+  readonly seq: number;
+  readonly line: string;
+}
+
+/** An open store. One writer at a time owns it (the file store holds a lock) until close(). */
+export interface Store {
+  /** `file`, or the name of another backend. */
+  readonly kind: string;
+  /** The logs directory: configuration-relative state (policy, indexes) lives there. */
+  readonly dir: string;
+  readonly logId: string;
+  /** The checkpoint signing key (`ed25519:...`). */
+  readonly publicKey: string;
+  /** The configured channels, in the order `append` numbers them. */
+  readonly channels: readonly StoreChannel[];
+  /** The subject keystore (people's keys, channel keys), wrapped by the master key. */
+  readonly keys: Keystore;
+  /** What the open found and must be recorded (recovery, integrity findings), in order. */
+  readonly findings: readonly EventInput[];
+  /** The failure that stopped writing, once there is one. */
+  readonly failed: LogsError | undefined;
+  /** Called with what the store did on its own (rotations, seals). */
+  onNote: ((note: StoreNote) => void) | undefined;
+
+  /**
+   * Append a record to channel number `channel` (its index in `channels`), at time `ts` with
+   * `skew` ms of clock correction. With mode `a` or `d`, resolves with its seq and hash once
+   * sequenced, or durable; throws at once when the store has failed or is closed.
+   */
+  append(
+    channel: number,
+    record: Sealable,
+    ts: string,
+    skew: number,
+    mode: AppendMode,
+  ): Promise<Ack> | undefined;
+  /** Write and sync every channel, then sign a checkpoint for each that changed. */
+  flush(): Promise<void>;
+  /** As flush(), synchronously (exit handlers). */
+  flushSync(): void;
+  /** Counters per channel since open. */
+  stats(): Record<string, ChannelStats>;
+  /** Records of an encrypted channel are encrypted under this key from now on. */
+  setChannelKey(channel: string, key: ChannelKey): void;
+  /** A consistency proof between two tree sizes the writer folded to lately (or null). */
+  consistency(channel: string, from: number, to: number): Promise<string[] | null>;
+
+  /** Cut the active records of a channel (or of all, or those due at `dueAt`) into a segment. */
+  rotate(request: { channel?: string; dueAt?: string }): Promise<RotationResult[]>;
+  /** Seal every cut segment still waiting. */
+  seal(): Promise<SealResult[]>;
+  /** Sign a legal hold (set or cleared) on a channel; `reason` points to its audit record. */
+  hold(channel: string, set: boolean, reason: string): Promise<void>;
+  /** Delete a sealed segment's archive, leaving a signed tombstone. */
+  tombstone(
+    channel: string,
+    first: number,
+    last: number,
+    reason: string,
+  ): Promise<{ file: string; size: number }>;
+  /** The signed segments of a channel, oldest first. */
+  segments(channel: string): readonly Segment[];
+
+  /** A channel's records from `fromSeq` (1 = all) in seq order, as stored. */
+  read(channel: string, fromSeq: number): AsyncIterable<StoredRecord>;
+  /** Verify what the store holds (read-only, safe beside the writer). */
+  verify(options?: Omit<VerifyOptions, 'dir'>): Promise<VerifyReport>;
+
+  /**
+   * Write, sync, sign final checkpoints and release the store. `beforeRelease` runs once the
+   * last record is durable and before the store is released (the live index's last catch-up).
+   */
+  close(beforeRelease?: () => Promise<void>): Promise<void>;
+  /** As close(), synchronously (process exit). */
+  closeSync(): void;
+}
