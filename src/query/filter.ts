@@ -1,30 +1,19 @@
 import { LogsError } from '../errors.js';
 import { LEVEL_RANK, parseLevel, type Level } from '../event/levels.js';
+import type { IndexFilter } from '../search/index.js';
 
 /**
  * What a query or a filtered tail asks for. Every field is optional and they combine (AND);
  * a list field matches any of its values (OR). Values are in the stored form: actors and
  * subjects are pseudonyms (a real id is resolved through the keystore before it gets here).
+ * The index's own filter (search/select.ts), with event globs and text as a person writes them.
  */
-export interface QueryFilter {
-  readonly channels?: readonly string[];
-  /** This level and above (AUDIT and SECURITY rank above CRITICAL). */
-  readonly level?: Level;
+export type QueryFilter = Omit<IndexFilter, 'events' | 'match'> & {
   /** Event types or globs (`auth.*`, `*.denied`, `auth.login.?ailure`). */
   readonly events?: readonly string[];
-  readonly outcomes?: readonly string[];
-  /** Stored actor ids (pseudonyms for people). */
-  readonly actors?: readonly string[];
-  /** Subject pseudonyms (`sub`). */
-  readonly subjects?: readonly string[];
-  readonly requestIds?: readonly string[];
-  /** Epoch milliseconds, inclusive. */
-  readonly sinceMs?: number;
-  /** Epoch milliseconds, exclusive. */
-  readonly untilMs?: number;
   /** Full-text query on the stored message (words, "a phrase", prefix*). */
   readonly text?: string;
-}
+};
 
 // Bounds on what a filter may hold: it may come from an HTTP query string.
 export const FILTER_LIMITS = Object.freeze({ values: 50, valueLength: 256, textLength: 512 });
