@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Keystore } from '../crypto/keystore.js';
 import { loadMasterKey, MASTER_KEY_ENV, masterKeySource } from '../crypto/masterkey.js';
@@ -166,6 +167,16 @@ export function openKeystore(cmd: Command, layout: LogLayout, meta: LogMeta): Ke
       'MASTER_KEY_MISSING',
       `finding a person by id needs the master key (--key-file or ${MASTER_KEY_ENV}); or give their pseudonym (sub_...)`,
     );
+  return readKeystore(layout, masterKey, meta);
+}
+
+/**
+ * The keystore, read-only. A log made by an older `init` and never written to has none yet:
+ * it is made empty (as `init` now does), so a query of an empty log answers "no records".
+ */
+function readKeystore(layout: LogLayout, masterKey: Buffer, meta: LogMeta): Keystore {
+  if (!existsSync(layout.subjectsFile))
+    Keystore.open(layout.subjectsFile, masterKey, meta.log_id).close();
   return Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
 }
 
@@ -176,9 +187,7 @@ export function openKeystoreIfKey(
   meta: LogMeta,
 ): Keystore | undefined {
   const masterKey = tryMasterKey(cmd, layout);
-  return masterKey === undefined
-    ? undefined
-    : Keystore.openReadOnly(layout.subjectsFile, masterKey, meta.log_id);
+  return masterKey === undefined ? undefined : readKeystore(layout, masterKey, meta);
 }
 
 /** The channels the configuration encrypts. */

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { LogsError } from '../errors.js';
 import { loadMasterKey, masterKeySource, parseMasterKey } from '../crypto/masterkey.js';
+import { loadConfig } from '../config/load.js';
 import { resolveConfig, type Config } from '../config/resolve.js';
 import { LogLayout, openFileStore } from '../store/file/index.js';
 import { LogCore } from './core.js';
@@ -8,10 +9,15 @@ import type { Logs } from './logs.js';
 import { classificationSettings, compileClassifier } from '../redact/compile.js';
 import { stderrReporter } from './report.js';
 import { syncPolicy } from '../policy/sync.js';
+
 export interface OpenLogsOptions {
   /** The logs directory; overrides `config.dir`. Default `./logs`. */
   readonly dir?: string;
-  /** A configuration from `loadConfig()`; or give `settings`, the same keys as the YAML file. */
+  /**
+   * A configuration from `loadConfig()`; or give `settings`, the same keys as the YAML file.
+   * Neither: found as the CLI finds it (`DIHYA_LOGS_CONFIG`, else `dihya-logs.yaml` in the
+   * working directory, else the defaults), so the key file `init` configured is used.
+   */
   readonly config?: Config;
   readonly settings?: Record<string, unknown>;
   /** The master key: 32 bytes, or their base64. Default: DIHYA_LOGS_MASTER_KEY, then a key file. */
@@ -42,7 +48,7 @@ export async function openLogs(options: OpenLogsOptions = {}): Promise<Logs> {
  * capabilities an application is not handed (lifecycle, keys, GDPR erasure, reserved events).
  */
 export async function openLogCore(options: OpenLogsOptions = {}): Promise<LogCore> {
-  const base = options.config ?? resolveConfig(options.settings ?? {}, process.cwd());
+  const base = options.config ?? configFrom(options);
   const config = options.dir === undefined ? base : { ...base, dir: path.resolve(options.dir) };
   const masterKey =
     options.masterKey !== undefined
@@ -83,6 +89,16 @@ export async function openLogCore(options: OpenLogsOptions = {}): Promise<LogCor
     throw err;
   }
   return core;
+}
+
+/**
+ * The configuration when none is given, found as the CLI finds it: `settings` if given, else
+ * `DIHYA_LOGS_CONFIG` or `dihya-logs.yaml` in the working directory (what `init` writes, with
+ * its `master_key_file`), else the defaults.
+ */
+function configFrom(options: OpenLogsOptions): Config {
+  if (options.settings !== undefined) return resolveConfig(options.settings, process.cwd());
+  return loadConfig(options.dir === undefined ? {} : { dir: options.dir });
 }
 
 function toKey(key: Uint8Array | string): Buffer {

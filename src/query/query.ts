@@ -46,6 +46,11 @@ export interface QueryResult {
   readonly damaged: QueryRecord[];
   /** The catch-up run before the search, when there was one. */
   readonly indexed: CatchUpReport | undefined;
+  /**
+   * Encrypted channels the catch-up could not read for lack of their keys (`channelKeys`): their
+   * records past the point it reached are not in this answer, however they match.
+   */
+  readonly locked: string[];
 }
 
 /**
@@ -88,6 +93,7 @@ export async function runQuery(
     next: page.next,
     damaged: records.filter((r) => isDamage(r.status)),
     indexed,
+    locked: (indexed?.channels ?? []).filter((c) => c.locked).map((c) => c.channel),
   };
 }
 

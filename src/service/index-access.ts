@@ -51,7 +51,8 @@ export class IndexAccess {
       reveal ? this.logs.keys.subjectLookup() : undefined,
       this.logs.keys.channelKeyring(),
     );
-    return { ...result, indexed };
+    const locked = (indexed?.channels ?? []).filter((c) => c.locked).map((c) => c.channel);
+    return { ...result, indexed, locked };
   }
 
   close(): void {

@@ -1,3 +1,4 @@
+import { Keystore } from '../../crypto/keystore.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import {
@@ -54,6 +55,9 @@ export function initLogDirectory(
   const logId = randomBytes(16).toString('hex');
   const { privateKey, publicKey } = generateSigningKeyPair();
   writeSigningKey(layout, logId, privateKey, publicKey, masterKey);
+  // The subject keystore exists from the start: a reader (query, tail, export) of a log nobody
+  // has written to yet finds an empty one, not a missing file.
+  Keystore.open(layout.subjectsFile, masterKey, logId).close();
   const text = publicKeyText(publicKey);
   writeFileDurable(
     layout.checkpointsFile,
