@@ -170,6 +170,11 @@ export const ERROR_CODES = {
     summary: 'The token’s role does not allow this request.',
   },
   NOT_FOUND: { http: 404, exit: 2, summary: 'No such route, record, request or token.' },
+  TOKEN_ALREADY_REVOKED: {
+    http: 409,
+    exit: 2,
+    summary: 'The token was already revoked; nothing was changed or recorded.',
+  },
   BODY_TOO_LARGE: {
     http: 413,
     exit: 2,

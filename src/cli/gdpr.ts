@@ -151,7 +151,7 @@ export function registerErase(program: Command, io: Io): void {
       "GDPR erasure: destroy a person's key so their records become anonymous and unreadable (scheduled when a retention duty applies)",
     )
     .option('--subject <id...>', 'the person: an id, an e-mail... (several: the same person)')
-    .option('--reason <text>', 'why (required; recorded in the audit event)')
+    .option('--reason <text>', 'why (required, except with --dry-run; recorded in the audit event)')
     .option('--requested-by <who>', 'who asks (default: cli:<your user name>)')
     .option('--dry-run', 'say what would be erased now and later, change nothing')
     .option('--due', 'carry out the scheduled erasures whose retention duties have ended')
@@ -161,9 +161,17 @@ export function registerErase(program: Command, io: Io): void {
       'write the receipt of the erasure record to this new file (mode 0600)',
     )
     .action(async (opts: EraseFlags, cmd: Command) => {
-      if (opts.due !== true && (opts.subject === undefined || opts.reason === undefined))
-        throw new LogsError('USAGE', 'erase: give --subject and --reason (or --due)');
-      if (opts.receiptOut !== undefined && (opts.due === true || opts.dryRun === true))
+      const dryRun = opts.dryRun === true;
+      // A dry run changes and records nothing: it has nothing to give a reason for.
+      if (
+        opts.due !== true &&
+        (opts.subject === undefined || (opts.reason === undefined && !dryRun))
+      )
+        throw new LogsError(
+          'USAGE',
+          'erase: give --subject and --reason (or --due; --dry-run needs no --reason)',
+        );
+      if (opts.receiptOut !== undefined && (opts.due === true || dryRun))
         throw new LogsError(
           'USAGE',
           '--receipt-out: only an erasure (not --due, --dry-run) makes one',
@@ -187,9 +195,10 @@ export function registerErase(program: Command, io: Io): void {
         const report = await eraseSubject({
           logs,
           ids: opts.subject ?? [],
-          reason: opts.reason ?? '',
+          // Never recorded by a dry run; eraseSubject still asks for one.
+          reason: opts.reason ?? (dryRun ? 'dry run' : ''),
           requestedBy: opts.requestedBy ?? `cli:${userInfo().username}`,
-          dryRun: opts.dryRun === true,
+          dryRun,
         });
         const saved =
           opts.receiptOut !== undefined && report.receipt !== undefined

@@ -15,6 +15,7 @@ import { registerPolicy } from './policy.js';
 import { registerDoctor } from './doctor.js';
 import { registerWitness } from './witness.js';
 import { registerProof } from './proof.js';
+import { registerVerifyBundle } from './verify-bundle.js';
 import { processIo, reportFailure, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -53,6 +54,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerDoctor(program, io);
   registerWitness(program, io);
   registerProof(program, io);
+  registerVerifyBundle(program, io);
   return program;
 }
 

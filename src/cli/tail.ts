@@ -43,7 +43,11 @@ export function registerTail(program: Command, io: Io): void {
         'print the last records (all channels merged by time), and with -f the new ones as they come; the filters of query apply to both',
       ),
   )
-    .option('-n, --lines <n>', 'records to print first (per channel without filters)', '10')
+    .option(
+      '-n, --lines <n>',
+      'records to print first: the last n of all the channels shown, merged by time',
+      '10',
+    )
     .option('-f, --follow', 'keep printing records as they are written')
     .option('--format <format>', 'pretty (default on a terminal) or ndjson (the stored lines)')
     .option('--interval <ms>', 'polling interval with -f', '250')
@@ -109,7 +113,8 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
   }
   first.sort(byTime);
   const shown = new Map<string, number>();
-  for (const { line, rec } of first) {
+  // The last n of each channel hold the last n of all: keep those (as tail users expect).
+  for (const { line, rec } of n === 0 ? [] : first.slice(-n)) {
     print(line, rec);
     if (rec !== undefined) shown.set(rec.channel, Math.max(shown.get(rec.channel) ?? 0, rec.seq));
   }

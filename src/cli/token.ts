@@ -83,6 +83,15 @@ export function registerToken(program: Command, io: Io): void {
       const logs = await openForCli(cmd, 'token revoke');
       const tokens = TokenStore.open(new LogLayout(logs.dir).keysDir);
       try {
+        const before = tokens.get(id);
+        if (before === undefined) throw new LogsError('NOT_FOUND', 'no token with that id');
+        // Said, not repeated: a second revocation changes nothing, so the audit trail gets no
+        // second event (we hold the directory's lock, so nobody revokes it meanwhile).
+        if (before.revoked !== undefined)
+          throw new LogsError(
+            'TOKEN_ALREADY_REVOKED',
+            `token ${id} was already revoked at ${before.revoked}; nothing recorded`,
+          );
         if (!tokens.revoke(id)) throw new LogsError('NOT_FOUND', 'no token with that id');
         await logs.audit({
           event: 'token.revoked',

@@ -142,7 +142,7 @@ test('tail prints the last records merged by time; on a terminal format, content
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.deepEqual(
     lines.map((l) => l.msg),
-    ['first', 'second', 'third \u001b[31mred\u001b[0m'],
+    ['second', 'third \u001b[31mred\u001b[0m'],
   );
   const pretty = cli(cwd, ['tail', '-n', '1', '--channel', 'app', '--format', 'pretty']);
   assert.equal(

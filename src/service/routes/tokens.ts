@@ -75,6 +75,14 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request) => {
       const id = request.params.id;
+      const before = ctx.tokens.get(id);
+      if (before === undefined) throw new LogsError('NOT_FOUND', 'no token with that id');
+      // Said, not repeated: a second revocation changes nothing and records nothing.
+      if (before.revoked !== undefined)
+        throw new LogsError(
+          'TOKEN_ALREADY_REVOKED',
+          `token ${id} was already revoked at ${before.revoked}; nothing recorded`,
+        );
       if (!ctx.tokens.revoke(id, new Date(ctx.clock())))
         throw new LogsError('NOT_FOUND', 'no token with that id');
       await ctx.events.admin(request, 'token.revoked', `token ${id} revoked`, { token_id: id });
