@@ -14,6 +14,12 @@ declare module 'fastify' {
     roles?: readonly Role[];
     /** No authentication (health, readiness, the OpenAPI document). */
     public?: boolean;
+    /**
+     * Also answers a caller that presents no credential at all (no session cookie, no
+     * `Authorization` header), with no principal: the admin page's signed-out session probe.
+     * A credential that fails is still refused and recorded.
+     */
+    signedOut?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -103,7 +109,8 @@ const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Every route is authenticated unless it is marked public, and allowed only to the roles it
  * names: by a bearer token, or by the admin page's session cookie (with its CSRF token on
  * every state-changing call). Runs on `onRequest`, before the body is read: a refused
- * request's body is never buffered. Every refusal is a `security` event.
+ * request's body is never buffered. Every refusal is a `security` event. A route marked
+ * `signedOut` lets a caller with no credential at all through, with no principal.
  */
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   const { throttle } = options;
@@ -116,6 +123,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     if (roles === undefined) {
       return refuse(request, reply, new LogsError('FORBIDDEN', 'this route is not available'));
     }
+    // Nothing presented, so nothing failed: not a refusal, no security event, no throttle.
+    if (cfg.signedOut === true && noCredential(request)) return;
     const now = options.clock();
     const lockedMs = throttle.lockedFor(request.ip, now);
     if (lockedMs > 0) return sendThrottled(request, reply, options.events, lockedMs);
@@ -202,6 +211,13 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     options.events.denied(request, err.code, undefined);
     return sendError(reply, request, err);
   }
+}
+
+/** The request carries no credential at all: no `Authorization` header, no session cookie. */
+function noCredential(request: FastifyRequest): boolean {
+  return (
+    request.headers.authorization === undefined && request.cookies[SESSION_COOKIE] === undefined
+  );
 }
 
 /** The token of an `Authorization: Bearer <token>` header. */

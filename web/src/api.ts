@@ -62,7 +62,10 @@ export async function signIn(token: string): Promise<Session> {
 /** The session after a reload, if the cookie is still good. */
 export async function currentSession(): Promise<Session | undefined> {
   try {
-    const s = await api<Session>('GET', '/v1/session');
+    // Without a cookie the service answers 200 `{ signedIn: false }`, not a 401: asking is no
+    // failed sign-in (no security event, no red line in the console).
+    const s = await api<Session | { readonly signedIn: false }>('GET', '/v1/session');
+    if ('signedIn' in s) return undefined;
     csrf = s.csrf;
     return s;
   } catch {

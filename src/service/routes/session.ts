@@ -1,9 +1,32 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError } from '../../errors.js';
-import { principalOf, sendThrottled } from '../auth.js';
+import { sendThrottled } from '../auth.js';
 import { READERS, INGEST, type ServiceContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { SESSION_COOKIE, Sessions } from '../../access/sessions.js';
+import { ROLES } from '../../access/tokens.js';
+
+// The two answers of GET /v1/session, as /v1/openapi.json describes them.
+const SIGNED_IN = {
+  type: 'object',
+  description: 'Signed in, by a token or a session',
+  additionalProperties: false,
+  required: ['tokenId', 'name', 'role'],
+  properties: {
+    tokenId: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string', enum: ROLES },
+    csrf: { type: 'string', description: 'For a session: send it as X-CSRF-Token' },
+  },
+} as const;
+
+const SIGNED_OUT = {
+  type: 'object',
+  description: 'No credential came with the request',
+  additionalProperties: false,
+  required: ['signedIn'],
+  properties: { signedIn: { type: 'boolean', const: false } },
+} as const;
 
 /**
  * The admin page signs in with a token and then holds a session cookie (HttpOnly,
@@ -71,15 +94,20 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
     '/v1/session',
     {
-      config: { roles: everyone },
+      // The page asks at every load, before anyone signed in: that is not a failed sign-in.
+      config: { roles: everyone, signedOut: true },
       schema: {
         summary: 'Who is signed in',
-        description: 'The role and name of the caller; for a session, its CSRF token too.',
+        description:
+          'The role and name of the caller; for a session, its CSRF token too. Without any credential (no session cookie, no Authorization header) it answers `{ "signedIn": false }`, and records nothing; a credential that fails is refused (401) and recorded like on any route.',
         tags: ['session'],
+        response: { 200: { oneOf: [SIGNED_IN, SIGNED_OUT] } },
       },
     },
     (request) => {
-      const p = principalOf(request);
+      const p = request.principal;
+      // Only a caller with no credential at all comes here without one (`signedOut` above).
+      if (p === undefined) return { signedIn: false };
       const session = ctx.sessions.get(request.cookies[SESSION_COOKIE]);
       return {
         tokenId: p.tokenId,
