@@ -18,6 +18,7 @@ import type { SubjectLookup } from '../crypto/subjects.js';
 import { LogLayout, readMeta, readSegmentBook, readSigningKey } from '../store/file/index.js';
 import { fsyncDir } from '../util/fs.js';
 import { BundleWriter, createBundleDir, signedManifest, type ExportFormat } from './bundle.js';
+import { Consultations } from './consultations.js';
 import { RECEIPTS_INDEX, receiptBuilderFor, writeExportReceipts } from './receipts.js';
 import { exportSummary, summaryText, type ExportCounts } from './summary.js';
 
@@ -101,23 +102,28 @@ export async function exportSubject(options: ExportOptions): Promise<ExportRepor
     );
     const rows = subjectRows(db, pseudonyms, logs.config.classification.personTypes);
     const out = new BundleWriter(bundle.dir, options.format ?? 'json');
+    const consultations = new Consultations(keystore);
     const found = await exportRecords(
       { db, rows, reader, logId: meta.log_id },
       out,
       only,
-      keystore,
+      consultations,
       (n) => options.onProgress?.(n),
     );
     out.close();
+    // Reads that returned the person's records among others' (a broad filter): their audit
+    // records name whom they returned.
+    await consultations.addReads({ db, reader }, pseudonyms);
+    const consulted = consultations.list();
     const summary = exportSummary(
       requestId,
       options.ids.filter((id) => keystore.find(id) !== undefined),
-      found,
+      { ...found, consulted },
       logs.config.channels,
     );
     bundle.write('summary.json', `${JSON.stringify(summary, null, 2)}\n`);
-    bundle.write('summary.txt', summaryText(summary, found.consulted.length));
-    bundle.write('consulted.json', `${JSON.stringify(found.consulted, null, 2)}\n`);
+    bundle.write('summary.txt', summaryText(summary));
+    bundle.write('consulted.json', `${JSON.stringify(consulted, null, 2)}\n`);
     const receipts = await writeExportReceipts(
       receiptBuilderFor(logs, layout, db, channelKeys),
       bundle.dir,
@@ -174,9 +180,8 @@ function personKeys(
   return { pseudonyms: [...mine.keys()], only, unknownIds };
 }
 
-/** The records exported, counted, with the consultations of the person's data among them. */
-interface Found extends ExportCounts {
-  readonly consulted: Array<Record<string, unknown>>;
+/** The records exported and counted (consultations are gathered beside them). */
+interface Found extends Omit<ExportCounts, 'consulted'> {
   readonly exported: Array<{ channel: string; seq: number }>;
 }
 
@@ -188,13 +193,12 @@ async function exportRecords(
   from: { db: IndexDb; rows: RowSelection | undefined; reader: RecordReader; logId: string },
   out: BundleWriter,
   only: SubjectLookup,
-  keystore: Keystore,
+  consultations: Consultations,
   onProgress: (records: number) => void,
 ): Promise<Found> {
   const { db, rows, reader, logId } = from;
   const perChannel: Record<string, number> = {};
   const perEvent: Record<string, number> = {};
-  const consulted: Array<Record<string, unknown>> = [];
   const exported: Array<{ channel: string; seq: number }> = [];
   let records = 0;
   let damaged = 0;
@@ -223,11 +227,11 @@ async function exportRecords(
       first ??= ts;
       last = ts ?? last;
       if (r.hit.channel === 'audit' && CONSULTATION_EVENTS.test(event))
-        consulted.push(consultation(record, keystore));
+        consultations.addOwn(r.hit.seq, record);
     }
     onProgress(records);
   }
-  return { records, damaged, first, last, perChannel, perEvent, consulted, exported };
+  return { records, damaged, first, last, perChannel, perEvent, exported };
 }
 
 /** The request, as an `audit` event: its id and counts, never the personal data. */
@@ -252,23 +256,4 @@ async function recordExport(
       ...(options.reason === undefined ? {} : { reason: options.reason }),
     },
   });
-}
-
-/** A consultation of the person's data, for consulted.json: when, what, by whom, why. */
-function consultation(
-  record: Record<string, unknown>,
-  keystore: Keystore,
-): Record<string, unknown> {
-  const data = (record.data ?? {}) as Record<string, unknown>;
-  const actor = (record.actor ?? {}) as { id?: unknown };
-  const by =
-    typeof actor.id === 'string' ? (keystore.idOf(actor.id) ?? actor.id) : (actor.id ?? null);
-  return {
-    ts: record.ts ?? null,
-    event: record.event ?? null,
-    by,
-    request_id: data.request_id ?? null,
-    purpose: data.reason ?? null,
-    records: data.records ?? null,
-  };
 }

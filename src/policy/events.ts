@@ -28,7 +28,7 @@ export const BUILT_IN_EVENTS: readonly BuiltInEvent[] = [
     level: 'AUDIT',
     by: 'service',
     description:
-      'Every answered read (query, record, tail, stats, integrity, request register, export download): token, filter, count; durable before the answer.',
+      'Every answered read (query, record, tail, stats, integrity, request register, export download): token, filter, count, the pseudonyms of the people it returned; durable before the answer.',
   },
   {
     event: 'token.created',

@@ -31,7 +31,7 @@ export function accessSection(ctx: PolicyContext): Section {
         ]),
       ),
       list([
-        t`**Reads are audited**: every answered read is an ${code('audit')} event ${code('log.read')} (token, filter, count), made durable before the answer: if it cannot be written, nothing is read.`,
+        t`**Reads are audited**: every answered read is an ${code('audit')} event ${code('log.read')} (token, filter, count, and the pseudonyms of the people whose records it returned: a GDPR export lists it to them), made durable before the answer: if it cannot be written, nothing is read.`,
         t`**Refusals are security events**: no token or a bad one (${code('auth.failure')}, 401), a role not allowed (${code('access.denied')}, 403).`,
         t`**Throttling**: after ${auth.slowAfter} failed authentications from one address within ${duration(auth.windowMs)}, answers slow down; after ${auth.maxFailures}, the address is refused for ${duration(auth.lockoutMs)} (${code('service.auth')}).`,
         t`**On the machine**: the logs directory is readable by its owner only (0700, 0600). Reading records with the command line needs that access; personal values also need the master key, kept outside the directory; ${code('dihya-logs verify')} needs only the public key. Commands that write take the directory's lock.`,

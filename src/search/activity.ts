@@ -21,14 +21,19 @@ export interface ActivityCounts {
   readonly failedSignIns: BucketCount[];
   /** Events with outcome denied, per bucket. */
   readonly denied: BucketCount[];
-  /** The 10 most frequent event types. */
+  /** The `top` most frequent event types. */
   readonly topEvents: Array<{ event: string; count: number }>;
-  /** The 10 most frequent actors (pseudonyms or token ids) of the security channel. */
-  readonly topSecuritySources: Array<{ actor: string; count: number }>;
+  /**
+   * The `top` most frequent sources of the security channel's records, in their stored form (a
+   * pseudonym, or an id kept as it is). A record's source is its actor's id; without one, its
+   * subject: an actor known by an e-mail address or an IP only has no id, and the subject
+   * inferred from that address is the same pseudonym in each of its records.
+   */
+  readonly topSecuritySources: Array<{ source: string; count: number }>;
 }
 
-/** Count the records of a span for the dashboard. */
-export function activityCounts(db: IndexDb, span: ActivitySpan): ActivityCounts {
+/** Count the records of a span for the dashboard; the top lists have `top` entries at most. */
+export function activityCounts(db: IndexDb, span: ActivitySpan, top = 10): ActivityCounts {
   const c = db.connection;
   const { sinceMs, untilMs, bucketMs } = span;
   const byChannelLevel = c
@@ -43,19 +48,21 @@ export function activityCounts(db: IndexDb, span: ActivitySpan): ActivityCounts 
     .all(bucketMs, sinceMs, untilMs)
     .map((r) => ({ bucket: r.t, channel: r.channel, levelRank: r.level_rank, records: r.n }));
   const topEvents = c
-    .prepare<[number, number], { event: string; count: number }>(
+    .prepare<[number, number, number], { event: string; count: number }>(
       `SELECT e.text AS event, count(*) AS count FROM records r JOIN refs e ON e.id = r.event
-       WHERE r.ts_ms >= ? AND r.ts_ms < ? GROUP BY r.event ORDER BY count DESC, event LIMIT 10`,
+       WHERE r.ts_ms >= ? AND r.ts_ms < ? GROUP BY r.event ORDER BY count DESC, event LIMIT ?`,
     )
-    .all(sinceMs, untilMs);
+    .all(sinceMs, untilMs, top);
+  // actor_ref and sub are ids in the same refs table: an actor who is also the subject of
+  // other records is one source, not two.
   const topSecuritySources = c
-    .prepare<[number, number], { actor: string; count: number }>(
-      `SELECT a.text AS actor, count(*) AS count FROM records r
-       JOIN state s ON s.channel_no = r.channel JOIN refs a ON a.id = r.actor_ref
+    .prepare<[number, number, number], { source: string; count: number }>(
+      `SELECT k.text AS source, count(*) AS count FROM records r
+       JOIN state s ON s.channel_no = r.channel JOIN refs k ON k.id = coalesce(r.actor_ref, r.sub)
        WHERE s.channel = 'security' AND r.ts_ms >= ? AND r.ts_ms < ?
-       GROUP BY r.actor_ref ORDER BY count DESC, actor LIMIT 10`,
+       GROUP BY k.id ORDER BY count DESC, source LIMIT ?`,
     )
-    .all(sinceMs, untilMs);
+    .all(sinceMs, untilMs, top);
   const series = (where: string): BucketCount[] =>
     c
       .prepare<[number, number, number], { t: number; n: number }>(

@@ -56,6 +56,14 @@ export class ServiceEvents {
     });
   }
 
+  /**
+   * The end of a read that streamed (a tail): what it sent, once the stream has closed. Not
+   * awaited, there is nobody left to answer; a failure to record it is reported.
+   */
+  readEnded(request: FastifyRequest, what: string, data: Record<string, unknown>): void {
+    this.read(request, what, data).catch((err: unknown) => this.onError(asLogsError(err)));
+  }
+
   /** An administrative action (tokens, verification runs). */
   async admin(
     request: FastifyRequest,

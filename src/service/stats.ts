@@ -1,3 +1,4 @@
+import type { SubjectLookup } from '../crypto/subjects.js';
 import { LogsError } from '../errors.js';
 import { LEVEL_RANK } from '../event/levels.js';
 import { activityCounts, type BucketCount, type IndexDb } from '../search/index.js';
@@ -20,19 +21,36 @@ export interface Stats {
   /** Events with outcome denied. */
   readonly denied: number[];
   readonly topEvents: Array<{ event: string; count: number }>;
-  /** Actors (pseudonyms or token ids) of security events, most frequent first. */
-  readonly topSecuritySources: Array<{ actor: string; count: number }>;
+  /** Who security events came from, most frequent first (see SecuritySource). */
+  readonly topSecuritySources: SecuritySource[];
+}
+
+/**
+ * One source of security events: its actor's id, or, for an actor known only by an e-mail
+ * address or an IP, the subject inferred from it (the same pseudonym in each of its records).
+ */
+export interface SecuritySource {
+  /** As stored: a pseudonym, or an id the configuration keeps as it is. */
+  readonly source: string;
+  /**
+   * Who the pseudonym is (a user id, an e-mail address, an IP), for a reader allowed to see
+   * personal values; absent for the others and for an erased person.
+   */
+  readonly id?: string;
+  readonly count: number;
 }
 
 /**
  * Counts for the dashboard, straight from the index (its secondary index on time): per bucket,
  * per channel and level, failed sign-ins and denied accesses; top event types and top sources
- * of security events over the span.
+ * of security events over the span. With `keys` (a reader allowed to see personal values), each
+ * source's pseudonym is turned back into who it is through the keystore.
  */
 export function statsOf(
   db: IndexDb,
-  q: { since?: string; until?: string; bucket?: string },
+  q: { since?: string; until?: string; bucket?: string; top?: number },
   nowMs: number,
+  keys?: SubjectLookup,
 ): Stats {
   const bucket = (q.bucket ?? 'hour') as keyof typeof BUCKETS;
   const size = BUCKETS[bucket];
@@ -48,7 +66,7 @@ export function statsOf(
     );
   const zeros = (): number[] => new Array<number>(n).fill(0);
   const slot = (t: number): number => Math.min(n - 1, Math.floor((t - first) / size));
-  const counts = activityCounts(db, { sinceMs: since, untilMs: until, bucketMs: size });
+  const counts = activityCounts(db, { sinceMs: since, untilMs: until, bucketMs: size }, q.top);
   const byChannel: Record<string, number[]> = {};
   const byLevel: Record<string, number[]> = {};
   for (const r of counts.byChannelLevel) {
@@ -76,6 +94,15 @@ export function statsOf(
     failedSignIns: series(counts.failedSignIns),
     denied: series(counts.denied),
     topEvents: counts.topEvents,
-    topSecuritySources: counts.topSecuritySources,
+    topSecuritySources: counts.topSecuritySources.map(({ source, count }) => {
+      const id = keys === undefined ? undefined : idOf(keys, source);
+      return id === undefined ? { source, count } : { source, id, count };
+    }),
   };
+}
+
+/** The id behind a pseudonym; undefined for an id stored as it is, and for an erased person. */
+function idOf(keys: SubjectLookup, source: string): string | undefined {
+  const id = keys.idOf(source);
+  return id === source ? undefined : id;
 }

@@ -3,6 +3,7 @@ import {
   existsSync,
   lstatSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   statSync,
 } from 'node:fs';
@@ -17,6 +18,7 @@ import { listRequests } from '../../gdpr/requests.js';
 import { principalOf } from '../auth.js';
 import { GDPR, type ServiceContext } from '../context.js';
 import { actorOf } from '../events.js';
+import { readSubjects } from './read.js';
 
 const subjects = {
   type: 'array',
@@ -41,6 +43,20 @@ function bundleFiles(dir: string): string[] {
       ? plain(receipts).map((f) => `${RECEIPTS_DIR}/${f}`)
       : [];
   return [...plain(dir), ...nested];
+}
+
+/**
+ * The people a bundle is about (summary.json's `subjects`). Parse defensively: the file sits in
+ * the logs directory, anyone with disk access may have edited it.
+ */
+function bundleSubjects(dir: string): unknown[] {
+  try {
+    const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as unknown;
+    const subjects = (summary as { subjects?: unknown } | null)?.subjects;
+    return Array.isArray(subjects) ? subjects.slice(0, 10) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** GDPR requests: exports and their download, erasures, and the request register. */
@@ -116,7 +132,13 @@ function exportRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       if (path.dirname(dir) !== root)
         throw new LogsError('PATH_UNSAFE', 'the bundle is not in export/');
       const files = bundleFiles(dir);
-      await ctx.events.read(request, 'export download', { request: id, files: files.length });
+      const people = readSubjects(ctx);
+      for (const subject of bundleSubjects(dir)) people.addId(subject);
+      await ctx.events.read(request, 'export download', {
+        request: id,
+        files: files.length,
+        ...people.data(),
+      });
       const pack = tarOf(dir, id, files);
       return reply
         .type('application/x-tar')
@@ -205,7 +227,12 @@ function registerRoute(app: FastifyInstance, ctx: ServiceContext): void {
         ctx.logs.keys.subjectLookup(),
         ctx.logs.keys.channelKeyring(),
       );
-      await ctx.events.read(request, 'request register', { count: requests.length });
+      const people = readSubjects(ctx);
+      for (const r of requests) people.addId(r.subject);
+      await ctx.events.read(request, 'request register', {
+        count: requests.length,
+        ...people.data(),
+      });
       return { requests };
     },
   );

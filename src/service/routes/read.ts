@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogsError } from '../../errors.js';
+import { ReadSubjects } from '../../gdpr/read-subjects.js';
 import { parseFilter, type QueryFilter } from '../../query/filter.js';
 import { resultObject } from '../../query/format.js';
 import { readOne } from '../../query/query.js';
@@ -70,6 +71,18 @@ export function filterForAudit(q: FilterQuery): Record<string, unknown> {
   return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined));
 }
 
+/**
+ * Whose records a read returns, for its audit record: the export of any of those people lists
+ * the read as a consultation of their data (docs/gdpr.md).
+ */
+export function readSubjects(ctx: ServiceContext): ReadSubjects {
+  return new ReadSubjects({
+    pseudonymOf: (id) => ctx.logs.keys.pseudonymOf(id),
+    personTypes: ctx.logs.config.classification.personTypes,
+    maxRecordBytes: ctx.logs.config.limits.maxRecordBytes,
+  });
+}
+
 export function reveals(request: FastifyRequest): boolean {
   return REVEALING.includes(principalOf(request).role);
 }
@@ -115,9 +128,13 @@ function eventsRoute(app: FastifyInstance, ctx: ServiceContext): void {
         },
         reveals(request),
       );
+      const subjects = readSubjects(ctx);
+      subjects.addFilter(filter);
+      for (const r of result.records) subjects.addRecord(r.record);
       await ctx.events.read(request, 'query', {
         filter: filterForAudit(q),
         count: result.records.length,
+        ...subjects.data(),
       });
       const locked = (result.indexed?.channels ?? []).filter((c) => c.locked).map((c) => c.channel);
       return { ...resultObject(result), ...(locked.length > 0 ? { locked } : {}) };
@@ -164,7 +181,9 @@ function recordRoute(app: FastifyInstance, ctx: ServiceContext): void {
           'NOT_FOUND',
           `no record ${channel} #${seq} (never written, removed by retention, or an erased person's)`,
         );
-      await ctx.events.read(request, 'record', { channel, seq, count: 1 });
+      const subjects = readSubjects(ctx);
+      subjects.addRecord(r.record);
+      await ctx.events.read(request, 'record', { channel, seq, count: 1, ...subjects.data() });
       return { channel, seq, status: r.status, file: r.file, record: r.record };
     },
   );
@@ -179,7 +198,7 @@ function statsRoute(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'Counts for charts',
         description:
-          'Records per time bucket, per channel and per level; failed sign-ins and denied accesses per bucket; top event types; top actors of security events (pseudonyms). Default: the last 24 hours by hour.',
+          'Records per time bucket, per channel and per level; failed sign-ins and denied accesses per bucket; the `top` event types and sources of security events (a source is the actor, or for an actor known only by an e-mail address or an IP, the subject inferred from it: its pseudonym as `source`, and who it is as `id` for the dpo and admin roles). Default: the last 24 hours by hour.',
         tags: ['read'],
         querystring: {
           type: 'object',
@@ -195,8 +214,16 @@ function statsRoute(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request) => {
       await ctx.index.caughtUp();
-      const stats = statsOf(ctx.index.db, request.query, ctx.clock());
-      await ctx.events.read(request, 'stats', { since: stats.since, until: stats.until });
+      const keys = reveals(request) ? ctx.logs.keys.subjectLookup() : undefined;
+      const stats = statsOf(ctx.index.db, request.query, ctx.clock(), keys);
+      // The top sources name people (by pseudonym, by id for dpo and admin): each is consulted.
+      const subjects = readSubjects(ctx);
+      for (const s of stats.topSecuritySources) subjects.addId(s.source);
+      await ctx.events.read(request, 'stats', {
+        since: stats.since,
+        until: stats.until,
+        ...subjects.data(),
+      });
       return stats;
     },
   );

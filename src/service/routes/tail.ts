@@ -1,10 +1,17 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { openIfSealed } from '../../crypto/body-cipher.js';
-import { recordMatcher } from '../../query/filter.js';
+import { recordMatcher, type QueryFilter } from '../../query/filter.js';
 import { reveal } from '../../pipeline/reveal.js';
 import { FileFollower } from '../../store/file/index.js';
 import { READERS, type ServiceContext } from '../context.js';
-import { FILTER_QUERYSTRING, filterForAudit, filterOf, reveals, type FilterQuery } from './read.js';
+import {
+  FILTER_QUERYSTRING,
+  filterForAudit,
+  filterOf,
+  readSubjects,
+  reveals,
+  type FilterQuery,
+} from './read.js';
 
 const POLL_MS = 250;
 const HEARTBEAT_MS = 15_000;
@@ -40,6 +47,39 @@ function decodePosition(text: unknown, channels: readonly string[]): Position | 
   }
 }
 
+type Rec = Record<string, unknown>;
+
+/**
+ * A tail's audit records: one before it starts (its filter, the people the filter names), and
+ * one when a stream that sent records ends, naming whose records it sent (docs/gdpr.md).
+ */
+async function auditedTail(
+  ctx: ServiceContext,
+  request: FastifyRequest<{ Querystring: FilterQuery }>,
+  filter: QueryFilter,
+): Promise<{ sent: (record: Rec) => void; ended: () => void }> {
+  const named = readSubjects(ctx);
+  named.addFilter(filter);
+  const { filter_subjects: people } = named.data();
+  const audited = { filter: filterForAudit(request.query) };
+  await ctx.events.read(request, 'tail', {
+    ...audited,
+    ...(people === undefined ? {} : { filter_subjects: people }),
+  });
+  const subjects = readSubjects(ctx);
+  let count = 0;
+  return {
+    sent: (record) => {
+      count += 1;
+      subjects.addRecord(record);
+    },
+    ended: () => {
+      if (count > 0)
+        ctx.events.readEnded(request, 'tail ended', { ...audited, count, ...subjects.data() });
+    },
+  };
+}
+
 /**
  * Live tail as Server-Sent Events: each matching record as one `data:` line of JSON, with an
  * id that resumes the stream (`Last-Event-ID`: the records written meanwhile are sent first,
@@ -64,7 +104,7 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       const channels = filter.channels ?? ctx.logs.channels;
       const revealing = reveals(request);
       const logId = ctx.logs.logId;
-      await ctx.events.read(request, 'tail', { filter: filterForAudit(request.query) });
+      const audit = await auditedTail(ctx, request, filter);
       // Followers start at the end of the files before the backlog is read: nothing written
       // in between is missed, and what both see is sent once (by seq).
       const followers = new Map(
@@ -84,11 +124,12 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         'x-accel-buffering': 'no',
       });
       raw.write(': dihya-logs tail\n\n');
-      const send = (channel: string, seq: number, ts: number, record: unknown): void => {
+      const send = (channel: string, seq: number, ts: number, record: Rec): void => {
         if (seq <= (pos.p[channel] ?? 0)) return;
         pos.p[channel] = seq;
         pos.t = Math.max(pos.t, ts);
         raw.write(`id: ${encodePosition(pos)}\nevent: record\ndata: ${JSON.stringify(record)}\n\n`);
+        audit.sent(record);
       };
       let closed = false;
       if (resume !== undefined) {
@@ -135,6 +176,7 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         for (const f of followers.values()) f.close();
         ctx.streams.delete(stop);
         raw.end();
+        audit.ended();
       };
       ctx.streams.add(stop);
       request.raw.once('close', stop);

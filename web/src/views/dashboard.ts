@@ -10,7 +10,8 @@ interface Stats {
   failedSignIns: number[];
   denied: number[];
   topEvents: Array<{ event: string; count: number }>;
-  topSecuritySources: Array<{ actor: string; count: number }>;
+  /** `id` (who the pseudonym is) only for the roles that see personal values. */
+  topSecuritySources: Array<{ source: string; id?: string; count: number }>;
 }
 
 const COLOURS = [
@@ -55,7 +56,10 @@ function lineChart(
 }
 
 /** Horizontal bars as <meter> elements: no style needed, and read out by screen readers. */
-function bars(title: string, rows: Array<{ label: string; count: number }>): HTMLElement {
+function bars(
+  title: string,
+  rows: Array<{ label: string; count: number; title?: string }>,
+): HTMLElement {
   const max = Math.max(1, ...rows.map((r) => r.count));
   return h(
     'figure',
@@ -70,7 +74,7 @@ function bars(title: string, rows: Array<{ label: string; count: number }>): HTM
             h(
               'li',
               {},
-              h('span', { class: 'bar-label' }, r.label),
+              h('span', { class: 'bar-label', title: r.title }, r.label),
               h('meter', { min: 0, max, value: r.count, 'aria-label': `${r.label}: ${r.count}` }),
               h('span', { class: 'bar-count' }, r.count),
             ),
@@ -128,7 +132,12 @@ export function dashboardView(root: HTMLElement): () => void {
         ),
         bars(
           t('topSources'),
-          st.topSecuritySources.map((e) => ({ label: e.actor, count: e.count })),
+          // Who it is for dpo and admin, with the pseudonym (what other views show) on hover.
+          st.topSecuritySources.map((e) =>
+            e.id === undefined
+              ? { label: e.source, count: e.count }
+              : { label: e.id, count: e.count, title: e.source },
+          ),
         ),
       );
     } catch (err) {
