@@ -35,6 +35,19 @@ interface Row {
   revoked: string | null;
 }
 
+/**
+ * Days a token lives when nobody chose: the service's first admin token, and a rotated token
+ * that had no expiry. Long enough not to lock anyone out in the first weeks, short enough that
+ * a forgotten bootstrap token does not outlive its setup.
+ */
+export const TOKEN_DEFAULT_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/** `now` plus TOKEN_DEFAULT_DAYS. */
+export function defaultExpiry(now = Date.now()): Date {
+  return new Date(now + TOKEN_DEFAULT_DAYS * DAY_MS);
+}
+
 // `dl_` + 12 hex (the public id, to find the row) + `_` + 43 base64url (256 random bits).
 const TOKEN_FORM = /^dl_([0-9a-f]{12})_([\w-]{43})$/;
 // last_used is written at most this often per token: a read on every request, not a write.
@@ -181,7 +194,7 @@ export function parseExpiry(text: string, now = Date.now()): Date {
   const m = /^(\d{1,5})([dhm])$/.exec(text.trim());
   if (m !== null) {
     const n = Number(m[1]);
-    const unit = m[2] === 'd' ? 86_400_000 : m[2] === 'h' ? 3_600_000 : 60_000;
+    const unit = m[2] === 'd' ? DAY_MS : m[2] === 'h' ? 3_600_000 : 60_000;
     return new Date(now + n * unit);
   }
   const t = Date.parse(text);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { TOKEN_DEFAULT_DAYS } from '../access/tokens.js';
 import { loadMasterKey, masterKeySource } from '../crypto/masterkey.js';
 import { LogsError } from '../errors.js';
 import { startService } from '../service/serve.js';
@@ -20,7 +21,8 @@ export function registerServe(program: Command, io: Io): void {
     .option('--no-scheduler', 'do not run the built-in jobs in this process')
     .addHelpText(
       'after',
-      '\nOn first start with no admin token, one is created and printed once.\n' +
+      '\nOn first start with no admin token, one is created and printed once; it expires in\n' +
+        `${TOKEN_DEFAULT_DAYS} days (dihya-logs token rotate ID, the service stopped, replaces it).\n` +
         'SIGINT or SIGTERM stops it: no new connections, requests under way finish, buffered\n' +
         'records are written and checkpointed, then it exits.',
     )

@@ -1,16 +1,34 @@
 import type { Command } from 'commander';
-import { ROLES, TokenStore, isRole, parseExpiry, type TokenInfo } from '../access/tokens.js';
+import {
+  ROLES,
+  TOKEN_DEFAULT_DAYS,
+  TokenStore,
+  defaultExpiry,
+  isRole,
+  parseExpiry,
+  type TokenInfo,
+} from '../access/tokens.js';
 import { LogsError } from '../errors.js';
+import type { LogCore } from '../log/core.js';
 import { LogLayout, readMeta } from '../store/file/index.js';
 import { configFor, type Io } from './context.js';
 import { openForCli } from './open.js';
 import { escapeTerminal } from './terminal.js';
 
-/** `dihya-logs token create|list|revoke`: the service's tokens (only their hashes are kept). */
+type Made = ReturnType<TokenStore['create']>;
+
+/** `dihya-logs token create|list|revoke|rotate`: the service's tokens (only hashes are kept). */
 export function registerToken(program: Command, io: Io): void {
   const token = program
     .command('token')
-    .description('service tokens: create (shown once), list, revoke');
+    .description('service tokens: create (shown once), list, revoke, rotate');
+  registerCreate(token, io);
+  registerList(token, io);
+  registerRevoke(token, io);
+  registerRotate(token, io);
+}
+
+function registerCreate(token: Command, io: Io): void {
   token
     .command('create')
     .description('make a token for a role; it is printed once, only its hash is kept')
@@ -27,38 +45,16 @@ export function registerToken(program: Command, io: Io): void {
           throw new LogsError('USAGE', `--role: expected one of ${ROLES.join(', ')}`);
         const role = opts.role;
         const expires = opts.expires === undefined ? undefined : parseExpiry(opts.expires);
-        // Recorded as an audit event: that writes to the log, so it takes the directory's lock
-        // (while the service runs, use its admin page or POST /v1/tokens).
-        const logs = await openForCli(cmd, 'token create');
-        const tokens = TokenStore.open(new LogLayout(logs.dir).keysDir);
-        try {
+        await withTokens(cmd, 'token create', async (logs, tokens) => {
           const made = tokens.create(role, opts.name, expires);
-          await logs.audit({
-            event: 'token.created',
-            outcome: 'success',
-            msg: `token ${made.info.id} created from the command line`,
-            actor: 'cli',
-            data: {
-              token_id: made.info.id,
-              name: made.info.name,
-              role,
-              expires: made.info.expires ?? null,
-            },
-          });
-          if (opts.json === true)
-            io.out(`${JSON.stringify({ token: made.token, ...made.info }, null, 2)}\n`);
-          else {
-            io.out(`${made.token}\n`);
-            io.err(
-              `token ${made.info.id} (${role}, ${escapeTerminal(made.info.name)}) created; it is shown once\n`,
-            );
-          }
-        } finally {
-          tokens.close();
-          await logs.close();
-        }
+          await recordCreated(logs, made, 'created from the command line');
+          showMade(io, made, opts.json === true);
+        });
       },
     );
+}
+
+function registerList(token: Command, io: Io): void {
   token
     .command('list')
     .description('every token: id, role, name, dates (never a secret)')
@@ -74,38 +70,159 @@ export function registerToken(program: Command, io: Io): void {
         tokens.close();
       }
     });
+}
+
+function registerRevoke(token: Command, io: Io): void {
   token
     .command('revoke')
     .description('revoke a token by id: it stops working at once')
     .argument('<id>', 'the token id (12 hex digits, from token list)')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      if (!/^[0-9a-f]{12}$/.test(id)) throw new LogsError('USAGE', 'id: expected 12 hex digits');
-      const logs = await openForCli(cmd, 'token revoke');
-      const tokens = TokenStore.open(new LogLayout(logs.dir).keysDir);
-      try {
-        const before = tokens.get(id);
-        if (before === undefined) throw new LogsError('NOT_FOUND', 'no token with that id');
-        // Said, not repeated: a second revocation changes nothing, so the audit trail gets no
-        // second event (we hold the directory's lock, so nobody revokes it meanwhile).
-        if (before.revoked !== undefined)
-          throw new LogsError(
-            'TOKEN_ALREADY_REVOKED',
-            `token ${id} was already revoked at ${before.revoked}; nothing recorded`,
-          );
-        if (!tokens.revoke(id)) throw new LogsError('NOT_FOUND', 'no token with that id');
-        await logs.audit({
-          event: 'token.revoked',
-          outcome: 'success',
-          msg: `token ${id} revoked from the command line`,
-          actor: 'cli',
-          data: { token_id: id },
-        });
+      checkId(id);
+      await withTokens(cmd, 'token revoke', async (logs, tokens) => {
+        revocable(tokens, id);
+        await revoke(logs, tokens, id, 'revoked from the command line');
         io.out(`token ${id} revoked\n`);
-      } finally {
-        tokens.close();
-        await logs.close();
-      }
+      });
     });
+}
+
+function registerRotate(token: Command, io: Io): void {
+  token
+    .command('rotate')
+    .description(
+      'replace a token: a new one of the same role and name (printed once), then the old one revoked',
+    )
+    .argument('<id>', 'the token id (12 hex digits, from token list)')
+    .option(
+      '--expires <when>',
+      `expiry of the new token: 30d, 12h, 90m or an ISO date (default: the old token's lifetime, or ${TOKEN_DEFAULT_DAYS}d when it had none)`,
+    )
+    .option('--json', 'print as JSON')
+    .action(async (id: string, opts: { expires?: string; json?: boolean }, cmd: Command) => {
+      checkId(id);
+      const chosen = opts.expires === undefined ? undefined : parseExpiry(opts.expires);
+      await withTokens(cmd, 'token rotate', async (logs, tokens) => {
+        const old = revocable(tokens, id);
+        const made = tokens.create(old.role, old.name, chosen ?? successorExpiry(old));
+        await recordCreated(logs, made, `created from the command line to replace ${id}`, id);
+        try {
+          await revoke(
+            logs,
+            tokens,
+            id,
+            `revoked from the command line, replaced by ${made.info.id}`,
+          );
+        } catch (err) {
+          // The new token exists and is recorded: show it, or nobody could ever use it.
+          showMade(io, made, opts.json === true, id);
+          io.err(
+            `token ${id} may still work: check dihya-logs token list, then dihya-logs token revoke ${id}\n`,
+          );
+          throw err;
+        }
+        showMade(io, made, opts.json === true, id);
+        if (opts.json !== true) io.err(`token ${id} revoked\n`);
+      });
+    });
+}
+
+/**
+ * Open the logs (the directory's lock: token changes are audit events, and no one else revokes
+ * meanwhile) and the token store, run `fn`, close both.
+ */
+async function withTokens(
+  cmd: Command,
+  what: string,
+  fn: (logs: LogCore, tokens: TokenStore) => Promise<void>,
+): Promise<void> {
+  // While the service runs this fails with LOGS_LOCKED: use its admin page or /v1/tokens.
+  const logs = await openForCli(cmd, what);
+  const tokens = TokenStore.open(new LogLayout(logs.dir).keysDir);
+  try {
+    await fn(logs, tokens);
+  } finally {
+    tokens.close();
+    await logs.close();
+  }
+}
+
+function checkId(id: string): void {
+  if (!/^[0-9a-f]{12}$/.test(id)) throw new LogsError('USAGE', 'id: expected 12 hex digits');
+}
+
+/** The token `id`, if it can be revoked: NOT_FOUND or TOKEN_ALREADY_REVOKED otherwise. */
+function revocable(tokens: TokenStore, id: string): TokenInfo {
+  const before = tokens.get(id);
+  if (before === undefined) throw new LogsError('NOT_FOUND', 'no token with that id');
+  // Said, not repeated: a second revocation changes nothing, so the audit trail gets no
+  // second event.
+  if (before.revoked !== undefined)
+    throw new LogsError(
+      'TOKEN_ALREADY_REVOKED',
+      `token ${id} was already revoked at ${before.revoked}; nothing recorded`,
+    );
+  return before;
+}
+
+async function recordCreated(
+  logs: LogCore,
+  made: Made,
+  how: string,
+  replaces?: string,
+): Promise<void> {
+  const { id, name, role, expires } = made.info;
+  await logs.audit({
+    event: 'token.created',
+    outcome: 'success',
+    msg: `token ${id} ${how}`,
+    actor: 'cli',
+    data: {
+      token_id: id,
+      name,
+      role,
+      expires: expires ?? null,
+      ...(replaces === undefined ? {} : { replaces }),
+    },
+  });
+}
+
+async function revoke(logs: LogCore, tokens: TokenStore, id: string, how: string): Promise<void> {
+  if (!tokens.revoke(id)) throw new LogsError('NOT_FOUND', 'no token with that id');
+  await logs.audit({
+    event: 'token.revoked',
+    outcome: 'success',
+    msg: `token ${id} ${how}`,
+    actor: 'cli',
+    data: { token_id: id },
+  });
+}
+
+/** The token on stdout (its only showing), what it is on stderr; or all of it as JSON. */
+function showMade(io: Io, made: Made, json: boolean, replaces?: string): void {
+  const { id, role, name, expires } = made.info;
+  if (json) {
+    const extra = replaces === undefined ? {} : { replaces };
+    io.out(`${JSON.stringify({ token: made.token, ...made.info, ...extra }, null, 2)}\n`);
+    return;
+  }
+  io.out(`${made.token}\n`);
+  io.err(
+    `token ${id} (${role}, ${escapeTerminal(name)}) created${expires === undefined ? '' : `, expires ${expires}`}; it is shown once\n`,
+  );
+}
+
+// A stored lifetime is bounded as parseExpiry bounds a typed one (99999 days): the store is a
+// file, and a date past year 275760 would make toISOString throw.
+const MAX_LIFE_MS = 99_999 * 86_400_000;
+
+/** The successor lives as long as the token it replaces; TOKEN_DEFAULT_DAYS if that had no end. */
+function successorExpiry(old: TokenInfo, now = Date.now()): Date {
+  const life =
+    old.expires === undefined ? Number.NaN : Date.parse(old.expires) - Date.parse(old.created);
+  return Number.isFinite(life) && life > 0 && life <= MAX_LIFE_MS
+    ? new Date(now + life)
+    : defaultExpiry(now);
 }
 
 function formatTokens(list: readonly TokenInfo[]): string {

@@ -7,7 +7,7 @@ import { Scheduler, type JobFn, type JobSpec } from '../scheduler/scheduler.js';
 import { LogLayout } from '../store/file/index.js';
 import { buildApp, type ServiceApp } from './app.js';
 import type { ServiceContext } from './context.js';
-import { TokenStore } from '../access/tokens.js';
+import { TOKEN_DEFAULT_DAYS, TokenStore, defaultExpiry } from '../access/tokens.js';
 import { DetectionEngine } from '../detect/engine.js';
 import { startWitnessing, type Witnessing } from './witnessing.js';
 
@@ -112,23 +112,31 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   }
 }
 
-/** At a start with no admin token, make one and show it once. */
+/**
+ * At a start with no usable admin token (none yet, or all revoked or expired), make one and
+ * show it once. It expires in TOKEN_DEFAULT_DAYS: a bootstrap secret pasted into a terminal
+ * should not stay valid for ever (doctor warns about tokens that do).
+ */
 async function ensureAdminToken(
   tokens: TokenStore,
   logs: LogCore,
   say: (line: string) => void,
 ): Promise<void> {
   if (tokens.activeCount('admin') !== 0) return;
-  const made = tokens.create('admin', 'first admin');
+  const made = tokens.create('admin', 'first admin', defaultExpiry());
+  const { id, expires } = made.info;
   await logs.audit({
     event: 'token.created',
     outcome: 'success',
-    msg: `token ${made.info.id} created at first start (no admin token existed)`,
+    msg: `token ${id} created at first start (no admin token existed)`,
     actor: 'dihya-logs',
-    data: { token_id: made.info.id, name: made.info.name, role: 'admin' },
+    data: { token_id: id, name: made.info.name, role: 'admin', expires: expires ?? null },
   });
   say('No admin token existed: one was created. It is shown once; keep it safe:');
   say(`  ${made.token}`);
+  say(
+    `It expires at ${expires ?? '?'} (in ${TOKEN_DEFAULT_DAYS} days). Before then, with the service stopped: dihya-logs token rotate ${id} (or make another admin token on the admin page, then revoke this one)`,
+  );
   say('Create others with the admin page or: dihya-logs token create --role ROLE --name NAME');
 }
 
