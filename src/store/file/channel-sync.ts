@@ -108,7 +108,11 @@ function startSync(s: WriterState): void {
       s.syncing = false;
       // The file was rotated meanwhile: its descriptor was kept open for this sync only.
       if (fd !== s.fd) closeSync(fd);
-      if (err) {
+      // Closed meanwhile (closeSync, at process exit): the close synced everything written, this
+      // batch included, before it closed the descriptor, so a late error of this sync (EBADF)
+      // is not a failure of these records.
+      const closedPast = s.closed && target.seq <= s.syncedState.seq;
+      if (err && !closedPast) {
         syncFailed(s, err, batch);
         return;
       }
