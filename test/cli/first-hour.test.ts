@@ -5,17 +5,9 @@ import path from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import tar from 'tar-stream';
 import { tempDir } from '../helpers.js';
-import { cli } from './run.js';
+import { cli, initialized } from './run.js';
 
 // The CLI items of issue 19: erase --dry-run, verify-bundle, a second token revoke, tail -n.
-
-function initialized(): { cwd: string; env: Record<string, string> } {
-  const cwd = tempDir();
-  const env = { DIHYA_LOGS_MASTER_KEY: randomBytes(32).toString('base64') };
-  const r = cli(cwd, ['init'], env);
-  assert.equal(r.code, 0, r.stderr);
-  return { cwd, env };
-}
 
 function ok(r: { code: number | null; stdout: string; stderr: string }): string {
   assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -30,7 +22,7 @@ function events(cwd: string, env: Record<string, string>, event: string): unknow
 
 /** A person with records, exported: the bundle's directory. */
 function exported(): { cwd: string; env: Record<string, string>; bundle: string } {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   ok(cli(cwd, ['write', '--event', 'user.login', '--actor', 'u-1', '--msg', 'signed in'], env));
   ok(cli(cwd, ['write', '--level', 'AUDIT', '--event', 'user.updated', '--actor', 'u-1'], env));
   const report = JSON.parse(ok(cli(cwd, ['export', '--subject', 'u-1', '--json'], env))) as {
@@ -83,7 +75,7 @@ function downloadEntries(bundle: string): TarEntry[] {
 }
 
 test('erase --dry-run needs no --reason and records nothing; the erasure itself still needs one', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   ok(cli(cwd, ['write', '--event', 'user.login', '--actor', 'u-1'], env));
   const dry = cli(cwd, ['erase', '--subject', 'u-1', '--dry-run'], env);
   assert.equal(dry.code, 0, dry.stderr);
@@ -191,7 +183,7 @@ test('verify-bundle checks the tar a download gives, and refuses a hostile archi
 });
 
 test('token revoke of a revoked token says when, exits non-zero and records nothing', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const made = JSON.parse(
     ok(cli(cwd, ['token', 'create', '--role', 'auditor', '--name', 'ci', '--json'], env)),
   ) as { id: string };
@@ -210,7 +202,7 @@ test('token revoke of a revoked token says when, exits non-zero and records noth
 });
 
 test('tail -n N prints the last N of all channels merged by time; with one --channel, its last N', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   ok(cli(cwd, ['write', '--msg', 'app 1'], env));
   ok(cli(cwd, ['write', '--level', 'AUDIT', '--event', 'a.b', '--msg', 'audit 1'], env));
   ok(cli(cwd, ['write', '--msg', 'app 2'], env));

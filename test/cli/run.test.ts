@@ -3,18 +3,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { openLogs } from '../../src/log/open.js';
-import { readRecords, tempDir } from '../helpers.js';
-import { CLI, cli, cliSpawn, type CliResult } from './run.js';
 
-function initialized(): { cwd: string; env: Record<string, string> } {
-  const cwd = tempDir();
-  const env = { DIHYA_LOGS_MASTER_KEY: randomBytes(32).toString('base64') };
-  const r = cli(cwd, ['init'], env);
-  assert.equal(r.code, 0, r.stderr);
-  return { cwd, env };
-}
+import { openLogs } from '../../src/log/open.js';
+import { readRecords } from '../helpers.js';
+import { CLI, cli, cliSpawn, type CliResult, initialized } from './run.js';
 
 const node = process.execPath;
 
@@ -45,7 +37,7 @@ function cliAsync(cwd: string, args: string[], env: Record<string, string>): Pro
 }
 
 test('run passes the exit code and output through, and records start and end in scheduler without the arguments', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const script =
     "process.stdout.write('x'.repeat(1000)); process.stderr.write('y'.repeat(10)); process.exit(Number(process.argv[1]))";
   const failed = cli(cwd, ['run', '--job', 'nightly-backup', '--', node, '-e', script, '7'], env);
@@ -85,7 +77,7 @@ test('run passes the exit code and output through, and records start and end in 
 });
 
 test('a child killed by a signal: exit 128+N, and the signal recorded', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const r = cli(
     cwd,
     ['run', '--job', 'killed', '--', node, '-e', "process.kill(process.pid, 'SIGKILL')"],
@@ -100,7 +92,7 @@ test('a child killed by a signal: exit 128+N, and the signal recorded', () => {
 });
 
 test('SIGTERM and SIGINT sent to run are passed to the command', { timeout: 30_000 }, async () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const script =
     "for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => { console.log('got ' + s); process.exit(s === 'SIGTERM' ? 42 : 43); }); console.log('ready'); setTimeout(() => process.exit(99), 10000);";
   for (const [signal, code] of [
@@ -125,7 +117,7 @@ test('SIGTERM and SIGINT sent to run are passed to the command', { timeout: 30_0
 });
 
 test('--capture stores the end of the output, classified: secrets removed everywhere on disk', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const script = [
     "console.log('connecting with password=hunter2XYZ and key AKIAIOSFODNN7EXAMPLE');",
     "console.error('warning: disk 91% full');",
@@ -145,7 +137,7 @@ test('--capture stores the end of the output, classified: secrets removed everyw
 });
 
 test('--capture keeps the last 16 KiB of a long output, and says it was cut', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const script =
     "for (let i = 0; i < 5000; i++) console.log('line ' + String(i).padStart(5, '0')); console.log('THE END');";
   const r = cli(cwd, ['run', '--job', 'chatty', '--capture', '--', node, '-e', script], env);
@@ -161,7 +153,7 @@ test('--capture keeps the last 16 KiB of a long output, and says it was cut', ()
 });
 
 test('a command that is not found exits 127, one that cannot be executed 126; both recorded', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const missing = cli(cwd, ['run', '--job', 'x', '--', 'no-such-command-here'], env);
   assert.equal(missing.code, 127);
   assert.match(missing.stderr, /cannot run no-such-command-here: ENOENT/);
@@ -181,7 +173,7 @@ test('a command that is not found exits 127, one that cannot be executed 126; bo
 });
 
 test('--timeout stops the command: exit 124, recorded as timed out', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const r = cli(
     cwd,
     [
@@ -204,7 +196,7 @@ test('--timeout stops the command: exit 124, recorded as timed out', () => {
 });
 
 test('the logs are not held while the command runs: it can write to them itself', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const script = `require('node:child_process').execFileSync(process.execPath, [${JSON.stringify(CLI)}, 'write', '--msg', 'from inside'], { stdio: 'inherit' })`;
   const r = cli(cwd, ['run', '--job', 'nested', '--', node, '-e', script], env);
   assert.equal(r.code, 0, r.stderr);
@@ -217,7 +209,7 @@ test(
   'a lock held by another process is waited for; after 5 s run fails with LOGS_LOCKED and runs nothing',
   { timeout: 30_000 },
   async () => {
-    const { cwd, env } = initialized();
+    const { cwd, env } = initialized(true);
     const key = env.DIHYA_LOGS_MASTER_KEY;
     const open = () =>
       openLogs({
@@ -266,7 +258,7 @@ test(
 );
 
 test('usage errors exit 2 before anything is recorded', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   for (const args of [
     ['run', '--', node, '-e', '0'],
     ['run', '--job', 'bad name!', '--', node, '-e', '0'],

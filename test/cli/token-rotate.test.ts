@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+
 import { TokenStore } from '../../src/access/tokens.js';
-import { tempDir } from '../helpers.js';
-import { cli, type CliResult } from './run.js';
+import { cli, type CliResult, initialized } from './run.js';
 
 // `dihya-logs token rotate ID` (issue 19): one command to replace a token.
 
@@ -29,13 +28,6 @@ interface Listed {
 interface AuditRecord {
   actor?: unknown;
   data?: { token_id?: string; replaces?: string };
-}
-
-function initialized(): { cwd: string; env: Record<string, string> } {
-  const cwd = tempDir();
-  const env = { DIHYA_LOGS_MASTER_KEY: randomBytes(32).toString('base64') };
-  ok(cli(cwd, ['init'], env));
-  return { cwd, env };
 }
 
 function ok(r: CliResult): string {
@@ -63,7 +55,7 @@ function works(cwd: string, token: string): boolean {
 }
 
 test('token rotate: a new working token of the same role and name, the old one revoked, one event each', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const old = JSON.parse(
     ok(
       cli(
@@ -112,7 +104,7 @@ test('token rotate: a new working token of the same role and name, the old one r
 });
 
 test('token rotate: a token without expiry gets the default 30 days; --expires chooses; --json', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const old = JSON.parse(
     ok(cli(cwd, ['token', 'create', '--role', 'admin', '--name', 'ops', '--json'], env)),
   ) as Made;
@@ -140,7 +132,7 @@ test('token rotate: a token without expiry gets the default 30 days; --expires c
 });
 
 test('token rotate refuses a revoked token, an unknown one and a malformed id, recording nothing', () => {
-  const { cwd, env } = initialized();
+  const { cwd, env } = initialized(true);
   const made = JSON.parse(
     ok(cli(cwd, ['token', 'create', '--role', 'ingest', '--name', 'app', '--json'], env)),
   ) as Made;

@@ -7,20 +7,13 @@ import { pathToFileURL } from 'node:url';
 import { IndexDb } from '../../src/search/index.js';
 import { runQuery } from '../../src/query/query.js';
 import { LogLayout } from '../../src/store/file/index.js';
-import { REPO_ROOT, newLog, tempDir } from '../helpers.js';
-import { cli } from '../cli/run.js';
+import { REPO_ROOT, newLog } from '../helpers.js';
+import { cli, initialized } from '../cli/run.js';
 
 // What a new user meets in the first hour (issue 19): each as the README and docs say it.
 
-function initialized(): string {
-  const cwd = tempDir();
-  const r = cli(cwd, ['init']);
-  assert.equal(r.code, 0, r.stderr);
-  return cwd;
-}
-
 test('the library snippet works right after init: openLogs({ dir }) finds dihya-logs.yaml and its key file', () => {
-  const cwd = initialized();
+  const { cwd } = initialized();
   const api = pathToFileURL(path.join(REPO_ROOT, 'build', 'src', 'index.js')).href;
   // docs/library.md, as written, in the directory init ran in; no key in the environment.
   const script = `
@@ -48,7 +41,7 @@ test('the library snippet works right after init: openLogs({ dir }) finds dihya-
 });
 
 test('query and tail on a fresh, empty log answer no records, not LOGS_NOT_INITIALIZED', () => {
-  const cwd = initialized();
+  const { cwd } = initialized();
   const q = cli(cwd, ['query', '--format', 'json', '--no-progress']);
   assert.equal(q.code, 0, q.stderr);
   assert.doesNotMatch(q.stderr, /LOGS_NOT_INITIALIZED|does not exist/);

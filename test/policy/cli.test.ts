@@ -2,17 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { tempDir } from '../helpers.js';
-import { cli } from '../cli/run.js';
+import { cli, initialized } from '../cli/run.js';
 
 const mode = (p: string): number => statSync(p).mode & 0o777;
-
-function initialized(): string {
-  const cwd = tempDir();
-  const r = cli(cwd, ['init']);
-  assert.equal(r.code, 0, r.stderr);
-  return cwd;
-}
 
 // The app channel's retention in the configuration init writes (flow style, audit after it).
 const APP_RETENTION = /(min_days: 30, max_days: )90( \} \}\n {2}audit:)/;
@@ -44,7 +36,7 @@ function policyChanges(cwd: string): Array<Record<string, unknown>> {
 }
 
 test('init writes the policy as README.md (0600) in the logs directory, and verify does not mind it', () => {
-  const cwd = initialized();
+  const { cwd } = initialized();
   const readme = path.join(cwd, 'logs', 'README.md');
   assert.equal(mode(readme), 0o600);
   const text = readFileSync(readme, 'utf8');
@@ -61,7 +53,7 @@ test('init writes the policy as README.md (0600) in the logs directory, and veri
 });
 
 test('a retention changed in the configuration file is one config.policy.changed event at the next write; then none', () => {
-  const cwd = initialized();
+  const { cwd } = initialized();
   assert.equal(cli(cwd, ['write', '--msg', 'before']).code, 0);
   setAppMaxDays(cwd, 60);
   const w = cli(cwd, ['write', '--msg', 'after']);
@@ -83,7 +75,7 @@ test('a retention changed in the configuration file is one config.policy.changed
 });
 
 test('a README.md removed or edited is written again at the next open by the CLI; no policy event', () => {
-  const cwd = initialized();
+  const { cwd } = initialized();
   const file = path.join(cwd, 'logs', 'README.md');
   const original = readFileSync(file, 'utf8');
   writeFileSync(file, 'edited by hand\n');
@@ -97,7 +89,7 @@ test('a README.md removed or edited is written again at the next open by the CLI
 });
 
 test('init --exist-ok rewrites README.md when the configuration says another policy, and only then', () => {
-  const cwd = initialized();
+  const { cwd } = initialized();
   const same = cli(cwd, ['init', '--exist-ok', '--json']);
   assert.equal(same.code, 0, same.stderr);
   assert.equal((JSON.parse(same.stdout) as { readme: string }).readme, 'unchanged');
@@ -114,7 +106,7 @@ test('init --exist-ok rewrites README.md when the configuration says another pol
 });
 
 test('dihya-logs policy prints the Markdown policy of the configuration, or HTML; nothing is opened', () => {
-  const cwd = initialized();
+  const { cwd } = initialized();
   setAppMaxDays(cwd, 60);
   const md = cli(cwd, ['policy']);
   assert.equal(md.code, 0, md.stderr);

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { LogsError } from '../../src/errors.js';
-import { reportFailure, type Io } from '../../src/cli/context.js';
+import { reportFailure } from '../../src/cli/context.js';
 import { registerScheduler, type MakeJobs } from '../../src/cli/scheduler.js';
-import { readRecords, tempDir } from '../helpers.js';
+import { memoryIo, readRecords, tempDir } from '../helpers.js';
 import { cli, cliSpawn } from '../cli/run.js';
 
 function initialized(scheduler: Record<string, unknown>): {
@@ -142,14 +142,7 @@ async function inProcess(
   args: string[],
   makeJobs: MakeJobs,
 ): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    isTTY: false,
-    stdin: process.stdin,
-  };
+  const { io, out, err } = memoryIo();
   const keyFile = path.join(cwd, 'master.key');
   writeFileSync(keyFile, key, { mode: 0o600 });
   const program = new Command('dihya-logs')
@@ -172,9 +165,13 @@ async function inProcess(
       ],
       { from: 'user' },
     );
-    return { code: typeof process.exitCode === 'number' ? process.exitCode : 0, out, err };
+    return {
+      code: typeof process.exitCode === 'number' ? process.exitCode : 0,
+      out: out(),
+      err: err(),
+    };
   } catch (e) {
-    return { code: reportFailure(e, io, false), out, err };
+    return { code: reportFailure(e, io, false), out: out(), err: err() };
   } finally {
     process.exitCode = 0;
   }
