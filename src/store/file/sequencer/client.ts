@@ -126,13 +126,12 @@ export class SequencerClient {
   ): Promise<Ack> | undefined {
     if (this.failure !== undefined) throw this.failure;
     if (this.closing) throw new LogsError('LOGS_CLOSED', 'the logs are closed');
-    if (channel < 0 || channel >= this.channels.length || !Number.isInteger(channel))
-      throw new LogsError('CHANNEL_UNKNOWN', `no channel number ${channel}`);
+    const name = this.channels[channel];
+    if (name === undefined) throw new LogsError('CHANNEL_UNKNOWN', `no channel number ${channel}`);
     let promise: Promise<Ack> | undefined;
     let id = 0;
     if (mode !== 'f') {
       id = this.nextId++;
-      const name = this.channels[channel] ?? '';
       promise = new Promise<Ack>((resolve, reject) =>
         this.waiting.set(id, { resolve, reject, channel: name }),
       );
