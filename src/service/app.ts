@@ -8,7 +8,6 @@ import type { LogCore } from '../log/core.js';
 import { VERSION } from '../version.js';
 import { FailureThrottle, registerAuth } from './auth.js';
 import { Sessions } from '../access/sessions.js';
-import cookie from '@fastify/cookie';
 import { sessionRoutes } from './routes/session.js';
 import { registerBodyParsers } from './body.js';
 import { Health, type ServiceContext } from './context.js';
@@ -88,7 +87,6 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
     },
   });
 
-  await app.register(cookie);
   registerBodyParsers(app);
   registerAuth(app, ctx);
   registerAnswers(app, ctx);
@@ -104,7 +102,7 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   gdprRoutes(app, ctx);
   tokenRoutes(app, ctx);
   sessionRoutes(app, ctx);
-  await registerWeb(app);
+  registerWeb(app);
   healthRoutes(app, ctx);
   app.get(
     '/v1/openapi.json',

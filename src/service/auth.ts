@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LogsError } from '../errors.js';
-import '@fastify/cookie';
 import type { ServiceConfig } from '../config/resolve.js';
 import type { ServiceEvents } from './events.js';
 import { sendError } from './errors.js';
 import type { Principal } from '../access/principal.js';
 import type { Role, TokenInfo, TokenStore } from '../access/tokens.js';
 import { SESSION_COOKIE, type Sessions } from '../access/sessions.js';
+import { requestCookie } from './cookies.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -181,7 +181,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     request: FastifyRequest,
     now: number,
   ): Principal | LogsError | undefined {
-    const id = request.cookies[SESSION_COOKIE];
+    const id = requestCookie(request, SESSION_COOKIE);
     if (id === undefined) return undefined;
     const session = options.sessions.get(id);
     if (session === undefined)
@@ -216,7 +216,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
 /** The request carries no credential at all: no `Authorization` header, no session cookie. */
 function noCredential(request: FastifyRequest): boolean {
   return (
-    request.headers.authorization === undefined && request.cookies[SESSION_COOKIE] === undefined
+    request.headers.authorization === undefined &&
+    requestCookie(request, SESSION_COOKIE) === undefined
   );
 }
 

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LogsError } from '../errors.js';
 import { sendError } from './errors.js';
 
@@ -22,6 +22,16 @@ export const CONTENT_SECURITY_POLICY = [
 
 // Asset names the bundler writes: a flat directory, no dot files, no paths.
 const ASSET_NAME = /^[\w-]+(?:\.[\w-]+)*\.(?:js|css|map|svg|png|woff2)$/;
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
 
 /**
  * The package's root: the nearest folder above this file whose package.json names dihya-logs
@@ -64,7 +74,7 @@ export function webRoot(): string | undefined {
  * signs in through /v1/session), from a fixed root. Sets the security headers on every answer
  * of the service, API included.
  */
-export async function registerWeb(app: FastifyInstance, root = webRoot()): Promise<void> {
+export function registerWeb(app: FastifyInstance, root = webRoot()): void {
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
     reply.header('x-frame-options', 'DENY');
@@ -73,8 +83,13 @@ export async function registerWeb(app: FastifyInstance, root = webRoot()): Promi
   });
   const missing = (): LogsError =>
     new LogsError('NOT_FOUND', 'the admin page is not built (npm run build)');
-  if (root !== undefined)
-    await app.register(fastifyStatic, { root, serve: false, index: false, dotfiles: 'deny' });
+  // The page is a handful of files the build wrote into a fixed root (no directory listing,
+  // no path from the request: a name is one flat, checked component), read as they are asked.
+  const send = async (reply: FastifyReply, file: string, cache: string): Promise<FastifyReply> =>
+    reply
+      .header('cache-control', cache)
+      .type(CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream')
+      .send(await readFile(file));
 
   app.get(
     '/',
@@ -84,7 +99,7 @@ export async function registerWeb(app: FastifyInstance, root = webRoot()): Promi
     },
     async (request, reply) => {
       if (root === undefined) return sendError(reply, request, missing());
-      return reply.header('cache-control', 'no-store').sendFile('index.html');
+      return send(reply, path.join(root, 'index.html'), 'no-store');
     },
   );
   app.get<{ Params: { name: string } }>(
@@ -105,9 +120,10 @@ export async function registerWeb(app: FastifyInstance, root = webRoot()): Promi
       const name = request.params.name;
       if (root === undefined) return sendError(reply, request, missing());
       // The pattern keeps the name flat (no separator, no dot file); the file must exist.
-      if (!ASSET_NAME.test(name) || !existsSync(path.join(root, 'assets', name)))
+      const file = path.join(root, 'assets', name);
+      if (!ASSET_NAME.test(name) || !existsSync(file))
         return sendError(reply, request, new LogsError('NOT_FOUND', 'no such file'));
-      return reply.header('cache-control', 'no-cache').sendFile(`assets/${name}`);
+      return send(reply, file, 'no-cache');
     },
   );
 }

@@ -4,6 +4,7 @@ import { sendThrottled } from '../auth.js';
 import { READERS, INGEST, type ServiceContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { SESSION_COOKIE, Sessions } from '../../access/sessions.js';
+import { clearCookie, requestCookie, setCookie } from '../cookies.js';
 import { ROLES } from '../../access/tokens.js';
 
 // The two answers of GET /v1/session, as /v1/openapi.json describes them.
@@ -78,14 +79,13 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
           role: info.role,
         },
       );
-      return reply
-        .setCookie(SESSION_COOKIE, session.id, {
-          httpOnly: true,
-          sameSite: 'strict',
-          secure: request.protocol === 'https',
-          path: '/',
-          maxAge: Sessions.maxAgeSeconds,
-        })
+      return setCookie(reply, SESSION_COOKIE, session.id, {
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: request.protocol === 'https',
+        path: '/',
+        maxAge: Sessions.maxAgeSeconds,
+      })
         .code(201)
         .send({ tokenId: info.id, name: info.name, role: info.role, csrf: session.csrf });
     },
@@ -108,7 +108,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       const p = request.principal;
       // Only a caller with no credential at all comes here without one (`signedOut` above).
       if (p === undefined) return { signedIn: false };
-      const session = ctx.sessions.get(request.cookies[SESSION_COOKIE]);
+      const session = ctx.sessions.get(requestCookie(request, SESSION_COOKIE));
       return {
         tokenId: p.tokenId,
         name: p.name,
@@ -125,8 +125,8 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       schema: { summary: 'Sign out', description: 'Ends the session.', tags: ['session'] },
     },
     async (request, reply) => {
-      ctx.sessions.end(request.cookies[SESSION_COOKIE]);
-      return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send();
+      ctx.sessions.end(requestCookie(request, SESSION_COOKIE));
+      return clearCookie(reply, SESSION_COOKIE, '/').code(204).send();
     },
   );
 }
