@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 /** How events are sent to a running dihya-logs service. */
 export interface SenderOptions {
   /** The service's base URL (`http://127.0.0.1:8080`); events go to `{url}/v1/events`. */
@@ -56,7 +57,7 @@ export class BatchSender {
     let base = o.url;
     while (base.endsWith('/')) base = base.slice(0, -1);
     this.endpoint = `${base}/v1/events`;
-    this.report = o.report ?? ((line) => process.stderr.write(`${line}\n`));
+    this.report = o.report ?? writeStderr;
   }
 
   /** Queue one event line (JSON, no newline). Never blocks, never throws. */
@@ -269,9 +270,21 @@ function events(n: number): string {
 }
 
 function reason(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
-  if (typeof cause?.code === 'string') return cause.code;
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code.slice(0, 64);
+  // fetch's own refusals (a port it will not use) carry a message and no code.
+  if (typeof cause?.message === 'string') return cause.message.slice(0, 100);
   return err instanceof Error ? err.name : 'error';
+}
+
+/**
+ * One report line on the process's stderr, written synchronously to file descriptor 2. The
+ * pino transport runs in a worker thread, whose `process.stderr` is relayed through the main
+ * thread: a line written while pino ends the transport (the final drop count) would be lost
+ * when the main thread exits right after. A direct write cannot be lost that way.
+ */
+function writeStderr(line: string): void {
+  writeSync(2, `${line}\n`);
 }
 
 /** The index of the event a 400 answer names, if it names one. */

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,25 +33,26 @@ async function until(done: () => boolean): Promise<void> {
   assert.ok(done(), 'timed out');
 }
 
-/** What the worker thread writes to stderr, while `fn` runs (and a little after). */
-async function stderrOf(
-  fn: () => Promise<void>,
-  until: (text: string) => boolean,
-): Promise<string> {
-  let text = '';
-  const write = process.stderr.write.bind(process.stderr) as (...a: unknown[]) => boolean;
-  process.stderr.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
-    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return write(chunk, ...rest);
-  };
-  try {
-    await fn();
-    // The worker's stderr reaches this thread asynchronously.
-    for (let i = 0; i < 100 && !until(text); i++) await new Promise((r) => setTimeout(r, 10));
-  } finally {
-    process.stderr.write = write;
-  }
-  return text;
+const APP = fileURLToPath(new URL('./pino-app.js', import.meta.url));
+
+/** Runs pino-app.js (a pino application in url mode) to its end; its stderr. */
+async function runApp(
+  url: string,
+  count: number,
+  how: 'exit' | 'end',
+  waitMs: number,
+): Promise<{ stderr: string; code: number | null }> {
+  const child = spawn(
+    process.execPath,
+    [APP, TARGET, url, TOKEN, String(count), how, String(waitMs)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { stderr, code };
 }
 
 test('pino, dir mode: lines become classified app events, written by the transport', async () => {
@@ -194,25 +196,15 @@ test('pino, url mode: the event a 400 names is dropped and reported without its 
       : undefined,
   ).start();
   try {
-    const stderr = await stderrOf(
-      async () => {
-        const transport = pino.transport({
-          target: TARGET,
-          options: { url: service.url, token: TOKEN, flushIntervalMs: 20, retryMinMs: 10 },
-        });
-        const logger = pino(transport);
-        for (let n = 0; n < 3; n++) logger.info({ marker: 'do-not-echo' }, `refused ${n}`);
-        await until(() => service.requests.length >= 2);
-        await new Promise((r) => setTimeout(r, 200)); // time for a retry that must not come
-        await end(transport);
-      },
-      (text) => text.includes('refused'),
-    );
+    // The retry of the rest comes within a few ms; the app then waits 400 ms for one that
+    // must not come, and ends.
+    const { stderr, code } = await runApp(service.url, 3, 'end', 400);
+    assert.equal(code, 0);
     assert.equal(service.requests.length, 2, 'the rest once, no retry of the refused one');
     assert.equal(service.requests[0]?.lines.length, 3);
     assert.deepEqual(
       service.stored.map((e) => e.msg),
-      ['refused 0', 'refused 2'],
+      ['event 0', 'event 2'],
     );
     assert.match(
       stderr,
@@ -222,6 +214,25 @@ test('pino, url mode: the event a 400 names is dropped and reported without its 
     assert.ok(!stderr.includes(TOKEN));
   } finally {
     await service.close();
+  }
+});
+
+test('pino, url mode, the service down: the application ends and the number of events it lost is on stderr', async () => {
+  // A port nothing listens on: a service that is down.
+  const down = await new FakeService(() => undefined).start();
+  const url = down.url;
+  await down.close();
+  for (const how of ['exit', 'end'] as const) {
+    const { stderr, code } = await runApp(url, 7, how, 200);
+    assert.equal(code, 0, how);
+    assert.match(stderr, /the service is unreachable \(ECONNREFUSED\); retrying/, how);
+    assert.match(
+      stderr,
+      /7 events dropped: the service did not take them before the transport closed \(7 since start\)/,
+      `${how}: the final count is printed (${stderr})`,
+    );
+    assert.ok(!stderr.includes('do-not-echo'), how);
+    assert.ok(!stderr.includes(TOKEN), how);
   }
 });
 
