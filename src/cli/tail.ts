@@ -27,12 +27,18 @@ import {
 } from './query.js';
 import { escapeTerminal, formatRecord } from './terminal.js';
 import { isSealedRecord, openBody, type ChannelKeyring } from '../crypto/body-cipher.js';
+import type { Keystore } from '../crypto/keystore.js';
+import { MASTER_KEY_ENV } from '../crypto/masterkey.js';
+import type { SubjectLookup } from '../crypto/subjects.js';
+import { reveal } from '../pipeline/reveal.js';
+import type { LogMeta } from '../store/file/index.js';
 
 interface TailOptions extends FilterFlags {
   readonly n: string;
   readonly follow?: boolean;
   readonly format?: string;
   readonly interval: string;
+  readonly stored?: boolean;
 }
 
 export function registerTail(program: Command, io: Io): void {
@@ -51,6 +57,7 @@ export function registerTail(program: Command, io: Io): void {
     .option('-f, --follow', 'keep printing records as they are written')
     .option('--format <format>', 'pretty (default on a terminal) or ndjson (the stored lines)')
     .option('--interval <ms>', 'polling interval with -f', '250')
+    .option('--stored', 'show records as stored: personal values stay encrypted')
     .action(async (opts: TailOptions & { lines: string }, cmd: Command) => {
       await runTail({ ...opts, n: opts.lines }, cmd, io);
     });
@@ -59,7 +66,7 @@ export function registerTail(program: Command, io: Io): void {
 async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
   const n = positiveInt(opts.n, '-n');
   const interval = positiveInt(opts.interval, '--interval');
-  const format: string = opts.format ?? (io.isTTY ? 'pretty' : 'ndjson');
+  const format = opts.format ?? (io.isTTY ? 'pretty' : 'ndjson');
   if (format !== 'pretty' && format !== 'ndjson')
     throw new LogsError('USAGE', '--format: expected pretty or ndjson');
   const layout = new LogLayout(configFor(cmd).dir);
@@ -68,31 +75,61 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
   const keystore = needsKeystore(opts)
     ? openKeystore(cmd, layout, meta)
     : openKeystoreIfKey(cmd, layout, meta);
-  let filter: QueryFilter;
-  // Encrypted channels are shown opened when the master key is at hand; a key made by
-  // `keys rotate` while following is read when a record needs it.
-  let ring: ChannelKeyring | undefined;
   try {
-    filter = cliFilter(opts, meta, keystore, io);
-    ring = keystore?.channelKeyring();
+    await tailWith(opts, cmd, io, { n, interval, format, layout, meta, filtered, keystore });
   } finally {
     keystore?.close();
   }
+}
+
+interface TailSetup {
+  readonly n: number;
+  readonly interval: number;
+  readonly format: 'pretty' | 'ndjson';
+  readonly layout: LogLayout;
+  readonly meta: LogMeta;
+  readonly filtered: boolean;
+  readonly keystore: Keystore | undefined;
+}
+
+async function tailWith(opts: TailOptions, cmd: Command, io: Io, setup: TailSetup): Promise<void> {
+  const { n, interval, format, layout, meta, filtered, keystore } = setup;
+  const filter = cliFilter(opts, meta, keystore, io);
+  // Encrypted channels are shown opened when the master key is at hand; a key made by
+  // `keys rotate` while following is read when a record needs it.
+  let ring = keystore?.channelKeyring();
+  // Personal values are put back as query puts them back (the same keystore), unless --stored.
+  const revealer = opts.stored === true ? undefined : keystore;
+  const seen = { sealed: false };
+  // Records opened or revealed here: printed as JSON, not as their stored line.
+  const changed = new WeakSet<object>();
   const parse = (line: Buffer): LogRecord | undefined => {
-    const r = parseLine(line);
-    if (r === undefined || !isSealedRecord(r)) return r as LogRecord | undefined;
-    let opened = openBody(r, ring);
-    if (!opened.ok && opened.why === 'locked' && ring !== undefined) {
-      const again = openKeystoreIfKey(cmd, layout, meta);
-      ring = again?.channelKeyring();
-      again?.close();
-      opened = openBody(r, ring);
+    let r = parseLine(line);
+    if (r !== undefined && isSealedRecord(r)) {
+      let opened = openBody(r, ring);
+      if (!opened.ok && opened.why === 'locked' && ring !== undefined) {
+        const again = openKeystoreIfKey(cmd, layout, meta);
+        ring = again?.channelKeyring();
+        again?.close();
+        opened = openBody(r, ring);
+      }
+      if (opened.ok) {
+        r = opened.record;
+        changed.add(r);
+      }
     }
-    return (opened.ok ? opened.record : r) as unknown as LogRecord;
+    if (r === undefined || r.pii === undefined) return r as LogRecord | undefined;
+    if (revealer === undefined) {
+      seen.sealed = true;
+      return r as unknown as LogRecord;
+    }
+    const shown = revealRecord(r, revealer, meta.log_id);
+    changed.add(shown);
+    return shown as unknown as LogRecord;
   };
   const channels = filter.channels ?? [...meta.channels];
   const matches = recordMatcher(filter);
-  const print = printer(format, io);
+  const print = printer(format, io, changed);
   const followers = new Map<string, FileFollower>();
   const first: Array<{ line: Buffer; rec: LogRecord | undefined }> = [];
   if (filtered) {
@@ -100,7 +137,7 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
     // first, so nothing written meanwhile is missed; what both see is printed once (by seq).
     for (const c of channels)
       followers.set(c, FileFollower.fromTail(layout.channelFile(c), 0).follower);
-    if (n > 0) first.push(...(await lastMatching(layout, meta.log_id, filter, n, ring)));
+    if (n > 0) first.push(...(await lastMatching(layout, meta.log_id, filter, n, ring, revealer)));
   } else {
     const book = readSegmentBook(layout, meta.log_id);
     for (const c of channels) {
@@ -118,6 +155,10 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
     print(line, rec);
     if (rec !== undefined) shown.set(rec.channel, Math.max(shown.get(rec.channel) ?? 0, rec.seq));
   }
+  if (seen.sealed && opts.stored !== true)
+    io.err(
+      `note: personal values stay encrypted: no master key (--key-file or ${MASTER_KEY_ENV})\n`,
+    );
   if (opts.follow !== true) {
     for (const f of followers.values()) f.close();
     return;
@@ -135,12 +176,14 @@ async function runTail(opts: TailOptions, cmd: Command, io: Io): Promise<void> {
 function printer(
   format: 'pretty' | 'ndjson',
   io: Io,
+  changed: WeakSet<object>,
 ): (line: Buffer, rec: LogRecord | undefined) => void {
   return (line, rec) => {
-    // An encrypted record is printed opened (when it could be), as JSON.
+    // A record opened (encrypted channel) or with its personal values put back is printed as
+    // JSON; any other as the line stored.
     if (format === 'ndjson')
       io.out(
-        `${rec !== undefined && !Object.hasOwn(rec, 'body') && line.includes('"body":{') ? JSON.stringify(rec) : line.toString('utf8')}\n`,
+        `${rec !== undefined && changed.has(rec) ? JSON.stringify(rec) : line.toString('utf8')}\n`,
       );
     else
       io.out(
@@ -185,6 +228,7 @@ async function lastMatching(
   filter: QueryFilter,
   n: number,
   ring: ChannelKeyring | undefined,
+  revealer: SubjectLookup | undefined,
 ): Promise<Array<{ line: Buffer; rec: LogRecord | undefined }>> {
   return withIndex(layout, logId, async (db) => {
     const result = await runQuery(
@@ -192,7 +236,7 @@ async function lastMatching(
       logId,
       db,
       { filter, limit: Math.min(n, MAX_LIMIT) },
-      undefined,
+      revealer,
       ring,
     );
     return result.records.flatMap((r) =>
@@ -242,6 +286,20 @@ async function lastOfSegments(
     out.unshift(...ring);
   }
   return out.slice(-n);
+}
+
+/** A record with its personal values put back; as stored when a ciphertext does not open. */
+function revealRecord(
+  record: Record<string, unknown>,
+  keys: SubjectLookup,
+  logId: string,
+): Record<string, unknown> {
+  try {
+    return reveal(record, keys, logId).record;
+  } catch (err) {
+    if (!(err instanceof LogsError)) throw err;
+    return record;
+  }
 }
 
 function parseLine(line: Buffer): Record<string, unknown> | undefined {

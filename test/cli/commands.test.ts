@@ -153,6 +153,51 @@ test('tail prints the last records merged by time; on a terminal format, content
   assert.match(pretty.stdout, /third \\u001b\[31mred/);
 });
 
+test('tail and query show the same record: personal values put back with the key, kept encrypted with --stored in both', () => {
+  const { cwd, key } = initialized();
+  const env = { DIHYA_LOGS_MASTER_KEY: key };
+  const w = cli(
+    cwd,
+    [
+      'write',
+      '--msg',
+      'reset sent to ada@example.org',
+      '--actor',
+      '{"id":"u-7","email":"ada@example.org"}',
+    ],
+    env,
+  );
+  assert.equal(w.code, 0, w.stderr);
+  const one = (text: string): Record<string, unknown> => {
+    const lines = text.trim().split('\n');
+    assert.equal(lines.length, 1, text);
+    return JSON.parse(lines[0] as string) as Record<string, unknown>;
+  };
+  for (const stored of [false, true]) {
+    const flag = stored ? ['--stored'] : [];
+    const q = cli(cwd, ['query', '--channel', 'app', '--format', 'ndjson', ...flag], env);
+    const t = cli(cwd, ['tail', '-n', '1', '--channel', 'app', '--format', 'ndjson', ...flag], env);
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal(t.code, 0, t.stderr);
+    const fromQuery = one(q.stdout);
+    const fromTail = one(t.stdout);
+    assert.deepEqual(fromTail, fromQuery, `tail and query agree${stored ? ' with --stored' : ''}`);
+    const text = JSON.stringify(fromTail);
+    if (stored) {
+      assert.ok(!text.includes('ada@example.org'), 'stored: the address stays encrypted');
+      assert.match(text, /\[email#1\]/);
+    } else {
+      assert.equal(fromTail.msg, 'reset sent to ada@example.org');
+      assert.equal((fromTail.actor as Record<string, unknown>).id, 'u-7');
+    }
+  }
+  // Without the key, tail says why the values stay encrypted, as query does.
+  const bare = cli(cwd, ['tail', '-n', '1', '--channel', 'app', '--format', 'ndjson']);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.ok(!bare.stdout.includes('ada@example.org'));
+  assert.match(bare.stderr, /personal values stay encrypted: no master key/);
+});
+
 test('tail -f prints records as they are written', async () => {
   const { cwd, key } = initialized();
   // Once the first record is printed, the follower is at the end of the file.
