@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LogsError } from '../errors.js';
 import type { ServiceConfig } from '../config/resolve.js';
@@ -34,36 +35,55 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 /**
- * Failed authentications per client address: after `slowAfter` in a window answers are
- * delayed (doubling, at most 2 s), after `maxFailures` the address is refused for `lockoutMs`.
- * Bounded: the oldest addresses are forgotten first.
+ * Failed authentications, counted per client address and per failing credential (the digest of
+ * a bad token, so that one misconfigured client with a stale token is slowed down wherever it
+ * sends from): after `slowAfter` in a window answers are delayed (doubling, at most 2 s), after
+ * `maxFailures` the address or credential is refused for `lockoutMs`. Only failures are
+ * throttled: a valid token or session is always let through, so that producers sharing an
+ * address (127.0.0.1) cannot be locked out by someone guessing tokens. Bounded: the oldest
+ * entries are forgotten first.
  */
 export class FailureThrottle {
-  private readonly byAddress = new Map<
+  private readonly entries = new Map<
     string,
     { failures: number; since: number; lockedUntil: number }
   >();
-  private static readonly MAX_ADDRESSES = 10_000;
+  private static readonly MAX_ENTRIES = 10_000;
 
   constructor(private readonly cfg: ServiceConfig['auth']) {}
 
-  /** Milliseconds the address is still refused for (0: not refused). */
-  lockedFor(address: string, now: number): number {
-    const e = this.byAddress.get(address);
-    return e === undefined ? 0 : Math.max(0, e.lockedUntil - now);
+  /** Milliseconds any of the keys is still refused for (0: not refused). */
+  lockedFor(keys: readonly string[], now: number): number {
+    let ms = 0;
+    for (const key of keys) {
+      const e = this.entries.get(key);
+      if (e !== undefined) ms = Math.max(ms, e.lockedUntil - now);
+    }
+    return ms;
   }
 
-  /** Count a failure; returns how long to delay the answer, and whether it locked the address. */
-  fail(address: string, now: number): { delayMs: number; locked: boolean } {
-    let e = this.byAddress.get(address);
-    if (e === undefined || now - e.since > this.cfg.windowMs) {
+  /** Count a failure against each key; how long to delay the answer, and whether one locked. */
+  fail(keys: readonly string[], now: number): { delayMs: number; locked: boolean } {
+    let delayMs = 0;
+    let locked = false;
+    for (const key of keys) {
+      const r = this.failOne(key, now);
+      delayMs = Math.max(delayMs, r.delayMs);
+      locked ||= r.locked;
+    }
+    return { delayMs: locked ? 0 : delayMs, locked };
+  }
+
+  private failOne(key: string, now: number): { delayMs: number; locked: boolean } {
+    let e = this.entries.get(key);
+    if (e === undefined || (now - e.since > this.cfg.windowMs && e.lockedUntil <= now)) {
       e = { failures: 0, since: now, lockedUntil: 0 };
-      this.byAddress.delete(address);
-      if (this.byAddress.size >= FailureThrottle.MAX_ADDRESSES) {
-        const oldest = this.byAddress.keys().next().value;
-        if (oldest !== undefined) this.byAddress.delete(oldest);
+      this.entries.delete(key);
+      if (this.entries.size >= FailureThrottle.MAX_ENTRIES) {
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.entries.delete(oldest);
       }
-      this.byAddress.set(address, e);
+      this.entries.set(key, e);
     }
     e.failures += 1;
     if (e.failures >= this.cfg.maxFailures) {
@@ -73,6 +93,14 @@ export class FailureThrottle {
     const over = e.failures - this.cfg.slowAfter;
     return { delayMs: over <= 0 ? 0 : Math.min(2000, 100 * 2 ** (over - 1)), locked: false };
   }
+}
+
+/** What a failed authentication is counted against: the client's address and the credential. */
+export function failureKeys(address: string, credential: string | undefined): string[] {
+  const keys = [`address ${address}`];
+  if (credential !== undefined)
+    keys.push(`credential ${createHash('sha256').update(credential).digest('base64url')}`);
+  return keys;
 }
 
 /** Refuse a request from an address locked out by failed authentications (a security event). */
@@ -88,7 +116,7 @@ export function sendThrottled(
     request,
     new LogsError(
       'AUTH_THROTTLED',
-      'too many failed authentications from this address; try again later',
+      'too many failed authentications from this address or with this credential; try again later',
     ),
     { 'retry-after': String(Math.ceil(lockedMs / 1000)) },
   );
@@ -113,7 +141,6 @@ const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
  * `signedOut` lets a caller with no credential at all through, with no principal.
  */
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
-  const { throttle } = options;
   app.addHook('onRequest', async (request, reply) => {
     const cfg = request.routeOptions.config;
     // No such route: the not-found handler answers 404 (a mistyped URL is not a refusal).
@@ -126,35 +153,16 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     // Nothing presented, so nothing failed: not a refusal, no security event, no throttle.
     if (cfg.signedOut === true && noCredential(request)) return;
     const now = options.clock();
-    const lockedMs = throttle.lockedFor(request.ip, now);
-    if (lockedMs > 0) return sendThrottled(request, reply, options.events, lockedMs);
     const token = bearer(request.headers.authorization);
     if (token === undefined && request.headers.authorization === undefined) {
       const fromSession = sessionPrincipal(request, now);
       if (fromSession instanceof LogsError) return refuse(request, reply, fromSession);
       if (fromSession !== undefined) return allow(request, reply, fromSession, roles);
     }
+    // A valid token is let through whatever the throttle says: only failures are throttled.
     const info: TokenInfo | undefined =
       token === undefined ? undefined : options.tokens.check(token, now);
-    if (info === undefined) {
-      const code = token === undefined ? 'AUTH_REQUIRED' : 'AUTH_INVALID';
-      // A missing token is a client that forgot; a wrong one counts towards the throttle.
-      const { delayMs, locked } =
-        code === 'AUTH_INVALID' ? throttle.fail(request.ip, now) : { delayMs: 0, locked: false };
-      options.events.denied(request, locked ? 'AUTH_THROTTLED' : code, undefined);
-      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-      return sendError(
-        reply,
-        request,
-        new LogsError(
-          code,
-          code === 'AUTH_REQUIRED'
-            ? 'this route needs a token: Authorization: Bearer <token>'
-            : 'the token is unknown, revoked or expired',
-        ),
-        { 'www-authenticate': 'Bearer realm="dihya-logs"' },
-      );
-    }
+    if (info === undefined) return failed(options, request, reply, token, now);
     return allow(request, reply, { tokenId: info.id, name: info.name, role: info.role }, roles);
   });
 
@@ -211,6 +219,36 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     options.events.denied(request, err.code, undefined);
     return sendError(reply, request, err);
   }
+}
+
+/** No valid credential: 401 (slowed down after a few failures), or 429 once throttled. */
+async function failed(
+  options: AuthOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string | undefined,
+  now: number,
+): Promise<FastifyReply> {
+  const keys = failureKeys(request.ip, token);
+  const lockedMs = options.throttle.lockedFor(keys, now);
+  if (lockedMs > 0) return sendThrottled(request, reply, options.events, lockedMs);
+  const code = token === undefined ? 'AUTH_REQUIRED' : 'AUTH_INVALID';
+  // A missing token is a client that forgot; a wrong one counts towards the throttle.
+  const { delayMs, locked } =
+    code === 'AUTH_INVALID' ? options.throttle.fail(keys, now) : { delayMs: 0, locked: false };
+  options.events.denied(request, locked ? 'AUTH_THROTTLED' : code, undefined);
+  if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+  return sendError(
+    reply,
+    request,
+    new LogsError(
+      code,
+      code === 'AUTH_REQUIRED'
+        ? 'this route needs a token: Authorization: Bearer <token>'
+        : 'the token is unknown, revoked or expired',
+    ),
+    { 'www-authenticate': 'Bearer realm="dihya-logs"' },
+  );
 }
 
 /** The request carries no credential at all: no `Authorization` header, no session cookie. */

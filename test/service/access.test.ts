@@ -99,7 +99,7 @@ test('every route, with no token, a bad token, a revoked token and each role: on
   }
 });
 
-test('repeated failed authentication from one address is slowed down, then refused for a while', async () => {
+test('repeated failed authentication is slowed down, then refused for a while; a valid token is never throttled', async () => {
   const s = await testService({
     auth: { slowAfter: 2, maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000 },
   });
@@ -118,23 +118,32 @@ test('repeated failed authentication from one address is slowed down, then refus
     assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
     // The third and fourth failures wait 100 ms and 200 ms before their answer.
     assert.ok((times[2] ?? 0) >= 90 && (times[3] ?? 0) >= 190, `delays: ${times.join(', ')}`);
-    // The fifth locked the address: even a valid token is refused now, with Retry-After.
-    const locked = await s.app.inject({
-      method: 'GET',
-      url: '/v1/events',
-      headers: s.auth('admin'),
-    });
+    // The fifth locked the address and that credential: failures from it now get 429 with
+    // Retry-After, for that token from anywhere and for any bad token from that address.
+    const get = (headers: Record<string, string>, remoteAddress = '127.0.0.1') =>
+      s.app.inject({ method: 'GET', url: '/v1/events', headers, remoteAddress });
+    const locked = await get(bad);
     assert.equal(locked.statusCode, 429);
     assert.equal(locked.json<{ error: { code: string } }>().error.code, 'AUTH_THROTTLED');
     assert.equal(locked.headers['retry-after'], '60');
-    // Another address is not affected.
-    const other = await s.app.inject({
-      method: 'GET',
+    const otherBad = { authorization: `Bearer dl_0123456789ab_${'x'.repeat(43)}` };
+    assert.equal((await get(otherBad)).statusCode, 429, 'another bad token from that address');
+    assert.equal((await get(bad, '10.0.0.9')).statusCode, 429, 'that token from elsewhere');
+    assert.equal((await get(otherBad, '10.0.0.9')).statusCode, 401, 'neither locked');
+    // A valid token is never throttled: producers sharing 127.0.0.1 keep writing.
+    assert.equal((await get(s.auth('admin'))).statusCode, 200);
+    const ingest = await s.app.inject({
+      method: 'POST',
       url: '/v1/events',
-      headers: s.auth('admin'),
-      remoteAddress: '10.0.0.9',
+      headers: { ...s.auth('ingest'), 'content-type': 'application/json' },
+      payload: { level: 'AUDIT', event: 'user.created', actor: 'u-1' },
     });
-    assert.equal(other.statusCode, 200);
+    assert.equal(ingest.statusCode, 200, ingest.body);
+    // Nor is signing in to the admin page with a valid token; a wrong one is throttled.
+    const signIn = (token: string) =>
+      s.app.inject({ method: 'POST', url: '/v1/session', payload: { token } });
+    assert.equal((await signIn(s.token.admin)).statusCode, 201);
+    assert.equal((await signIn('dl_0123456789ab_' + 'y'.repeat(43))).statusCode, 429);
   } finally {
     await s.close();
   }

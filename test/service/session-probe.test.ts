@@ -100,11 +100,14 @@ test('GET /v1/session with a credential that fails is still refused, recorded an
       ['/v1/session AUTH_REQUIRED', '/v1/session AUTH_REQUIRED', '/v1/session AUTH_INVALID'],
     );
 
-    // Bad tokens count towards the address's throttle as on any route: the third locks it.
+    // Bad tokens count towards the throttle as on any route: the third locks the address.
     for (let i = 0; i < 2; i++)
       assert.equal((await s.app.inject({ url: '/v1/session', headers: BAD })).statusCode, 401);
-    const locked = await s.app.inject({ url: '/v1/session', headers: s.auth('admin') });
+    const locked = await s.app.inject({ url: '/v1/session', headers: BAD });
     assert.equal(locked.statusCode, 429);
+    // A valid token is never throttled.
+    const valid = await s.app.inject({ url: '/v1/session', headers: s.auth('admin') });
+    assert.equal(valid.statusCode, 200);
     // A caller with nothing to check is not refused: there is nothing to throttle.
     const probe = await s.app.inject({ url: '/v1/session' });
     assert.deepEqual([probe.statusCode, probe.json()], [200, { signedIn: false }]);

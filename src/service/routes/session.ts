@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError } from '../../errors.js';
-import { sendThrottled } from '../auth.js';
+import { failureKeys, sendThrottled } from '../auth.js';
 import { READERS, INGEST, type ServiceContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { SESSION_COOKIE, Sessions } from '../../access/sessions.js';
@@ -43,7 +43,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'Sign in (admin page)',
         description:
-          'Exchanges a token for a session cookie. Answers the role and the CSRF token to send as X-CSRF-Token on POST and DELETE calls. Failed sign-ins count towards the address’s throttle.',
+          'Exchanges a token for a session cookie. Answers the role and the CSRF token to send as X-CSRF-Token on POST and DELETE calls. Failed sign-ins count towards the throttle of the address and of the token given; a valid token always signs in.',
         tags: ['session'],
         body: {
           type: 'object',
@@ -55,11 +55,13 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request, reply) => {
       const now = ctx.clock();
-      const locked = ctx.throttle.lockedFor(request.ip, now);
-      if (locked > 0) return sendThrottled(request, reply, ctx.events, locked);
+      // A valid token signs in whatever the throttle says: only failures are throttled.
       const info = ctx.tokens.check(request.body.token, now);
       if (info === undefined) {
-        const { delayMs } = ctx.throttle.fail(request.ip, now);
+        const keys = failureKeys(request.ip, request.body.token);
+        const locked = ctx.throttle.lockedFor(keys, now);
+        if (locked > 0) return sendThrottled(request, reply, ctx.events, locked);
+        const { delayMs } = ctx.throttle.fail(keys, now);
         ctx.events.denied(request, 'AUTH_INVALID', undefined);
         if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
         return sendError(
