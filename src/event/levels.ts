@@ -23,14 +23,35 @@ export const LEVEL_RANK: Readonly<Record<Level, number>> = Object.freeze({
   SECURITY: 70,
 });
 
-// Spellings people type from habit (pino, syslog, Python logging) map onto our seven.
+// Spellings people type from habit (pino, syslog, Python logging) map onto our seven. Every
+// RFC 5424 severity name has one of our levels: emergencies, alerts and critical conditions are
+// CRITICAL (we have nothing above it but AUDIT and SECURITY, which are not severities), and a
+// notice is an INFO worth noticing. Keys are upper case: parsing is case-insensitive.
 const ALIASES: Readonly<Record<string, Level>> = Object.freeze({
   WARN: 'WARNING',
   FATAL: 'CRITICAL',
   CRIT: 'CRITICAL',
   ERR: 'ERROR',
   TRACE: 'DEBUG',
+  EMERG: 'CRITICAL',
+  EMERGENCY: 'CRITICAL',
+  PANIC: 'CRITICAL',
+  ALERT: 'CRITICAL',
+  NOTICE: 'INFO',
+  INFORMATIONAL: 'INFO',
 });
+
+/** Syslog's numeric severities (RFC 5424, 0 emergency to 7 debug) as our levels. */
+export const SYSLOG_SEVERITY_LEVELS: readonly Level[] = Object.freeze([
+  'CRITICAL', // 0 emerg
+  'CRITICAL', // 1 alert
+  'CRITICAL', // 2 crit
+  'ERROR', // 3 err
+  'WARNING', // 4 warning
+  'INFO', // 5 notice
+  'INFO', // 6 info
+  'DEBUG', // 7 debug
+]);
 
 export function isLevel(value: unknown): value is Level {
   return typeof value === 'string' && Object.hasOwn(LEVEL_RANK, value);
@@ -57,9 +78,10 @@ export function parseLevel(value: unknown): Level {
 }
 
 /**
- * A severity name from another logging system (pino's labels, OTLP's severityText, syslog's)
- * as one of our levels, any case; undefined for anything else. AUDIT and SECURITY are not
- * severities: a foreign record never becomes one by its name.
+ * A severity name from another logging system (pino's labels, OTLP's severityText, syslog's
+ * `emerg` to `debug` with their long spellings) as one of our levels, any case; undefined for
+ * anything else. AUDIT and SECURITY are not severities: a foreign record never becomes one by
+ * its name.
  */
 export function severityLevel(text: unknown): Level | undefined {
   if (typeof text !== 'string' || text.length > 16) return undefined;
@@ -67,6 +89,18 @@ export function severityLevel(text: unknown): Level | undefined {
   if (upper === 'AUDIT' || upper === 'SECURITY') return undefined;
   if (isLevel(upper)) return upper;
   return Object.hasOwn(ALIASES, upper) ? ALIASES[upper] : undefined;
+}
+
+/**
+ * A numeric syslog severity (0 to 7, or its decimal string as journald writes `PRIORITY`) as one
+ * of our levels; undefined for anything else. Not a syslog PRI (facility × 8 + severity): a
+ * number above 7 is not guessed at.
+ */
+export function syslogSeverityLevel(value: unknown): Level | undefined {
+  const n = typeof value === 'string' && /^[0-7]$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 7
+    ? SYSLOG_SEVERITY_LEVELS[n]
+    : undefined;
 }
 
 export function levelAtLeast(level: Level, minimum: Level): boolean {

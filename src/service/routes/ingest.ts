@@ -3,6 +3,7 @@ import { LogsError } from '../../errors.js';
 import type { Ack } from '../../store/store.js';
 import { NdjsonBody, ProtobufBody } from '../body.js';
 import { INGEST, type ServiceContext } from '../context.js';
+import { foreignEvent } from '../foreign.js';
 
 /** What an ingest request answers: per event, where it was stored (or why not). */
 export interface IngestResult {
@@ -39,15 +40,23 @@ export async function ingest(ctx: ServiceContext, events: unknown[]): Promise<In
 }
 
 export function ingestRoutes(app: FastifyInstance, ctx: ServiceContext): void {
-  app.post(
+  app.post<{ Querystring: { foreign?: boolean; channel?: string } }>(
     '/v1/events',
     {
       config: { roles: INGEST },
       schema: {
         summary: 'Store events',
         description:
-          'One event (JSON object), an array of events, or NDJSON (application/x-ndjson). All are stored or none: a bad event is named by its index. audit and security events are acknowledged once durable (after fsync). At most service.max_events events and service.body_limit bytes.',
+          "One event (JSON object), an array of events, or NDJSON (application/x-ndjson). All are stored or none: a bad event is named by its index. audit and security events are acknowledged once durable (after fsync). At most service.max_events events and service.body_limit bytes. With `foreign=true`, each object is a log shipper's record (syslog-ng, Fluent Bit, Vector): its message, severity and time are read and the rest goes under data, in `channel` (default app); see docs/shippers.md.",
         tags: ['ingest'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            foreign: { type: 'boolean' },
+            channel: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' },
+          },
+        },
       },
     },
     async (request) => {
@@ -66,6 +75,10 @@ export function ingestRoutes(app: FastifyInstance, ctx: ServiceContext): void {
           'USAGE',
           'expected an event (JSON object), an array of events, or NDJSON',
         );
+      const { foreign, channel } = request.query;
+      if (foreign === true) events = events.map((e) => foreignEvent(e, channel ?? 'app'));
+      else if (channel !== undefined)
+        throw new LogsError('USAGE', 'channel= is for foreign records (foreign=true)');
       return ingest(ctx, events);
     },
   );
