@@ -94,6 +94,12 @@ export const ERROR_CODES = {
     exit: 1,
     summary: 'The on-disk state contradicts the signed checkpoints; run `dihya-logs verify`.',
   },
+  DISK_LOW: {
+    http: 503,
+    exit: 1,
+    summary:
+      'Free space on the logs’ filesystem is below `service.min_free_bytes`: the service reports not ready (`/readyz`) before the disk refuses writes.',
+  },
   WRITE_FAILED: {
     http: 503,
     exit: 1,

@@ -62,6 +62,8 @@ export interface ServiceConfig {
   readonly requestTimeoutMs: number;
   /** Take the client address from X-Forwarded-For (behind a proxy you run). */
   readonly trustProxy: boolean;
+  /** Below this many free bytes on the logs' filesystem, /readyz answers 503 DISK_LOW. */
+  readonly minFreeBytes: number;
   readonly auth: {
     /** Failed authentications from one address, within windowMs, before answers slow down. */
     readonly slowAfter: number;
@@ -234,6 +236,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
       maxEvents: c.service?.max_events ?? 1000,
       requestTimeoutMs: c.service?.request_timeout_ms ?? 10_000,
       trustProxy: c.service?.trust_proxy ?? false,
+      minFreeBytes: c.service?.min_free_bytes ?? 64 * 1024 * 1024,
       auth: {
         slowAfter: c.service?.auth?.slow_after ?? 5,
         maxFailures: c.service?.auth?.max_failures ?? 20,

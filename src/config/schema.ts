@@ -261,6 +261,7 @@ export const configSchema = z.strictObject({
       max_events: z.number().int().min(1).max(100_000).optional(),
       request_timeout_ms: z.number().int().min(100).max(600_000).optional(),
       trust_proxy: z.boolean().optional(),
+      min_free_bytes: z.number().int().min(0).optional(),
       auth: z
         .strictObject({
           slow_after: z.number().int().min(1).max(1000).optional(),

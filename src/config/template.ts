@@ -112,7 +112,8 @@ index:
 const SERVICE = `# dihya-logs serve: where it listens (127.0.0.1: this machine only; put TLS in front before
 # opening it wider), request limits, and failed sign-ins: after slow_after failures from one
 # address within window_ms answers slow down, after max_failures the address is refused for
-# lockout_ms. See docs/service.md.
+# lockout_ms. /readyz answers 503 below min_free_bytes free on the logs' filesystem. See
+# docs/service.md.
 service:
   host: 127.0.0.1
   port: 8080
@@ -120,6 +121,7 @@ service:
   max_events: 1000
   request_timeout_ms: 10000
   trust_proxy: false
+  min_free_bytes: 67108864
   auth: { slow_after: 5, max_failures: 20, window_ms: 60000, lockout_ms: 900000 }
 
 # Built-in jobs, run by \`dihya-logs scheduler\` on these cron schedules (UTC). A failed run is

@@ -28,6 +28,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import type { TokenStore } from '../access/tokens.js';
 import { Verification } from './verification.js';
 import { registerWeb } from './web.js';
+import { freeBytesOf } from '../detect/watch.js';
 
 export interface ServiceDeps {
   /** The open logs: the service writes and reads through them (and owns their lock). */
@@ -177,7 +178,12 @@ function contextOf(
     index,
     events: new ServiceEvents(deps.logs, onError),
     metrics: new Metrics(deps.logs),
-    health: new Health(deps.logs),
+    health: new Health(
+      deps.logs,
+      config.minFreeBytes,
+      () => freeBytesOf(deps.logs.dir),
+      deps.clock ?? Date.now,
+    ),
     verification: new Verification(index.layout, deps.logs.config.integrity.publicKey, {
       logName: deps.logs.config.integrity.logName,
       witnesses: deps.logs.config.integrity.witnesses,

@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '../config/resolve.js';
-import { asLogsError, type LogsError } from '../errors.js';
+import { asLogsError, LogsError } from '../errors.js';
+import type { Ack } from '../store/store.js';
 import type { LogCore } from '../log/core.js';
 import type { ServiceEvents } from './events.js';
 import type { FailureThrottle } from './auth.js';
@@ -45,13 +46,22 @@ export interface ServiceContext {
 }
 
 /**
- * Readiness: the service is not ready while the writer has failed or the last write to disk
- * failed (a later successful write makes it ready again).
+ * Readiness: the service is not ready while the writer has failed, while the last durable write
+ * failed (only a later durable write makes it ready again: a buffered event accepted into memory
+ * proves nothing about the disk), or while the logs' filesystem has less free space than
+ * `service.min_free_bytes` (probed at most once a second).
  */
 export class Health {
   private failure: LogsError | undefined;
+  private probedAt = Number.NEGATIVE_INFINITY;
+  private free: number | undefined;
 
-  constructor(private readonly logs: LogCore) {}
+  constructor(
+    private readonly logs: LogCore,
+    private readonly minFreeBytes: number,
+    private readonly freeBytes: () => number | undefined,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   writeFailed(err: unknown): void {
     const e = asLogsError(err);
@@ -59,12 +69,34 @@ export class Health {
       this.failure = e;
   }
 
-  writeSucceeded(): void {
-    this.failure = undefined;
+  /** A write succeeded: when it was durable (synced), the disk is known to take writes again. */
+  writeSucceeded(acks: ReadonlyArray<Ack | null>): void {
+    if (this.failure === undefined) return;
+    const channels = this.logs.config.channels;
+    if (acks.some((a) => a !== null && channels[a.channel]?.durability === 'durable'))
+      this.failure = undefined;
   }
 
   /** Why the service is not ready, or undefined when it is. */
   problem(): LogsError | undefined {
-    return this.logs.failed ?? this.failure;
+    return this.logs.failed ?? this.failure ?? this.diskLow();
   }
+
+  private diskLow(): LogsError | undefined {
+    const now = this.clock();
+    if (now - this.probedAt >= 1000) {
+      this.probedAt = now;
+      this.free = this.freeBytes();
+    }
+    const free = this.free;
+    if (free === undefined || free >= this.minFreeBytes) return undefined;
+    return new LogsError(
+      'DISK_LOW',
+      `${mib(free)} free on the logs' filesystem, below service.min_free_bytes (${mib(this.minFreeBytes)})`,
+    );
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { CLI } from '../cli/run.js';
 import { newLog } from '../helpers.js';
+import { testService } from './helpers.js';
 
 // `ulimit -f` makes the kernel refuse writes past a file size (EFBIG): a real failing disk.
 const LIMIT_KIB = 512;
@@ -71,8 +72,46 @@ test('readyz turns 503 when the disk refuses a write; ingest answers WRITE_FAILE
       /^(WRITE|CHANNEL)_FAILED$/,
     );
     assert.equal((await fetch(`${url}/healthz`)).status, 200, 'alive, not ready');
+    // A buffered event is accepted into memory (its small file is under the limit): that proves
+    // nothing about the disk the audit channel failed on, so the service stays not ready.
+    const buffered = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ level: 'INFO', event: 'still.here', msg: 'buffered' }),
+    });
+    assert.equal(buffered.status, 200);
+    assert.equal((await fetch(`${url}/readyz`)).status, 503, 'a buffered event is no proof');
   } finally {
     child.kill('SIGTERM');
     await once(child, 'close');
+  }
+});
+
+test("readyz answers 503 DISK_LOW while the logs' filesystem has less than service.min_free_bytes free", async () => {
+  // The real statfs of the test's filesystem, against a threshold above and below it.
+  for (const [minFreeBytes, status] of [
+    [Number.MAX_SAFE_INTEGER, 503],
+    [0, 200],
+  ] as const) {
+    const s = await testService({ minFreeBytes });
+    try {
+      const res = await s.app.inject({ url: '/readyz' });
+      assert.equal(res.statusCode, status, res.body);
+      if (status === 503) {
+        const e = res.json<{ error: { code: string; message: string } }>().error;
+        assert.equal(e.code, 'DISK_LOW');
+        assert.match(e.message, /MiB free on the logs' filesystem, below service\.min_free_bytes/);
+        // Not ready is not refusing: writes are still taken while there is space.
+        const w = await s.app.inject({
+          method: 'POST',
+          url: '/v1/events',
+          headers: { ...s.auth('ingest'), 'content-type': 'application/json' },
+          payload: { level: 'AUDIT', event: 'user.created', actor: 'u-1' },
+        });
+        assert.equal(w.statusCode, 200);
+      }
+    } finally {
+      await s.close();
+    }
   }
 });

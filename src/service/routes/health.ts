@@ -19,12 +19,14 @@ export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'Readiness',
         description:
-          'Ready when the writer runs and the last write to disk succeeded; 503 with the code of the failure otherwise.',
+          'Ready when the writer runs, the last durable write succeeded and the logs’ filesystem has at least service.min_free_bytes free; 503 with the code of the problem otherwise (WRITE_FAILED, CHANNEL_FAILED, DISK_LOW).',
         tags: ['health'],
       },
     },
     () => {
       const problem = ctx.health.problem();
+      if (problem?.code === 'DISK_LOW')
+        throw new LogsError('DISK_LOW', `not ready: ${problem.message}`);
       if (problem !== undefined)
         throw new LogsError(
           problem.code === 'CHANNEL_FAILED' ? 'CHANNEL_FAILED' : 'WRITE_FAILED',

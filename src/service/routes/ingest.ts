@@ -28,7 +28,7 @@ export async function ingest(ctx: ServiceContext, events: unknown[]): Promise<In
     ctx.health.writeFailed(err);
     throw err;
   }
-  ctx.health.writeSucceeded();
+  ctx.health.writeSucceeded(acks);
   let stored = 0;
   const out = acks.map((a) => {
     if (a === null) return { dropped: 'below_min_level' as const };
