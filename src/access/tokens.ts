@@ -67,6 +67,10 @@ export class TokenStore {
     if (!existsSync(file)) writeFileDurable(file, '', { exclusive: true }); // mode 0600
     this.db = new Database(file, { fileMustExist: true });
     this.db.pragma('journal_mode = WAL');
+    // Every change is synced before it is answered: a token created or revoked must survive a
+    // power loss, as the audit record that says so does. Set explicitly: better-sqlite3's
+    // SQLite turns a WAL database to synchronous=NORMAL (commits not synced) by default.
+    this.db.pragma('synchronous = FULL');
     this.db.pragma('secure_delete = ON');
     this.db.exec(
       `CREATE TABLE IF NOT EXISTS tokens (
@@ -164,6 +168,12 @@ export class TokenStore {
       )
       .get(now, role ?? null, role ?? null);
     return row?.n ?? 0;
+  }
+
+  /** The connection's sync mode (`full`: each change is on disk before it is answered). */
+  syncMode(): string {
+    const mode = this.db.pragma('synchronous', { simple: true }) as number;
+    return ['off', 'normal', 'full', 'extra'][mode] ?? String(mode);
   }
 
   close(): void {
