@@ -294,6 +294,22 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     return `${this.file}-wal`;
   }
 
+  /**
+   * Forget the people created since the last commit, after commit() failed (a full disk): no
+   * record under their keys was stored (the records waiting for them are dropped with the
+   * failed batch), so the next event about them creates them again, with new keys.
+   */
+  abandon(): number {
+    const rows = this.pending;
+    this.pending = [];
+    for (const { id, entry } of rows) {
+      this.byId.delete(id);
+      this.byPseudonym.delete(entry.pseudonym);
+      this.ids.delete(entry.pseudonym);
+    }
+    return rows.length;
+  }
+
   /** People created and not yet committed. */
   get uncommitted(): number {
     return this.pending.length;

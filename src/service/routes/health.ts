@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError } from '../../errors.js';
 import { READERS, type ServiceContext } from '../context.js';
+import { sendError } from '../errors.js';
 
 export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
@@ -23,16 +24,21 @@ export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         tags: ['health'],
       },
     },
-    () => {
+    (request, reply) => {
       const problem = ctx.health.problem();
-      if (problem?.code === 'DISK_LOW')
-        throw new LogsError('DISK_LOW', `not ready: ${problem.message}`);
-      if (problem !== undefined)
-        throw new LogsError(
-          problem.code === 'CHANNEL_FAILED' ? 'CHANNEL_FAILED' : 'WRITE_FAILED',
-          'not ready: a write to disk failed',
-        );
-      return { status: 'ready' };
+      if (problem === undefined) return { status: 'ready' };
+      // Answered here, not thrown: a probe polled every few seconds is not a failed request to
+      // record (each record would go to the disk that is failing or filling).
+      return sendError(
+        reply,
+        request,
+        problem.code === 'DISK_LOW'
+          ? new LogsError('DISK_LOW', `not ready: ${problem.message}`)
+          : new LogsError(
+              problem.code === 'CHANNEL_FAILED' ? 'CHANNEL_FAILED' : 'WRITE_FAILED',
+              'not ready: a write to disk failed',
+            ),
+      );
     },
   );
 

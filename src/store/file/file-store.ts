@@ -120,7 +120,7 @@ export async function openFileStore(options: OpenFileStoreOptions): Promise<Stor
         keysWal: keys.walFile,
       },
       onError,
-      () => keys.commit(), // new people's keys are written before the records that need them
+      () => commitKeys(keys), // new people's keys, before the records that need them
     );
     return new FileStore({
       layout,
@@ -325,5 +325,19 @@ function seqOf(line: string): number | undefined {
     return typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0 ? seq : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Write the people created since the last batch, before the records that need them. When
+ * they cannot be written (a full disk), they are forgotten and the error thrown: the sequencer
+ * client drops the batch that needed them.
+ */
+function commitKeys(keys: Keystore): number {
+  try {
+    return keys.commit();
+  } catch (err) {
+    keys.abandon();
+    throw err;
   }
 }

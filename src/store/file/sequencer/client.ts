@@ -44,6 +44,9 @@ interface Pending {
 export class SequencerClient {
   private out: string[] = [];
   private outChars = 0;
+  // The waiting callers of the records in `out` (a batch dropped before it is handed over
+  // answers them).
+  private outIds: number[] = [];
   // How soon the pending batch is handed over: 0 not scheduled, 1 within a millisecond (nobody
   // waits), 2 next turn of the event loop (someone waits for sequencing), 3 after the current
   // burst of calls (someone waits for a durable write).
@@ -139,6 +142,7 @@ export class SequencerClient {
     }
     const rec = encodeRecord(channel, id, mode, ts, skew, p);
     this.out.push(rec);
+    if (id !== 0) this.outIds.push(id);
     this.outChars += rec.length;
     if (this.outChars >= BATCH_CHARS) this.post();
     else {
@@ -161,14 +165,10 @@ export class SequencerClient {
     try {
       if (this.beforePost() > 0) Atomics.add(this.counters, KEYS_COMMITTED, 1n);
     } catch (err) {
-      // Without their keys on disk the records cannot be written: fail closed.
-      this.fail(
-        new LogsError(
-          'WRITE_FAILED',
-          `the keystore could not be written: ${(err as Error).message}`,
-          { cause: err },
-        ),
-      );
+      // Without their keys on disk the records cannot be written: this batch is refused (it
+      // never reached the sequencer, so no seq is spent), the rest goes on: a full disk that
+      // frees up takes writes again without a restart.
+      this.dropBatch(err);
       return;
     }
     // One join: a flat string, which postMessage copies at memory speed (a rope of thousands of
@@ -176,6 +176,7 @@ export class SequencerClient {
     const data = this.out.join('');
     this.out = [];
     this.outChars = 0;
+    this.outIds = [];
     this.worker.postMessage({ t: 'batch', data } satisfies ToHost);
     // Bounded memory: past the limit, block until the sequencer thread has taken enough.
     if (this.inFlight.add(data.length)) this.inFlight.waitForRoom(() => this.failure !== undefined);
@@ -344,6 +345,22 @@ export class SequencerClient {
         ];
       }),
     );
+  }
+
+  /** Refuse the batch not yet handed over: its callers get WRITE_FAILED, the loss is reported. */
+  private dropBatch(cause: unknown): void {
+    const n = this.out.length;
+    const err = new LogsError(
+      'WRITE_FAILED',
+      `the keystore could not be written (${(cause as Error).message}): ${n} record(s) not stored`,
+      { cause },
+    );
+    const ids = this.outIds;
+    this.out = [];
+    this.outChars = 0;
+    this.outIds = [];
+    for (const id of ids) this.take(id)?.reject(err);
+    this.onError(err);
   }
 
   private fail(err: LogsError): void {
