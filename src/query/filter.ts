@@ -11,6 +11,11 @@ import type { IndexFilter } from '../search/index.js';
 export type QueryFilter = Omit<IndexFilter, 'events' | 'match'> & {
   /** Event types or globs (`auth.*`, `*.denied`, `auth.login.?ailure`). */
   readonly events?: readonly string[];
+  /**
+   * Event types or globs left out (`log.read`: the service's own audit record of each read,
+   * which would otherwise fill a reader's screen with their own reads).
+   */
+  readonly excludeEvents?: readonly string[];
   /** Full-text query on the stored message (words, "a phrase", prefix*). */
   readonly text?: string;
 };
@@ -76,6 +81,7 @@ export interface RawFilter {
   readonly channel?: readonly string[] | undefined;
   readonly level?: string | undefined;
   readonly event?: readonly string[] | undefined;
+  readonly excludeEvent?: readonly string[] | undefined;
   readonly outcome?: readonly string[] | undefined;
   readonly actor?: readonly string[] | undefined;
   readonly subject?: readonly string[] | undefined;
@@ -134,14 +140,19 @@ export function parseFilter(
         `no channel ${JSON.stringify(c)} in this log (channels: ${ctx.channels.join(', ')})`,
       );
   }
-  const events = list(raw.event, '--event');
-  for (const e of events ?? []) {
-    if (!/^[\w.*?:-]+$/.test(e))
-      throw new LogsError(
-        'USAGE',
-        `--event: an event type or a glob of letters, digits, . _ - : * and ? (got ${JSON.stringify(e)})`,
-      );
-  }
+  const eventList = (values: readonly string[] | undefined, flag: string): string[] | undefined => {
+    const out = list(values, flag);
+    for (const e of out ?? []) {
+      if (!/^[\w.*?:-]+$/.test(e))
+        throw new LogsError(
+          'USAGE',
+          `${flag}: an event type or a glob of letters, digits, . _ - : * and ? (got ${JSON.stringify(e)})`,
+        );
+    }
+    return out;
+  };
+  const events = eventList(raw.event, '--event');
+  const excludeEvents = eventList(raw.excludeEvent, '--exclude-event');
   let text: string | undefined;
   if (raw.text !== undefined) {
     text = raw.text.trim();
@@ -158,6 +169,7 @@ export function parseFilter(
     ...(channels === undefined ? {} : { channels }),
     ...(raw.level === undefined ? {} : { level: parseLevel(raw.level) }),
     ...(events === undefined ? {} : { events }),
+    ...(excludeEvents === undefined ? {} : { excludeEvents }),
     ...optional('outcomes', list(raw.outcome, '--outcome')),
     ...optional('actors', people(raw.actor, '--actor')),
     ...optional('subjects', people(raw.subject, '--subject')),
@@ -183,6 +195,7 @@ function optional<K extends string>(
  */
 export function recordMatcher(filter: QueryFilter): (rec: Record<string, unknown>) => boolean {
   const events = filter.events?.map((e) => (isGlob(e) ? globToRegExp(e) : e));
+  const excluded = filter.excludeEvents?.map((e) => (isGlob(e) ? globToRegExp(e) : e));
   const minRank = filter.level === undefined ? undefined : LEVEL_RANK[filter.level];
   const terms = filter.text === undefined ? undefined : textTerms(filter.text);
   const has = (list: readonly string[] | undefined, v: unknown): boolean =>
@@ -198,6 +211,14 @@ export function recordMatcher(filter: QueryFilter): (rec: Record<string, unknown
       if (typeof ev !== 'string') return false;
       if (!events.some((e) => (typeof e === 'string' ? e === ev : e.test(ev)))) return false;
     }
+    if (
+      excluded?.some((e) =>
+        typeof e === 'string'
+          ? e === rec.event
+          : typeof rec.event === 'string' && e.test(rec.event),
+      ) === true
+    )
+      return false;
     if (!has(filter.outcomes, rec.outcome)) return false;
     if (!has(filter.actors, (rec.actor as { id?: unknown } | undefined)?.id)) return false;
     if (!has(filter.subjects, rec.sub)) return false;

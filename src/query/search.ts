@@ -108,13 +108,24 @@ function rowsOf(db: IndexDb, filter: QueryFilter): RowSelection | undefined {
   // Text with no word to search for matches nothing (FTS5 never sees the raw text).
   const match = filter.text === undefined ? undefined : ftsQuery(filter.text);
   if (filter.text !== undefined && match === undefined) return undefined;
-  const { text: _text, events, ...rest } = filter;
+  const { text: _text, events, excludeEvents, ...rest } = filter;
   const index: IndexFilter = {
     ...rest,
-    ...(events === undefined
-      ? {}
-      : { events: events.map((text) => ({ text, glob: isGlob(text) })) }),
+    ...(events === undefined ? {} : { events: patterns(events) }),
     ...(match === undefined ? {} : { match }),
   };
-  return filterRows(db, index);
+  const rows = filterRows(db, index);
+  if (rows === undefined || excludeEvents === undefined) return rows;
+  // The rows of the excluded event types, negated: the index's own selection of them (its SQL
+  // stays in src/search); undefined when the index knows none of them, so none to leave out.
+  const excluded = filterRows(db, { events: patterns(excludeEvents) });
+  if (excluded === undefined || excluded.sql.length === 0) return rows;
+  return {
+    sql: [...rows.sql, `NOT (${excluded.sql.join(' AND ')})`],
+    params: [...rows.params, ...excluded.params],
+  };
+}
+
+function patterns(events: readonly string[]): Array<{ text: string; glob: boolean }> {
+  return events.map((text) => ({ text, glob: isGlob(text) }));
 }

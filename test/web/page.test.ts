@@ -176,7 +176,7 @@ test('live tail shows an event sent over HTTP while the page is open; pause hold
     });
   assert.equal((await send('live.one')).status, 200);
   await page.locator('ol.live li', { hasText: 'live.one' }).waitFor();
-  await page.getByText('1 new events').waitFor();
+  await page.getByText('1 new event', { exact: true }).waitFor();
   await page.getByRole('button', { name: 'Pause' }).click();
   await send('live.two');
   await page.getByText('Paused: 1 waiting').waitFor();

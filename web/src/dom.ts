@@ -50,9 +50,54 @@ export function safeText(v: string | number): string {
 export function display(v: unknown): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'object' && 'id' in v && typeof v.id === 'string')
     return (v as { id: string }).id;
   return JSON.stringify(v);
+}
+
+// The fields of an actor shown first, in this order; any others follow.
+const ACTOR_FIELDS = ['id', 'email', 'name', 'ip'];
+
+/** An actor's fields as [name, text] pairs: scalars as they are, anything nested as JSON. */
+function actorFields(v: unknown): Array<[string, string]> {
+  if (v === undefined || v === null) return [];
+  if (typeof v !== 'object' || Array.isArray(v)) return [['', display(v)]];
+  const entries = Object.entries(v as Record<string, unknown>).filter(
+    ([, x]) => x !== undefined && x !== null && x !== '',
+  );
+  const rank = (k: string): number => {
+    const i = ACTOR_FIELDS.indexOf(k);
+    return i === -1 ? ACTOR_FIELDS.length : i;
+  };
+  entries.sort(([a], [b]) => rank(a) - rank(b));
+  return entries.map(([k, x]) => [k, display(x)]);
+}
+
+/** An actor as compact text: its values joined by ` · ` (`u-42 · ana@example.org · [ip#1]`). */
+export function actorText(v: unknown): string {
+  return actorFields(v)
+    .map(([, x]) => x)
+    .join(' · ');
+}
+
+/** An actor in full, one `field: value` per line (a tooltip). */
+export function actorTitle(v: unknown): string {
+  return actorFields(v)
+    .map(([k, x]) => (k === '' ? x : `${k}: ${x}`))
+    .join('\n');
+}
+
+/**
+ * Record content (a message, an event type, a name): marked translate="no", so a browser's
+ * translation leaves it as stored, and the page's own words are told apart from it.
+ */
+export function content(
+  tag: 'span' | 'td' | 'code' | 'strong',
+  text: string | number,
+  attrs: Attrs = {},
+): HTMLElement {
+  return h(tag, { ...attrs, translate: 'no' }, text);
 }
 
 /** A labelled input (every input has its label). */
@@ -76,13 +121,18 @@ export function select(
   return s;
 }
 
-export function table(headers: string[], rows: Node[], caption?: string): HTMLTableElement {
+/** A table in its own scrolling box: a narrow screen scrolls the table, not the page. */
+export function table(headers: string[], rows: Node[], caption?: string): HTMLElement {
   return h(
-    'table',
-    {},
-    caption === undefined ? null : h('caption', {}, caption),
-    h('thead', {}, h('tr', {}, ...headers.map((x) => h('th', { scope: 'col' }, x)))),
-    h('tbody', {}, ...rows),
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      caption === undefined ? null : h('caption', {}, caption),
+      h('thead', {}, h('tr', {}, ...headers.map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, ...rows),
+    ),
   );
 }
 

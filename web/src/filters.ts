@@ -1,5 +1,5 @@
 import { h, select } from './dom.js';
-import { t } from './i18n.js';
+import { t, term } from './i18n.js';
 
 const LEVELS = ['', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'AUDIT', 'SECURITY'];
 const OUTCOMES = ['', 'success', 'failure', 'denied', 'error'];
@@ -10,12 +10,12 @@ export function filterInputs() {
     channel: h('input', { name: 'channel', placeholder: 'app, audit' }),
     level: select(
       'level',
-      LEVELS.map((l) => [l, l === '' ? '—' : l]),
+      LEVELS.map((l) => [l, l === '' ? '—' : term('lvl', l)]),
     ),
     event: h('input', { name: 'event', placeholder: 'auth.*' }),
     outcome: select(
       'outcome',
-      OUTCOMES.map((o) => [o, o === '' ? '—' : o]),
+      OUTCOMES.map((o) => [o, o === '' ? '—' : term('out', o)]),
     ),
     actor: h('input', { name: 'actor' }),
     subject: h('input', { name: 'subject' }),

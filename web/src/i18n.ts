@@ -1,308 +1,24 @@
-/** Every string the page shows, in English and French. */
-const en = {
-  title: 'dihya-logs — administration',
-  skip: 'Skip to content',
-  language: 'Language',
-  signIn: 'Sign in',
-  signInIntro:
-    'Sign in with a dihya-logs token. It is exchanged for a session; it is never stored by the page.',
-  token: 'Token',
-  signOut: 'Sign out',
-  signedInAs: 'Signed in: {name} ({role})',
-  ingestOnly: 'This token may only write events: there is nothing to see here.',
-  sessionEnded: 'Your session has ended: sign in again.',
-  navExplore: 'Explore',
-  navLive: 'Live',
-  navDashboard: 'Dashboard',
-  navIntegrity: 'Integrity',
-  navGdpr: 'GDPR',
-  navTokens: 'Tokens',
-  mainNav: 'Main',
-  refused: 'Your role ({role}) may not see this page.',
-  loading: 'Loading…',
-  error: 'Error: {message}',
-  close: 'Close',
-  cancel: 'Cancel',
-  none: 'none',
-  // explore
-  filters: 'Filters',
-  channel: 'Channel',
-  level: 'Level',
-  eventType: 'Event type',
-  outcome: 'Outcome',
-  actor: 'Actor',
-  subject: 'Subject',
-  requestId: 'Request id',
-  since: 'Since',
-  until: 'Until',
-  text: 'Full text',
-  search: 'Search',
-  reset: 'Reset',
-  quickPicks: 'Time range',
-  last15m: 'Last 15 min',
-  last1h: 'Last hour',
-  last24h: 'Last 24 h',
-  last7d: 'Last 7 days',
-  results: 'Results',
-  noResults: 'No records match.',
-  loadedCount: '{count} records loaded',
-  endOfResults: 'End of results.',
-  time: 'Time',
-  message: 'Message',
-  open: 'Open',
-  damaged: '{count} damaged record(s) in this page',
-  detail: 'Record',
-  chainPosition: 'Chain position',
-  seq: 'Seq',
-  hash: 'Hash',
-  allFields: 'All fields',
-  checkProof: 'Check inclusion proof',
-  proofOk: 'Inclusion proof: ok (tree of {size}, root {root}…)',
-  proofFailed: 'Inclusion proof: FAILED ({reason})',
-  proofChecking: 'Checking…',
-  eventsOfActor: 'All events of this actor',
-  eventsOfRequest: 'All events of this request',
-  // live
-  liveFilters: 'Live filters',
-  start: 'Start',
-  pause: 'Pause',
-  resume: 'Resume',
-  liveReceived: '{count} new events',
-  livePaused: 'Paused: {count} waiting',
-  liveConnecting: 'Connecting…',
-  liveConnected: 'Connected',
-  liveDisconnected: 'Disconnected, retrying…',
-  liveEvents: 'Live events (newest first)',
-  // dashboard
-  span: 'Span',
-  refresh: 'Refresh',
-  chartLevels: 'Events per level',
-  chartChannels: 'Events per channel',
-  chartSecurity: 'Failed sign-ins and denied accesses',
-  failedSignIns: 'Failed sign-ins',
-  denied: 'Denied accesses',
-  topEvents: 'Top event types',
-  topSources: 'Top sources of security events',
-  count: 'Count',
-  // integrity
-  lastVerification: 'Last verification',
-  never: 'Never run.',
-  verifiedOk: 'Verified: ok — {records} records, {when}, by {by}',
-  verifiedBad: 'DAMAGE FOUND — {when}, by {by}',
-  runVerification: 'Run verification',
-  running: 'Verification running: {percent}%',
-  damageKind: 'Kind',
-  file: 'File',
-  line: 'Line',
-  detailText: 'Detail',
-  warnings: 'Warnings',
-  checkpoints: 'Latest checkpoint per channel',
-  size: 'Size',
-  root: 'Merkle root',
-  publicKey: 'Public key',
-  // gdpr
-  register: 'Request register',
-  kind: 'Kind',
-  received: 'Received',
-  deadline: 'Deadline',
-  status: 'Status',
-  late: 'late',
-  records: 'Records',
-  newExport: 'New export',
-  subjects: 'Subjects (ids, comma separated)',
-  format: 'Format',
-  reason: 'Reason',
-  exportRun: 'Export',
-  exportDone: 'Export {id}: {records} records.',
-  download: 'Download the bundle',
-  newErasure: 'New erasure',
-  preview: 'Preview (dry run)',
-  dryRunTitle: 'What will happen',
-  erasureStatus: 'Status: {status}',
-  erasureWillBe:
-    'Outcome: {status} (done: erased now; scheduled: when the retention duties end; nothing: nobody to erase)',
-  rowsWill: 'Index rows that will be removed: {count}',
-  exportsWill: 'Export bundles that will be deleted: {count}',
-  keysNow: 'Keys destroyed now: {count}',
-  rowsNow: 'Index rows removed now: {count}',
-  exportsNow: 'Export bundles deleted: {count}',
-  unknownIds: 'Unknown ids: {count}',
-  dueAt: 'Scheduled for: {when}',
-  duty: 'Kept on {channel} ({basis}, {records} records) until {until}',
-  confirmErase: 'Confirm the erasure',
-  erased: 'Erasure {id}: {status}.',
-  // tokens
-  tokenList: 'Tokens',
-  id: 'Id',
-  name: 'Name',
-  role: 'Role',
-  created: 'Created',
-  expires: 'Expires',
-  lastUsed: 'Last used',
-  revoked: 'Revoked',
-  revoke: 'Revoke',
-  confirmRevoke: 'Revoke token {id}? It stops working at once.',
-  yesRevoke: 'Yes, revoke',
-  newToken: 'New token',
-  expiresHint: 'Expires (e.g. 90d; empty: never)',
-  create: 'Create',
-  tokenOnce: 'The new token, shown once: copy it now.',
-  copy: 'Copy',
-  copied: 'Copied.',
-  actions: 'Actions',
-};
+/**
+ * The page's language: every string it shows comes from the catalogues of ./i18n/ (the page's
+ * own words, and the service's vocabulary and error codes), every date and number is written
+ * by one Intl formatter of the page's language.
+ */
+import { en } from './i18n/en.js';
+import { fr } from './i18n/fr.js';
+import { termsEn } from './i18n/terms-en.js';
+import { termsFr } from './i18n/terms-fr.js';
 
-export type Key = keyof typeof en;
-
-const fr: Record<Key, string> = {
-  title: 'dihya-logs — administration',
-  skip: 'Aller au contenu',
-  language: 'Langue',
-  signIn: 'Se connecter',
-  signInIntro:
-    'Connectez-vous avec un jeton dihya-logs. Il est échangé contre une session ; la page ne le conserve jamais.',
-  token: 'Jeton',
-  signOut: 'Se déconnecter',
-  signedInAs: 'Connecté : {name} ({role})',
-  ingestOnly: 'Ce jeton ne peut qu’écrire des événements : il n’y a rien à voir ici.',
-  sessionEnded: 'Votre session a pris fin : reconnectez-vous.',
-  navExplore: 'Explorer',
-  navLive: 'Direct',
-  navDashboard: 'Tableau de bord',
-  navIntegrity: 'Intégrité',
-  navGdpr: 'RGPD',
-  navTokens: 'Jetons',
-  mainNav: 'Principal',
-  refused: 'Votre rôle ({role}) ne permet pas de voir cette page.',
-  loading: 'Chargement…',
-  error: 'Erreur : {message}',
-  close: 'Fermer',
-  cancel: 'Annuler',
-  none: 'aucun',
-  filters: 'Filtres',
-  channel: 'Canal',
-  level: 'Niveau',
-  eventType: 'Type d’événement',
-  outcome: 'Résultat',
-  actor: 'Acteur',
-  subject: 'Personne concernée',
-  requestId: 'Id de requête',
-  since: 'Depuis',
-  until: 'Jusqu’à',
-  text: 'Texte intégral',
-  search: 'Rechercher',
-  reset: 'Réinitialiser',
-  quickPicks: 'Période',
-  last15m: '15 dernières min',
-  last1h: 'Dernière heure',
-  last24h: 'Dernières 24 h',
-  last7d: '7 derniers jours',
-  results: 'Résultats',
-  noResults: 'Aucun enregistrement ne correspond.',
-  loadedCount: '{count} enregistrements chargés',
-  endOfResults: 'Fin des résultats.',
-  time: 'Heure',
-  message: 'Message',
-  open: 'Ouvrir',
-  damaged: '{count} enregistrement(s) endommagé(s) dans cette page',
-  detail: 'Enregistrement',
-  chainPosition: 'Position dans la chaîne',
-  seq: 'Seq',
-  hash: 'Empreinte',
-  allFields: 'Tous les champs',
-  checkProof: 'Vérifier la preuve d’inclusion',
-  proofOk: 'Preuve d’inclusion : ok (arbre de {size}, racine {root}…)',
-  proofFailed: 'Preuve d’inclusion : ÉCHEC ({reason})',
-  proofChecking: 'Vérification…',
-  eventsOfActor: 'Tous les événements de cet acteur',
-  eventsOfRequest: 'Tous les événements de cette requête',
-  liveFilters: 'Filtres du direct',
-  start: 'Démarrer',
-  pause: 'Pause',
-  resume: 'Reprendre',
-  liveReceived: '{count} nouveaux événements',
-  livePaused: 'En pause : {count} en attente',
-  liveConnecting: 'Connexion…',
-  liveConnected: 'Connecté',
-  liveDisconnected: 'Déconnecté, nouvelle tentative…',
-  liveEvents: 'Événements en direct (les plus récents en haut)',
-  span: 'Période',
-  refresh: 'Actualiser',
-  chartLevels: 'Événements par niveau',
-  chartChannels: 'Événements par canal',
-  chartSecurity: 'Connexions échouées et accès refusés',
-  failedSignIns: 'Connexions échouées',
-  denied: 'Accès refusés',
-  topEvents: 'Types d’événements les plus fréquents',
-  topSources: 'Principales sources d’événements de sécurité',
-  count: 'Nombre',
-  lastVerification: 'Dernière vérification',
-  never: 'Jamais lancée.',
-  verifiedOk: 'Vérifié : ok — {records} enregistrements, {when}, par {by}',
-  verifiedBad: 'DOMMAGE TROUVÉ — {when}, par {by}',
-  runVerification: 'Lancer la vérification',
-  running: 'Vérification en cours : {percent} %',
-  damageKind: 'Nature',
-  file: 'Fichier',
-  line: 'Ligne',
-  detailText: 'Détail',
-  warnings: 'Avertissements',
-  checkpoints: 'Dernier point de contrôle par canal',
-  size: 'Taille',
-  root: 'Racine de Merkle',
-  publicKey: 'Clé publique',
-  register: 'Registre des demandes',
-  kind: 'Type',
-  received: 'Reçue',
-  deadline: 'Échéance',
-  status: 'État',
-  late: 'en retard',
-  records: 'Enregistrements',
-  newExport: 'Nouvel export',
-  subjects: 'Personnes (ids, séparés par des virgules)',
-  format: 'Format',
-  reason: 'Motif',
-  exportRun: 'Exporter',
-  exportDone: 'Export {id} : {records} enregistrements.',
-  download: 'Télécharger le paquet',
-  newErasure: 'Nouvel effacement',
-  preview: 'Aperçu (simulation)',
-  dryRunTitle: 'Ce qui va se passer',
-  erasureStatus: 'État : {status}',
-  erasureWillBe:
-    'Résultat : {status} (done : effacé maintenant ; scheduled : à la fin des obligations de conservation ; nothing : personne à effacer)',
-  rowsWill: 'Lignes d’index qui seront supprimées : {count}',
-  exportsWill: 'Paquets d’export qui seront supprimés : {count}',
-  keysNow: 'Clés détruites maintenant : {count}',
-  rowsNow: 'Lignes d’index supprimées maintenant : {count}',
-  exportsNow: 'Paquets d’export supprimés : {count}',
-  unknownIds: 'Ids inconnus : {count}',
-  dueAt: 'Prévu pour : {when}',
-  duty: 'Conservé sur {channel} ({basis}, {records} enregistrements) jusqu’au {until}',
-  confirmErase: 'Confirmer l’effacement',
-  erased: 'Effacement {id} : {status}.',
-  tokenList: 'Jetons',
-  id: 'Id',
-  name: 'Nom',
-  role: 'Rôle',
-  created: 'Créé',
-  expires: 'Expire',
-  lastUsed: 'Dernier usage',
-  revoked: 'Révoqué',
-  revoke: 'Révoquer',
-  confirmRevoke: 'Révoquer le jeton {id} ? Il cesse de fonctionner aussitôt.',
-  yesRevoke: 'Oui, révoquer',
-  newToken: 'Nouveau jeton',
-  expiresHint: 'Expire (ex. 90d ; vide : jamais)',
-  create: 'Créer',
-  tokenOnce: 'Le nouveau jeton, affiché une seule fois : copiez-le maintenant.',
-  copy: 'Copier',
-  copied: 'Copié.',
-  actions: 'Actions',
-};
+const EN = { ...en, ...termsEn };
+export type Key = keyof typeof EN;
+/** A key with plural forms (`name_one`, `name_other`), by its base name. */
+export type PluralKey = {
+  [K in Key]: K extends `${infer B}_other` ? B : never;
+}[Key];
 
 export type Lang = 'en' | 'fr';
-const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, fr };
+const DICTIONARIES: Record<Lang, Record<Key, string>> = { en: EN, fr: { ...fr, ...termsFr } };
+/** The locale of each language: its dates, numbers and plural rules. */
+const LOCALES: Record<Lang, string> = { en: 'en-GB', fr: 'fr-FR' };
 const STORAGE_KEY = 'dihya-logs.lang';
 
 function initialLang(): Lang {
@@ -311,7 +27,43 @@ function initialLang(): Lang {
   return navigator.language.toLowerCase().startsWith('fr') ? 'fr' : 'en';
 }
 
+interface Formats {
+  readonly date: Intl.DateTimeFormat;
+  readonly axisTime: Intl.DateTimeFormat;
+  readonly axisDay: Intl.DateTimeFormat;
+  readonly number: Intl.NumberFormat;
+  readonly percent: Intl.NumberFormat;
+  readonly plural: Intl.PluralRules;
+}
+
+function formatsOf(l: Lang): Formats {
+  const locale = LOCALES[l];
+  return {
+    // One form for every date on the page: `7 Dec 2026, 16:40:12` / `7 déc. 2026, 16:40:12`.
+    date: new Intl.DateTimeFormat(locale, {
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    }),
+    // A chart's axis: the same locale, the parts its span needs (`16:00`, `7 déc.`).
+    axisTime: new Intl.DateTimeFormat(locale, {
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }),
+    axisDay: new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short' }),
+    number: new Intl.NumberFormat(locale),
+    percent: new Intl.NumberFormat(locale, { style: 'percent' }),
+    plural: new Intl.PluralRules(locale),
+  };
+}
+
 let current: Lang = initialLang();
+let formats = formatsOf(current);
 
 export function lang(): Lang {
   return current;
@@ -320,20 +72,115 @@ export function lang(): Lang {
 /** Change the language; the choice is kept in localStorage (it is not a secret). */
 export function setLang(l: Lang): void {
   current = l;
+  formats = formatsOf(l);
   localStorage.setItem(STORAGE_KEY, l);
   document.documentElement.lang = l;
 }
 
-/** The string of a key, with `{name}` placeholders filled in (as text, never markup). */
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return DICTIONARIES[current][key].replace(/\{(\w+)\}/g, (m, name: string) =>
-    name in vars ? String(vars[name]) : m,
-  );
+/** Whether a string is a key of the catalogue (for keys made from what the service sends). */
+export function isKey(k: string): k is Key {
+  return Object.prototype.hasOwnProperty.call(EN, k);
 }
 
-/** A date as the current language writes it. */
-export function when(iso: string | undefined | null): string {
-  if (iso === undefined || iso === null) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(current === 'fr' ? 'fr-FR' : 'en-GB');
+/** The string of a key, with `{name}` placeholders filled in (as text, never markup). */
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  return DICTIONARIES[current][key].replace(/\{(\w+)\}/g, (m, name: string) => {
+    const v = vars[name];
+    return v === undefined ? m : typeof v === 'number' ? num(v) : v;
+  });
+}
+
+/** The plural form of `base` for `count` (Intl.PluralRules), `{count}` filled in too. */
+export function tn(
+  base: PluralKey,
+  count: number,
+  vars: Record<string, string | number> = {},
+): string {
+  const form = `${base}_${formats.plural.select(count)}`;
+  return t(isKey(form) ? form : (`${base}_other` as Key), { count, ...vars });
+}
+
+/**
+ * A sentence with nodes in it: `{name}` placeholders become the given nodes (record content
+ * in an element marked translate="no"), the rest text.
+ */
+export function tParts(
+  key: Key,
+  vars: Record<string, Node | string | number>,
+): Array<Node | string> {
+  const out: Array<Node | string> = [];
+  const text = DICTIONARIES[current][key];
+  let last = 0;
+  for (const m of text.matchAll(/\{(\w+)\}/g)) {
+    out.push(text.slice(last, m.index));
+    const v = vars[m[1] ?? ''];
+    out.push(v === undefined ? m[0] : typeof v === 'number' ? num(v) : v);
+    last = m.index + m[0].length;
+  }
+  out.push(text.slice(last));
+  return out.filter((x) => x !== '');
+}
+
+/** tParts with the plural form of `base` for `count` (see tn). */
+export function tnParts(
+  base: PluralKey,
+  count: number,
+  vars: Record<string, Node | string | number>,
+): Array<Node | string> {
+  const form = `${base}_${formats.plural.select(count)}`;
+  return tParts(isKey(form) ? form : (`${base}_other` as Key), { count, ...vars });
+}
+
+/** A fraction (0 to 1) as a percentage in the page's language (`42%` / `42 %`). */
+export function percent(fraction: number): string {
+  return formats.percent.format(fraction);
+}
+
+/** A number as the page's language writes it (`1,234` / `1 234`). */
+export function num(n: number): string {
+  return formats.number.format(n);
+}
+
+/** A date (ISO text or epoch milliseconds) in the page's one date format; `—` when none. */
+export function when(v: string | number | undefined | null): string {
+  if (v === undefined || v === null || v === '') return '—';
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? String(v) : formats.date.format(d);
+}
+
+/** A short date for a chart's axis: the time of day, or the day and month. */
+export function axisDate(ms: number, parts: 'time' | 'day'): string {
+  return (parts === 'time' ? formats.axisTime : formats.axisDay).format(new Date(ms));
+}
+
+/** A term the service sends (`lvl_`, `out_`, `st_`, `kind_`, `role_` + value), else as sent. */
+export function term(prefix: 'lvl' | 'out' | 'st' | 'kind' | 'role', value: string): string {
+  const k = `${prefix}_${value}`;
+  return isKey(k) ? t(k) : value;
+}
+
+// The legal bases of the default retention duties (config/resolve.ts), as the service sends them.
+const BASES: Readonly<Record<string, Key>> = {
+  [termsEn.basis_audit]: 'basis_audit',
+  [termsEn.basis_security]: 'basis_security',
+};
+
+/** A legal basis: the default ones translated, one the operator wrote as written. */
+export function basis(text: string): { text: string; translated: boolean } {
+  const k = BASES[text];
+  return k === undefined ? { text, translated: false } : { text: t(k), translated: true };
+}
+
+/**
+ * What went wrong, in the page's language: the error's stable `code` (docs/errors.md) mapped to
+ * its text, with the code for reference; never the service's English message.
+ */
+export function errorText(err: unknown): string {
+  const code =
+    typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+      ? err.code
+      : undefined;
+  if (code === undefined) return t(err instanceof TypeError ? 'errNetwork' : 'errPage');
+  const k = `err_${code}`;
+  return t('errorCode', { text: isKey(k) ? t(k) : t('errGeneric'), code });
 }

@@ -1,6 +1,6 @@
 import { currentSession, signIn, signOut, whenSessionEnds, type Session } from './api.js';
-import { field, h, message, replace, select } from './dom.js';
-import { lang, setLang, t, type Key, type Lang } from './i18n.js';
+import { content, field, h, message, replace, select } from './dom.js';
+import { errorText, lang, setLang, t, tParts, term, type Key, type Lang } from './i18n.js';
 import { dashboardView } from './views/dashboard.js';
 import { exploreView } from './views/explore.js';
 import { gdprView } from './views/gdpr.js';
@@ -75,8 +75,7 @@ function signInPage(): void {
         if (location.hash === '') location.hash = '#explore';
         render();
       },
-      (err: unknown) =>
-        replace(out, message('error', t('error', { message: (err as Error).message }))),
+      (err: unknown) => replace(out, message('error', t('error', { message: errorText(err) }))),
     );
   });
   replace(
@@ -141,7 +140,11 @@ function render(): void {
           ),
         ),
       ),
-      h('p', { class: 'who' }, t('signedInAs', { name: s.name, role: s.role })),
+      h(
+        'p',
+        { class: 'who' },
+        ...tParts('signedInAs', { name: content('span', s.name), role: term('role', s.role) }),
+      ),
       langSwitch(),
       outBtn,
     ),
@@ -150,7 +153,10 @@ function render(): void {
   if (view === undefined || allowed.length === 0) {
     main.append(message('info', t('ingestOnly')));
   } else if (!view.roles.includes(s.role)) {
-    main.append(h('h1', {}, t(view.label)), message('error', t('refused', { role: s.role })));
+    main.append(
+      h('h1', {}, t(view.label)),
+      message('error', t('refused', { role: term('role', s.role) })),
+    );
   } else {
     stop = view.render(main);
   }

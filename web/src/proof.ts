@@ -73,35 +73,46 @@ export async function checkpointSigned(
   return crypto.subtle.verify({ name: 'Ed25519' }, key, signature, new TextEncoder().encode(text));
 }
 
+/** Why a proof failed: a key of the catalogue (i18n.ts), shown in the page's language. */
+export type ProofFailure =
+  | 'proofNoCheckpoint'
+  | 'proofBadSignature'
+  | 'proofBadSizes'
+  | 'proofLeafIndex'
+  | 'proofMalformed'
+  | 'proofOtherRecord'
+  | 'proofOtherCheckpoint'
+  | 'proofTooLong'
+  | 'proofWrongRoot';
+
 /** `{ ok: true }`, or why not. Parses defensively: the proof is outside input. */
 export async function verifyInclusion(
   proof: InclusionProof,
   checkpoint: Checkpoint | null,
   recordHash: string,
   publicKey: string,
-): Promise<{ ok: boolean; reason?: string }> {
-  if (checkpoint === null) return { ok: false, reason: 'no signed checkpoint of that size' };
+): Promise<{ ok: boolean; reason?: ProofFailure }> {
+  if (checkpoint === null) return { ok: false, reason: 'proofNoCheckpoint' };
   if (!(await checkpointSigned(checkpoint, publicKey)))
-    return { ok: false, reason: 'the checkpoint signature is not valid for the log key' };
+    return { ok: false, reason: 'proofBadSignature' };
   const { leaf_index: index, tree_size: size, hashes } = proof;
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size)
-    return { ok: false, reason: 'bad sizes' };
-  if (index !== proof.seq - 1) return { ok: false, reason: 'leaf_index is not seq - 1' };
+    return { ok: false, reason: 'proofBadSizes' };
+  if (index !== proof.seq - 1) return { ok: false, reason: 'proofLeafIndex' };
   if (
     !Array.isArray(hashes) ||
     hashes.length > 64 ||
     ![proof.leaf_hash, ...hashes].every((x) => HEX.test(x))
   )
-    return { ok: false, reason: 'malformed hashes' };
-  if (proof.leaf_hash !== recordHash)
-    return { ok: false, reason: 'the proof is about another record' };
+    return { ok: false, reason: 'proofMalformed' };
+  if (proof.leaf_hash !== recordHash) return { ok: false, reason: 'proofOtherRecord' };
   if (checkpoint.channel !== proof.channel || checkpoint.size !== size)
-    return { ok: false, reason: 'another checkpoint' };
+    return { ok: false, reason: 'proofOtherCheckpoint' };
   let fn = index;
   let sn = size - 1;
   let r = proof.leaf_hash;
   for (const p of hashes) {
-    if (sn === 0) return { ok: false, reason: 'the path is too long' };
+    if (sn === 0) return { ok: false, reason: 'proofTooLong' };
     if (fn % 2 === 1 || fn === sn) {
       r = await node(p, r);
       while (fn % 2 === 0 && fn !== 0) {
@@ -112,7 +123,6 @@ export async function verifyInclusion(
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  if (sn !== 0 || r !== checkpoint.root)
-    return { ok: false, reason: 'the path does not lead to the signed root' };
+  if (sn !== 0 || r !== checkpoint.root) return { ok: false, reason: 'proofWrongRoot' };
   return { ok: true };
 }

@@ -34,6 +34,8 @@ export interface FilterQuery {
   channel?: string[];
   level?: string;
   event?: string[];
+  /** `/v1/events` only: event types or globs left out (the page leaves out `log.read`). */
+  exclude_event?: string[];
   outcome?: string[];
   actor?: string[];
   subject?: string[];
@@ -50,6 +52,7 @@ export function filterOf(ctx: ServiceContext, q: FilterQuery): QueryFilter {
       channel: q.channel,
       level: q.level,
       event: q.event,
+      excludeEvent: q.exclude_event,
       outcome: q.outcome,
       actor: q.actor,
       subject: q.subject,
@@ -103,12 +106,13 @@ function eventsRoute(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'Find records',
         description:
-          'The filters of `dihya-logs query`. Each record is read back from its segment and checked against its chain hash; damaged ones are listed in `damaged`. Personal values are put back for the dpo and admin roles. Pages: pass `next` as `cursor`.',
+          'The filters of `dihya-logs query`, and `exclude_event` (event types or globs left out, as `log.read` for the reads of the log). Each record is read back from its segment and checked against its chain hash; damaged ones are listed in `damaged`. Personal values are put back for the dpo and admin roles. Pages: pass `next` as `cursor`.',
         tags: ['read'],
         querystring: {
           ...FILTER_QUERYSTRING,
           properties: {
             ...FILTER_QUERYSTRING.properties,
+            exclude_event: list,
             limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
             cursor: { type: 'string', maxLength: 512 },
             order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },

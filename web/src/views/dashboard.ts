@@ -1,7 +1,7 @@
 import uPlot from 'uplot';
 import { api } from '../api.js';
-import { h, message, replace, select } from '../dom.js';
-import { t } from '../i18n.js';
+import { content, h, message, replace, select } from '../dom.js';
+import { axisDate, errorText, num, t, term, when } from '../i18n.js';
 
 interface Stats {
   buckets: string[];
@@ -24,31 +24,44 @@ const COLOURS = [
   '#8c2a5b',
   '#4d4d4d',
 ];
+const COUNT_STEPS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6, 1e7,
+];
 const SPANS: Record<string, { since: string; bucket: string }> = {
   '1h': { since: '1h', bucket: 'minute' },
   '24h': { since: '24h', bucket: 'hour' },
   '7d': { since: '7d', bucket: 'day' },
 };
 
+/** A count as the legend shows it: in the page's number format, `—` where there is none. */
+const countValue = (_u: uPlot, v: number | null): string => (v === null ? '—' : num(v));
+
 function lineChart(
   title: string,
   x: number[],
   series: Array<[string, number[]]>,
   width: number,
+  ticks: 'time' | 'day',
 ): HTMLElement {
   const fig = h('figure', { class: 'chart' }, h('figcaption', {}, title));
+  // uPlot's own words and formats (its `Time`, its US dates) are replaced: the page's language.
   const opts: uPlot.Options = {
     width,
     height: 220,
     series: [
-      {},
+      { label: t('time'), value: (_u, v: number | null) => (v === null ? '—' : when(v * 1000)) },
       ...series.map(([label], i) => ({
         label,
         stroke: COLOURS[i % COLOURS.length] ?? '#000',
         width: 2,
+        value: countValue,
       })),
     ],
-    axes: [{}, { size: 50 }],
+    axes: [
+      { values: (_u, splits) => splits.map((v) => axisDate(v * 1000, ticks)) },
+      // Counts: whole steps only (no 0.25 of an event).
+      { size: 50, incrs: COUNT_STEPS, values: (_u, splits) => splits.map((v) => num(v)) },
+    ],
     scales: { x: { time: true } },
   };
   new uPlot(opts, [x, ...series.map(([, v]) => v)], fig);
@@ -74,13 +87,31 @@ function bars(
             h(
               'li',
               {},
-              h('span', { class: 'bar-label', title: r.title }, r.label),
-              h('meter', { min: 0, max, value: r.count, 'aria-label': `${r.label}: ${r.count}` }),
-              h('span', { class: 'bar-count' }, r.count),
+              content('span', r.label, { class: 'bar-label', title: r.title }),
+              // Its label is record content (an event type, a source): not to be translated.
+              h('meter', {
+                min: 0,
+                max,
+                value: r.count,
+                'aria-label': `${r.label}: ${num(r.count)}`,
+                translate: 'no',
+              }),
+              h('span', { class: 'bar-count' }, num(r.count)),
             ),
           ),
         ),
   );
+}
+
+/**
+ * A chart's width: half the dashboard on a wide screen, all of it on a narrow one (the grid
+ * of style.css goes to one column under 900 px), less the figure's padding and border.
+ */
+function chartWidth(grid: HTMLElement): number {
+  const columns = window.matchMedia('(max-width: 900px)').matches ? 1 : 2;
+  const gap = 16;
+  const each = Math.floor((grid.clientWidth - gap * (columns - 1)) / columns) - 18;
+  return Math.max(200, Math.min(560, each));
 }
 
 export function dashboardView(root: HTMLElement): () => void {
@@ -112,11 +143,16 @@ export function dashboardView(root: HTMLElement): () => void {
       const st = await api<Stats>('GET', `/v1/stats?since=${s.since}&bucket=${s.bucket}`);
       if (!alive) return;
       const x = st.buckets.map((b) => Date.parse(b) / 1000);
-      const width = Math.max(320, Math.min(560, Math.floor((root.clientWidth - 48) / 2)));
+      const width = chartWidth(out);
+      const ticks = s.bucket === 'day' ? 'day' : 'time';
+      const levels = Object.entries(st.byLevel).map(([l, v]): [string, number[]] => [
+        term('lvl', l),
+        v,
+      ]);
       replace(
         out,
-        lineChart(t('chartLevels'), x, Object.entries(st.byLevel), width),
-        lineChart(t('chartChannels'), x, Object.entries(st.byChannel), width),
+        lineChart(t('chartLevels'), x, levels, width, ticks),
+        lineChart(t('chartChannels'), x, Object.entries(st.byChannel), width, ticks),
         lineChart(
           t('chartSecurity'),
           x,
@@ -125,6 +161,7 @@ export function dashboardView(root: HTMLElement): () => void {
             [t('denied'), st.denied],
           ],
           width,
+          ticks,
         ),
         bars(
           t('topEvents'),
@@ -141,7 +178,7 @@ export function dashboardView(root: HTMLElement): () => void {
         ),
       );
     } catch (err) {
-      replace(out, message('error', t('error', { message: (err as Error).message })));
+      replace(out, message('error', t('error', { message: errorText(err) })));
     }
   }
   form.addEventListener('submit', (e) => {

@@ -1,10 +1,16 @@
 import { api, queryString } from '../api.js';
-import { display, field, h, message, replace } from '../dom.js';
-import { t } from '../i18n.js';
+import { field, h, message, replace } from '../dom.js';
+import { errorText, t, tn } from '../i18n.js';
 import { filterInputs, filterLabels } from '../filters.js';
-import { verifyInclusion, type Checkpoint, type InclusionProof } from '../proof.js';
+import { showRecord } from './record-detail.js';
+import { recordRow, recordsTable, type Rec } from './records.js';
 
-type Rec = Record<string, unknown> & { channel: string; seq: number; hash: string };
+/**
+ * The service's audit record of each read (docs/service.md): left out unless asked for, else
+ * a reader's own searches fill the list. Left out by the service, so pages and counts hold.
+ */
+const READ_EVENT = 'log.read';
+
 interface Page {
   records: Rec[];
   next: string | null;
@@ -49,10 +55,13 @@ export function exploreView(root: HTMLElement): () => void {
       },
       label,
     );
+  const showReads = h('input', { type: 'checkbox', name: 'show_reads', id: 'show-reads' });
+  showReads.addEventListener('change', () => void search());
   const form = h(
     'form',
     { class: 'filters', 'aria-label': t('filters') },
     ...FILTERS.map((k) => field(labels[k], inputs[k])),
+    h('div', { class: 'toggle' }, showReads, h('label', { for: 'show-reads' }, t('showReads'))),
     h(
       'div',
       { class: 'quick', role: 'group', 'aria-label': t('quickPicks') },
@@ -74,29 +83,7 @@ export function exploreView(root: HTMLElement): () => void {
   const results = h(
     'div',
     { class: 'results', tabindex: 0, 'aria-label': t('results') },
-    h(
-      'table',
-      { class: 'records' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ...[
-            t('time'),
-            t('channel'),
-            t('seq'),
-            t('level'),
-            t('eventType'),
-            t('outcome'),
-            t('actor'),
-            t('message'),
-          ].map((x) => h('th', { scope: 'col' }, x)),
-        ),
-      ),
-      tbody,
-    ),
+    recordsTable(tbody),
     sentinel,
   );
   const panel = h('aside', { class: 'detail', 'aria-label': t('detail'), hidden: true });
@@ -112,6 +99,7 @@ export function exploreView(root: HTMLElement): () => void {
   let loaded = 0;
   let generation = 0;
   let lastFilter: Filter = {};
+  let lastReads = false;
 
   function current(): Filter {
     const f: Filter = {};
@@ -126,23 +114,24 @@ export function exploreView(root: HTMLElement): () => void {
       // Later pages keep the filter of the first, whatever the form says now.
       const q = queryString({
         ...lastFilter,
+        // An event type asked for is shown, log.read included.
+        exclude_event: lastReads || (lastFilter.event ?? '').trim() !== '' ? undefined : READ_EVENT,
         limit: '100',
         ...(cursor === null ? {} : { cursor }),
       });
       const page = await api<Page>('GET', `/v1/events?${q}`);
       if (gen !== generation) return;
-      for (const r of page.records) tbody.append(row(r));
+      for (const r of page.records) tbody.append(recordRow(r, () => open(r)));
       loaded += page.records.length;
       next = page.next;
-      const dmg =
-        page.damaged.length > 0 ? ` — ${t('damaged', { count: page.damaged.length })}` : '';
+      const dmg = page.damaged.length > 0 ? ` — ${tn('damaged', page.damaged.length)}` : '';
       status.textContent =
         loaded === 0
           ? t('noResults')
-          : `${t('loadedCount', { count: loaded })}${next === null ? ` — ${t('endOfResults')}` : ''}${dmg}`;
+          : `${tn('loadedCount', loaded)}${next === null ? ` — ${t('endOfResults')}` : ''}${dmg}`;
     } catch (err) {
       if (gen === generation)
-        replace(status, message('error', t('error', { message: (err as Error).message })));
+        replace(status, message('error', t('error', { message: errorText(err) })));
     } finally {
       if (gen === generation) {
         loading = false;
@@ -157,106 +146,11 @@ export function exploreView(root: HTMLElement): () => void {
     loaded = 0;
     loading = false;
     lastFilter = current();
+    lastReads = showReads.checked;
     results.setAttribute('aria-busy', 'true');
     replace(tbody);
     status.textContent = t('loading');
     return load(null);
-  }
-
-  function row(r: Rec): HTMLTableRowElement {
-    const open = (): void => showDetail(r);
-    const tr = h(
-      'tr',
-      {
-        tabindex: 0,
-        'data-seq': r.seq,
-        'data-channel': r.channel,
-        onclick: open,
-        onkeydown: (e: Event) => {
-          // preventDefault: else the same Enter would also press the panel's focused close button.
-          if ((e as KeyboardEvent).key === 'Enter') {
-            e.preventDefault();
-            open();
-          }
-        },
-      },
-      h('td', {}, display(r.ts)),
-      h('td', {}, r.channel),
-      h('td', {}, r.seq),
-      h('td', { class: `level level-${display(r.level).toLowerCase()}` }, display(r.level)),
-      h('td', {}, display(r.event)),
-      h('td', {}, display(r.outcome)),
-      h('td', {}, display(r.actor)),
-      h('td', { class: 'msgcell' }, display(r.msg)),
-    );
-    return tr;
-  }
-
-  function showDetail(r: Rec): void {
-    const proofOut = h('p', { role: 'status', class: 'proof' });
-    const actor = display(r.actor);
-    const requestId = display(r.request_id);
-    const closeBtn = h(
-      'button',
-      { type: 'button', class: 'secondary', onclick: closeDetail },
-      t('close'),
-    );
-    replace(
-      panel,
-      h(
-        'div',
-        { class: 'detail-head' },
-        h('h2', {}, `${t('detail')} ${r.channel} #${r.seq}`),
-        closeBtn,
-      ),
-      h('h3', {}, t('chainPosition')),
-      h(
-        'dl',
-        {},
-        h('dt', {}, t('channel')),
-        h('dd', {}, r.channel),
-        h('dt', {}, t('seq')),
-        h('dd', {}, r.seq),
-        h('dt', {}, t('hash')),
-        h('dd', { class: 'mono' }, display(r.hash)),
-      ),
-      h(
-        'div',
-        { class: 'buttons' },
-        h(
-          'button',
-          { type: 'button', onclick: () => void checkProof(r, proofOut) },
-          t('checkProof'),
-        ),
-        actor === ''
-          ? null
-          : h(
-              'button',
-              {
-                type: 'button',
-                class: 'secondary link-actor',
-                onclick: () => applyFilter({ actor }),
-              },
-              t('eventsOfActor'),
-            ),
-        requestId === ''
-          ? null
-          : h(
-              'button',
-              {
-                type: 'button',
-                class: 'secondary link-request',
-                onclick: () => applyFilter({ request_id: requestId }),
-              },
-              t('eventsOfRequest'),
-            ),
-      ),
-      proofOut,
-      h('h3', {}, t('allFields')),
-      h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(r, null, 2)),
-    );
-    panel.hidden = false;
-    closeBtn.focus();
   }
 
   function closeDetail(): void {
@@ -270,24 +164,8 @@ export function exploreView(root: HTMLElement): () => void {
     void search();
   }
 
-  async function checkProof(r: Rec, out: HTMLElement): Promise<void> {
-    out.className = 'proof';
-    out.textContent = t('proofChecking');
-    try {
-      const res = await api<{
-        proof: InclusionProof;
-        checkpoint: Checkpoint | null;
-        public_key: string;
-      }>('GET', `/v1/proofs/inclusion?${queryString({ channel: r.channel, seq: String(r.seq) })}`);
-      const v = await verifyInclusion(res.proof, res.checkpoint, r.hash, res.public_key);
-      out.className = v.ok ? 'proof ok' : 'proof bad';
-      out.textContent = v.ok
-        ? t('proofOk', { size: res.proof.tree_size, root: res.proof.root.slice(0, 16) })
-        : t('proofFailed', { reason: v.reason ?? '' });
-    } catch (err) {
-      out.className = 'proof bad';
-      out.textContent = t('proofFailed', { reason: (err as Error).message });
-    }
+  function open(r: Rec): void {
+    showRecord(panel, r, { filter: applyFilter, close: closeDetail });
   }
 
   form.addEventListener('submit', (e) => {

@@ -1,6 +1,6 @@
 import { api } from '../api.js';
-import { field, h, message, replace, select, table } from '../dom.js';
-import { t, when } from '../i18n.js';
+import { content, field, h, message, replace, select, table } from '../dom.js';
+import { basis, errorText, isKey, num, t, term, tn, tnParts, when } from '../i18n.js';
 
 interface Request {
   requestId: string;
@@ -95,8 +95,8 @@ export function gdprView(root: HTMLElement): () => void {
             return h(
               'tr',
               { class: late ? 'late' : '' },
-              h('td', { class: 'mono' }, r.requestId),
-              h('td', {}, r.kind),
+              content('td', r.requestId, { class: 'mono' }),
+              h('td', {}, term('kind', r.kind)),
               h('td', {}, when(r.received)),
               h(
                 'td',
@@ -104,15 +104,15 @@ export function gdprView(root: HTMLElement): () => void {
                 when(r.deadline),
                 late ? h('strong', { class: 'badge bad' }, ` ${t('late')}`) : null,
               ),
-              h('td', {}, r.status),
-              h('td', {}, r.subject ?? ''),
-              h('td', {}, r.records ?? ''),
+              h('td', {}, term('st', r.status)),
+              content('td', r.subject ?? ''),
+              h('td', {}, r.records === undefined ? '' : num(r.records)),
             );
           }),
         ),
       );
     } catch (err) {
-      replace(register, message('error', t('error', { message: (err as Error).message })));
+      replace(register, message('error', t('error', { message: errorText(err) })));
     }
   }
 
@@ -127,7 +127,7 @@ export function gdprView(root: HTMLElement): () => void {
       (r) => {
         replace(
           exOut,
-          message('ok', t('exportDone', { id: r.requestId, records: r.records })),
+          message('ok', tn('exportDone', r.records, { id: r.requestId, records: r.records })),
           EXPORT_ID.test(r.requestId)
             ? h(
                 'a',
@@ -142,33 +142,41 @@ export function gdprView(root: HTMLElement): () => void {
         );
         void loadRegister();
       },
-      (err: unknown) =>
-        replace(exOut, message('error', t('error', { message: (err as Error).message }))),
+      (err: unknown) => replace(exOut, message('error', t('error', { message: errorText(err) }))),
     );
   });
 
   function report(r: EraseReport): HTMLElement {
+    const explain = `explain_${r.status}`;
     return h(
       'ul',
       { class: 'report' },
-      h('li', {}, t(r.dryRun ? 'erasureWillBe' : 'erasureStatus', { status: r.status })),
+      h(
+        'li',
+        {},
+        r.dryRun && isKey(explain)
+          ? t('erasureWillBe', { status: term('st', r.status), explain: t(explain) })
+          : t('erasureStatus', { status: term('st', r.status) }),
+      ),
       r.dryRun ? null : h('li', {}, t('keysNow', { count: r.now.keys })),
       h('li', {}, t(r.dryRun ? 'rowsWill' : 'rowsNow', { count: r.now.indexRows })),
       h('li', {}, t(r.dryRun ? 'exportsWill' : 'exportsNow', { count: r.now.exports.length })),
       h('li', {}, t('unknownIds', { count: r.unknownIds })),
       r.dueAt === undefined ? null : h('li', {}, t('dueAt', { when: when(r.dueAt) })),
-      ...r.duties.map((d) =>
-        h(
+      ...r.duties.map((d) => {
+        // A default duty's basis is translated; one the operator wrote is shown as written.
+        const b = basis(d.basis);
+        return h(
           'li',
           {},
-          t('duty', {
-            channel: d.channel,
-            basis: d.basis,
+          ...tnParts('duty', d.records, {
+            channel: content('span', d.channel),
+            basis: b.translated ? b.text : content('span', b.text),
             records: d.records,
             until: when(d.until),
           }),
-        ),
-      ),
+        );
+      }),
     );
   }
 
@@ -198,19 +206,18 @@ export function gdprView(root: HTMLElement): () => void {
             (r) => {
               replace(
                 erOut,
-                message('ok', t('erased', { id: r.requestId, status: r.status })),
+                message('ok', t('erased', { id: r.requestId, status: term('st', r.status) })),
                 report(r),
               );
               void loadRegister();
             },
             (err: unknown) =>
-              replace(erOut, message('error', t('error', { message: (err as Error).message }))),
+              replace(erOut, message('error', t('error', { message: errorText(err) }))),
           );
         });
         confirmBtn.focus();
       },
-      (err: unknown) =>
-        replace(erOut, message('error', t('error', { message: (err as Error).message }))),
+      (err: unknown) => replace(erOut, message('error', t('error', { message: errorText(err) }))),
     );
   });
 

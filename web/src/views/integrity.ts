@@ -1,6 +1,6 @@
 import { api } from '../api.js';
-import { h, message, replace, table } from '../dom.js';
-import { t, when } from '../i18n.js';
+import { content, h, message, replace, table, type Child } from '../dom.js';
+import { errorText, isKey, num, percent, t, tnParts, tParts, when } from '../i18n.js';
 
 interface Damage {
   kind: string;
@@ -19,10 +19,99 @@ interface Integrity {
     ok: boolean;
     records: number;
     damage: Damage[];
-    warnings: Array<{ kind: string; detail?: string }>;
+    warnings: Warning[];
   };
   running: null | { bytes: number; totalBytes: number; records: number };
   checkpoints: Array<{ channel: string; size: number; root: string; ts: string }>;
+}
+
+interface Warning {
+  kind: string;
+  channel?: string;
+  detail?: string;
+}
+
+/** A kind of damage or warning the service names, in the page's language. */
+function kindText(prefix: 'dmg' | 'warn', kind: string): string {
+  const k = `${prefix}_${kind}`;
+  return t(isKey(k) ? k : `${prefix}_unknown`);
+}
+
+/**
+ * Records written after the last signed checkpoint: normal on a running service (the
+ * verification writes its own audit record), so a neutral note, not a warning.
+ */
+function unsignedNote(tails: Warning[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'note unsigned' },
+    h('p', {}, h('strong', {}, t('unsignedTitle'))),
+    h('p', {}, t('unsignedExplain')),
+    h(
+      'ul',
+      {},
+      ...tails.map((w) => {
+        // The service's detail starts with the count ("3 record(s) after ..."): parse, not show.
+        const count = /^(\d{1,15}) /.exec(w.detail ?? '')?.[1];
+        const channel = content('span', w.channel ?? '');
+        return h(
+          'li',
+          {},
+          ...(count === undefined ? [channel] : tnParts('unsignedOf', Number(count), { channel })),
+        );
+      }),
+    ),
+  );
+}
+
+/** Who ran a verification: `token <id>`, `service` or `scheduler` as the service says it. */
+function whoRan(by: string): HTMLElement {
+  const token = /^token ([\w-]{1,64})$/.exec(by)?.[1];
+  if (token !== undefined) return h('span', {}, t('byToken'), ' ', content('code', token));
+  return by === 'service' || by === 'scheduler'
+    ? h('span', {}, t('byService'))
+    : content('span', by);
+}
+
+function warningsList(warnings: Warning[]): Child {
+  if (warnings.length === 0) return null;
+  return h(
+    'div',
+    {},
+    h('h3', {}, t('warnings')),
+    h(
+      'ul',
+      {},
+      ...warnings.map((w) =>
+        h(
+          'li',
+          {},
+          w.channel === undefined ? null : content('span', `${w.channel}: `),
+          kindText('warn', w.kind),
+          ' ',
+          content('code', w.kind),
+        ),
+      ),
+    ),
+  );
+}
+
+function damageTable(damage: Damage[]): HTMLElement {
+  return table(
+    [t('damageKind'), t('channel'), t('file'), t('line'), t('seq'), t('detailText')],
+    damage.map((d) =>
+      h(
+        'tr',
+        {},
+        content('td', d.kind, { class: 'mono' }),
+        content('td', d.channel ?? ''),
+        content('td', d.file ?? ''),
+        h('td', {}, d.line ?? ''),
+        h('td', {}, d.seq ?? ''),
+        h('td', {}, kindText('dmg', d.kind)),
+      ),
+    ),
+  );
 }
 
 export function integrityView(root: HTMLElement): () => void {
@@ -41,6 +130,7 @@ export function integrityView(root: HTMLElement): () => void {
 
   function render(s: Integrity): void {
     const v = s.last_verification;
+    const by = v === null ? null : whoRan(v.by);
     const result =
       v === null
         ? h('p', {}, t('never'))
@@ -48,46 +138,29 @@ export function integrityView(root: HTMLElement): () => void {
           ? h(
               'p',
               { class: 'verdict ok' },
-              t('verifiedOk', { records: v.records, when: when(v.at), by: v.by }),
+              ...tnParts('verifiedOk', v.records, {
+                records: v.records,
+                when: when(v.at),
+                by: by ?? '',
+              }),
             )
           : h(
               'div',
               { class: 'verdict bad', role: 'alert' },
-              h('p', {}, h('strong', {}, t('verifiedBad', { when: when(v.at), by: v.by }))),
-              table(
-                [t('damageKind'), t('channel'), t('file'), t('line'), t('seq'), t('detailText')],
-                v.damage.map((d) =>
-                  h(
-                    'tr',
-                    {},
-                    h('td', {}, d.kind),
-                    h('td', {}, d.channel ?? ''),
-                    h('td', {}, d.file ?? ''),
-                    h('td', {}, d.line ?? ''),
-                    h('td', {}, d.seq ?? ''),
-                    h('td', {}, d.detail),
-                  ),
-                ),
+              h(
+                'p',
+                {},
+                h('strong', {}, ...tParts('verifiedBad', { when: when(v.at), by: by ?? '' })),
               ),
+              damageTable(v.damage),
             );
+    const tails = v?.warnings.filter((w) => w.kind === 'unsigned_tail') ?? [];
     replace(
       out,
       h('h2', {}, t('lastVerification')),
       result,
-      v !== null && v.warnings.length > 0
-        ? h(
-            'div',
-            {},
-            h('h3', {}, t('warnings')),
-            h(
-              'ul',
-              {},
-              ...v.warnings.map((w) =>
-                h('li', {}, `${w.kind}${w.detail === undefined ? '' : `: ${w.detail}`}`),
-              ),
-            ),
-          )
-        : null,
+      tails.length === 0 ? null : unsignedNote(tails),
+      warningsList(v?.warnings.filter((w) => w.kind !== 'unsigned_tail') ?? []),
       h('h2', {}, t('checkpoints')),
       table(
         [t('channel'), t('size'), t('time'), t('root')],
@@ -95,14 +168,14 @@ export function integrityView(root: HTMLElement): () => void {
           h(
             'tr',
             {},
-            h('td', {}, c.channel),
-            h('td', {}, c.size),
+            content('td', c.channel),
+            h('td', {}, num(c.size)),
             h('td', {}, when(c.ts)),
-            h('td', { class: 'mono' }, c.root),
+            content('td', c.root, { class: 'mono' }),
           ),
         ),
       ),
-      h('p', {}, `${t('publicKey')}: `, h('code', {}, s.public_key)),
+      h('p', {}, ...tParts('publicKeyIs', { key: content('code', s.public_key) })),
     );
     if (s.running === null) {
       replace(progress);
@@ -112,7 +185,7 @@ export function integrityView(root: HTMLElement): () => void {
         s.running.totalBytes > 0 ? Math.floor((100 * s.running.bytes) / s.running.totalBytes) : 0;
       replace(
         progress,
-        h('label', { for: 'verify-progress' }, t('running', { percent: pct })),
+        h('label', { for: 'verify-progress' }, t('running', { percent: percent(pct / 100) })),
         ' ',
         h('progress', { id: 'verify-progress', max: 100, value: pct }),
       );
@@ -127,7 +200,7 @@ export function integrityView(root: HTMLElement): () => void {
       render(s);
       if (s.running !== null) timer = window.setTimeout(() => void refresh(), 500);
     } catch (err) {
-      replace(out, message('error', t('error', { message: (err as Error).message })));
+      replace(out, message('error', t('error', { message: errorText(err) })));
     }
   }
 
@@ -137,7 +210,7 @@ export function integrityView(root: HTMLElement): () => void {
       () => refresh(),
       (err: unknown) => {
         runBtn.disabled = false;
-        replace(progress, message('error', t('error', { message: (err as Error).message })));
+        replace(progress, message('error', t('error', { message: errorText(err) })));
       },
     );
   });

@@ -1,6 +1,6 @@
 import { queryString } from '../api.js';
-import { display, field, h, replace } from '../dom.js';
-import { t } from '../i18n.js';
+import { content, display, field, h, replace } from '../dom.js';
+import { t, term, tn, when } from '../i18n.js';
 import { filterInputs, filterLabels } from '../filters.js';
 
 const MAX_SHOWN = 500;
@@ -36,15 +36,19 @@ export function liveView(root: HTMLElement): () => void {
       h(
         'li',
         { class: 'live-item' },
-        h('span', { class: 'mono' }, display(r.ts)),
+        h('span', { class: 'mono', title: display(r.ts) }, when(display(r.ts))),
         ' ',
-        h('span', { class: `level level-${display(r.level).toLowerCase()}` }, display(r.level)),
+        h(
+          'span',
+          { class: `level level-${display(r.level).toLowerCase()}` },
+          term('lvl', display(r.level)),
+        ),
         ' ',
-        h('span', {}, `${display(r.channel)} #${display(r.seq)}`),
+        content('span', `${display(r.channel)} #${display(r.seq)}`),
         ' ',
-        h('strong', {}, display(r.event)),
+        content('strong', display(r.event)),
         ' ',
-        h('span', { class: 'msgcell' }, display(r.msg)),
+        content('span', display(r.msg), { class: 'msgcell' }),
       ),
     );
     while (list.children.length > MAX_SHOWN) list.lastElementChild?.remove();
@@ -52,8 +56,8 @@ export function liveView(root: HTMLElement): () => void {
 
   function updateCounter(): void {
     counter.textContent = paused
-      ? `${t('liveReceived', { count: received })} — ${t('livePaused', { count: waiting.length })}`
-      : t('liveReceived', { count: received });
+      ? `${tn('liveReceived', received)} — ${t('livePaused', { count: waiting.length })}`
+      : tn('liveReceived', received);
   }
 
   function start(): void {

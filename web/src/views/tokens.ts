@@ -1,6 +1,6 @@
 import { api } from '../api.js';
-import { field, h, message, replace, select, table } from '../dom.js';
-import { t, when } from '../i18n.js';
+import { content, field, h, message, replace, select, table } from '../dom.js';
+import { errorText, t, term, when } from '../i18n.js';
 
 interface TokenInfo {
   id: string;
@@ -17,12 +17,7 @@ export function tokensView(root: HTMLElement): () => void {
   const name = h('input', { name: 'name', required: true, maxlength: 100 });
   const role = select(
     'role',
-    [
-      ['ingest', 'ingest'],
-      ['auditor', 'auditor'],
-      ['dpo', 'dpo'],
-      ['admin', 'admin'],
-    ],
+    (['ingest', 'auditor', 'dpo', 'admin'] as const).map((r) => [r, term('role', r)]),
     'auditor',
   );
   const expires = h('input', { name: 'expires', placeholder: '90d' });
@@ -62,7 +57,7 @@ export function tokensView(root: HTMLElement): () => void {
         ),
       );
     } catch (err) {
-      replace(list, message('error', t('error', { message: (err as Error).message })));
+      replace(list, message('error', t('error', { message: errorText(err) })));
     }
   }
 
@@ -93,7 +88,7 @@ export function tokensView(root: HTMLElement): () => void {
           void api('DELETE', `/v1/tokens/${encodeURIComponent(tok.id)}`).then(
             () => load(),
             (err: unknown) =>
-              replace(cell, message('error', t('error', { message: (err as Error).message }))),
+              replace(cell, message('error', t('error', { message: errorText(err) }))),
           );
         });
         yes.focus();
@@ -103,9 +98,9 @@ export function tokensView(root: HTMLElement): () => void {
     return h(
       'tr',
       {},
-      h('td', { class: 'mono' }, tok.id),
-      h('td', {}, tok.name),
-      h('td', {}, tok.role),
+      content('td', tok.id, { class: 'mono' }),
+      content('td', tok.name),
+      h('td', {}, term('role', tok.role)),
       h('td', {}, when(tok.created)),
       h('td', {}, when(tok.expires)),
       h('td', {}, when(tok.lastUsed)),
@@ -143,8 +138,7 @@ export function tokensView(root: HTMLElement): () => void {
         form.reset();
         void load();
       },
-      (err: unknown) =>
-        replace(out, message('error', t('error', { message: (err as Error).message }))),
+      (err: unknown) => replace(out, message('error', t('error', { message: errorText(err) }))),
     );
   });
   void load();
