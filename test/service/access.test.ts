@@ -148,3 +148,34 @@ test('repeated failed authentication is slowed down, then refused for a while; a
     await s.close();
   }
 });
+
+test('filters by real identity are for the dpo and admin roles: an auditor filters by pseudonym', async () => {
+  const s = await testService();
+  try {
+    await s.logs.audit({ event: 'user.updated', actor: { id: 'u-ada' }, outcome: 'success' });
+    const get = (role: 'auditor' | 'dpo', actor: string) =>
+      s.app.inject({
+        url: `/v1/events?event=user.updated&actor=${encodeURIComponent(actor)}`,
+        headers: s.auth(role),
+      });
+    const byDpo = await get('dpo', 'u-ada');
+    assert.equal(byDpo.statusCode, 200, byDpo.body);
+    const records = byDpo.json<{ records: Array<{ sub?: string }> }>().records;
+    assert.equal(records.length, 1);
+    const pseudonym = records[0]?.sub;
+    assert.match(String(pseudonym), /^sub_/);
+
+    // The auditor may not turn a real id into its pseudonym, not even as "no records".
+    const byAuditor = await get('auditor', 'u-ada');
+    assert.equal(byAuditor.statusCode, 403);
+    assert.equal(byAuditor.json<{ error: { code: string } }>().error.code, 'FORBIDDEN');
+    assert.ok(!byAuditor.body.includes(String(pseudonym)), 'the pseudonym is not given away');
+    // By pseudonym, the auditor finds the same record, showing the pseudonym only.
+    const byPseudonym = await get('auditor', String(pseudonym));
+    assert.equal(byPseudonym.statusCode, 200);
+    assert.equal(byPseudonym.json<{ records: unknown[] }>().records.length, 1);
+    assert.doesNotMatch(byPseudonym.body, /u-ada/);
+  } finally {
+    await s.close();
+  }
+});

@@ -45,8 +45,17 @@ export interface FilterQuery {
   text?: string;
 }
 
-/** A query filter from query string parameters; people by real id through the keystore. */
-export function filterOf(ctx: ServiceContext, q: FilterQuery): QueryFilter {
+/**
+ * A query filter from query string parameters; people by real id through the keystore, for
+ * the roles that see real identities (dpo, admin). Anyone else filters by pseudonym: a real id
+ * from them is refused (403), so that an auditor cannot link a person to their pseudonym.
+ */
+export function filterOf(
+  ctx: ServiceContext,
+  q: FilterQuery,
+  request: FastifyRequest,
+): QueryFilter {
+  const revealing = reveals(request);
   return parseFilter(
     {
       channel: q.channel,
@@ -64,7 +73,14 @@ export function filterOf(ctx: ServiceContext, q: FilterQuery): QueryFilter {
     {
       nowMs: ctx.clock(),
       channels: ctx.logs.channels,
-      pseudonymOf: (id) => ctx.logs.keys.pseudonymOf(id),
+      pseudonymOf: (id) => {
+        if (revealing) return ctx.logs.keys.pseudonymOf(id);
+        ctx.events.denied(request, 'FORBIDDEN', principalOf(request));
+        throw new LogsError(
+          'FORBIDDEN',
+          `the role ${principalOf(request).role} filters people by pseudonym (sub_...): a real id is for the dpo and admin roles`,
+        );
+      },
     },
   ).filter;
 }
@@ -122,7 +138,7 @@ function eventsRoute(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request) => {
       const { limit, cursor, order, ...q } = request.query;
-      const filter = filterOf(ctx, q);
+      const filter = filterOf(ctx, q, request);
       const result = await ctx.index.query(
         {
           filter,

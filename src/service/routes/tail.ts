@@ -99,7 +99,7 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       },
     },
     async (request, reply) => {
-      const filter = filterOf(ctx, request.query);
+      const filter = filterOf(ctx, request.query, request);
       const matches = recordMatcher(filter);
       const channels = filter.channels ?? ctx.logs.channels;
       const revealing = reveals(request);
