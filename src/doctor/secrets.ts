@@ -21,6 +21,9 @@ const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const UPPER_NUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const B64URL = `${ALNUM}-_`;
 const B64 = `${ALNUM}+/`;
+// The characters that used to end a password too early in text (issue 18): a URL's `#`, `@`,
+// `/`, `?`, a pair's `&`, `,`, `;`, and quotes.
+const AWKWARD = '#@/?&,;:!"\'<>%';
 
 /** `n` random characters of `alphabet`: new secrets on every run, so no rule can know them. */
 function random(alphabet: string, n: number): string {
@@ -28,6 +31,53 @@ function random(alphabet: string, n: number): string {
   let out = '';
   for (const b of bytes) out += alphabet.charAt(b % alphabet.length);
   return out;
+}
+
+/**
+ * A password that holds every awkward character between random letters and digits, in a fresh
+ * order: never `x=` after a separator, so text can still tell where it ends.
+ */
+function awkwardPassword(): string {
+  const order = randomBytes(AWKWARD.length);
+  return (
+    Array.from(AWKWARD, (c, i) => ({ c, key: order[i] ?? 0 }))
+      .sort((a, b) => a.key - b.key)
+      .map(({ c }) => random(ALNUM, 2) + c)
+      .join('') + random(ALNUM, 2)
+  );
+}
+
+type Template = (password: string) => string;
+
+// Text that holds a password where a detector must find where it ends (issue 18).
+const IN_TEXT: Readonly<Record<string, Template>> = {
+  note: (p) => `login failed for selftest password=${p} (attempt 2)`,
+  smtp: (p) => `smtp_password=${p}; smtp_user=selftest`,
+  form: (p) => `user=selftest&password=${p}&remember=1`,
+  body: (p) => `request body {"user":"selftest","password":${JSON.stringify(p)}}`,
+};
+const IN_HEADER: Readonly<Record<string, Template>> = {
+  detail: (p) => `upstream refused Authorization: Bearer ${p} (401)`,
+};
+const IN_URL: Readonly<Record<string, Template>> = {
+  replica: (p) => `postgres://app:${p}@replica.internal:5432/app`,
+  cache: (p) => `connecting to redis://default:${p}@cache.example.com:6379/0 failed`,
+};
+
+/** A fresh awkward password in each text, under data.<name>. */
+function placed(templates: Readonly<Record<string, Template>>): {
+  data: Record<string, string>;
+  secrets: PlacedSecret[];
+} {
+  const data: Record<string, string> = {};
+  const secrets: PlacedSecret[] = [];
+  for (const [name, make] of Object.entries(templates)) {
+    const value = awkwardPassword();
+    const text = make(value);
+    data[name] = text;
+    secrets.push({ value, path: ['data', name], text });
+  }
+  return { data, secrets };
 }
 
 /** A card number: 16 digits starting with 4 (Visa), with a valid Luhn check digit. */
@@ -63,21 +113,28 @@ export function secretCases(): SecretCase[] {
   const githubNote = `deploy with ${github} from CI`;
   const cookie = `sid=${session}; theme=dark`;
   const dsn = `postgres://app:${dbPassword}@db.internal:5432/app`;
+  const inText = placed(IN_TEXT);
+  const inHeader = placed(IN_HEADER);
+  const inUrl = placed(IN_URL);
   return [
     {
       kind: 'password',
-      event: { ...base, data: { user: 'selftest', password } },
-      secrets: [{ value: password, path: ['data', 'password'], text: password }],
+      event: { ...base, data: { user: 'selftest', password, ...inText.data } },
+      secrets: [{ value: password, path: ['data', 'password'], text: password }, ...inText.secrets],
     },
     {
       kind: 'authorization_header',
-      event: { ...base, data: { headers: { Authorization: `Bearer ${bearer}` } } },
+      event: {
+        ...base,
+        data: { headers: { Authorization: `Bearer ${bearer}` }, ...inHeader.data },
+      },
       secrets: [
         {
           value: bearer,
           path: ['data', 'headers', 'Authorization'],
           text: `Bearer ${bearer}`,
         },
+        ...inHeader.secrets,
       ],
     },
     {
@@ -127,8 +184,8 @@ export function secretCases(): SecretCase[] {
     },
     {
       kind: 'url_credentials',
-      event: { ...base, data: { database: dsn } },
-      secrets: [{ value: dbPassword, path: ['data', 'database'], text: dsn }],
+      event: { ...base, data: { database: dsn, ...inUrl.data } },
+      secrets: [{ value: dbPassword, path: ['data', 'database'], text: dsn }, ...inUrl.secrets],
     },
   ];
 }

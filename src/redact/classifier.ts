@@ -205,7 +205,9 @@ export class Classifier {
 
 /**
  * Keep the ranges that win: a kept range protects what it covers; then secrets before personal
- * data; then the earliest, then the longest. Overlapping losers are dropped.
+ * data; then the earliest, then the longest. Overlapping losers are dropped, except that secrets
+ * overlapping secrets are removed together: where two detectors disagree on where a secret ends
+ * (a URL's credentials, a query parameter inside them), neither end stays in clear.
  */
 function resolveOverlaps(ranges: Range[]): Range[] {
   ranges.sort(
@@ -213,7 +215,17 @@ function resolveOverlaps(ranges: Range[]): Range[] {
   );
   const kept: Range[] = [];
   for (const r of ranges) {
-    if (!kept.some((k) => r.start < k.end && k.start < r.end)) kept.push(r);
+    const hits = kept.filter((k) => r.start < k.end && k.start < r.end);
+    if (hits.length === 0) kept.push(r);
+    else if (r.rank === 1 && hits.every((k) => k.rank === 1)) {
+      // Ranges between two of the hits overlap r too: the union overlaps nothing else.
+      const first = hits.reduce((a, b) => (b.start < a.start ? b : a));
+      const end = Math.max(r.end, ...hits.map((k) => k.end));
+      const merged: Range =
+        hits.length === 1 && end === first.end ? first : { ...first, end, mode: 'remove' };
+      for (const k of hits) kept.splice(kept.indexOf(k), 1);
+      kept.push(merged);
+    }
   }
   return kept.sort((a, b) => a.start - b.start);
 }

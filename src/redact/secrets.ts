@@ -24,13 +24,25 @@ function tokenKind(token: string): SecretKind {
   return 'aws_key';
 }
 
-const AUTH = /\b(bearer|basic)[\t ]{1,8}([\w.~+/-]{8,4096}=*)/gi;
-const URL_CREDENTIALS = /\b[a-z][\d+.a-z-]{1,20}:\/\/([^\s#/:?@]{1,256}:[^\s#/?@]{1,256})@/gi;
+// A credential after Bearer/Basic runs to white space, whatever it holds: a password may hold any
+// printable character, and a Basic value is not always base64.
+const AUTH = /\b(bearer|basic)[\t ]{1,8}(\S{8,4096})/gi;
+// Where a URL starts; its credentials are delimited in code (urlCredentials).
+const URL_START = /\b[a-z][\d+.a-z-]{1,20}:\/\//gi;
+const SPACE = /\s/g;
+// What may follow the closing quote of a quoted value (and SECRET_ASSIGNMENT's lookaheads).
+const VALUE_END = ' \t\n\r&),;]}';
 const SLACK_WEBHOOK = /hooks\.slack\.com\/(?:services|workflows)\/([\w/-]{10,200})/g;
+// An unquoted secret value (SECRET_PARAM, SECRET_ASSIGNMENT) runs to white space, or to a `&`,
+// `;` or `,` followed by another pair (`key=`, or `"key":` in JSON); any other `&`, `;`, `,`,
+// quote or bracket is part of it: a password may hold any of them.
 const SECRET_PARAM =
-  /[&;?](?:[\w.-]{0,40}(?:token|secret|password|passwd|pwd|api[_-]?key|signature|credential|session(?:id)?|auth)[\w.-]{0,40}|key|sig|code)=([^\s"#&']{1,8192})/gi;
+  /[&;?](?:[\w.-]{0,40}(?:token|secret|password|passwd|pwd|api[_-]?key|signature|credential|session(?:id)?|auth)[\w.-]{0,40}|key|sig|code)=((?:[^\s&,;]|[&,;](?![\t ]{0,4}(?:[\w.-]{1,64}=|\\?"[\w .-]{1,64}\\?"[\t ]{0,4}:))){1,8192})/gi;
+// A quoted value runs to its closing quote, read with backslash escapes (JSON inside a string:
+// `"pa\"ss"` is one value) or, failing that, without; it counts as quoted only when that quote
+// ends it (white space, the end, `,`, `;`, `&`, `)`, `]`, `}` next). Otherwise it is unquoted.
 const SECRET_ASSIGNMENT =
-  /(?<![\w-])[\w-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|authorization|cookie|session(?:[_-]?id)?|credentials?)[\w-]{0,40}["']?[\t ]{0,4}[:=][\t ]{0,4}(?:"([^\n"]{1,4096})"|'([^\n']{1,4096})'|([^\s"',;&}]{1,4096}))/gi;
+  /(?<![\w-])[\w-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|authorization|cookie|session(?:[_-]?id)?|credentials?)[\w-]{0,40}\\?["']?[\t ]{0,4}[:=][\t ]{0,4}("(?:[^\n"\\]|\\.){1,4096}"(?=[\s&),;\]}]|$)|"[^\n"]{1,4096}"(?=[\s&),;\]}]|$)|'(?:[^\n'\\]|\\.){1,4096}'(?=[\s&),;\]}]|$)|'[^\n']{1,4096}'(?=[\s&),;\]}]|$)|(?:[^\s&,;]|[&,;](?![\t ]{0,4}(?:[\w.-]{1,64}=|\\?"[\w .-]{1,64}\\?"[\t ]{0,4}:))){1,4096})/gi;
 // Card numbers as they are written: 13-19 digits in one piece, or 4-4-4-x and 4-6-x groups with
 // one kind of separator. Each match is at most 22 characters and the scan resumes after it.
 // Every name SECRET_ASSIGNMENT can start from contains one of these: a cheap test first.
@@ -58,6 +70,71 @@ function cardAt(s: string, start: number, end: number): boolean {
     k++;
   }
   return sum % 10 === 0 && brandAccepts(four, n);
+}
+
+/**
+ * Can s[from, to) be the user name of URL credentials? Not with `/`, `?` or `#` (a URL parser
+ * ends the authority there) nor `"` (a URL in JSON, then `"key":"...@..."`). Ranges checked for
+ * successive URLs never overlap: each ends at the first `:` after its own `://`.
+ */
+function userName(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2f || c === 0x3f || c === 0x23 || c === 0x22) return false;
+  }
+  return true;
+}
+
+/**
+ * `user:password` in URLs. The user information runs from `://` to the last `@` before white
+ * space, if a user name and a `:` come first: a password may hold `@`, `#`, `/`, `?` or `:`, so
+ * it cannot end where a URL parser would end the authority. A `host:port/path@...` URL loses its
+ * host and path to this: removing too much beats storing a password. Linear: the white space,
+ * `@` and `:` positions only move forward.
+ */
+function urlCredentials(s: string, hit: HitSink): void {
+  let segmentEnd = -1; // where the current run of non-space text ends
+  let lastAt = -1; // the last @ in it
+  // The next @ and : at or after the scan (-1: none left; -2: not looked for yet).
+  let nextAt = -2;
+  let nextColon = -2;
+  let done = 0; // the end of the last credentials found: a URL inside them is not another
+  for (const m of matches(URL_START, s)) {
+    const from = m.index + m[0].length;
+    if (from < done) continue;
+    if (from > segmentEnd) {
+      SPACE.lastIndex = from;
+      const space = SPACE.exec(s);
+      segmentEnd = space === null ? s.length : space.index;
+      if (nextAt !== -1 && nextAt < from) nextAt = s.indexOf('@', from);
+      lastAt = -1;
+      while (nextAt !== -1 && nextAt < segmentEnd) {
+        lastAt = nextAt;
+        nextAt = s.indexOf('@', nextAt + 1);
+      }
+    }
+    if (lastAt <= from) continue;
+    if (nextColon !== -1 && nextColon < from) nextColon = s.indexOf(':', from);
+    if (nextColon === -1 || nextColon >= lastAt || !userName(s, from, nextColon)) continue;
+    hit(from, lastAt, 'url_credentials', true);
+    done = lastAt;
+  }
+}
+
+const kindOf = (scheme: string): SecretKind => scheme.toLowerCase() as SecretKind;
+
+/**
+ * In `"Bearer x"`, where the quote that opened before `Bearer` closes, in s[from, to): the first
+ * one not escaped by a backslash and followed by what ends a value; -1 if none. A quote followed
+ * by anything else is part of the credential.
+ */
+function closingQuote(s: string, from: number, to: number, q: string): number {
+  for (let i = from; i < to; i++) {
+    const c = s.charAt(i);
+    if (c === '\\') i++;
+    else if (c === q && (i + 1 === s.length || VALUE_END.includes(s.charAt(i + 1)))) return i;
+  }
+  return -1;
 }
 
 const PEM_BEGIN = '-----BEGIN';
@@ -106,27 +183,19 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     run: (s, _f, hit) => {
       if (!/bearer|basic/i.test(s)) return;
       for (const m of matches(AUTH, s)) {
-        const value = m[2] as string;
-        hit(
-          m.index + m[0].length - value.length,
-          m.index + m[0].length,
-          (m[1] as string).toLowerCase() as SecretKind,
-          true,
-        );
+        const start = m.index + m[0].length - (m[2] as string).length;
+        const q = s.charAt(m.index - 1);
+        const end = q === '"' || q === "'" ? closingQuote(s, start, m.index + m[0].length, q) : -1;
+        hit(start, end > start ? end : m.index + m[0].length, kindOf(m[1] as string), true);
       }
     },
   },
   {
     name: 'url_credentials',
     secret: true,
-    description: 'user:password in URLs (scheme://user:pass@host)',
+    description: 'user:password in URLs (scheme://user:pass@host), to the last @',
     run: (s, f, hit) => {
-      if (!f.colon || !f.at) return;
-      for (const m of matches(URL_CREDENTIALS, s)) {
-        const creds = m[1] as string;
-        const start = m.index + m[0].length - 1 - creds.length;
-        hit(start, start + creds.length, 'url_credentials', true);
-      }
+      if (f.colon && f.at) urlCredentials(s, hit);
     },
   },
   {
@@ -160,10 +229,13 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     run: (s, f, hit) => {
       if ((!f.equals && !f.colon) || !SECRET_WORD.test(s)) return;
       for (const m of matches(SECRET_ASSIGNMENT, s)) {
-        const value = (m[1] ?? m[2] ?? m[3]) as string;
-        const quoted = m[1] !== undefined || m[2] !== undefined ? 1 : 0;
-        const end = m.index + m[0].length - quoted;
-        hit(end - value.length, end, 'secret', true);
+        const value = m[1] as string;
+        const end = m.index + m[0].length;
+        // A quoted value loses its quotes; `""` is nothing to remove.
+        const q = value.charAt(0);
+        const quoted = (q === '"' || q === "'") && value.length > 1 && value.endsWith(q) ? 1 : 0;
+        if (value.length > 2 * quoted)
+          hit(end - value.length + quoted, end - quoted, 'secret', true);
       }
     },
   },

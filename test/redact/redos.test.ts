@@ -46,6 +46,17 @@ const ATTACKS: Array<[string, string]> = [
   ['iban blocks', fill('AB12')],
   ['nir', fill('1 84 ')],
   ['mixed', fill('a1@:=.-_+/ ')],
+  // Where a secret value ends (issue 18): scans that look ahead or back for its end.
+  ['url segments', `@${fill('a:// ')}`],
+  ['url segments with @', fill('a://b@ ')],
+  ['url ats', fill('a://b:c@')],
+  ['url user names', fill(`a://${'b'.repeat(60)}@`)],
+  ['assignment escapes', `password="${fill('\\"')}`],
+  ['assignment quotes', fill('password="a"b ')],
+  ['assignment separators', `password=${fill('&a')}`],
+  ['assignment long pairs', `password=${fill(`&${'a'.repeat(63)}`)}`],
+  ['assignment json pairs', `token=${fill(',"a a a" ')}`],
+  ['bearer quoted', fill('"bearer aaaaaaaa"a ')],
 ];
 
 test('every detector scans 1 MiB of adversarial text in under 50 ms', () => {
