@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { verifyLogs } from '../../src/store/file/verify.js';
+import { runQuery } from '../../src/query/query.js';
+import { IndexDb } from '../../src/search/index.js';
+import { LogLayout } from '../../src/store/file/index.js';
 import { newLog, readRecords } from '../helpers.js';
 import { WRITER, startChild } from '../child.js';
 
@@ -37,4 +40,48 @@ test('when the disk refuses a write: durable callers get WRITE_FAILED, nothing h
   const stored = readRecords(file).map((r) => r.seq as number);
   assert.deepEqual(stored, acked, 'exactly the acknowledged records are stored, in order');
   assert.ok((await verifyLogs({ dir: t.dir, publicKey: t.publicKey })).ok);
+});
+
+test("an accepted (buffered) record is answered only once written: a seq answered is never another record's, even after a failed write", async () => {
+  const t = newLog();
+  const child = startChild(
+    'bash',
+    ['-c', `ulimit -f ${LIMIT_KIB}; exec "$0" "$@"`, process.execPath, WRITER, 'fillapp', t.dir],
+    t.masterKey,
+  );
+  const { code } = await child.exited;
+  assert.equal(code, 0, child.stderr());
+  assert.ok(child.lines.includes('rotated') && child.lines.includes('closed'), child.stderr());
+  const answered = new Map<number, string>();
+  for (const l of child.lines.filter((x) => x.startsWith('ack '))) {
+    const [, seq, id] = l.split(' ');
+    assert.equal(answered.has(Number(seq)), false, `seq ${seq} answered twice`);
+    answered.set(Number(seq), id as string);
+  }
+  assert.ok(
+    [...answered.values()].some((id) => id.startsWith('after-')),
+    'writes resumed',
+  );
+  // Every answered seq holds the record it was answered for, in the archive or the active file.
+  const layout = new LogLayout(t.dir);
+  const db = IndexDb.open(layout, t.logId);
+  let q: Awaited<ReturnType<typeof runQuery>>;
+  try {
+    q = await runQuery(layout, t.logId, db, {
+      filter: { channels: ['app'] },
+      limit: 10_000,
+      order: 'asc',
+    });
+  } finally {
+    db.close();
+  }
+  const stored = new Map(
+    q.records.map((r) => [r.seq, (r.record as { data?: { id?: string } }).data?.id ?? '']),
+  );
+  for (const [seq, id] of answered) assert.equal(stored.get(seq), id, `seq ${seq}`);
+  assert.ok((await verifyLogs({ dir: t.dir, publicKey: t.publicKey })).ok);
+  assert.ok(
+    child.lines.some((l) => l === 'fail WRITE_FAILED'),
+    'the size limit refused writes, and their callers were told',
+  );
 });

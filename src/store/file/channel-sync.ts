@@ -22,6 +22,20 @@ export function scheduleCommit(s: WriterState): void {
   });
 }
 
+/**
+ * Write what is queued once the records sequenced in this tick are all queued, without a sync:
+ * an accepted record is answered once the kernel has it, so that a failed write can never take
+ * back a seq that was answered (the write is undone and the seq given again).
+ */
+export function scheduleWrite(s: WriterState): void {
+  if (s.writeScheduled || s.commitScheduled) return;
+  s.writeScheduled = true;
+  queueMicrotask(() => {
+    s.writeScheduled = false;
+    if (!s.closed) writeOut(s);
+  });
+}
+
 /** Write what is queued and start one fdatasync for everything written so far. */
 function commit(s: WriterState): void {
   if (s.closed || s.failure !== undefined) return;
@@ -52,7 +66,10 @@ export function writeOut(s: WriterState): void {
     head: s.headHash,
     offset: s.writtenState.offset + bytes.length,
   };
-  for (const w of waiters) s.written.push(w);
+  for (const w of waiters) {
+    if (w.onWrite === true) w.resolve({ channel: s.channel, seq: w.seq, hash: w.hash });
+    else s.written.push(w);
+  }
   // Fold the Merkle tree up to what is written (a failed write never goes back below it), a
   // batch at a time: the work is spread evenly instead of falling on the checkpoint.
   s.writtenTree = s.tree.stateAt(s.writtenState.seq);

@@ -19,6 +19,8 @@ export interface Waiter {
   readonly hash: string;
   readonly resolve: (ack: Ack) => void;
   readonly reject: (err: LogsError) => void;
+  /** Answered once written to the file (accepted), not once synced (durable). */
+  readonly onWrite?: boolean;
 }
 
 /** Everything a channel's writer keeps between calls; only its own parts touch it. */
@@ -49,6 +51,7 @@ export interface WriterState {
   syncedTree: MerkleState;
   syncing: boolean;
   commitScheduled: boolean;
+  writeScheduled: boolean;
   // sync() callers, each waiting until the synced seq reaches its target.
   syncListeners: Array<{ readonly target: number; readonly done: () => void }>;
   failure: LogsError | undefined;
@@ -81,6 +84,7 @@ export function openWriterState(opts: ChannelWriterOptions): WriterState {
     syncedTree: opts.merkle,
     syncing: false,
     commitScheduled: false,
+    writeScheduled: false,
     syncListeners: [],
     failure: undefined,
     closed: false,

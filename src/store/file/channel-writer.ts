@@ -24,6 +24,7 @@ import {
   flushQuietly,
   notifySynced,
   scheduleCommit,
+  scheduleWrite,
   syncNow,
   syncSequenced,
   writeOut,
@@ -135,12 +136,32 @@ export class ChannelWriter {
     return promise;
   }
 
+  /**
+   * Sequence a record and resolve once it is written to the file (the kernel has it; synced
+   * later, as the channel syncs): the answer of an accepted record. Never before the write, so
+   * a write that fails rejects it, and its seq, given again, was never answered to anyone.
+   */
+  appendWritten(p: Sealable, ts: string, skew: number): Promise<Ack> {
+    try {
+      assertOpen(this.s);
+    } catch (err) {
+      return Promise.reject(asLogsError(err));
+    }
+    const promise = new Promise<Ack>((resolve, reject) => {
+      this.sequence(p, ts, skew, resolve, reject, true);
+    });
+    if (this.durability === 'durable') scheduleCommit(this.s);
+    else scheduleWrite(this.s);
+    return promise;
+  }
+
   private sequence(
     p: Sealable,
     ts: string,
     skew: number,
     resolve?: Waiter['resolve'],
     reject?: Waiter['reject'],
+    onWrite = false,
   ): number {
     const s = this.s;
     const sealed = this.bodyKey !== undefined;
@@ -167,7 +188,7 @@ export class ChannelWriter {
     s.seqNo = seq;
     s.headHash = hash;
     if (resolve !== undefined && reject !== undefined)
-      s.waiting.push({ seq, hash, resolve, reject });
+      s.waiting.push({ seq, hash, resolve, reject, onWrite });
     // Bounded memory: past the limit, bytes go to the kernel now, whatever the mode.
     if (s.batch.bytes >= s.opts.maxPendingBytes) writeOut(s);
     return seq;

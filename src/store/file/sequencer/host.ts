@@ -166,15 +166,19 @@ export class SequencerHost {
       try {
         const due = w.rotationDue(r.ts);
         if (due !== undefined) this.lifecycle.rotate(w, due);
-        if (r.mode === 'd') {
+        if (r.mode === 'f') w.append(r.event, r.ts, r.skew);
+        else {
+          // Durable: answered once synced; accepted: once written (never before: a failed
+          // write undoes its records and their seqs are given again).
           const id = r.id;
-          w.appendDurable(r.event, r.ts, r.skew).then(
+          const written =
+            r.mode === 'd'
+              ? w.appendDurable(r.event, r.ts, r.skew)
+              : w.appendWritten(r.event, r.ts, r.skew);
+          written.then(
             (ack) => this.ack(id, ack),
             (err: unknown) => this.send({ t: 'reject', ids: [id], error: wire(err) }),
           );
-        } else {
-          const seq = w.append(r.event, r.ts, r.skew);
-          if (r.mode === 'a') this.ack(r.id, { channel: w.channel, seq, hash: w.head });
         }
       } catch (err) {
         if (r.mode === 'f') this.send({ t: 'error', error: wire(err) });
