@@ -113,8 +113,12 @@ export class LifecycleOps {
             level: 'INFO',
             event: 'log.archive.sealed',
             outcome: 'success',
-            msg: `${note.seal.channel} records ${note.seal.first} to ${note.seal.last} sealed into ${note.seal.file}`,
+            msg:
+              note.recovered === true
+                ? `${note.seal.channel} records ${note.seal.first} to ${note.seal.last} were found sealed into ${note.seal.file} on open: the process that sealed them stopped before recording it`
+                : `${note.seal.channel} records ${note.seal.first} to ${note.seal.last} sealed into ${note.seal.file}`,
             data: {
+              ...(note.recovered === true ? { recovered: true } : {}),
               channel: note.seal.channel,
               first: note.seal.first,
               last: note.seal.last,

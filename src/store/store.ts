@@ -104,7 +104,13 @@ export type StoreNote =
       readonly reason: string;
       readonly bytes: number;
     }
-  | { readonly kind: 'sealed'; readonly seal: SealResult }
+  | {
+      readonly kind: 'sealed';
+      readonly seal: SealResult;
+      /** Found sealed on open with its staged copy still there: the process that sealed it
+       * stopped before its seal was recorded (or just after). */
+      readonly recovered?: boolean;
+    }
   | {
       readonly kind: 'seal_failed';
       readonly channel: string;

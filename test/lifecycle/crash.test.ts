@@ -103,3 +103,43 @@ test(`crash: a kill at ${POINTS.length} points of rotation, sealing and retentio
   assert.ok(report.channels.find((c) => c.channel === 'audit')!.records > 0);
   assert.ok(acked.size >= POINTS.length * 10, `only ${acked.size} events acknowledged`);
 });
+
+// Killed before its seal (the next open seals it), and after signing the seal but before
+// recording it (the next open finds it sealed, its staged copy still there, and records it).
+for (const point of ['seal.start:1', 'seal.signed:1'])
+  test(`a segment a kill left staged (${point}) has its seal recorded (log.archive.sealed) after the next open`, async () => {
+    const t = newLog();
+    const child = startChild(process.execPath, [ROTATOR, t.dir], t.masterKey, {
+      DIHYA_LOGS_FAILPOINT: point,
+    });
+    const timer = setTimeout(() => child.proc.kill('SIGTERM'), 30_000);
+    const { signal } = await child.exited;
+    clearTimeout(timer);
+    assert.equal(signal, 'SIGKILL', `the failpoint was never reached: ${child.stderr()}`);
+    const staging = path.join(t.dir, 'archive', '.staging');
+    const staged = readdirSync(staging);
+    assert.ok(staged.length > 0, 'the kill left a staged segment');
+
+    // The open seals it in the background, as soon as the writer thread is up.
+    const errors: string[] = [];
+    const logs = await t.open({ onError: (e) => errors.push(`${e.code}: ${e.message}`) });
+    await logs.lifecycle.seal();
+    await logs.close();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(readdirSync(staging), [], 'nothing left staged');
+
+    const sealed = (await readChannel(t.dir, t.logId, 'scheduler')).filter(
+      (r) => r.event === 'log.archive.sealed' && r.outcome === 'success',
+    );
+    for (const name of staged) {
+      // Staged files are named <channel>-<first>-<last>...: each has its sealed record.
+      const found = sealed.some((r) => {
+        const d = r.data as { channel: string; first: number; last: number };
+        return name.startsWith(`${d.channel}-`) && name.includes(`-${d.first}-${d.last}`);
+      });
+      assert.ok(
+        found,
+        `no log.archive.sealed for ${name}: ${JSON.stringify(sealed.map((r) => r.data))}`,
+      );
+    }
+  });

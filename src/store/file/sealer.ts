@@ -78,6 +78,9 @@ export async function sealSegment(
   seg: Segment,
   level: number,
   sign: (entry: Omit<SealEntry, 'v' | 'log_id' | 'prev' | 'kid' | 'ts' | 'sig'>) => void,
+  /** Told once the seal is signed, before the staged copy goes: a crash between the two leaves
+   * the staged copy, by which the next open knows the seal may not have been recorded. */
+  onSealed: (result: SealResult) => void = () => undefined,
 ): Promise<SealResult> {
   const started = performance.now();
   const staged = layout.stagingFile(seg.channel, seg.first, seg.last);
@@ -145,10 +148,7 @@ export async function sealSegment(
     sha256,
   });
   failpoint('seal.signed');
-  unlinkSync(staged);
-  failpoint('seal.unstaged');
-  fsyncDir(layout.stagingDir);
-  return {
+  const result: SealResult = {
     channel: seg.channel,
     first: seg.first,
     last: seg.last,
@@ -157,6 +157,11 @@ export async function sealSegment(
     size: digest.size,
     durationMs: performance.now() - started,
   };
+  onSealed(result);
+  unlinkSync(staged);
+  failpoint('seal.unstaged');
+  fsyncDir(layout.stagingDir);
+  return result;
 }
 
 /** Temporary files of an earlier attempt that a crash left behind. */

@@ -105,8 +105,8 @@ export class SequencerClient {
       counters: new SharedArrayBuffer(24),
       stats: new SharedArrayBuffer(8 * STATS_FIELDS * init.channels.length),
     };
-    const worker = await spawnSequencer(full, onError);
-    return new SequencerClient(
+    const { worker, notes } = await spawnSequencer(full, onError);
+    const client = new SequencerClient(
       worker,
       init.channels.map((c) => c.channel),
       Math.max(1, Math.floor(init.maxPendingBytes / 2)),
@@ -114,6 +114,8 @@ export class SequencerClient {
       beforePost,
       full,
     );
+    client.early.push(...notes);
+    return client;
   }
 
   /**
@@ -211,7 +213,8 @@ export class SequencerClient {
         this.requests.delete(msg.id);
         break;
       case 'note':
-        this.onNote?.(msg.note);
+        if (this.noteListener !== undefined) this.noteListener(msg.note);
+        else if (this.early.length < 1000) this.early.push(msg.note);
         break;
       case 'ready':
         break;
@@ -233,8 +236,24 @@ export class SequencerClient {
     (err: LogsError | undefined, result: unknown) => void
   >();
 
+  private noteListener: ((note: LifecycleNote) => void) | undefined;
+  // Notes that came before anyone listened: the seals of segments a crash left unsealed start
+  // as soon as the thread is up, before the producer above has set its listener.
+  private early: LifecycleNote[] = [];
+
   /** What the sequencer thread did on its own (rotations, seals), to be recorded as events. */
-  onNote: ((note: LifecycleNote) => void) | undefined;
+  get onNote(): ((note: LifecycleNote) => void) | undefined {
+    return this.noteListener;
+  }
+
+  /** Set the listener; notes that came before it are handed to it first, in order. */
+  set onNote(f: ((note: LifecycleNote) => void) | undefined) {
+    this.noteListener = f;
+    if (f === undefined) return;
+    const early = this.early;
+    this.early = [];
+    for (const note of early) f(note);
+  }
 
   private request(t: 'flush' | 'close', op?: LifecycleOp): Promise<unknown> {
     this.post();

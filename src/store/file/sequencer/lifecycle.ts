@@ -127,13 +127,26 @@ export class HostLifecycle {
     return cut;
   }
 
-  /** Remove a sealed segment's staged copy, which a crash after its seal left behind. */
+  /**
+   * Remove a sealed segment's staged copy, which a crash after its seal left behind; the
+   * process that sealed it may have died before its seal was recorded: say it again.
+   */
   removeStaged(seg: Segment): void {
     const staged = this.layout.stagingFile(seg.channel, seg.first, seg.last);
     try {
       if (existsSync(staged)) {
         unlinkSync(staged);
         fsyncDir(this.layout.stagingDir);
+        const seal: SealResult = {
+          channel: seg.channel,
+          first: seg.first,
+          last: seg.last,
+          file: seg.file ?? '',
+          bytes: seg.bytes,
+          size: seg.size ?? 0,
+          durationMs: 0,
+        };
+        this.send({ t: 'note', note: { kind: 'sealed', seal, recovered: true } });
       }
     } catch (err) {
       this.send({ t: 'error', error: wire(err) });
@@ -148,13 +161,17 @@ export class HostLifecycle {
     const run = this.sealChain.then(async () => {
       if (this.status.closing) return undefined;
       try {
-        const result = await sealSegment(this.layout, seg, this.archiveLevel, (entry) => {
-          if (this.status.finished)
-            throw new LogsError('LOGS_CLOSED', 'the logs closed during a seal');
-          this.segments.append(entry, new Date());
-        });
-        this.send({ t: 'note', note: { kind: 'sealed', seal: result } });
-        return result;
+        return await sealSegment(
+          this.layout,
+          seg,
+          this.archiveLevel,
+          (entry) => {
+            if (this.status.finished)
+              throw new LogsError('LOGS_CLOSED', 'the logs closed during a seal');
+            this.segments.append(entry, new Date());
+          },
+          (result) => this.send({ t: 'note', note: { kind: 'sealed', seal: result } }),
+        );
       } catch (err) {
         this.send({
           t: 'note',
