@@ -115,7 +115,8 @@ export const ERROR_CODES = {
     exit: 1,
     summary: 'The wall clock went back; records keep their order by seq and carry ts_skew_ms.',
   },
-  IO_ERROR: { http: 500, exit: 1, summary: 'A file operation failed.' },
+  // 503: the disk, not the request nor a bug; a retry later (or elsewhere) may succeed.
+  IO_ERROR: { http: 503, exit: 1, summary: 'A file operation failed.' },
   CHANNEL_UNKNOWN: {
     http: 404,
     exit: 2,

@@ -66,7 +66,11 @@ export function prepareEvent(input: unknown, options: PrepareOptions): PreparedE
         `field "${key}" is set by the writer, not the producer`,
       );
     }
-    const shown = /^[\w-]{1,32}$/.test(key) ? `"${key}"` : '(a field name)';
+    // A mistyped field name is named back only when it is a plain word, not a secret.
+    const classifier = options.classification?.classifier;
+    const plain =
+      /^[\w-]{1,32}$/.test(key) && (classifier === undefined || classifier.isPlain(key));
+    const shown = plain ? `"${key}"` : '(a field name)';
     throw new LogsError('EVENT_INVALID', `unknown field ${shown}: put it under "data"`);
   }
   return prepareFields(input, options);

@@ -264,7 +264,7 @@ export class ValueSerializer {
     };
   }
 
-  /** `data.items[3].name`, for error messages (keys are cut short: they may be hostile). */
+  /** `data.items[3].name`, for error messages (only plain keys are shown: they may be hostile). */
   private path(): string {
     let out = '';
     for (const k of this.keys) {
@@ -288,11 +288,15 @@ export interface Classification {
   readonly ctx: PiiContext;
 }
 
-/** A key as shown in an error message: cut short, and never a secret or personal value. */
+// A key that reads as a field name (`http.status_code`, `@timestamp`); anything else (markup,
+// a path, `k=v`, a long run of characters) is not repeated.
+const PLAIN_KEY = /^[\w.@:$-]{1,64}$/;
+
+/** A key as shown in an error message: a field name, never markup, a secret or personal data. */
 function safeKey(key: string, c: Classification | undefined): string {
-  const short = key.slice(0, 64);
-  if (c === undefined) return short;
-  return c.classifier.findings(short).length === 0
-    ? short
+  if (!PLAIN_KEY.test(key)) return '(a key)';
+  if (c === undefined) return key;
+  return c.classifier.findings(key).length === 0
+    ? key
     : '(a key that holds a secret or personal data)';
 }

@@ -58,7 +58,8 @@ export function parseTime(text: string, nowMs: number, flag: string): number {
   }
   throw new LogsError(
     'USAGE',
-    `${flag}: expected an ISO time (2026-11-24, 2026-11-24T08:00:00Z) or a duration before now (15m, 2d, 1h30m), got ${JSON.stringify(t.slice(0, 40))}`,
+    // The value is not repeated: it comes from a query string and may be anything.
+    `${flag}: expected an ISO time (2026-11-24, 2026-11-24T08:00:00Z) or a duration before now (15m, 2d, 1h30m)`,
   );
 }
 
@@ -137,7 +138,7 @@ export function parseFilter(
     if (!ctx.channels.includes(c))
       throw new LogsError(
         'EVENT_CHANNEL_UNKNOWN',
-        `no channel ${JSON.stringify(c)} in this log (channels: ${ctx.channels.join(', ')})`,
+        `--channel: not a channel of this log (${ctx.channels.join(', ')})`,
       );
   }
   const eventList = (values: readonly string[] | undefined, flag: string): string[] | undefined => {
@@ -146,7 +147,7 @@ export function parseFilter(
       if (!/^[\w.*?:-]+$/.test(e))
         throw new LogsError(
           'USAGE',
-          `${flag}: an event type or a glob of letters, digits, . _ - : * and ? (got ${JSON.stringify(e)})`,
+          `${flag}: expected an event type or a glob of letters, digits, . _ - : * and ?`,
         );
     }
     return out;

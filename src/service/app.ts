@@ -135,6 +135,11 @@ function createFastify(config: ServiceConfig): FastifyInstance {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // The router's refusals (a bad percent-encoding, a path segment too long) in our shape:
+    // Fastify's own answers repeat the URL.
+    frameworkErrors: (err, request, reply) => {
+      void sendError(reply, request, toLogsError(err));
+    },
     // Our own server: its timeouts are the defence against slow clients (a request not fully
     // received in requestTimeoutMs is answered 408 and closed).
     serverFactory: (handler) => {

@@ -21,6 +21,7 @@ export function decodeUtf8(body: Buffer): string {
  */
 export function parseJson(text: string, where = 'the body'): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (body.trim() === '') throw new LogsError('USAGE', `${where} is empty`);
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -66,22 +67,39 @@ export function parseNdjson(text: string): unknown[] {
   return out;
 }
 
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+
+/**
+ * A JSON or NDJSON body's text: it is UTF-8 (RFC 8259, and OTLP/JSON), so a Content-Type
+ * naming another charset is refused (415) rather than decoded as something it says it is not.
+ */
+function textOf(contentType: string | undefined, body: Buffer): string {
+  const charset = CHARSET.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    throw new LogsError(
+      'MEDIA_TYPE_UNSUPPORTED',
+      'JSON and NDJSON bodies are UTF-8: the Content-Type names another charset (give charset=utf-8, or none)',
+    );
+  return decodeUtf8(body);
+}
+
 /**
  * The body types the service reads. JSON and NDJSON are decoded strictly (UTF-8, no prototype
  * keys); protobuf (OTLP) stays bytes for its route. Any other type is 415.
  */
 export function registerBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     try {
-      done(null, parseJson(decodeUtf8(body as Buffer)));
+      done(null, parseJson(textOf(req.headers['content-type'], body as Buffer)));
     } catch (err) {
       done(err as Error, undefined);
     }
   });
-  app.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer' }, (_req, body, done) => {
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer' }, (req, body, done) => {
     try {
-      done(null, new NdjsonBody(parseNdjson(decodeUtf8(body as Buffer))));
+      const text = textOf(req.headers['content-type'], body as Buffer);
+      done(null, new NdjsonBody(parseNdjson(text)));
     } catch (err) {
       done(err as Error, undefined);
     }

@@ -28,31 +28,65 @@ const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
   FST_ERR_CTP_INVALID_TYPE: ['USAGE', 'the Content-Type header is malformed'],
   FST_ERR_CTP_EMPTY_TYPE: ['USAGE', 'the Content-Type header is empty'],
   FST_ERR_NOT_FOUND: ['NOT_FOUND', 'no such route'],
+  // The router's own refusals (through `frameworkErrors`): Fastify's answers repeat the URL.
+  FST_ERR_BAD_URL: ['USAGE', 'the URL is malformed (a bad percent-encoding)'],
+  FST_ERR_MAX_PARAM_LENGTH: ['USAGE', 'a segment of the URL path is too long'],
 };
 
 /**
  * Any error as a LogsError whose message can be sent: ours as they are (their messages never
- * hold values from the input), Fastify's mapped to a code, anything else INTERNAL with no
- * detail (a stack trace or a driver's message may reveal paths or data).
+ * hold values from the input), Fastify's mapped to a code, the disk's (a system error, SQLite's
+ * I/O errors) as WRITE_FAILED or IO_ERROR naming only their code, anything else INTERNAL with
+ * no detail (a stack trace or a driver's message may reveal paths or data).
  */
 export function toLogsError(err: unknown): LogsError {
-  if (err instanceof LogsError) return err as LogsError;
+  if (err instanceof LogsError && err.code !== 'INTERNAL' && err.code !== 'IO_ERROR')
+    return err as LogsError;
   const f = err as Partial<FastifyError> | undefined;
-  if (typeof f?.code === 'string') {
+  if (!(err instanceof LogsError) && typeof f?.code === 'string') {
     const known = FASTIFY_CODES[f.code];
     if (known !== undefined) return new LogsError(known[0], known[1], { cause: err });
     if (f.code === 'FST_ERR_VALIDATION' && typeof f.message === 'string')
       // Ajv's messages name the parameter and the rule, not the value.
       return new LogsError('USAGE', f.message.slice(0, 300), { cause: err });
   }
+  const disk = diskError(err);
+  if (disk !== undefined) return disk;
   if (typeof f?.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500)
     return new LogsError('USAGE', 'the request is malformed', { cause: err });
   const e = asLogsError(err);
-  return e.code === 'INTERNAL' || e.code === 'IO_ERROR'
+  if (e.code === 'IO_ERROR')
+    return new LogsError(e.code, 'a file operation failed; its id is in the service log', {
+      cause: err,
+    });
+  return e.code === 'INTERNAL'
     ? new LogsError(e.code, 'an internal error occurred; its id is in the service log', {
         cause: err,
       })
     : e;
+}
+
+// A full or read-only disk refused a write: the same failure as the writer's WRITE_FAILED.
+const WRITE_REFUSED = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
+const SQLITE_WRITE_REFUSED = /^SQLITE_(?:FULL|READONLY|IOERR_(?:WRITE|FSYNC|DIR_FSYNC|TRUNCATE))$/;
+const SQLITE_IO = /^SQLITE_(?:IOERR|CANTOPEN)/;
+
+/**
+ * The disk's failure under an error (itself or a cause: a read's index catch-up, a file read),
+ * as a 503 naming the system's code and nothing else (its message names a path). Undefined
+ * when the error is not the disk's.
+ */
+function diskError(err: unknown): LogsError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code, syscall, name } = e as NodeJS.ErrnoException;
+    const sqlite = name === 'SqliteError';
+    if (typeof code !== 'string' || (!sqlite && typeof syscall !== 'string')) continue;
+    if (sqlite ? SQLITE_WRITE_REFUSED.test(code) : WRITE_REFUSED.has(code))
+      return new LogsError('WRITE_FAILED', `the disk refused a write (${code})`, { cause: err });
+    if (!sqlite || SQLITE_IO.test(code))
+      return new LogsError('IO_ERROR', `a file operation failed (${code})`, { cause: err });
+  }
+  return undefined;
 }
 
 export function errorBody(err: LogsError, requestId: string): ErrorBody {

@@ -49,7 +49,7 @@ export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'Prometheus metrics',
         description:
-          'Events ingested per channel, requests per route and status, answer times, the writer’s counters, process metrics. Needs a token (Prometheus: authorization.credentials).',
+          'Events ingested per channel, requests per route and status, answer times, the writer’s counters, process metrics. Needs a token (Prometheus: authorization.credentials). Not audited: it holds counters only, labelled by channel, route template, method and status, never record content or ids.',
         tags: ['health'],
       },
     },

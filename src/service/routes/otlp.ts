@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError } from '../../errors.js';
-import { ProtobufBody } from '../body.js';
+import { NdjsonBody, ProtobufBody } from '../body.js';
 import { INGEST, type ServiceContext } from '../context.js';
 import {
   OTLP_CONTENT_TYPES,
@@ -29,22 +29,26 @@ export function otlpRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'OpenTelemetry logs (OTLP/HTTP)',
         description:
-          'An ExportLogsServiceRequest in JSON (application/json) or protobuf (application/x-protobuf); severity becomes the level, attributes go under data.attributes, trace and span ids are kept (docs/service-otlp.md). All records are stored or none. The answer is an empty ExportLogsServiceResponse in the request’s encoding.',
+          'An ExportLogsServiceRequest in JSON (application/json) or protobuf (application/x-protobuf); severity becomes the level, attributes go under data.attributes, trace and span ids are kept (docs/service-otlp.md). All records are stored or none. The answer is an empty ExportLogsServiceResponse in the request’s encoding. Any other Content-Type (NDJSON included) or a JSON charset other than UTF-8 is 415; an empty body is 400.',
         tags: ['ingest'],
       },
     },
     async (request, reply) => {
       const body: unknown = request.body;
-      const protobuf = body instanceof ProtobufBody;
-      let events;
-      if (protobuf) events = decodeOtlpLogs(body.bytes, 'protobuf', limits);
-      else if (typeof body === 'object' && body !== null && !Array.isArray(body))
-        events = otlpJsonEvents(body, limits);
-      else
+      // No body, or no bytes of protobuf: an exporter never sends that (it exports records;
+      // `{}` at the least in JSON); answering 200 would acknowledge nothing as stored.
+      if (body === undefined || (body instanceof ProtobufBody && body.bytes.length === 0))
+        throw new LogsError('USAGE', 'the body is empty: an ExportLogsServiceRequest is expected');
+      // OTLP/HTTP has two encodings; NDJSON is not one of them.
+      if (body instanceof NdjsonBody)
         throw new LogsError(
           'MEDIA_TYPE_UNSUPPORTED',
           'OTLP logs are application/json or application/x-protobuf',
         );
+      const protobuf = body instanceof ProtobufBody;
+      const events = protobuf
+        ? decodeOtlpLogs(body.bytes, 'protobuf', limits)
+        : otlpJsonEvents(body, limits);
       // An export with no record is a success (OTLP): nothing to store.
       if (events.length > 0) await ingest(ctx, events);
       return protobuf
