@@ -16,7 +16,7 @@ import { registerDoctor } from './doctor.js';
 import { registerWitness } from './witness.js';
 import { registerProof } from './proof.js';
 import { registerVerifyBundle } from './verify-bundle.js';
-import { processIo, reportFailure, type Io } from './context.js';
+import { processIo, reportFailure, terminalGuard, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
 /** Build the `dihya-logs` program. Commands write through `io`, so tests can capture them. */
@@ -59,7 +59,8 @@ export function buildProgram(io: Io = processIo): Command {
 }
 
 /** Run the CLI and return its exit code: 0 ok, 1 failure (or damage), 2 usage or configuration. */
-export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+export async function main(argv: readonly string[], raw: Io = processIo): Promise<number> {
+  const io = terminalGuard(raw);
   const program = buildProgram(io);
   process.exitCode = 0;
   try {

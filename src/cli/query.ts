@@ -106,7 +106,9 @@ async function runQueryCommand(opts: QueryFlags, cmd: Command, io: Io): Promise<
     );
     progress.done();
     const text = render(result, format);
-    io.out(io.isTTY ? (format === 'table' ? text : escapeTerminalLines(text)) : text);
+    // Table, YAML and CSV come escaped; JSON on a terminal too (`\uXXXX`: the same JSON).
+    const json = format === 'json' || format === 'ndjson';
+    io.out(io.isTTY && json ? escapeTerminalLines(text) : text);
     reportAfter(result, format, io, opts.stored !== true && keystore === undefined);
     reportEncrypted(result, filter, encryptedChannels(cmd), io);
   } finally {

@@ -163,7 +163,7 @@ async function tailWith(opts: TailOptions, cmd: Command, io: Io, setup: TailSetu
     for (const f of followers.values()) f.close();
     return;
   }
-  await followUntilStopped(followers, interval, (channel, line) => {
+  await followUntilStopped(followers, interval, io.closed, (channel, line) => {
     const rec = parse(line);
     if (filtered && (rec === undefined || !matches(rec as unknown as Record<string, unknown>)))
       return;
@@ -181,11 +181,11 @@ function printer(
   return (line, rec) => {
     // A record opened (encrypted channel) or with its personal values put back is printed as
     // JSON; any other as the line stored.
-    if (format === 'ndjson')
-      io.out(
-        `${rec !== undefined && changed.has(rec) ? JSON.stringify(rec) : line.toString('utf8')}\n`,
-      );
-    else
+    if (format === 'ndjson') {
+      const text = rec !== undefined && changed.has(rec) ? JSON.stringify(rec) : line.toString();
+      // On a terminal a line is escaped whole (a valid line stays the same JSON); piped, exact.
+      io.out(`${io.isTTY ? escapeTerminal(text) : text}\n`);
+    } else
       io.out(
         `${rec === undefined ? `(unreadable line) ${escapeTerminal(line.toString('utf8').slice(0, 200))}` : formatRecord(rec, io.isTTY)}\n`,
       );
@@ -201,23 +201,33 @@ function byTime(a: { rec: LogRecord | undefined }, b: { rec: LogRecord | undefin
   );
 }
 
-/** Hand each new line of each follower to `onLine` every `interval` ms, until SIGINT or SIGTERM. */
+/**
+ * Hand each new line of each follower to `onLine` every `interval` ms, until SIGINT or SIGTERM,
+ * or until nobody reads the output (`tail -f | head`: `closed`, on the write after it went).
+ */
 async function followUntilStopped(
   followers: ReadonlyMap<string, FileFollower>,
   interval: number,
+  closed: AbortSignal | undefined,
   onLine: (channel: string, line: Buffer) => void,
 ): Promise<void> {
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      for (const [channel, f] of followers) for (const line of f.poll()) onLine(channel, line);
+      for (const [channel, f] of followers)
+        for (const line of f.poll()) if (closed?.aborted !== true) onLine(channel, line);
     }, interval);
     const stop = (): void => {
       clearInterval(timer);
       for (const f of followers.values()) f.close();
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      closed?.removeEventListener('abort', stop);
       resolve();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    if (closed?.aborted === true) stop();
+    else closed?.addEventListener('abort', stop, { once: true });
   });
 }
 

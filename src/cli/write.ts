@@ -5,6 +5,7 @@ import type { Ack } from '../store/store.js';
 import type { LogCore } from '../log/core.js';
 import type { Io } from './context.js';
 import { openForCli } from './open.js';
+import { escapeTerminal } from '../util/escape.js';
 
 interface WriteOptions {
   readonly channel?: string;
@@ -110,7 +111,8 @@ async function writeStream(logs: LogCore, opts: WriteOptions, io: Io): Promise<n
     const fail = (err: unknown): void => {
       rejected += 1;
       const e = asLogsError(err);
-      io.err(`dihya-logs: line ${n}: ${e.code}: ${e.message}\n`);
+      // The message may quote the line (an unknown level): shown inert.
+      io.err(`dihya-logs: line ${n}: ${e.code}: ${escapeTerminal(e.message)}\n`);
     };
     let event: unknown;
     try {

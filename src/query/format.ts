@@ -1,5 +1,5 @@
-import { escapeTerminal } from '../util/escape.js';
-import { stringify as toYaml } from 'yaml';
+import { escapeTerminal, escapeTerminalLines } from '../util/escape.js';
+import { Document, visit } from 'yaml';
 import type { QueryRecord, QueryResult } from './query.js';
 
 export const FORMATS = ['table', 'json', 'ndjson', 'yaml', 'csv'] as const;
@@ -40,13 +40,18 @@ export function resultObject(result: QueryResult): {
   };
 }
 
-/** Render a query result in a format. Terminal escaping is the caller's (escapeTerminal). */
+/**
+ * Render a query result in a format. Record content is attacker-controlled: the forms for
+ * people (table, YAML) and CSV never hold a raw control character, bidi control or U+2028/9,
+ * wherever they are written. JSON and NDJSON are data: JSON.stringify escapes C0, the rest is
+ * the caller's to escape on a terminal (escapeTerminalLines; the same JSON value).
+ */
 export function render(result: QueryResult, format: Format): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(resultObject(result), null, 2)}\n`;
     case 'yaml':
-      return toYaml(resultObject(result));
+      return safeYaml(resultObject(result));
     case 'ndjson':
       return result.records
         .flatMap((r) => (r.record === undefined ? [] : [`${JSON.stringify(r.record)}\n`]))
@@ -70,6 +75,25 @@ export function cell(r: QueryRecord, column: (typeof COLUMNS)[number]): string {
   return asText(rec[column]);
 }
 
+/**
+ * YAML with every string that holds an unsafe character or a line break double-quoted, its
+ * characters then written as `\uXXXX` escapes: what a YAML parser reads back is the record,
+ * what a terminal gets is inert. (The yaml package writes ESC as `\e` but C1, bidi controls
+ * and U+2028 raw.)
+ */
+export function safeYaml(value: unknown): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && escapeTerminal(node.value) !== node.value)
+        node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  // JSON-style double quotes: the package's folded ones do not always read back the same
+  // (a line of spaces between two line breaks); these keep a string on one line.
+  return escapeTerminalLines(doc.toString({ doubleQuotedAsJSON: true }));
+}
+
 function partyText(v: unknown): string {
   if (typeof v !== 'object' || v === null) return asText(v);
   const { id, type } = v as { id?: unknown; type?: unknown };
@@ -86,7 +110,9 @@ function asText(v: unknown): string {
 /**
  * CSV (RFC 4180, CRLF line ends), every cell quoted. A cell a spreadsheet would run as a formula
  * (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, as OWASP
- * recommends against CSV injection: what was logged is shown, never executed.
+ * recommends against CSV injection: what was logged is shown, never executed. CSV is read in
+ * spreadsheets and terminals (`cat`, `less`): control characters, bidi controls and line breaks
+ * in a cell are written as visible escapes (`\u001b`, `\n`), so a record is one line.
  */
 export function renderCsv(records: readonly QueryRecord[]): string {
   const lines = [COLUMNS.map(csvCell).join(',')];
@@ -94,8 +120,10 @@ export function renderCsv(records: readonly QueryRecord[]): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
+/** One CSV cell: quoted, escaped, a formula made text. */
 export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  const shown = escapeTerminal(value);
+  const safe = /^[=+\-@\t\r]/.test(shown) ? `'${shown}` : shown;
   return `"${safe.replace(/"/g, '""')}"`;
 }
 
