@@ -25,3 +25,29 @@ export function failpoint(name: string): void {
 export function failpointArmed(name: string): boolean {
   return target === name && hits + 1 === nth;
 }
+
+/**
+ * Fault-injection hooks for the torture suite and tests. `DIHYA_LOGS_FAULT=name:CODE[:n]` makes
+ * the n-th (default first) operation at the named point fail as the system would fail it
+ * (`fdatasync:EIO`, `write:ENOSPC`), once. Unset, a fault point is one comparison.
+ */
+const faultSpec = process.env.DIHYA_LOGS_FAULT;
+const fault = faultSpec === undefined ? undefined : parseFault(faultSpec);
+let faultHits = 0;
+
+function parseFault(text: string): { name: string; code: string; nth: number } | undefined {
+  const [name, code, n] = text.split(':');
+  if (name === undefined || code === undefined || !/^E[A-Z]{2,15}$/.test(code)) return undefined;
+  const nth = Number(n ?? 1);
+  return { name, code, nth: Number.isSafeInteger(nth) && nth > 0 ? nth : 1 };
+}
+
+/** The error to fail this operation with, when a fault is injected here now; else undefined. */
+export function injectedFault(name: string): NodeJS.ErrnoException | undefined {
+  if (fault?.name !== name) return undefined;
+  faultHits += 1;
+  if (faultHits !== fault.nth) return undefined;
+  const err: NodeJS.ErrnoException = new Error(`${fault.code}: injected fault (${name})`);
+  err.code = fault.code;
+  return err;
+}

@@ -85,3 +85,29 @@ test("an accepted (buffered) record is answered only once written: a seq answere
     'the size limit refused writes, and their callers were told',
   );
 });
+
+test('an fdatasync that fails (EIO, injected) fails the channel closed: nothing unsynced is acknowledged, the next open continues the chain', async () => {
+  const t = newLog();
+  const child = startChild(process.execPath, [WRITER, 'fill', t.dir], t.masterKey, {
+    DIHYA_LOGS_FAULT: 'fdatasync:EIO:5',
+  });
+  const { code } = await child.exited;
+  assert.equal(code, 0, child.stderr());
+  const fails = child.lines.filter((l) => l.startsWith('fail '));
+  assert.deepEqual(fails, ['fail CHANNEL_FAILED', 'fail CHANNEL_FAILED', 'fail CHANNEL_FAILED']);
+  const acked = child.lines.filter((l) => l.startsWith('ack ')).map((l) => Number(l.split(' ')[1]));
+  assert.ok(acked.length >= 4, `${acked.length} acknowledged before the fault`);
+  // Every acknowledged record is there; a refused one may be too (written, its sync failed:
+  // its caller was told it failed). The close signed no final checkpoint over them, so verify
+  // sees an unsigned tail, not records added behind the writer's back.
+  const stored = readRecords(path.join(t.dir, 'audit.log')).map((r) => r.seq as number);
+  for (const seq of acked) assert.ok(stored.includes(seq), `acknowledged seq ${seq} lost`);
+  const before = await verifyLogs({ dir: t.dir, publicKey: t.publicKey });
+  assert.ok(before.ok, JSON.stringify(before.damage));
+  // The next open takes writes again (a failed sync is not retried in place: fsyncgate).
+  const logs = await t.open();
+  const ack = await logs.audit({ event: 'after.fault' });
+  await logs.close();
+  assert.ok(ack.seq > Math.max(...acked));
+  assert.ok((await verifyLogs({ dir: t.dir, publicKey: t.publicKey })).ok);
+});

@@ -6,6 +6,7 @@
  */
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync } from 'node:fs';
 import { LogsError, asLogsError } from '../../errors.js';
+import { injectedFault } from '../../util/failpoint.js';
 import { writeAll } from '../../util/fs.js';
 import type { ChannelState } from './channel-types.js';
 import { hasFailed, type Waiter, type WriterState } from './channel-writer-state.js';
@@ -51,6 +52,8 @@ export function writeOut(s: WriterState): void {
   const bytes = s.batch.view();
   s.waiting = [];
   try {
+    const injected = injectedFault('write');
+    if (injected !== undefined) throw injected;
     writeAll(s.fd, bytes);
   } catch (err) {
     s.batch.clear();
@@ -120,8 +123,13 @@ function startSync(s: WriterState): void {
   s.syncing = true;
   s.counters.syncs += 1;
   const fd = s.fd;
-  const sync = (): void =>
-    fdatasync(fd, (err) => {
+  const sync = (): void => {
+    const injected = injectedFault('fdatasync');
+    const run =
+      injected === undefined
+        ? (cb: (err: NodeJS.ErrnoException | null) => void) => fdatasync(fd, cb)
+        : (cb: (err: NodeJS.ErrnoException | null) => void) => setImmediate(() => cb(injected));
+    run((err) => {
       s.syncing = false;
       // The file was rotated meanwhile: its descriptor was kept open for this sync only.
       if (fd !== s.fd) closeSync(fd);
@@ -145,6 +153,7 @@ function startSync(s: WriterState): void {
         commit(s);
       }
     });
+  };
   // What the records depend on (new people's keys) is made durable first.
   const before = s.opts.beforeSync?.();
   if (before === undefined) sync();

@@ -105,6 +105,11 @@ export class ChannelWriter {
     this.bodyKey = key;
   }
 
+  /** Whether the writer stopped (a write it could not undo, a failed sync). */
+  get failed(): boolean {
+    return this.s.failure !== undefined;
+  }
+
   /** Records sequenced but not yet synced. */
   get unsynced(): number {
     return this.s.seqNo - this.s.syncedState.seq;

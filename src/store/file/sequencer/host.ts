@@ -287,7 +287,7 @@ export class SequencerHost {
   private closeSync(): void {
     if (this.status.finished) return;
     this.status.closing = true;
-    for (const w of this.writers) this.sign(w, w.closeSync(), 'final');
+    for (const w of this.writers) this.sign(w, w.closeSync(), closing(w));
     this.finish();
   }
 
@@ -299,7 +299,7 @@ export class SequencerHost {
     const states = await Promise.all(
       this.writers.map(async (w) => ({ w, state: await w.close() })),
     );
-    for (const { w, state } of states) this.sign(w, state, 'final');
+    for (const { w, state } of states) this.sign(w, state, closing(w));
     this.finish();
   }
 
@@ -321,4 +321,13 @@ export class SequencerHost {
     Atomics.add(this.counters, SYNC_DONE, 1n);
     Atomics.notify(this.counters, SYNC_DONE);
   }
+}
+
+/**
+ * The checkpoint a close signs: `final` (nothing may follow) for a writer that closed cleanly;
+ * only a due one for a writer that failed, whose file may hold records written after its last
+ * good sync (their callers were refused): the next open checks and adopts them.
+ */
+function closing(w: ChannelWriter): Kind {
+  return w.failed ? 'due' : 'final';
 }
