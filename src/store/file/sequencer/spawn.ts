@@ -18,7 +18,8 @@ export function spawnSequencer(
   return new Promise((resolve, reject) => {
     const onMessage = (msg: FromHost): void => {
       if (msg.t === 'ready') done(undefined);
-      else if (msg.t === 'error') onError(unwire(msg.error)); // reported, not fatal
+      else if (msg.t === 'error')
+        onError(unwire(msg.error)); // reported, not fatal
       else if (msg.t === 'note') notes.push(msg.note);
     };
     const done = (err: LogsError | undefined): void => {
