@@ -6,9 +6,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { CLI, cliSpawn } from '../cli/run.js';
+import { cliSpawn } from '../cli/run.js';
 import { newLog } from '../helpers.js';
+import { limitedServe } from '../service/limited-serve.js';
 
 const SECRET = 'service-test-secret-9876543210';
 
@@ -144,36 +144,12 @@ test('serve: when the disk refuses writes, the writer_failed alert reaches the w
     `dir: ./logs\nalerts:\n  webhook: { url: "${hook}", secret_env: DL_SERVE_HOOK_SECRET }\n`,
   );
   // `ulimit -f` makes the kernel refuse writes past a file size (EFBIG): a real failing disk.
-  const child = spawn(
-    'bash',
-    [
-      '-c',
-      'ulimit -f 512; exec "$0" "$@"',
-      process.execPath,
-      CLI,
-      'serve',
-      '--port',
-      '0',
-      '--no-scheduler',
-    ],
-    {
-      cwd: t.root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        DIHYA_LOGS_MASTER_KEY: t.masterKey.toString('base64'),
-        DL_SERVE_HOOK_SECRET: SECRET,
-      },
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  const serve = await limitedServe(512, t.masterKey, {
+    cwd: t.root,
+    env: { DL_SERVE_HOOK_SECRET: SECRET },
+  });
   try {
-    const [, token = '', url = ''] = await until(
-      'the service',
-      () =>
-        /(dl_[\da-f]{12}_[\w-]{43})[\s\S]*listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out) ??
-        undefined,
-    );
+    const { url, token } = serve;
     const batch = JSON.stringify(
       Array.from({ length: 100 }, (_, i) => ({
         level: 'AUDIT',
@@ -208,8 +184,7 @@ test('serve: when the disk refuses writes, the writer_failed alert reaches the w
       /^(WRITE|CHANNEL)_FAILED$/,
     );
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'close');
+    await serve.stop();
     await close();
   }
 });

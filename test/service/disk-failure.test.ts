@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { CLI } from '../cli/run.js';
 import { newLog } from '../helpers.js';
 import { testService } from './helpers.js';
+import { limitedServe } from './limited-serve.js';
 
 // Reads are audited and catch the query index up: on a failing disk they answer 503 with the
 // disk's code, never 500 INTERNAL (issue 18).
@@ -17,34 +15,9 @@ interface ErrorAnswer {
 
 test('reads on a disk that refuses writes (ulimit -f) answer 503 WRITE_FAILED or IO_ERROR, never 500', async () => {
   const t = newLog();
-  const child = spawn(
-    'bash',
-    [
-      '-c',
-      'ulimit -f 512; exec "$0" "$@"',
-      process.execPath,
-      CLI,
-      '--dir',
-      t.dir,
-      'serve',
-      '--port',
-      '0',
-      '--no-scheduler',
-    ],
-    {
-      env: { PATH: process.env.PATH ?? '', DIHYA_LOGS_MASTER_KEY: t.masterKey.toString('base64') },
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const serve = await limitedServe(512, t.masterKey, { args: ['--dir', t.dir] });
+  const { url, token } = serve;
   try {
-    for (let i = 0; i < 400 && !/listening on/.test(out); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    const token = /dl_[\da-f]{12}_[\w-]{43}/.exec(out)?.[0];
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
-    assert.ok(token !== undefined && url !== undefined, out + stderr);
     const auth = { authorization: `Bearer ${token}` };
     // Durable batches until the file size limit refuses one, then smaller ones, then single
     // events: the audit file is left with less room than one event, so no read's audit record
@@ -81,8 +54,7 @@ test('reads on a disk that refuses writes (ulimit -f) answer 503 WRITE_FAILED or
       assert.ok(!body.error.message.includes('    at '), 'no stack trace');
     }
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'close');
+    await serve.stop();
   }
 });
 

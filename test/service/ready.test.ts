@@ -1,44 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { CLI } from '../cli/run.js';
 import { newLog } from '../helpers.js';
 import { testService } from './helpers.js';
+import { limitedServe } from './limited-serve.js';
 
 // `ulimit -f` makes the kernel refuse writes past a file size (EFBIG): a real failing disk.
 const LIMIT_KIB = 512;
 
 test('readyz turns 503 when the disk refuses a write; ingest answers WRITE_FAILED, never a stack trace', async () => {
   const t = newLog();
-  const child = spawn(
-    'bash',
-    [
-      '-c',
-      `ulimit -f ${LIMIT_KIB}; exec "$0" "$@"`,
-      process.execPath,
-      CLI,
-      '--dir',
-      t.dir,
-      'serve',
-      '--port',
-      '0',
-      '--no-scheduler',
-    ],
-    {
-      env: { PATH: process.env.PATH ?? '', DIHYA_LOGS_MASTER_KEY: t.masterKey.toString('base64') },
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const serve = await limitedServe(LIMIT_KIB, t.masterKey, { args: ['--dir', t.dir] });
+  const { url, token } = serve;
   try {
-    for (let i = 0; i < 400 && !/listening on/.test(out); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    const token = /dl_[\da-f]{12}_[\w-]{43}/.exec(out)?.[0];
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
-    assert.ok(token !== undefined && url !== undefined, out + stderr);
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     // Durable (audit) batches of ~40 KiB until the file limit refuses one.
     const batch = JSON.stringify(
@@ -82,8 +55,7 @@ test('readyz turns 503 when the disk refuses a write; ingest answers WRITE_FAILE
     assert.equal(buffered.status, 200);
     assert.equal((await fetch(`${url}/readyz`)).status, 503, 'a buffered event is no proof');
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'close');
+    await serve.stop();
   }
 });
 
