@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -132,4 +132,15 @@ export function memoryIo(): { io: Io; out: () => string; err: () => string } {
     stdin: process.stdin,
   };
   return { io, out: () => out, err: () => err };
+}
+
+/** Every file under a directory, as bytes. */
+export function allFiles(dir: string): Array<{ file: string; bytes: Buffer }> {
+  const out: Array<{ file: string; bytes: Buffer }> = [];
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...allFiles(p));
+    else out.push({ file: p, bytes: readFileSync(p) });
+  }
+  return out;
 }

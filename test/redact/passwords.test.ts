@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { prepareEvent } from '../../src/pipeline/prepare.js';
 import { queryLogs } from '../../src/log/query.js';
 import { openLogs } from '../../src/log/open.js';
-import { newLog } from '../helpers.js';
+import { allFiles, newLog } from '../helpers.js';
 import { LIMITS, MemoryKeys, revealed, settings, store } from './helpers.js';
 import {
   HEADER_TEMPLATES,
@@ -135,17 +134,6 @@ test('quoted values in free text: the whole password is removed, spaces included
 test('Basic and Bearer credentials: removed whatever they hold', () => {
   noLeak(HEADER_TEMPLATES, passwordArb);
 });
-
-/** Every file under a directory, as bytes. */
-function allFiles(dir: string): Array<{ file: string; bytes: Buffer }> {
-  const out: Array<{ file: string; bytes: Buffer }> = [];
-  for (const name of readdirSync(dir)) {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...allFiles(p));
-    else out.push({ file: p, bytes: readFileSync(p) });
-  }
-  return out;
-}
 
 /** Write each text as an event's msg to a new log; its files, and what query reveals of it. */
 async function writeAll(

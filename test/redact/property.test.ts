@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { prepareEvent } from '../../src/pipeline/prepare.js';
-import { newLog } from '../helpers.js';
+import { allFiles, newLog } from '../helpers.js';
 import { cli } from '../cli/run.js';
 import { LIMITS, MemoryKeys, settings } from './helpers.js';
 import { placedArb, type Secret } from './secrets.js';
@@ -35,17 +34,6 @@ test(`no secret survives classification, whatever its kind and place (${RUNS} ra
     { numRuns: RUNS },
   );
 });
-
-/** Every file under a directory, as bytes. */
-function allFiles(dir: string): Array<{ file: string; bytes: Buffer }> {
-  const out: Array<{ file: string; bytes: Buffer }> = [];
-  for (const name of readdirSync(dir)) {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...allFiles(p));
-    else out.push({ file: p, bytes: readFileSync(p) });
-  }
-  return out;
-}
 
 test('end to end: no secret anywhere under the logs directory (records, checkpoints, quarantine, keys)', async () => {
   const t = newLog();
