@@ -27,12 +27,17 @@ export class PositionStore {
     return out;
   }
 
-  /** Replace the saved positions; `durable` waits for the disk (on close). */
+  /**
+   * Replace the saved positions; `durable` waits for the directory too (on close). The contents
+   * are synced before they replace the old file either way: after a power loss the detectors
+   * find the old or the new positions, never an empty file that would make them start at the
+   * end of the files and miss what came in between.
+   */
   save(positions: ReadonlyMap<string, FollowPosition>, durable: boolean): void {
     writeFileDurable(
       this.file,
       `${JSON.stringify({ version: 1, channels: Object.fromEntries(positions) })}\n`,
-      { sync: durable },
+      { sync: durable ? true : 'contents' },
     );
   }
 }

@@ -61,9 +61,13 @@ export function fsyncDir(dir: string): void {
 export function writeFileDurable(
   file: string,
   data: string | Uint8Array,
-  options: { exclusive?: boolean; sync?: boolean } = {},
+  /** `sync`: true (default) syncs the file and its directory; `'contents'` only the file's
+   * contents before it replaces the old one (a power loss leaves the old or the new file, never
+   * an empty one); false nothing. */
+  options: { exclusive?: boolean; sync?: boolean | 'contents' } = {},
 ): void {
-  const sync = options.sync ?? true;
+  const contents = options.sync !== false;
+  const sync = options.sync === undefined || options.sync === true;
   if (options.exclusive === true) {
     const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
     try {
@@ -79,7 +83,7 @@ export function writeFileDurable(
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
   try {
     writeAll(fd, data);
-    if (sync) fsyncSync(fd);
+    if (contents) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     unlinkSync(tmp);

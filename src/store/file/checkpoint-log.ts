@@ -289,6 +289,11 @@ export class CheckpointLog {
     return cp;
   }
 
+  /** fdatasync now; throws when it fails. */
+  syncNow(): void {
+    fdatasyncSync(this.fd);
+  }
+
   /** Start an fdatasync in the background; failures are reported, the records are safe anyway. */
   syncSoon(): void {
     if (this.closed) return;

@@ -112,6 +112,10 @@ export class SequencerHost {
       const a = adopt.get(w.channel);
       if (a !== undefined) this.sign(w, w.synced, 'adopt', a.unproven);
     }
+    // On disk before any record is acknowledged: a `reopen` line lost to a power loss would
+    // leave the records written after it looking added behind a closed writer's back (the next
+    // open would set them aside and give their seqs again). A sync that fails fails the open.
+    this.checkpoints.syncNow();
     this.timer = setInterval(() => void this.checkpoint(), init.checkpointIntervalMs);
     // Segments a crash or a close left unsealed are sealed now, in the background.
     for (const w of this.writers) {
