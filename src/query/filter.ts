@@ -189,14 +189,25 @@ function optional<K extends string>(
   return value === undefined ? {} : ({ [key]: value } as Record<K, string[]>);
 }
 
+/** Whether an event type is one of these types or globs; undefined when none are given. */
+function eventMatcher(
+  patterns: readonly string[] | undefined,
+): ((event: unknown) => boolean) | undefined {
+  if (patterns === undefined) return undefined;
+  const compiled = patterns.map((e) => (isGlob(e) ? globToRegExp(e) : e));
+  return (event) =>
+    typeof event === 'string' &&
+    compiled.some((e) => (typeof e === 'string' ? e === event : e.test(event)));
+}
+
 /**
  * Whether a stored record matches a filter, for a live tail (the index answers queries). The
  * text filter follows the index's full-text search: every term must appear in the message,
  * case and accents ignored.
  */
 export function recordMatcher(filter: QueryFilter): (rec: Record<string, unknown>) => boolean {
-  const events = filter.events?.map((e) => (isGlob(e) ? globToRegExp(e) : e));
-  const excluded = filter.excludeEvents?.map((e) => (isGlob(e) ? globToRegExp(e) : e));
+  const events = eventMatcher(filter.events);
+  const excluded = eventMatcher(filter.excludeEvents);
   const minRank = filter.level === undefined ? undefined : LEVEL_RANK[filter.level];
   const terms = filter.text === undefined ? undefined : textTerms(filter.text);
   const has = (list: readonly string[] | undefined, v: unknown): boolean =>
@@ -207,19 +218,8 @@ export function recordMatcher(filter: QueryFilter): (rec: Record<string, unknown
       const rank = typeof rec.level === 'string' ? LEVEL_RANK[rec.level as Level] : undefined;
       if (rank === undefined || rank < minRank) return false;
     }
-    if (events !== undefined) {
-      const ev = rec.event;
-      if (typeof ev !== 'string') return false;
-      if (!events.some((e) => (typeof e === 'string' ? e === ev : e.test(ev)))) return false;
-    }
-    if (
-      excluded?.some((e) =>
-        typeof e === 'string'
-          ? e === rec.event
-          : typeof rec.event === 'string' && e.test(rec.event),
-      ) === true
-    )
-      return false;
+    if (events !== undefined && !events(rec.event)) return false;
+    if (excluded?.(rec.event) === true) return false;
     if (!has(filter.outcomes, rec.outcome)) return false;
     if (!has(filter.actors, (rec.actor as { id?: unknown } | undefined)?.id)) return false;
     if (!has(filter.subjects, rec.sub)) return false;
