@@ -30,7 +30,7 @@ import { isSealedRecord, openBody, type ChannelKeyring } from '../crypto/body-ci
 import type { Keystore } from '../crypto/keystore.js';
 import { MASTER_KEY_ENV } from '../crypto/masterkey.js';
 import type { SubjectLookup } from '../crypto/subjects.js';
-import { reveal } from '../pipeline/reveal.js';
+import { revealOrStored } from '../pipeline/reveal.js';
 import type { LogMeta } from '../store/file/index.js';
 
 interface TailOptions extends FilterFlags {
@@ -123,7 +123,7 @@ async function tailWith(opts: TailOptions, cmd: Command, io: Io, setup: TailSetu
       seen.sealed = true;
       return r as unknown as LogRecord;
     }
-    const shown = revealRecord(r, revealer, meta.log_id);
+    const shown = revealOrStored(r, revealer, meta.log_id);
     changed.add(shown);
     return shown as unknown as LogRecord;
   };
@@ -296,20 +296,6 @@ async function lastOfSegments(
     out.unshift(...ring);
   }
   return out.slice(-n);
-}
-
-/** A record with its personal values put back; as stored when a ciphertext does not open. */
-function revealRecord(
-  record: Record<string, unknown>,
-  keys: SubjectLookup,
-  logId: string,
-): Record<string, unknown> {
-  try {
-    return reveal(record, keys, logId).record;
-  } catch (err) {
-    if (!(err instanceof LogsError)) throw err;
-    return record;
-  }
 }
 
 function parseLine(line: Buffer): Record<string, unknown> | undefined {

@@ -1,4 +1,5 @@
 import { decryptPii } from '../crypto/pii-cipher.js';
+import { LogsError } from '../errors.js';
 import type { SubjectLookup } from '../crypto/subjects.js';
 
 export interface Revealed {
@@ -77,4 +78,22 @@ export function reveal(
     if (subject !== rest.sub) revealed.subject = subject;
   }
   return { record: revealed, erased: [...erased] };
+}
+
+/**
+ * The record as a reader sees it: revealed, or as stored when a ciphertext does not open. An
+ * altered ciphertext in a record whose chain hash holds cannot happen unless the hash was forged
+ * too (verify says so); a listing shows the stored form rather than fail as a whole.
+ */
+export function revealOrStored(
+  record: Record<string, unknown>,
+  keys: SubjectLookup,
+  logId: string,
+): Record<string, unknown> {
+  try {
+    return reveal(record, keys, logId).record;
+  } catch (err) {
+    if (!(err instanceof LogsError)) throw err;
+    return record;
+  }
 }

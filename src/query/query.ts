@@ -1,4 +1,3 @@
-import { LogsError } from '../errors.js';
 import {
   catchUp,
   hitAt,
@@ -6,7 +5,7 @@ import {
   type CatchUpReport,
   type IndexDb,
 } from '../search/index.js';
-import { reveal } from '../pipeline/reveal.js';
+import { revealOrStored } from '../pipeline/reveal.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 import type { SubjectLookup } from '../crypto/subjects.js';
 import { readSegmentBook, type LogLayout } from '../store/file/index.js';
@@ -105,14 +104,7 @@ function revealed(
   logId: string,
 ): Record<string, unknown> | undefined {
   if (record === undefined || keys === undefined || isDamage(status)) return record;
-  try {
-    return reveal(record, keys, logId).record;
-  } catch (err) {
-    // An altered ciphertext in a record whose chain hash holds cannot happen unless the hash
-    // was forged too; show the stored form rather than fail the whole answer.
-    if (!(err instanceof LogsError)) throw err;
-    return record;
-  }
+  return revealOrStored(record, keys, logId);
 }
 
 /** Whether a read status is damage (`unverified` is not: the line carries the indexed hash). */
