@@ -132,12 +132,7 @@ test('repeated failed authentication is slowed down, then refused for a while; a
     assert.equal((await get(otherBad, '10.0.0.9')).statusCode, 401, 'neither locked');
     // A valid token is never throttled: producers sharing 127.0.0.1 keep writing.
     assert.equal((await get(s.auth('admin'))).statusCode, 200);
-    const ingest = await s.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: { ...s.auth('ingest'), 'content-type': 'application/json' },
-      payload: { level: 'AUDIT', event: 'user.created', actor: 'u-1' },
-    });
+    const ingest = await s.ingest({ level: 'AUDIT', event: 'user.created', actor: 'u-1' });
     assert.equal(ingest.statusCode, 200, ingest.body);
     // Nor is signing in to the admin page with a valid token; a wrong one is throttled.
     const signIn = (token: string) =>

@@ -106,12 +106,7 @@ test('a read whose files fail (EIO, a full disk, SQLite I/O errors) answers 503 
 test('a read whose audit record the disk refuses answers 503, and nothing is read', async () => {
   const s = await testService();
   try {
-    const w = await s.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: { ...s.auth('ingest'), 'content-type': 'application/json' },
-      payload: { level: 'AUDIT', event: 'user.created', actor: 'u-1' },
-    });
+    const w = await s.ingest({ level: 'AUDIT', event: 'user.created', actor: 'u-1' });
     assert.equal(w.statusCode, 200);
     s.logs.audit = () => Promise.reject(systemError('EIO', `${s.t.dir}/audit.log`));
     for (const path of READS) {

@@ -1,5 +1,6 @@
 import { LogLayout } from '../../src/store/file/layout.js';
 import type { LogCore } from '../../src/log/core.js';
+import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type ServiceApp } from '../../src/service/app.js';
 import { TokenStore, type Role } from '../../src/access/tokens.js';
 import type { ServiceConfig } from '../../src/config/resolve.js';
@@ -16,6 +17,8 @@ export interface TestService {
   auth(role: Role): { authorization: string };
   /** Records of a channel file, encrypted ones opened. */
   records(channel: string): Array<Record<string, unknown>>;
+  /** `POST /v1/events` with an ingest token and a JSON body. */
+  ingest(payload: unknown): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,13 @@ export async function testService(
     token,
     auth: (role) => ({ authorization: `Bearer ${token[role]}` }),
     records: (channel) => openedRecords(t, `${channel}.log`),
+    ingest: (payload) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: { authorization: `Bearer ${token.ingest}`, 'content-type': 'application/json' },
+        payload: payload as Record<string, unknown>,
+      }),
     close: async () => {
       await app.close();
       tokens.close();

@@ -74,12 +74,7 @@ test("readyz answers 503 DISK_LOW while the logs' filesystem has less than servi
         assert.equal(e.code, 'DISK_LOW');
         assert.match(e.message, /MiB free on the logs' filesystem, below service\.min_free_bytes/);
         // Not ready is not refusing: writes are still taken while there is space.
-        const w = await s.app.inject({
-          method: 'POST',
-          url: '/v1/events',
-          headers: { ...s.auth('ingest'), 'content-type': 'application/json' },
-          payload: { level: 'AUDIT', event: 'user.created', actor: 'u-1' },
-        });
+        const w = await s.ingest({ level: 'AUDIT', event: 'user.created', actor: 'u-1' });
         assert.equal(w.statusCode, 200);
       }
     } finally {
