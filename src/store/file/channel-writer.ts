@@ -129,16 +129,7 @@ export class ChannelWriter {
 
   /** Sequence a record and resolve once it is on disk (after fdatasync), in either mode. */
   appendDurable(p: Sealable, ts: string, skew: number): Promise<Ack> {
-    try {
-      assertOpen(this.s);
-    } catch (err) {
-      return Promise.reject(asLogsError(err));
-    }
-    const promise = new Promise<Ack>((resolve, reject) => {
-      this.sequence(p, ts, skew, resolve, reject);
-    });
-    scheduleCommit(this.s);
-    return promise;
+    return this.appendAnswered(p, ts, skew, false);
   }
 
   /**
@@ -147,16 +138,20 @@ export class ChannelWriter {
    * a write that fails rejects it, and its seq, given again, was never answered to anyone.
    */
   appendWritten(p: Sealable, ts: string, skew: number): Promise<Ack> {
+    return this.appendAnswered(p, ts, skew, true);
+  }
+
+  private appendAnswered(p: Sealable, ts: string, skew: number, onWrite: boolean): Promise<Ack> {
     try {
       assertOpen(this.s);
     } catch (err) {
       return Promise.reject(asLogsError(err));
     }
     const promise = new Promise<Ack>((resolve, reject) => {
-      this.sequence(p, ts, skew, resolve, reject, true);
+      this.sequence(p, ts, skew, resolve, reject, onWrite);
     });
-    if (this.durability === 'durable') scheduleCommit(this.s);
-    else scheduleWrite(this.s);
+    if (onWrite && this.durability === 'buffered') scheduleWrite(this.s);
+    else scheduleCommit(this.s);
     return promise;
   }
 
