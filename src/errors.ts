@@ -100,6 +100,23 @@ export const ERROR_CODES = {
     summary:
       'Free space on the logs’ filesystem is below `service.min_free_bytes`: the service reports not ready (`/readyz`) before the disk refuses writes.',
   },
+  DATABASE_UNAVAILABLE: {
+    http: 503,
+    exit: 1,
+    summary:
+      'The PostgreSQL store cannot reach its database, or the database refused the write; nothing was acknowledged (retry with an Idempotency-Key).',
+  },
+  SCHEMA_TOO_NEW: {
+    http: 500,
+    exit: 1,
+    summary:
+      'The PostgreSQL schema was migrated by a newer dihya-logs than this one: upgrade before starting.',
+  },
+  STORE_UNSUPPORTED: {
+    http: 501,
+    exit: 1,
+    summary: 'The configured store does not offer this operation yet (the message says which).',
+  },
   WRITE_FAILED: {
     http: 503,
     exit: 1,
@@ -191,6 +208,12 @@ export const ERROR_CODES = {
     http: 413,
     exit: 2,
     summary: 'The request holds more events than allowed (1,000 by default); split it.',
+  },
+  IDEMPOTENCY_KEY_INVALID: {
+    http: 400,
+    exit: 2,
+    summary:
+      'The Idempotency-Key header is not one of 1-128 visible ASCII characters, too long for the batch, or holds what looks like a secret or personal data.',
   },
   MEDIA_TYPE_UNSUPPORTED: {
     http: 415,

@@ -8,6 +8,8 @@ import { resolveConfig, type Config } from './resolve.js';
 export const CONFIG_NAMES = ['dihya-logs.yaml', 'dihya-logs.yml', 'dihya-logs.json'] as const;
 export const CONFIG_ENV = 'DIHYA_LOGS_CONFIG';
 export const DIR_ENV = 'DIHYA_LOGS_DIR';
+/** The PostgreSQL store's connection string (overrides `store.url`; selects the store). */
+export const DATABASE_URL_ENV = 'DIHYA_LOGS_DATABASE_URL';
 
 export interface LoadOptions {
   /** `--config FILE`. */
@@ -52,6 +54,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const dirOverride = options.dir ?? (env[DIR_ENV] === '' ? undefined : env[DIR_ENV]);
   if (dirOverride !== undefined && typeof raw === 'object' && raw !== null) {
     raw = { ...raw, dir: path.resolve(cwd, dirOverride) };
+  }
+  const dbUrl = env[DATABASE_URL_ENV];
+  if (dbUrl !== undefined && dbUrl !== '' && typeof raw === 'object' && raw !== null) {
+    const store = (raw as { store?: unknown }).store;
+    raw = { ...raw, store: { ...(typeof store === 'object' ? store : {}), url: dbUrl } };
   }
   return resolveConfig(raw, file === undefined ? cwd : path.dirname(file), file);
 }

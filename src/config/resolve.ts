@@ -10,6 +10,7 @@ import { LogsError } from '../errors.js';
 import { DEFAULT_CHANNELS } from '../event/channels.js';
 import { parseLevel, type Level } from '../event/levels.js';
 import { configSchema, type ConfigFile } from './schema.js';
+import { resolveStore, type StoreConfig } from './store.js';
 import {
   resolveAlerts,
   resolveDetectors,
@@ -75,6 +76,8 @@ export interface ServiceConfig {
 }
 
 /** The validated, defaulted, frozen configuration every part of the program reads. */
+export type { StoreConfig } from './store.js';
+
 export interface Config {
   /** Absolute path of the logs directory. */
   readonly dir: string;
@@ -97,6 +100,13 @@ export interface Config {
   };
   readonly limits: { readonly maxRecordBytes: number; readonly maxDepth: number };
   readonly writer: { readonly flushIntervalMs: number; readonly maxPendingBytes: number };
+  /** Retries of a key stored within windowMs are answered, not stored; maxKeys kept at most. */
+  readonly idempotency: { readonly windowMs: number; readonly maxKeys: number };
+  /**
+   * Where records are kept: `file` (the logs directory, the default) or `postgres` (one database
+   * shared by any number of service instances; `url` may also come from DIHYA_LOGS_DATABASE_URL).
+   */
+  readonly store: StoreConfig;
   readonly classification: ClassificationConfig;
   readonly channels: Readonly<Record<string, ChannelConfig>>;
   readonly archive: { readonly compression: 'gzip'; readonly level: number };
@@ -212,6 +222,11 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): C
       flushIntervalMs: c.writer?.flush_interval_ms ?? 100,
       maxPendingBytes: c.writer?.max_pending_bytes ?? 8 * 1024 * 1024,
     },
+    idempotency: {
+      windowMs: c.idempotency?.window_ms ?? 86_400_000,
+      maxKeys: c.idempotency?.max_keys ?? 100_000,
+    },
+    store: resolveStore(c.store, source),
     classification: {
       subjectFields: c.classification?.subject_fields ?? DEFAULT_CLASSIFICATION.subjectFields,
       personalFields: c.classification?.personal_fields ?? DEFAULT_CLASSIFICATION.personalFields,

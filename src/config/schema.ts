@@ -225,7 +225,29 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  store: z
+    .strictObject({
+      kind: z.enum(['file', 'postgres']).optional(),
+      url: z.string().min(1).max(2048).optional(),
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL name (letters, digits, _)')
+        .optional(),
+      pool_size: z.number().int().min(2).max(100).optional(),
+    })
+    .optional(),
   classification: classification.optional(),
+  idempotency: z
+    .strictObject({
+      window_ms: z
+        .number()
+        .int()
+        .min(1000)
+        .max(7 * 86_400_000)
+        .optional(),
+      max_keys: z.number().int().min(1).max(10_000_000).optional(),
+    })
+    .optional(),
   archive: z
     .strictObject({
       compression: z.enum(['gzip']).optional(),

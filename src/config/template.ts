@@ -64,6 +64,13 @@ writer:
   flush_interval_ms: 100    # buffered channels reach the disk within this time
   max_pending_bytes: 8388608  # beyond this much waiting in memory, writes happen at once
 
+# An event sent again with the idempotency key (or HTTP Idempotency-Key) of one its channel
+# stored within window_ms is answered with the first one's seq and hash, and not stored twice.
+# At most max_keys keys are remembered (about 300 bytes each); the oldest go first.
+idempotency:
+  window_ms: 86400000       # 1 s - 7 days (24 h); also what is read back when the logs open
+  max_keys: 100000
+
 # Per channel: durability (durable: acknowledged after fsync, fail closed; buffered: written
 # within flush_interval_ms, errors reported, never thrown), the minimum level kept, rotation
 # (at max_bytes, and at the first record of each UTC day when daily) and retention of the

@@ -14,6 +14,12 @@ export interface EventInput {
   target?: string | Record<string, unknown>;
   outcome?: Outcome;
   request_id?: string;
+  /**
+   * Makes a retry safe: an event whose key its channel already stored (within
+   * `idempotency.window_ms`) is not stored again, and is answered with the first one's seq and
+   * hash. 1-128 visible ASCII characters; stored in the record, so it holds across restarts.
+   */
+  idempotency_key?: string;
   data?: Record<string, unknown>;
   /**
    * The person the record is about (a user id, an e-mail), when it is not the actor. Never
@@ -32,6 +38,8 @@ export interface LogRecord {
   level: Level;
   channel: string;
   event: string;
+  /** The producer's idempotency key, when it gave one. */
+  idempotency_key?: string;
   msg?: string;
   actor?: Record<string, unknown>;
   target?: Record<string, unknown>;
@@ -57,6 +65,7 @@ export const INPUT_FIELDS = [
   'target',
   'outcome',
   'request_id',
+  'idempotency_key',
   'data',
   'subject',
 ] as const;

@@ -36,6 +36,12 @@ export interface Sealable {
   readonly mid: string;
   /** Personal data to encrypt, one plaintext per person; absent when there is none. */
   readonly pii?: readonly PiiPlan[] | undefined;
+  /**
+   * The record's `idempotency_key`, exactly as stored (in `pre`); undefined when it has none.
+   * A store answers a second record with the same key in the same channel, within its window,
+   * with the first one's ack and stores nothing.
+   */
+  readonly idem?: string | undefined;
 }
 
 export interface PrepareOptions extends ValueLimits {
@@ -114,7 +120,11 @@ export function prepareFields(input: EventInput, options: PrepareOptions): Prepa
   }
   pre += `"channel":"${channel}",`;
   pre += entry('data', data(s, input.data));
-  pre += `"event":"${event}","level":"${level}",`;
+  const idem = idempotencyKey(s, input.idempotency_key);
+  pre +=
+    idem === undefined
+      ? `"event":"${event}","level":"${level}",`
+      : `"event":"${event}","idempotency_key":${quote(idem)},"level":"${level}",`;
   pre += entry('msg', msg(s, input.msg));
   pre += entry('outcome', outcome(input.outcome));
   const post = entry('request_id', requestId(s, input.request_id));
@@ -150,7 +160,9 @@ export function prepareFields(input: EventInput, options: PrepareOptions): Prepa
       );
     }
   }
-  return { channel, level, event, pre, post, mid, ...(pii === undefined ? {} : { pii }) };
+  if (idem === undefined)
+    return { channel, level, event, pre, post, mid, ...(pii === undefined ? {} : { pii }) };
+  return { channel, level, event, pre, post, mid, ...(pii === undefined ? {} : { pii }), idem };
 }
 
 /** Run `fn` with the personal values found attributed to `owner` (a party's own id). */
@@ -279,6 +291,29 @@ function requestId(s: ValueSerializer, v: unknown): string | undefined {
   }
   // Classified like any string: a request id is no place for a token or an e-mail.
   return s.field(v, 'request_id');
+}
+
+/**
+ * An idempotency key: checked as a request id is, and classified like any string. One that
+ * classification would change is refused rather than stored changed: two keys differing only
+ * by an e-mail address would both become `[email#1]`, and the second event would be taken for
+ * a retry of the first and never stored.
+ */
+function idempotencyKey(s: ValueSerializer, v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || !isVisibleAscii(v, 128)) {
+    throw new LogsError(
+      'EVENT_INVALID',
+      'idempotency_key: expected 1-128 visible ASCII characters',
+    );
+  }
+  if (s.field(v, 'idempotency_key') !== quote(v)) {
+    throw new LogsError(
+      'EVENT_INVALID',
+      'idempotency_key: holds what looks like a secret or personal data; use an opaque key (a UUID)',
+    );
+  }
+  return v;
 }
 
 /**

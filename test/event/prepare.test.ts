@@ -149,3 +149,26 @@ test('a clock that went backwards is flagged on the record', () => {
   assert.equal((JSON.parse(text) as Record<string, unknown>).ts_skew_ms, 1500);
   assert.equal(text, canonicalize(JSON.parse(text)));
 });
+
+test('an idempotency key is stored after event, before level, and handed to the store as idem', async () => {
+  const p = prepareEvent(
+    { event: 'order.paid', level: 'AUDIT', idempotency_key: 'k-"1"\\', msg: 'm' },
+    limits,
+  );
+  assert.equal(p.idem, 'k-"1"\\');
+  assert.ok(
+    p.pre.includes('"event":"order.paid","idempotency_key":"k-\\"1\\"\\\\","level":"AUDIT"'),
+  );
+  const text = sealEvent(p, 1, '2026-01-02T03:04:05.678Z', 0);
+  assert.equal(text, canonicalize(JSON.parse(text)));
+  assert.equal((JSON.parse(text) as { idempotency_key: string }).idempotency_key, 'k-"1"\\');
+  assert.equal(Object.hasOwn(prepareEvent({ event: 'x' }, limits), 'idem'), false);
+  assert.equal(Object.hasOwn(prepareEvent({ idempotency_key: null }, limits), 'idem'), false);
+  for (const bad of ['', 'a b', 'é', 'k'.repeat(129), 42, {}]) {
+    const err = await expectCode('EVENT_INVALID', () =>
+      prepareEvent({ idempotency_key: bad }, limits),
+    );
+    assert.equal(err.message, 'idempotency_key: expected 1-128 visible ASCII characters');
+  }
+  prepareEvent({ idempotency_key: 'k'.repeat(128) }, limits);
+});

@@ -35,13 +35,19 @@ export interface ChildSpec {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/** Configuration a case opens the store with, as in `dihya-logs.yaml`. */
+export interface OpenSettings {
+  readonly idempotency?: { readonly window_ms?: number; readonly max_keys?: number };
+}
+
 /** One fresh store of a backend, initialized and empty. */
 export interface StoreFixture {
   /**
    * Open the store for writing, configured with the default channels (`audit`, durable, and
-   * `app`, buffered, neither encrypted). One writer at a time: close the last one first.
+   * `app`, buffered, neither encrypted; `security`, durable and encrypted), and `settings` over
+   * the defaults. One writer at a time: close the last one first.
    */
-  open(): Promise<Store>;
+  open(settings?: OpenSettings): Promise<Store>;
   /** The master key the store is opened with. */
   readonly masterKey: Buffer;
   /** Failures reported with no caller waiting (the stores' onError), in order. */

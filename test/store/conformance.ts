@@ -11,6 +11,7 @@ import type { Ack } from '../../src/store/store.js';
 import { expectCode } from '../helpers.js';
 import { assertNoErrors, withFixture, type StoreBackend } from './backend.js';
 import { registerFaultCases } from './faults.js';
+import { registerIdempotencyCases } from './idempotency.js';
 import { registerLifecycleCases } from './lifecycle.js';
 import {
   APP,
@@ -190,4 +191,5 @@ export function storeConformance(name: string, backend: StoreBackend): void {
 
   registerLifecycleCases(name, backend);
   registerFaultCases(name, backend);
+  registerIdempotencyCases(name, backend);
 }

@@ -1,10 +1,11 @@
 /**
  * The store conformance suite's crash child. Usage:
- *   node crash-child.js MODULE SPEC
+ *   node crash-child.js MODULE SPEC [keyed]
  * opens the store with MODULE's `openChildStore(SPEC, masterKey)` (the master key comes from
  * DIHYA_LOGS_MASTER_KEY), prints "ready", then appends durable `audit` records from several
  * producers at full speed (each followed by a fire-and-forget `app` record) until killed,
- * printing "ack <seq> <hash> <id>" once each is acknowledged.
+ * printing "ack <seq> <hash> <id>" once each is acknowledged. With `keyed`, each audit record's
+ * idempotency key is its id, and "send <id>" is printed before it is appended.
  */
 import { pathToFileURL } from 'node:url';
 import type { Store } from '../../src/store/store.js';
@@ -12,7 +13,7 @@ import { APP, AUDIT, channelIndex, now, testRecord } from './records.js';
 
 const PRODUCERS = 8;
 
-const [module, spec] = process.argv.slice(2);
+const [module, spec, keyed] = process.argv.slice(2);
 const masterKey = Buffer.from(process.env.DIHYA_LOGS_MASTER_KEY ?? '', 'base64');
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`); // synchronous for pipes on Linux: printed means sent
@@ -29,7 +30,9 @@ let n = 0;
 const producer = async (p: number): Promise<void> => {
   for (;;) {
     const id = `${process.pid}-${p}-${n++}`;
-    const ack = await store.append(audit, testRecord(AUDIT, id), now(), 0, 'd');
+    if (keyed === 'keyed') out(`send ${id}`);
+    const record = testRecord(AUDIT, id, keyed === 'keyed' ? id : undefined);
+    const ack = await store.append(audit, record, now(), 0, 'd');
     if (ack === undefined) throw new Error('a durable append answered nothing');
     out(`ack ${ack.seq} ${ack.hash} ${id}`);
     void store.append(app, testRecord(APP, id), now(), 0, 'f');

@@ -14,15 +14,16 @@ import { initLogs } from '../../src/log/init.js';
 import { LogLayout, openFileStore } from '../../src/store/file/index.js';
 import type { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers.js';
-import type { StoreBackend, StoreFixture, Tamper } from './backend.js';
+import type { OpenSettings, StoreBackend, StoreFixture, Tamper } from './backend.js';
 
 function openDir(
   dir: string,
   masterKey: Buffer,
   onError: (err: LogsError) => void,
+  settings: OpenSettings = {},
 ): Promise<Store> {
   return openFileStore({
-    config: { ...resolveConfig({}, dir), dir },
+    config: { ...resolveConfig(settings, dir), dir },
     masterKey,
     onError,
     owner: `pid ${process.pid}: store conformance`,
@@ -69,8 +70,8 @@ export const fileBackend: StoreBackend = {
     return Promise.resolve({
       masterKey,
       errors,
-      async open() {
-        const store = await openDir(dir, masterKey, (err) => errors.push(err));
+      async open(settings) {
+        const store = await openDir(dir, masterKey, (err) => errors.push(err), settings);
         opened.push(store);
         return store;
       },

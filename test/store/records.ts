@@ -15,10 +15,19 @@ const LIMITS = resolveConfig({}, tmpdir()).limits;
 export const AUDIT = 'audit';
 export const APP = 'app';
 
-/** A record for `channel` carrying `id` (in `data`) and a message the tamper cases change. */
-export function testRecord(channel: string, id: string): Sealable {
+/**
+ * A record for `channel` carrying `id` (in `data`) and a message the tamper cases change; with
+ * `key`, its idempotency key.
+ */
+export function testRecord(channel: string, id: string, key?: string): Sealable {
   return prepareEvent(
-    { channel, event: 'store.conformance', msg: `record ${id}`, data: { id } },
+    {
+      channel,
+      event: 'store.conformance',
+      msg: `record ${id}`,
+      data: { id },
+      ...(key === undefined ? {} : { idempotency_key: key }),
+    },
     { ...LIMITS },
   );
 }
@@ -39,6 +48,8 @@ export interface Parsed {
   readonly ts: string;
   readonly id: string;
   readonly hash: string;
+  /** Absent in an encrypted channel's records (it is inside their body). */
+  readonly key?: string;
 }
 
 export function parse(line: string): Parsed {
@@ -48,8 +59,16 @@ export function parse(line: string): Parsed {
     ts: string;
     data?: { id?: string };
     hash: string;
+    idempotency_key?: string;
   };
-  return { seq: r.seq, channel: r.channel, ts: r.ts, id: r.data?.id ?? '', hash: r.hash };
+  return {
+    seq: r.seq,
+    channel: r.channel,
+    ts: r.ts,
+    id: r.data?.id ?? '',
+    hash: r.hash,
+    ...(r.idempotency_key === undefined ? {} : { key: r.idempotency_key }),
+  };
 }
 
 export async function readAll(store: Store, channel: string, fromSeq = 1): Promise<StoredRecord[]> {

@@ -9,6 +9,7 @@ import {
   otlpJsonEvents,
   type OtlpLimits,
 } from '../otlp.js';
+import { idempotencyHeader } from '../idempotency.js';
 import { ingest } from './ingest.js';
 
 /**
@@ -29,12 +30,13 @@ export function otlpRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       schema: {
         summary: 'OpenTelemetry logs (OTLP/HTTP)',
         description:
-          'An ExportLogsServiceRequest in JSON (application/json) or protobuf (application/x-protobuf); severity becomes the level, attributes go under data.attributes, trace and span ids are kept (docs/service-otlp.md). All records are stored or none. The answer is an empty ExportLogsServiceResponse in the request’s encoding. Any other Content-Type (NDJSON included) or a JSON charset other than UTF-8 is 415; an empty body is 400.',
+          'An ExportLogsServiceRequest in JSON (application/json) or protobuf (application/x-protobuf); severity becomes the level, attributes go under data.attributes, trace and span ids are kept (docs/service-otlp.md). All records are stored or none. The answer is an empty ExportLogsServiceResponse in the request’s encoding. Any other Content-Type (NDJSON included) or a JSON charset other than UTF-8 is 415; an empty body is 400. With an Idempotency-Key header, record i gets the key `<key>:<i>`: a retried export stores nothing again.',
         tags: ['ingest'],
       },
     },
     async (request, reply) => {
       const body: unknown = request.body;
+      const key = idempotencyHeader(request.headers);
       // No body, or no bytes of protobuf: an exporter never sends that (it exports records;
       // `{}` at the least in JSON); answering 200 would acknowledge nothing as stored.
       if (body === undefined || (body instanceof ProtobufBody && body.bytes.length === 0))
@@ -50,7 +52,8 @@ export function otlpRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         ? decodeOtlpLogs(body.bytes, 'protobuf', limits)
         : otlpJsonEvents(body, limits);
       // An export with no record is a success (OTLP): nothing to store.
-      if (events.length > 0) await ingest(ctx, events);
+      // With an Idempotency-Key, record i gets `<key>:<i>`, as in a batch of POST /v1/events.
+      if (events.length > 0) await ingest(ctx, events, key);
       return protobuf
         ? reply.type(OTLP_CONTENT_TYPES.protobuf).send(encodeOtlpResponse('protobuf'))
         : reply.type(OTLP_CONTENT_TYPES.json).send(encodeOtlpResponse('json'));

@@ -8,7 +8,9 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync } from 'node:fs';
 import { LogsError, asLogsError } from '../../errors.js';
 import { injectedFault } from '../../util/failpoint.js';
 import { writeAll } from '../../util/fs.js';
+import type { Ack } from '../store.js';
 import type { ChannelState } from './channel-types.js';
+import type { SeenKey } from './idempotency.js';
 import { hasFailed, type Waiter, type WriterState } from './channel-writer-state.js';
 
 /** Commit once the records sequenced in this tick are all queued (at most one pending). */
@@ -97,6 +99,8 @@ function writeFailed(s: WriterState, err: unknown, count: number, waiters: Waite
     s.seqNo = s.writtenState.seq;
     s.headHash = s.writtenState.head;
     s.tree.truncate(s.writtenState.seq);
+    // Their seqs are given again: a retry of one of them must be stored, not answered.
+    s.opts.idempotency?.forgetAfter(s.seqNo);
   } catch (truncErr) {
     s.failure = new LogsError(
       'CHANNEL_FAILED',
@@ -184,6 +188,24 @@ function syncFailed(s: WriterState, err: NodeJS.ErrnoException, batch: Waiter[])
   for (const w of all) w.reject(s.failure);
   s.opts.onError(s.failure);
   notifySynced(s);
+}
+
+/**
+ * Answer a retry of a record sequenced earlier (`seen`) as that record's own append is
+ * answered: at once when it is already as far as asked (written when `onWrite`, else synced),
+ * otherwise together with it, sharing its fate (a failed write refuses both).
+ */
+export function answerAgain(s: WriterState, seen: SeenKey, onWrite: boolean): Promise<Ack> {
+  const ack: Ack = { channel: s.channel, seq: seen.seq, hash: seen.hash };
+  if (seen.seq <= s.syncedState.seq || (onWrite && seen.seq <= s.writtenState.seq))
+    return Promise.resolve(ack);
+  return new Promise<Ack>((resolve, reject) => {
+    const w: Waiter = { seq: seen.seq, hash: seen.hash, resolve, reject, onWrite };
+    if (seen.seq <= s.writtenState.seq) s.written.push(w);
+    else s.waiting.push(w);
+    if (onWrite && s.opts.durability === 'buffered') scheduleWrite(s);
+    else scheduleCommit(s);
+  });
 }
 
 /** Answer the sync() callers whose records are now synced (or that can never be). */

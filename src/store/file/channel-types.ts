@@ -4,6 +4,7 @@ import type { ChannelKey } from '../../crypto/body-cipher.js';
 import type { MerkleState } from '../../integrity/merkle.js';
 import type { RotationReason } from '../../integrity/segment.js';
 import type { Durability } from '../../config/resolve.js';
+import type { ChannelKeys } from './idempotency.js';
 
 /** Where a channel stands: enough to resume it or to checkpoint it. */
 export interface ChannelState {
@@ -49,6 +50,8 @@ export interface ChannelWriterOptions {
   readonly beforeSyncSync?: () => void;
   /** A failure no caller is waiting for (buffered records lost, a failed sync). Never throws. */
   readonly onError: (err: LogsError) => void;
+  /** The idempotency keys the store remembers (absent: records with a key are not compared). */
+  readonly idempotency?: ChannelKeys;
 }
 
 /** A segment closed by rotation: the active file's records, now set aside. */

@@ -21,6 +21,7 @@ import {
   type WriterState,
 } from './channel-writer-state.js';
 import {
+  answerAgain,
   flushQuietly,
   notifySynced,
   scheduleCommit,
@@ -30,6 +31,7 @@ import {
   writeOut,
 } from './channel-sync.js';
 import { cutSegment, rotationDueAt } from './channel-rotation.js';
+import type { SeenKey } from './idempotency.js';
 
 // Write at once beyond this many bytes in buffered mode: one large write beats many small ones,
 // and the page cache absorbs it in microseconds.
@@ -117,10 +119,16 @@ export class ChannelWriter {
 
   /**
    * Sequence a record and queue it; returns its seq. Durable channels commit it within the
-   * current tick's batch; buffered ones within flushIntervalMs.
+   * current tick's batch; buffered ones within flushIntervalMs. A record whose idempotency key
+   * the channel stored within the window is not stored again (here, and in appendDurable and
+   * appendWritten): it is answered as the first record with that key, once that one is as far.
    */
   append(p: Sealable, ts: string, skew: number): number {
     assertOpen(this.s);
+    if (p.idem !== undefined) {
+      const seen = this.seen(p.idem, ts);
+      if (seen !== undefined) return seen.seq; // a retry: stored once already
+    }
     const seq = this.sequence(p, ts, skew);
     if (this.durability === 'durable') scheduleCommit(this.s);
     else if (this.s.batch.bytes >= BUFFERED_WRITE_BYTES) flushQuietly(this.s);
@@ -146,6 +154,10 @@ export class ChannelWriter {
       assertOpen(this.s);
     } catch (err) {
       return Promise.reject(asLogsError(err));
+    }
+    if (p.idem !== undefined) {
+      const seen = this.seen(p.idem, ts);
+      if (seen !== undefined) return answerAgain(this.s, seen, onWrite);
     }
     const promise = new Promise<Ack>((resolve, reject) => {
       this.sequence(p, ts, skew, resolve, reject, onWrite);
@@ -187,11 +199,17 @@ export class ChannelWriter {
     s.tree.appendBytes(s.batch.digest);
     s.seqNo = seq;
     s.headHash = hash;
+    if (p.idem !== undefined) s.opts.idempotency?.remember(p.idem, seq, hash, Date.parse(ts));
     if (resolve !== undefined && reject !== undefined)
       s.waiting.push({ seq, hash, resolve, reject, onWrite });
     // Bounded memory: past the limit, bytes go to the kernel now, whatever the mode.
     if (s.batch.bytes >= s.opts.maxPendingBytes) writeOut(s);
     return seq;
+  }
+
+  /** The record stored with idempotency key `key` within the window before `ts`, if any. */
+  private seen(key: string, ts: string): SeenKey | undefined {
+    return this.s.opts.idempotency?.find(key, Date.parse(ts));
   }
 
   /**

@@ -118,6 +118,10 @@ export async function openFileStore(options: OpenFileStoreOptions): Promise<Stor
         flushIntervalMs: config.writer.flushIntervalMs,
         maxPendingBytes: config.writer.maxPendingBytes,
         keysWal: keys.walFile,
+        idempotency: config.idempotency,
+        // After `channels` (which makes the first key of a new encrypted channel): the thread
+        // opens the records of the window to read their idempotency keys back.
+        channelKeys: keys.channelKeys(),
       },
       onError,
       () => commitKeys(keys), // new people's keys, before the records that need them

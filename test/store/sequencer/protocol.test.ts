@@ -6,7 +6,7 @@ import {
   type DecodedRecord,
 } from '../../../src/store/file/sequencer/protocol.js';
 
-test('a batch of records crosses to the sequencer thread unchanged, personal data included', () => {
+test('a batch of records crosses to the sequencer thread unchanged, personal data and idempotency keys included', () => {
   const key = Buffer.alloc(32, 7);
   const records = [
     {
@@ -40,6 +40,28 @@ test('a batch of records crosses to the sequencer thread unchanged, personal dat
       ts: '2026-11-24T10:00:00.002Z',
       skew: 0,
       event: { pre: '{', post: '', mid: '"target":{}' },
+    },
+    {
+      channel: 1,
+      id: 43,
+      mode: 'd',
+      ts: '2026-11-24T10:00:00.003Z',
+      skew: 0,
+      event: { pre: '{"idempotency_key":"k-1",', post: '', mid: '', idem: 'k-1' },
+    },
+    {
+      channel: 1,
+      id: 44,
+      mode: 'f',
+      ts: '2026-11-24T10:00:00.004Z',
+      skew: 0,
+      event: {
+        pre: '{"idempotency_key":"!\\"~",',
+        post: '',
+        mid: '"sub":"sub_1",',
+        pii: [{ pseudonym: 'sub_1', key, plain: '{"[email#1]":"a@b.example"}' }],
+        idem: '!\\"~',
+      },
     },
   ] satisfies DecodedRecord[];
   const data = records

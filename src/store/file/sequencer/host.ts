@@ -8,6 +8,7 @@ import { importPrivateKey } from '../../../crypto/sign.js';
 import type { MerkleState } from '../../../integrity/merkle.js';
 import type { Unproven } from '../../../integrity/checkpoint.js';
 import { ChannelWriter } from '../channel-writer.js';
+import { IdempotencyIndex } from '../idempotency.js';
 import type { Ack } from '../../store.js';
 import type { ChannelState } from '../channel-types.js';
 import { CheckpointLog } from '../checkpoint-log.js';
@@ -55,6 +56,11 @@ export class SequencerHost {
   constructor(
     init: SequencerInit,
     private readonly send: (msg: FromHost) => void,
+    /** The idempotency keys the stored records hold (idempotency-scan.ts). */
+    idempotency: IdempotencyIndex = new IdempotencyIndex(
+      init.idempotency.windowMs,
+      init.idempotency.maxKeys,
+    ),
   ) {
     this.layout = new LogLayout(init.dir);
     this.counters = new BigInt64Array(init.counters);
@@ -77,7 +83,7 @@ export class SequencerHost {
       () => this.checkpoints.pin(),
     );
     const adopt = new Map<string, { readonly unproven?: Unproven }>();
-    this.writers = init.channels.map(({ checkpointed, adopt: a, ...c }) => {
+    this.writers = init.channels.map(({ checkpointed, adopt: a, ...c }, i) => {
       this.checkpointed.set(c.channel, checkpointed);
       if (a !== undefined) adopt.set(c.channel, a);
       return new ChannelWriter({
@@ -89,6 +95,7 @@ export class SequencerHost {
         beforeSync: () => this.keys.sync(),
         beforeSyncSync: () => this.keys.syncSync(),
         onError,
+        idempotency: idempotency.channel(i),
       });
     });
     this.lifecycle = new HostLifecycle(

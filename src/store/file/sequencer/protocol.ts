@@ -9,7 +9,7 @@ import { LogsError, asLogsError } from '../../../errors.js';
 import type { Checkpoint, Unproven } from '../../../integrity/checkpoint.js';
 import type { Sealable } from '../../../pipeline/prepare.js';
 import type { PiiPlan } from '../../../crypto/pii-cipher.js';
-import type { ChannelKey } from '../../../crypto/body-cipher.js';
+import type { ChannelKey, ChannelKeyList } from '../../../crypto/body-cipher.js';
 import type { ChannelWriterOptions } from '../channel-types.js';
 import type { SegmentEntry } from '../../../integrity/segment.js';
 import type { AppendMode, StoreNote } from '../../store.js';
@@ -22,6 +22,8 @@ export type Mode = AppendMode;
 
 const PLAN = '\u0003';
 const PLANS = '\u0004';
+// Before the idempotency key, after the personal data (only when there is a key).
+const IDEM = '\u0005';
 
 /** One record of a batch. Keys of personal data travel as hex; they never leave the process. */
 export function encodeRecord(
@@ -32,13 +34,14 @@ export function encodeRecord(
   skew: number,
   p: Sealable,
 ): string {
-  let pii = '';
+  let last = '';
   if (p.pii !== undefined) {
-    pii = p.pii
+    last = p.pii
       .map((x) => `${x.pseudonym}${PLAN}${x.key.toString('hex')}${PLAN}${x.plain}`)
       .join(PLANS);
   }
-  return `${channel}${SEP}${id}${SEP}${mode}${SEP}${ts}${SEP}${skew}${SEP}${p.pre}${SEP}${p.post}${SEP}${p.mid}${SEP}${pii}${END}`;
+  if (p.idem !== undefined) last += `${IDEM}${p.idem}`;
+  return `${channel}${SEP}${id}${SEP}${mode}${SEP}${ts}${SEP}${skew}${SEP}${p.pre}${SEP}${p.post}${SEP}${p.mid}${SEP}${last}${END}`;
 }
 
 export interface DecodedRecord {
@@ -72,11 +75,26 @@ export function decodeBatch(data: string, each: (rec: DecodedRecord) => void): v
     next = data.indexOf(SEP, (at = next + 1));
     const mid = data.slice(at, next);
     const end = data.indexOf(END, (at = next + 1));
-    const event: { pre: string; post: string; mid: string; pii?: PiiPlan[] } = { pre, post, mid };
-    if (end > at) event.pii = decodePlans(data.slice(at, end));
+    const event: { pre: string; post: string; mid: string; pii?: PiiPlan[]; idem?: string } = {
+      pre,
+      post,
+      mid,
+    };
+    if (end > at) decodeLast(data.slice(at, end), event);
     each({ channel, id, mode, ts, skew, event });
     at = end + 1;
   }
+}
+
+/** The last field: personal data, then the idempotency key when there is one. */
+function decodeLast(text: string, event: { pii?: PiiPlan[]; idem?: string }): void {
+  const k = text.indexOf(IDEM);
+  if (k === -1) {
+    event.pii = decodePlans(text);
+    return;
+  }
+  if (k > 0) event.pii = decodePlans(text.slice(0, k));
+  event.idem = text.slice(k + 1);
 }
 
 function decodePlans(text: string): PiiPlan[] {
@@ -139,6 +157,13 @@ export interface SequencerInit {
   readonly keysWal: string | undefined;
   /** records, bytes, writes, syncs per channel (Float64Array). */
   readonly stats: SharedArrayBuffer;
+  /** How long, and how many, idempotency keys are remembered (config `idempotency`). */
+  readonly idempotency: { readonly windowMs: number; readonly maxKeys: number };
+  /**
+   * The channel keys, when a channel is encrypted: the keys of the records in the window are
+   * read back from their bodies when the thread starts.
+   */
+  readonly channelKeys?: ChannelKeyList;
 }
 
 export type ToHost =
