@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { asLogsError } from '../errors.js';
+import { LogsError, asLogsError } from '../errors.js';
 import { escapeBeyondC0, escapeTerminal } from '../util/escape.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/resolve.js';
@@ -17,9 +17,16 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 /** Load the configuration with --config and --dir applied. */
-export function configFor(cmd: Command): Config {
+export function configFor(cmd: Command, options: { postgres?: boolean } = {}): Config {
   const g = globals(cmd);
-  return loadConfig({ file: g.config, dir: g.dir });
+  const config = loadConfig({ file: g.config, dir: g.dir });
+  if (config.store.kind === 'postgres' && options.postgres !== true)
+    // Reading a directory that is not the log would answer from nothing: refused instead.
+    throw new LogsError(
+      'STORE_UNSUPPORTED',
+      `dihya-logs ${cmd.name()} is not available on the PostgreSQL store yet (available: write, verify, export, erase)`,
+    );
+  return config;
 }
 
 /** Output streams, injectable so tests can run commands in-process. */

@@ -3,6 +3,7 @@ import { CHECKS, runDoctor, tally, type CheckOutcome, type DoctorReport } from '
 import type { CheckStatus } from '../doctor/types.js';
 import { LogsError } from '../errors.js';
 import { LogLayout, readMeta } from '../store/file/index.js';
+import { databaseChecks } from '../store/postgres/index.js';
 import { configFor, globals, type Io } from './context.js';
 import { Progress } from './progress.js';
 import { escapeTerminal } from './terminal.js';
@@ -42,7 +43,24 @@ export function registerDoctor(program: Command, io: Io): void {
     .action(async (opts: DoctorCmdOptions, cmd: Command) => {
       const checks = selectChecks(opts.check);
       const now = opts.now === undefined ? Date.now() : parseNow(opts.now);
-      const config = configFor(cmd);
+      const config = configFor(cmd, { postgres: true });
+      if (config.store.kind === 'postgres') {
+        // The database's own checks; the directory checks do not apply to it yet.
+        const dbChecks = await databaseChecks(config.store.url, config.store.schema, now);
+        const report: DoctorReport = {
+          ok: dbChecks.every((c) => c.status !== 'fail'),
+          checks: dbChecks,
+        };
+        const style = styleFor(io);
+        if (opts.json !== true) for (const c of dbChecks) io.out(formatCheck(c, style));
+        io.out(
+          opts.json !== true
+            ? `${summaryLine(report)}\n`
+            : `${JSON.stringify(toJson(report), null, 2)}\n`,
+        );
+        process.exitCode = report.ok ? 0 : 1;
+        return;
+      }
       const layout = new LogLayout(config.dir);
       const meta = readMeta(layout); // a clear error (exit 2) when this is not a logs directory
       let progress: Progress | undefined;

@@ -16,6 +16,7 @@ import { registerDoctor } from './doctor.js';
 import { registerWitness } from './witness.js';
 import { registerProof } from './proof.js';
 import { registerVerifyBundle } from './verify-bundle.js';
+import { registerImport } from './import.js';
 import { processIo, reportFailure, terminalGuard, type Io } from './context.js';
 import { VERSION } from '../version.js';
 
@@ -55,6 +56,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerWitness(program, io);
   registerProof(program, io);
   registerVerifyBundle(program, io);
+  registerImport(program, io);
   return program;
 }
 

@@ -3,6 +3,7 @@ import { DAMAGE_KINDS, damagePlace } from '../integrity/damage.js';
 import { existsSync } from 'node:fs';
 import type { VerifyReport } from '../store/verify-report.js';
 import { LogLayout, readMeta, verifyLogs } from '../store/file/index.js';
+import { verifyDatabase } from '../store/postgres/index.js';
 import { committedLeavesFromIndex } from '../search/index.js';
 import { witnessedForVerify } from '../witness/index.js';
 import { configFor, type Io } from './context.js';
@@ -41,9 +42,22 @@ export function registerVerify(program: Command, io: Io): void {
       '\nExit status: 0 intact, 1 damage found, 2 usage or configuration error.',
     )
     .action(async (opts: VerifyCmdOptions, cmd: Command) => {
-      const config = configFor(cmd);
+      const config = configFor(cmd, { postgres: true });
       const progress = new Progress(io, 'verify', opts.progress !== false);
       const publicKey = opts.publicKey ?? config.integrity.publicKey;
+      if (config.store.kind === 'postgres') {
+        // The database is the log: its rows, its signed logs (no witnesses on it yet).
+        const report = await verifyDatabase({
+          url: config.store.url,
+          schema: config.store.schema,
+          ...(opts.channel === undefined ? {} : { channels: opts.channel }),
+          ...(publicKey === undefined ? {} : { publicKey }),
+          deep: opts.deep === true,
+        });
+        io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+        process.exitCode = report.ok ? 0 : 1;
+        return;
+      }
       const layout = new LogLayout(config.dir);
       const committed = committedLeaves(layout);
       const witnessed = await witnessedForVerify({

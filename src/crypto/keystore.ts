@@ -1,10 +1,9 @@
-import { createHmac, hkdfSync, randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { LogsError } from '../errors.js';
 import { writeFileDurable } from '../util/fs.js';
-import type { SubjectEntry, SubjectKeys, SubjectLookup } from './subjects.js';
-import { open, seal, type Sealed } from './aead.js';
+import type { SubjectEntry, SubjectKeystore } from './subjects.js';
+import { SubjectCrypto } from './subject-crypto.js';
 import {
   keyringOf,
   type ChannelKey,
@@ -49,9 +48,9 @@ export function erasedPseudonyms(file: string): Set<string> {
  * the writer calls before it hands over records that need them: no record is written before
  * the key that decrypts it is on disk.
  */
-export class Keystore implements SubjectKeys, SubjectLookup {
+export class Keystore implements SubjectKeystore {
   private readonly db: Database.Database;
-  private readonly lookupKey: Buffer;
+  private readonly crypto: SubjectCrypto;
   private readonly byId = new Map<string, SubjectEntry>();
   private readonly byPseudonym = new Map<string, SubjectEntry>();
   private pending: Array<{ lookup: Buffer; entry: SubjectEntry; id: string }> = [];
@@ -65,7 +64,7 @@ export class Keystore implements SubjectKeys, SubjectLookup {
 
   private constructor(
     private readonly file: string,
-    private readonly masterKey: Buffer,
+    masterKey: Buffer,
     private readonly logId: string,
     readonly: boolean,
   ) {
@@ -102,9 +101,7 @@ export class Keystore implements SubjectKeys, SubjectLookup {
          ) WITHOUT ROWID`,
       );
     }
-    this.lookupKey = Buffer.from(
-      hkdfSync('sha256', masterKey, Buffer.from(logId), 'dihya-logs/subject-lookup/v1', 32),
-    );
+    this.crypto = new SubjectCrypto(masterKey, logId);
     this.select = this.db.prepare('SELECT pseudonym, wrapped FROM subjects WHERE lookup = ?');
     this.selectPseudonym = this.db.prepare(
       'SELECT wrapped, sealed_id FROM subjects WHERE pseudonym = ?',
@@ -129,11 +126,8 @@ export class Keystore implements SubjectKeys, SubjectLookup {
   subject(id: string): SubjectEntry {
     const known = this.find(id);
     if (known !== undefined) return known;
-    const entry: SubjectEntry = {
-      pseudonym: `sub_${randomPool(12).toString('hex')}`,
-      key: randomPool(32),
-    };
-    this.pending.push({ lookup: this.lookup(id), entry, id });
+    const entry = this.crypto.newEntry();
+    this.pending.push({ lookup: this.crypto.lookup(id), entry, id });
     this.remember(id, entry);
     this.ids.set(entry.pseudonym, id);
     return entry;
@@ -143,7 +137,7 @@ export class Keystore implements SubjectKeys, SubjectLookup {
   find(id: string): SubjectEntry | undefined {
     const cached = this.byId.get(id);
     if (cached !== undefined) return cached;
-    const row = this.select.get(this.lookup(id));
+    const row = this.select.get(this.crypto.lookup(id));
     if (row === undefined) return undefined;
     const entry = { pseudonym: row.pseudonym, key: this.unwrap(row.pseudonym, row.wrapped) };
     this.remember(id, entry);
@@ -164,8 +158,7 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     if (mine !== undefined) return mine;
     const row = this.selectPseudonym.get(pseudonym);
     if (row === undefined) return undefined;
-    const key = this.unwrap(pseudonym, row.wrapped);
-    return open(key, unpack(row.sealed_id), this.idAad(pseudonym)).toString('utf8');
+    return this.crypto.openId(pseudonym, this.unwrap(pseudonym, row.wrapped), row.sealed_id);
   }
 
   /** The current key of an encrypted channel, created (durably) when it has none. */
@@ -187,8 +180,8 @@ export class Keystore implements SubjectKeys, SubjectLookup {
       )
       .get(channel);
     const id = (row?.id ?? 0) + 1;
-    const key = randomPool(32);
-    const wrapped = pack(seal(this.masterKey, key, this.channelAad(channel, id)));
+    const key = this.crypto.newKey();
+    const wrapped = this.crypto.wrapChannelKey(channel, id, key);
     // The writer syncs the WAL before records only when people were added: this commit syncs it.
     this.db.pragma('synchronous = FULL');
     try {
@@ -210,12 +203,7 @@ export class Keystore implements SubjectKeys, SubjectLookup {
       )
       .all()
       .map(
-        (r) =>
-          [
-            r.channel,
-            r.id,
-            open(this.masterKey, unpack(r.wrapped), this.channelAad(r.channel, r.id)),
-          ] as const,
+        (r) => [r.channel, r.id, this.crypto.unwrapChannelKey(r.channel, r.id, r.wrapped)] as const,
       );
   }
 
@@ -251,10 +239,8 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     const now = new Date().toISOString();
     this.db.transaction(() => {
       for (const { lookup, entry, id } of rows) {
-        const sealedId = pack(
-          seal(entry.key, Buffer.from(id, 'utf8'), this.idAad(entry.pseudonym)),
-        );
-        this.insert.run(lookup, entry.pseudonym, this.wrap(entry), sealedId, now);
+        const sealedId = this.crypto.sealId(entry, id);
+        this.insert.run(lookup, entry.pseudonym, this.crypto.wrap(entry), sealedId, now);
       }
     })();
     this.pending = [];
@@ -280,6 +266,20 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     this.byPseudonym.delete(pseudonym);
     this.ids.delete(pseudonym);
     return changes > 0;
+  }
+
+  /**
+   * erase() each person, then compact() once (SubjectKeystore): synchronous here, answered as
+   * a promise for the interface a database keystore shares.
+   */
+  destroy(pseudonyms: readonly string[]): Promise<number> {
+    // A failure (a full disk) rejects: the executor's throw becomes the rejection.
+    return new Promise((resolve) => {
+      let n = 0;
+      for (const p of pseudonyms) if (this.erase(p)) n += 1;
+      this.compact();
+      resolve(n);
+    });
   }
 
   /** Rewrite the database without free pages and empty the WAL: no erased key lingers. */
@@ -320,28 +320,8 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     this.db.close();
   }
 
-  private lookup(id: string): Buffer {
-    return createHmac('sha256', this.lookupKey).update(id, 'utf8').digest();
-  }
-
-  private aad(pseudonym: string): string {
-    return `dihya-logs/subject-key/v1\0${this.logId}\0${pseudonym}`;
-  }
-
-  private channelAad(channel: string, id: number): string {
-    return `dihya-logs/channel-key/v1\0${this.logId}\0${channel}\0${id}`;
-  }
-
-  private idAad(pseudonym: string): string {
-    return `dihya-logs/subject-id/v1\0${this.logId}\0${pseudonym}`;
-  }
-
-  private wrap(entry: SubjectEntry): Buffer {
-    return pack(seal(this.masterKey, entry.key, this.aad(entry.pseudonym)));
-  }
-
   private unwrap(pseudonym: string, wrapped: Buffer): Buffer {
-    return open(this.masterKey, unpack(wrapped), this.aad(pseudonym));
+    return this.crypto.unwrap(pseudonym, wrapped);
   }
 
   private remember(id: string, entry: SubjectEntry): void {
@@ -358,38 +338,4 @@ export class Keystore implements SubjectKeys, SubjectLookup {
     this.byId.set(id, entry);
     this.byPseudonym.set(entry.pseudonym, entry);
   }
-}
-
-// Random bytes drawn from a pool refilled in bulk: one system call per 4 KiB instead of two
-// per new person.
-const POOL = Buffer.alloc(4096);
-let poolAt = POOL.length;
-
-function randomPool(n: number): Buffer {
-  if (poolAt + n > POOL.length) {
-    randomFillSync(POOL);
-    poolAt = 0;
-  }
-  const out = Buffer.from(POOL.subarray(poolAt, poolAt + n));
-  POOL.fill(0, poolAt, poolAt + n); // a drawn key does not stay behind in the pool
-  poolAt += n;
-  return out;
-}
-
-/** nonce (12) || tag (16) || ciphertext, the compact form stored in the database. */
-function pack(s: Sealed): Buffer {
-  return Buffer.concat([
-    Buffer.from(s.iv, 'base64'),
-    Buffer.from(s.tag, 'base64'),
-    Buffer.from(s.ct, 'base64'),
-  ]);
-}
-
-function unpack(b: Buffer): Sealed {
-  return {
-    alg: 'A256GCM',
-    iv: b.subarray(0, 12).toString('base64'),
-    tag: b.subarray(12, 28).toString('base64'),
-    ct: b.subarray(28).toString('base64'),
-  };
 }

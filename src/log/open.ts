@@ -4,6 +4,7 @@ import { loadMasterKey, masterKeySource, parseMasterKey } from '../crypto/master
 import { loadConfig } from '../config/load.js';
 import { resolveConfig, type Config } from '../config/resolve.js';
 import { LogLayout, openFileStore } from '../store/file/index.js';
+import { openPostgresStore } from '../store/postgres/index.js';
 import { LogCore } from './core.js';
 import type { Logs } from './logs.js';
 import { classificationSettings, compileClassifier } from '../redact/compile.js';
@@ -55,12 +56,15 @@ export async function openLogCore(options: OpenLogsOptions = {}): Promise<LogCor
       ? toKey(options.masterKey)
       : loadMasterKey(masterKeySource(options.keyFile, config.masterKeyFile), config.dir);
   const onError = options.onError ?? stderrReporter();
-  const store = await openFileStore({
-    config,
-    masterKey,
-    onError,
-    owner: options.owner ?? `pid ${process.pid}: ${process.argv.slice(1, 3).join(' ')}`,
-  });
+  const store =
+    config.store.kind === 'postgres'
+      ? await openPostgresStore({ config, masterKey, onError })
+      : await openFileStore({
+          config,
+          masterKey,
+          onError,
+          owner: options.owner ?? `pid ${process.pid}: ${process.argv.slice(1, 3).join(' ')}`,
+        });
   const core = new LogCore({
     config,
     store,

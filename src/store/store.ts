@@ -8,8 +8,9 @@
  * (`test/store/conformance.ts`) is what any other must pass. Callers reach a backend only
  * through its face (`store/<backend>/index.ts`), and see it only as this interface.
  */
+import type { KeyObject } from 'node:crypto';
 import type { ChannelKey } from '../crypto/body-cipher.js';
-import type { Keystore } from '../crypto/keystore.js';
+import type { SubjectKeystore } from '../crypto/subjects.js';
 import type { LogsError } from '../errors.js';
 import type { EventInput } from '../event/record.js';
 import type { Sealable } from '../pipeline/prepare.js';
@@ -125,6 +126,49 @@ export interface StoredRecord {
   readonly line: string;
 }
 
+/** A person's entry found by id in a keystore held by a database: one of their pseudonyms. */
+export interface PersonKey {
+  readonly id: string;
+  readonly pseudonym: string;
+  readonly key: Buffer;
+}
+
+/** A stored record naming one of a person's pseudonyms, with what checks its chain hash. */
+export interface PersonRecord extends StoredRecord {
+  readonly channel: string;
+  /** The hash recorded beside the line (it must be the line's own). */
+  readonly hash: string;
+  /** The chain hash before it, when the store still knows it. */
+  readonly prev: string | undefined;
+}
+
+/**
+ * What GDPR requests ask directly of a backend whose records and keys are in a database
+ * (PostgreSQL): the file store has no such face, its query index answers instead.
+ */
+export interface StorePeople {
+  /** Every pseudonym (with its key) the keystore holds for these ids: a person may have several. */
+  keysOf(ids: readonly string[]): Promise<PersonKey[]>;
+  /** The records naming any of these pseudonyms, oldest first (then by channel and seq). */
+  records(pseudonyms: readonly string[]): AsyncIterable<PersonRecord>;
+  /**
+   * The records of `channel` naming these pseudonyms, those of the `except` event types left
+   * out: how many, and the time of the newest (ms since the epoch).
+   */
+  held(
+    channel: string,
+    pseudonyms: readonly string[],
+    except: readonly string[],
+  ): Promise<{ records: number; newestMs: number | null }>;
+  /**
+   * A channel's records of these event types, by seq. An encrypted channel keeps its types
+   * out of clear text: then every record of it comes, for the caller to open and filter.
+   */
+  events(channel: string, types: readonly string[]): AsyncIterable<StoredRecord>;
+  /** The log's signing key (an export's manifest is signed with it). */
+  signingKey(): KeyObject;
+}
+
 /** An open store. One writer at a time owns it (the file store holds a lock) until close(). */
 export interface Store {
   /** `file`, or the name of another backend. */
@@ -137,18 +181,22 @@ export interface Store {
   /** The configured channels, in the order `append` numbers them. */
   readonly channels: readonly StoreChannel[];
   /** The subject keystore (people's keys, channel keys), wrapped by the master key. */
-  readonly keys: Keystore;
+  readonly keys: SubjectKeystore;
   /** What the open found and must be recorded (recovery, integrity findings), in order. */
   readonly findings: readonly EventInput[];
   /** The failure that stopped writing, once there is one. */
   readonly failed: LogsError | undefined;
   /** Called with what the store did on its own (rotations, seals). */
   onNote: ((note: StoreNote) => void) | undefined;
+  /** GDPR requests' direct access to a database backend; absent for the file store. */
+  readonly people?: StorePeople;
 
   /**
    * Append a record to channel number `channel` (its index in `channels`), at time `ts` with
    * `skew` ms of clock correction. With mode `a` or `d`, resolves with its seq and hash once
-   * sequenced, or durable; throws at once when the store has failed or is closed.
+   * sequenced, or durable; throws at once when the store has failed or is closed. A record
+   * whose idempotency key (`record.idem`) the channel stored within the window is not stored
+   * again: it is answered with the first one's seq and hash.
    */
   append(
     channel: number,

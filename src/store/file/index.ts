@@ -11,6 +11,7 @@
  */
 export { openFileStore, type OpenFileStoreOptions } from './file-store.js';
 export { initLogDirectory } from './init.js';
+export { acquireLock, lockOwner, type LockOwner } from './lock.js';
 export { LogLayout } from './layout.js';
 export { readMeta, readSigningKey, type LogMeta } from './meta.js';
 export { SegmentBook, readSegmentBook } from './segment-log.js';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogsError } from '../../../src/errors.js';
+import { Keystore } from '../../../src/crypto/keystore.js';
 import { fileBackend } from '../file-backend.js';
 import { withFixture } from '../backend.js';
 import { AUDIT, channelIndex, now, readAll, seqs, testRecord } from '../records.js';
@@ -16,6 +17,7 @@ test('file store: a keystore write that fails refuses its batch only; the next w
     const store = await f.open();
     const c = channelIndex(store, AUDIT);
     const keys = store.keys;
+    assert.ok(keys instanceof Keystore, "the file store's own keystore");
     assert.ok((await store.append(c, testRecord(AUDIT, 'before'), now(), 0, 'd')) !== undefined);
 
     const commit = keys.commit.bind(keys);

@@ -1,0 +1,4 @@
+import { storeConformance } from './conformance.js';
+import { postgresBackend } from './postgres-backend.js';
+
+storeConformance('postgres', postgresBackend);
