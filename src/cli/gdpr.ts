@@ -41,8 +41,8 @@ export function registerGdpr(program: Command, io: Io): void {
     .action(async (opts: ExportFlags, cmd: Command) => {
       if (opts.format !== 'json' && opts.format !== 'csv')
         throw new LogsError('USAGE', '--format: expected json or csv');
-      const layout = new LogLayout(configFor(cmd).dir);
-      const masterKey = tryMasterKey(cmd, layout);
+      const config = configFor(cmd, { postgres: true });
+      const masterKey = tryMasterKey(cmd, new LogLayout(config.dir), config);
       if (masterKey === undefined)
         throw new LogsError(
           'MASTER_KEY_MISSING',

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Keystore } from '../crypto/keystore.js';
 import { loadMasterKey, MASTER_KEY_ENV, masterKeySource } from '../crypto/masterkey.js';
+import type { Config } from '../config/resolve.js';
 import { LogsError } from '../errors.js';
 import { IndexDb, type IndexProgress } from '../search/index.js';
 import { parseFilter, type QueryFilter, type RawFilter } from '../query/filter.js';
@@ -199,12 +200,13 @@ export function encryptedChannels(cmd: Command): string[] {
 }
 
 /** The master key if one is configured; undefined when none is (queries work without it). */
-export function tryMasterKey(cmd: Command, layout: LogLayout): Buffer | undefined {
+export function tryMasterKey(
+  cmd: Command,
+  layout: LogLayout,
+  config: Config = configFor(cmd),
+): Buffer | undefined {
   try {
-    return loadMasterKey(
-      masterKeySource(globals(cmd).keyFile, configFor(cmd).masterKeyFile),
-      layout.dir,
-    );
+    return loadMasterKey(masterKeySource(globals(cmd).keyFile, config.masterKeyFile), layout.dir);
   } catch (err) {
     if (err instanceof LogsError && err.code === 'MASTER_KEY_MISSING') return undefined;
     throw err;

@@ -1,4 +1,4 @@
-import type { Keystore } from '../crypto/keystore.js';
+import type { SubjectLookup } from '../crypto/subjects.js';
 import type { RecordReader } from '../query/read.js';
 import { filterRows, selectHits, type Hit, type IndexDb } from '../search/index.js';
 import { readMatch, type ReadMatch } from './read-subjects.js';
@@ -15,7 +15,8 @@ import { readMatch, type ReadMatch } from './read-subjects.js';
  */
 
 const PAGE = 2000;
-const READ_EVENT = 'log.read';
+/** The event type of a read's audit record. */
+export const READ_EVENT = 'log.read';
 
 /** One line of consulted.json. */
 export type Consultation = Record<string, unknown>;
@@ -26,7 +27,8 @@ const tsOf = (c: Consultation): string => (typeof c.ts === 'string' ? c.ts : '')
 export class Consultations {
   private readonly bySeq = new Map<number, Consultation>();
 
-  constructor(private readonly keystore: Keystore) {}
+  /** `keystore` turns the actors of the reads back into ids (who consulted). */
+  constructor(private readonly keystore: SubjectLookup) {}
 
   /** An audit record of the person's own (found with their records): a request or a read. */
   addOwn(seq: number, record: Record<string, unknown>): void {
@@ -54,12 +56,16 @@ export class Consultations {
       for (const r of await from.reader.read(hits)) {
         // A damaged record is exported as evidence when it is theirs; here it proves nothing.
         if (r.record === undefined || (r.status !== 'ok' && r.status !== 'unverified')) continue;
-        if (r.record.event !== READ_EVENT || this.bySeq.has(r.hit.seq)) continue;
-        const match = readMatch(r.record.data, mine);
-        if (match !== undefined)
-          this.bySeq.set(r.hit.seq, consultation(r.record, this.keystore, match));
+        this.addRead(r.hit.seq, r.record, mine);
       }
     }
+  }
+
+  /** One `log.read` record of the audit channel, listed when it concerns `mine`. */
+  addRead(seq: number, record: Record<string, unknown>, mine: ReadonlySet<string>): void {
+    if (record.event !== READ_EVENT || this.bySeq.has(seq)) return;
+    const match = readMatch(record.data, mine);
+    if (match !== undefined) this.bySeq.set(seq, consultation(record, this.keystore, match));
   }
 
   /** In time order. */
@@ -73,7 +79,7 @@ export class Consultations {
 /** A consultation of the person's data, for consulted.json: when, what, by whom, why, how. */
 function consultation(
   record: Record<string, unknown>,
-  keystore: Keystore,
+  keystore: SubjectLookup,
   match: ReadMatch,
 ): Consultation {
   const data = (record.data ?? {}) as Record<string, unknown>;

@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, realpathSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { LogsError } from '../errors.js';
 import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import {
@@ -14,65 +11,30 @@ import {
   type KeptRows,
 } from '../search/index.js';
 import { coreOf, type LogCore } from '../log/core.js';
-import type { Logs } from '../log/logs.js';
 import { LogLayout } from '../store/file/index.js';
+import { eraseDueFromStore, eraseFromStore } from './erase-db.js';
+import {
+  DAY_MS,
+  decide,
+  dueErasures,
+  eraseReport,
+  exportsIn,
+  newErasureId,
+  recordDueErasure,
+  recordErasure,
+  removeExport,
+  type Duty,
+  type EraseOptions,
+  type EraseReport,
+} from './erase-shared.js';
 import { erasureReceipt } from './receipts.js';
 import { listRequests } from './requests.js';
 import type { ChannelKeyring } from '../crypto/body-cipher.js';
 
-const DAY_MS = 86_400_000;
-export const EXPORT_DIR_NAME = /^exp-\d{8}-[\da-f]{16}$/;
+export { EXPORT_DIR_NAME, type Duty, type EraseOptions, type EraseReport } from './erase-shared.js';
+
 /** The GDPR request events: their rows stay, they are the register and hold no personal value. */
 const REQUEST_EVENTS = `${RESERVED_EVENT_PREFIX}*`;
-
-export interface EraseOptions {
-  /** The open logs: the request is recorded through them, and they hold the keystore. */
-  readonly logs: Logs | LogCore;
-  /** The person's ids (one person, known under each). */
-  readonly ids: readonly string[];
-  readonly reason: string;
-  readonly requestedBy: string;
-  /** Say what would happen; change nothing. */
-  readonly dryRun?: boolean;
-  /** Milliseconds since the epoch (injectable for tests). */
-  readonly now?: number;
-}
-
-/** A channel that keeps the person's data for now, and why. */
-export interface Duty {
-  readonly channel: string;
-  readonly basis: string;
-  readonly records: number;
-  /** When its newest record of the person reaches the channel's minimum retention. */
-  readonly until: string;
-}
-
-export interface EraseReport {
-  readonly requestId: string;
-  /** done: erased now; scheduled: erased when the duties end; nothing: nobody to erase. */
-  readonly status: 'done' | 'scheduled' | 'nothing';
-  readonly dryRun: boolean;
-  /** For `scheduled`: when the key is destroyed. */
-  readonly dueAt: string | undefined;
-  readonly duties: readonly Duty[];
-  /** What was done now. */
-  readonly now: {
-    readonly keys: number;
-    readonly indexRows: number;
-    readonly exports: readonly string[];
-  };
-  /** Ids given that the keystore does not know (never logged, or already erased). */
-  readonly unknownIds: number;
-  /** The `gdpr.erasure` record written (none for a dry run or nobody to erase). */
-  readonly recorded: { readonly channel: 'audit'; readonly seq: number } | undefined;
-  /**
-   * The receipt of that record (c2sp.org/tlog-proof text, docs/receipts.md): it proves with the
-   * log's public key alone that the request is in the audit trail. Never holds personal data.
-   */
-  readonly receipt: string | undefined;
-  /** Why there is no receipt although the record was written (the erasure is done all the same). */
-  readonly receiptError: string | undefined;
-}
 
 /**
  * GDPR erasure (Art. 17) by crypto-shredding: the person's key and pseudonym mapping are
@@ -88,10 +50,12 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
   const logs = coreOf(options.logs);
   if (options.ids.length === 0) throw new LogsError('USAGE', 'erase: give at least one --subject');
   if (options.reason.trim() === '') throw new LogsError('USAGE', 'erase: give a --reason');
+  // A database store answers itself: no index, no files (erase-db.ts).
+  if (logs.people !== undefined) return eraseFromStore(logs, logs.people, options);
   const now = options.now ?? Date.now();
   const dryRun = options.dryRun === true;
   const layout = new LogLayout(logs.dir);
-  const requestId = `era-${new Date(now).toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(8).toString('hex')}`;
+  const requestId = newErasureId(now);
   const found = options.ids.flatMap((id) => {
     const pseudonym = logs.keys.pseudonymOf(id);
     return pseudonym === undefined ? [] : [{ id, pseudonym }];
@@ -117,72 +81,34 @@ export async function eraseSubject(options: EraseOptions): Promise<EraseReport> 
           until: new Date(until).toISOString(),
         });
     }
-    const status: EraseReport['status'] =
-      pseudonyms.length === 0 ? 'nothing' : duties.length > 0 ? 'scheduled' : 'done';
-    const dueAt =
-      status === 'scheduled'
-        ? new Date(Math.max(...duties.map((d) => Date.parse(d.until)))).toISOString()
-        : undefined;
+    const { status, dueAt } = decide(pseudonyms, duties);
     const exports = await exportsOf(layout, logs.logId, db, pseudonyms, logs.keys.channelKeyring());
-    const report = (
-      keys: number,
-      indexRows: number,
-      deleted: string[],
-      proof?: { seq: number; receipt?: string; error?: string },
-    ): EraseReport => ({
-      requestId,
-      status,
-      dryRun,
-      dueAt,
-      duties,
-      now: { keys, indexRows, exports: deleted },
-      unknownIds: options.ids.length - known.length,
-      recorded: proof === undefined ? undefined : { channel: 'audit', seq: proof.seq },
-      receipt: proof?.receipt,
-      receiptError: proof?.error,
-    });
-    if (dryRun || status === 'nothing')
-      return report(0, countSubjectRows(db, rows, kept(status === 'done' ? [] : duties)), exports);
-
-    // The request is recorded before anything is destroyed: its subject still resolves to the
-    // person's pseudonym (after, it would make a new one), and no erasure goes unrecorded.
-    const first = known[0];
-    const ack = await logs.recorders.recordRequest({
-      event: 'gdpr.erasure',
-      actor: options.requestedBy,
-      ...(first === undefined ? {} : { subject: first }),
-      outcome: 'success',
-      msg: `GDPR erasure ${requestId}: ${status}`,
-      data: {
-        request_id: requestId,
-        kind: 'erasure',
-        status,
-        reason: options.reason,
-        pseudonyms,
-        ...(dueAt === undefined ? {} : { due_at: dueAt }),
-        duties: duties.map((d) => ({
-          channel: d.channel,
-          basis: d.basis,
-          until: d.until,
-          records: d.records,
-        })),
-        exports_deleted: exports.length,
-      },
-    });
+    const plan = { requestId, status, pseudonyms, dueAt, duties, known, exports };
+    if (dryRun || status === 'nothing') {
+      const indexRows = countSubjectRows(db, rows, kept(status === 'done' ? [] : duties));
+      return eraseReport(plan, options, { keys: 0, indexRows, exports });
+    }
+    const ack = await recordErasure(logs, options, plan);
     // The key first: it is what makes every copy of the records unreadable. Then the index and
     // the bundles; a bundle that cannot be removed is reported, never a reason to stop.
-    const keys = status === 'done' ? logs.keys.destroySubjectKeys(ack, pseudonyms) : 0;
+    const keys = status === 'done' ? await logs.keys.destroySubjectKeys(ack, pseudonyms) : 0;
     const indexRows = deleteSubjectRows(db, rows, kept(status === 'done' ? [] : duties));
     const removed = exports.filter((dir) => removeExport(layout, dir, logs));
     // Last: the receipt proves the record, not the person's data, so it needs no key, and
     // nothing it could fail on holds the erasure back.
     const proof = await erasureReceipt(logs, layout, db, ack.seq);
-    return report(keys, indexRows, removed, { seq: ack.seq, ...proof });
+    return eraseReport(
+      plan,
+      options,
+      { keys, indexRows, exports: removed },
+      { seq: ack.seq, ...proof },
+    );
   });
 }
 
 /** Carry out scheduled erasures whose duties have ended. Returns the request ids done. */
 export async function eraseDue(logs: LogCore, now: number = Date.now()): Promise<string[]> {
+  if (logs.people !== undefined) return eraseDueFromStore(logs, logs.people, now);
   const layout = new LogLayout(logs.dir);
   return withIndex(layout, logs.logId, async (db) => {
     const done: string[] = [];
@@ -193,24 +119,11 @@ export async function eraseDue(logs: LogCore, now: number = Date.now()): Promise
       undefined,
       logs.keys.channelKeyring(),
     );
-    for (const r of requests) {
-      if (r.kind !== 'erasure' || r.status !== 'scheduled' || r.dueAt === undefined) continue;
-      if (Date.parse(r.dueAt) > now) continue;
-      const ack = await logs.recorders.recordRequest({
-        event: 'gdpr.erasure',
-        actor: 'dihya-logs',
-        outcome: 'success',
-        msg: `GDPR erasure ${r.requestId}: done (retention duty ended)`,
-        data: {
-          request_id: r.requestId,
-          kind: 'erasure',
-          status: 'done',
-          pseudonyms: [...r.pseudonyms],
-        },
-      });
+    for (const r of dueErasures(requests, now)) {
+      const ack = await recordDueErasure(logs, r);
       const rows = subjectRows(db, r.pseudonyms, logs.config.classification.personTypes);
       deleteSubjectRows(db, rows, kept([]));
-      logs.keys.destroySubjectKeys(ack, r.pseudonyms);
+      await logs.keys.destroySubjectKeys(ack, r.pseudonyms);
       done.push(r.requestId);
     }
     return done;
@@ -227,30 +140,7 @@ async function exportsOf(
 ): Promise<string[]> {
   if (pseudonyms.length === 0) return [];
   const requests = await listRequests(layout, logId, db, undefined, channelKeys);
-  return requests
-    .filter((r) => r.kind === 'export' && r.pseudonyms.some((p) => pseudonyms.includes(p)))
-    .map((r) => r.requestId)
-    .filter((id) => EXPORT_DIR_NAME.test(id) && existsSync(path.join(layout.exportDir, id)));
-}
-
-/** Delete an export bundle, only ever a directory directly under export/. */
-function removeExport(layout: LogLayout, requestId: string, logs: LogCore): boolean {
-  if (!EXPORT_DIR_NAME.test(requestId)) return false;
-  try {
-    const root = realpathSync(layout.exportDir);
-    const dir = realpathSync(path.join(root, requestId));
-    if (path.dirname(dir) !== root)
-      throw new LogsError('IO_ERROR', `export/${requestId} leads outside the export directory`);
-    rmSync(dir, { recursive: true, force: true });
-    return true;
-  } catch (err) {
-    logs.reportError(
-      new LogsError('IO_ERROR', `erasure: export/${requestId} was not removed; remove it by hand`, {
-        cause: err,
-      }),
-    );
-    return false;
-  }
+  return exportsIn(layout, requests, pseudonyms);
 }
 
 /** What an erasure leaves of the person's rows: the register, and the channels under a duty. */

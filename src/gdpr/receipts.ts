@@ -98,7 +98,7 @@ export interface ReceiptsIndex {
  * the manifest. Records a receipt cannot be made for are listed, never a reason to fail.
  */
 export async function writeExportReceipts(
-  builder: ReceiptBuilder,
+  builder: Pick<ReceiptBuilder, 'build'>,
   dir: string,
   records: ReadonlyArray<{ readonly channel: string; readonly seq: number }>,
 ): Promise<{ files: string[]; proven: number; unproven: number }> {

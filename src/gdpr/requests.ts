@@ -2,8 +2,15 @@ import { RESERVED_EVENT_PREFIX } from '../event/record.js';
 import type { IndexDb } from '../search/index.js';
 import type { SubjectLookup } from '../crypto/subjects.js';
 import { runQuery } from '../query/query.js';
-import type { ChannelKeyring } from '../crypto/body-cipher.js';
+import { openIfSealed, type ChannelKeyring } from '../crypto/body-cipher.js';
 import type { LogLayout } from '../store/file/index.js';
+import type { StorePeople } from '../store/store.js';
+
+/**
+ * The event types of GDPR requests (`gdpr.*`, written only by dihya-logs: `recordRequest`).
+ * The register of a database store reads these by type: a new request type is added here.
+ */
+export const REQUEST_EVENT_TYPES: readonly string[] = ['gdpr.export', 'gdpr.erasure'];
 
 /** One GDPR request as the register shows it. */
 export interface GdprRequest {
@@ -54,35 +61,65 @@ export async function listRequests(
       keys,
       channelKeys,
     );
-    for (const r of page.records) {
-      const rec = r.record;
-      const data = (rec?.data ?? {}) as Record<string, unknown>;
-      const id = data.request_id;
-      // Only the audit trail is the register: a gdpr.* event written to another channel is not.
-      if (rec === undefined || r.channel !== 'audit' || typeof id !== 'string') continue;
-      const known = byId.get(id);
-      const received = known?.received ?? String(rec.ts);
-      byId.set(id, {
-        requestId: id,
-        kind:
-          typeof data.kind === 'string'
-            ? data.kind
-            : String(rec.event).slice(RESERVED_EVENT_PREFIX.length),
-        received,
-        deadline: oneMonthAfter(received),
-        status: statusOf(rec),
-        subject: str(rec.subject) ?? str(rec.sub) ?? known?.subject,
-        records: typeof data.records === 'number' ? data.records : known?.records,
-        reason: str(data.reason) ?? known?.reason,
-        dueAt: str(data.due_at) ?? known?.dueAt,
-        pseudonyms: Array.isArray(data.pseudonyms)
-          ? data.pseudonyms.filter((p): p is string => typeof p === 'string')
-          : (known?.pseudonyms ?? (typeof rec.sub === 'string' ? [rec.sub] : [])),
-      });
-    }
+    for (const r of page.records) addRequest(byId, r.channel, r.record);
     cursor = page.next;
   } while (cursor !== undefined);
   return [...byId.values()];
+}
+
+/**
+ * The register from a database store (PostgreSQL): the `audit` records of the request event
+ * types, read through the store by type (their column is indexed), each checked to be one.
+ */
+export async function listRequestsFromStore(
+  people: StorePeople,
+  channelKeys: ChannelKeyring | undefined,
+): Promise<GdprRequest[]> {
+  const byId = new Map<string, GdprRequest>();
+  for await (const { line } of people.events('audit', REQUEST_EVENT_TYPES)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue; // not a record: verify names it; the register holds records only
+    }
+    if (typeof parsed !== 'object' || parsed === null) continue;
+    const rec = openIfSealed(parsed as Record<string, unknown>, channelKeys).record;
+    if (typeof rec.event === 'string' && rec.event.startsWith(RESERVED_EVENT_PREFIX))
+      addRequest(byId, 'audit', rec);
+  }
+  return [...byId.values()];
+}
+
+/** One `gdpr.*` record into the register: the last event of a request gives its status. */
+function addRequest(
+  byId: Map<string, GdprRequest>,
+  channel: string,
+  rec: Record<string, unknown> | undefined,
+): void {
+  const data = (rec?.data ?? {}) as Record<string, unknown>;
+  const id = data.request_id;
+  // Only the audit trail is the register: a gdpr.* event written to another channel is not.
+  if (rec === undefined || channel !== 'audit' || typeof id !== 'string') return;
+  const known = byId.get(id);
+  const received = known?.received ?? String(rec.ts);
+  byId.set(id, {
+    requestId: id,
+    kind:
+      typeof data.kind === 'string'
+        ? data.kind
+        : String(rec.event).slice(RESERVED_EVENT_PREFIX.length),
+    received,
+    deadline: oneMonthAfter(received),
+    status: statusOf(rec),
+    subject: str(rec.subject) ?? str(rec.sub) ?? known?.subject,
+    records: typeof data.records === 'number' ? data.records : known?.records,
+    reason: str(data.reason) ?? known?.reason,
+    dueAt: str(data.due_at) ?? known?.dueAt,
+    pseudonyms: Array.isArray(data.pseudonyms)
+      ? data.pseudonyms.filter((p): p is string => typeof p === 'string')
+      : (known?.pseudonyms ?? (typeof rec.sub === 'string' ? [rec.sub] : [])),
+  });
 }
 
 function statusOf(rec: Record<string, unknown>): string {

@@ -17,7 +17,7 @@ import {
 import type { EventInput } from '../event/record.js';
 import type { ClassificationSettings } from '../redact/settings.js';
 import { TimeStamper } from '../event/timestamp.js';
-import type { Ack, AppendMode, ChannelStats, Store } from '../store/store.js';
+import type { Ack, AppendMode, ChannelStats, Store, StorePeople } from '../store/store.js';
 import { eventHelpers, type EventHelpers } from './events.js';
 import { registerExit, unregisterExit, type ExitTarget } from './exit.js';
 import { Logger, type LogSink } from './logger.js';
@@ -215,6 +215,14 @@ export class LogCore implements LogSink, ExitTarget, ProducerCore {
     } catch (err) {
       return Promise.reject(asLogsError(err));
     }
+  }
+
+  /**
+   * A database store's people (PostgreSQL: GDPR export and erasure ask it directly); undefined
+   * for the file store, whose query index answers.
+   */
+  get people(): StorePeople | undefined {
+    return this.store.people;
   }
 
   /** Whether the writer has failed (a write or sync refused): the service is then not ready. */

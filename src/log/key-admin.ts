@@ -85,21 +85,18 @@ export class KeyAdmin {
 
   /**
    * Destroy people's keys and id mappings (GDPR erasure, see `gdpr/erase.ts`), then compact the
-   * keystore so no copy of a key remains. Returns how many were erased. The warrant is the ack
+   * keystore so no copy of a key remains. Resolves with how many were erased. The warrant is the ack
    * of the erasure's audit record (`gdpr.erasure`, status `done`, naming these pseudonyms),
    * recorded durably by `recordRequest` of this same open: no key is destroyed unrecorded.
    */
-  destroySubjectKeys(erasure: Ack, pseudonyms: readonly string[]): number {
+  async destroySubjectKeys(erasure: Ack, pseudonyms: readonly string[]): Promise<number> {
     const named = erasure.channel === 'audit' ? this.erasures.get(erasure.seq) : undefined;
     if (named === undefined || !pseudonyms.every((p) => named.has(p)))
       throw new LogsError(
         'INTERNAL',
         'destroySubjectKeys needs the ack of the gdpr.erasure record (status done) naming these pseudonyms',
       );
-    let n = 0;
-    for (const p of pseudonyms) if (this.core.store.keys.erase(p)) n += 1;
-    this.core.store.keys.compact();
-    return n;
+    return this.core.store.keys.destroy(pseudonyms);
   }
 }
 
