@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eraseDue, eraseSubject } from '../../src/gdpr/erase.js';
@@ -19,8 +19,8 @@ import type { LogCore } from '../../src/log/core.js';
 import { openLogCore } from '../../src/log/open.js';
 import { verifyDatabase } from '../../src/store/postgres/index.js';
 import { cli } from '../cli/run.js';
-import { REPO_ROOT, tempDir } from '../helpers.js';
-import { newSpec, sql } from '../store/postgres-backend.js';
+import { REPO_ROOT } from '../helpers.js';
+import { cliOnPostgres, newSpec, sql } from '../store/postgres-backend.js';
 
 type Spec = ReturnType<typeof newSpec>;
 type Rec = Record<string, unknown>;
@@ -312,16 +312,7 @@ test('postgres: a person two instances each saw first (two pseudonyms) is export
 });
 
 test('postgres: dihya-logs export and erase work on the database, with the same output', async () => {
-  const spec = newSpec();
-  const cwd = tempDir('dihya-pg-gdpr-');
-  writeFileSync(
-    path.join(cwd, 'dihya-logs.yaml'),
-    `dir: ./logs\nstore:\n  kind: postgres\n  schema: ${spec.schema}\n`,
-  );
-  const env = {
-    DIHYA_LOGS_MASTER_KEY: randomBytes(32).toString('base64'),
-    DIHYA_LOGS_DATABASE_URL: spec.url,
-  };
+  const { cwd, env, spec } = cliOnPostgres();
   const events = Array.from({ length: 4 }, (_, i) =>
     JSON.stringify({ channel: 'app', event: 'user.seen', actor: { id: 'gina-7' }, msg: `n ${i}` }),
   ).join('\n');

@@ -7,12 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { tempDir } from '../helpers.js';
 import { cli } from '../cli/run.js';
-import { newSpec, sql } from '../store/postgres-backend.js';
+import { cliOnPostgres, sql } from '../store/postgres-backend.js';
 
 interface Setup {
   readonly cwd: string;
@@ -21,16 +17,7 @@ interface Setup {
 }
 
 function setup(): Setup {
-  const spec = newSpec();
-  const cwd = tempDir('dihya-pg-cli-');
-  writeFileSync(
-    path.join(cwd, 'dihya-logs.yaml'),
-    `dir: ./logs\nstore:\n  kind: postgres\n  schema: ${spec.schema}\n`,
-  );
-  const env = {
-    DIHYA_LOGS_MASTER_KEY: randomBytes(32).toString('base64'),
-    DIHYA_LOGS_DATABASE_URL: spec.url,
-  };
+  const { cwd, env, spec } = cliOnPostgres();
   return { cwd, env, schema: spec.schema };
 }
 

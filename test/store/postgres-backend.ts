@@ -6,6 +6,7 @@
  * another process. No server: the tests fail, they do not skip.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -117,6 +118,25 @@ export function newSpec(): Spec {
     schema: `dl_t_${randomBytes(6).toString('hex')}`,
     dir: path.join(tempDir('dihya-pg-'), 'state'),
   };
+}
+
+/** A working directory whose dihya-logs.yaml names a fresh schema, and the CLI's environment. */
+export function cliOnPostgres(): {
+  cwd: string;
+  env: Record<string, string>;
+  spec: Spec;
+} {
+  const spec = newSpec();
+  const cwd = tempDir('dihya-pg-cli-');
+  writeFileSync(
+    path.join(cwd, 'dihya-logs.yaml'),
+    `dir: ./logs\nstore:\n  kind: postgres\n  schema: ${spec.schema}\n`,
+  );
+  const env = {
+    DIHYA_LOGS_MASTER_KEY: randomBytes(32).toString('base64'),
+    DIHYA_LOGS_DATABASE_URL: spec.url,
+  };
+  return { cwd, env, spec };
 }
 
 export const postgresBackend: StoreBackend = {
