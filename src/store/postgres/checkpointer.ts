@@ -39,7 +39,9 @@ export async function checkpointRound(
   try {
     await client.query('BEGIN');
     try {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [CHECKPOINT_LOCK]);
+      await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
+        CHECKPOINT_LOCK,
+      ]);
       const grown: Grown[] = [];
       for (const channel of channels) {
         const g = await foldChannel(client, signer.logId, channel, onDamage);
@@ -168,7 +170,7 @@ export class CheckpointLeader {
     const client = await this.pool.connect();
     try {
       const { rows } = await client.query<{ ok: boolean }>(
-        'SELECT pg_try_advisory_lock($1) AS ok',
+        'SELECT pg_try_advisory_lock(hashtext(current_schema()), $1) AS ok',
         [LEADER_LOCK],
       );
       if (rows[0]?.ok === true) {
@@ -197,7 +199,9 @@ export class CheckpointLeader {
     const c = this.client;
     this.client = undefined;
     if (c !== undefined) {
-      await c.query('SELECT pg_advisory_unlock($1)', [LEADER_LOCK]).catch(() => undefined);
+      await c
+        .query('SELECT pg_advisory_unlock(hashtext(current_schema()), $1)', [LEADER_LOCK])
+        .catch(() => undefined);
       c.release();
     }
   }

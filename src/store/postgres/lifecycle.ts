@@ -143,7 +143,9 @@ export async function sealSegment(
   const started = performance.now();
   return inTransaction(pool, async (client) => {
     // Another instance may be sealing it too: under the segment log's lock, only if still cut.
-    await client.query('SELECT pg_advisory_xact_lock($1)', [SEGMENT_LOCK]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
+      SEGMENT_LOCK,
+    ]);
     const now = (await readBook(client)).segments(s.channel).find((x) => x.first === s.first);
     if (now?.state !== 'staging') return undefined;
     const { rows } = await client.query<{ line: string }>(

@@ -41,7 +41,7 @@ export async function ensureLog(
 ): Promise<PgLogIdentity> {
   await client.query('BEGIN');
   try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [INIT_LOCK]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [INIT_LOCK]);
     const identity =
       (await readIdentity(client, masterKey)) ?? (await newIdentity(client, masterKey));
     const have = await client.query<{ channel: string }>('SELECT channel FROM dl_heads');

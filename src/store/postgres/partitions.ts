@@ -32,7 +32,9 @@ export class Partitions {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+      await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
+        PARTITION_LOCK,
+      ]);
       for (const p of wanted.values())
         await client.query('SELECT dl_make_partition($1::date)', [p.month]);
       await client.query('COMMIT');

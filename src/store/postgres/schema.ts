@@ -132,7 +132,8 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<nu
   const q = quoteSchema(schema);
   await client.query('BEGIN');
   try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
+    // Per schema: logs in other schemas of the database migrate on their own.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($2), $1)', [MIGRATE_LOCK, schema]);
     // Only created when missing: the service's role may read a schema it has no right to create.
     const has = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
     if (has.rowCount === 0) await client.query(`CREATE SCHEMA ${q}`);

@@ -45,7 +45,9 @@ export async function appendCheckpoints(
   bodies: ReadonlyArray<Omit<CheckpointBody, 'prev' | 'kid' | 'v' | 'log_id'>>,
 ): Promise<Checkpoint[]> {
   if (bodies.length === 0) return [];
-  await client.query('SELECT pg_advisory_xact_lock($1)', [CHECKPOINT_LOCK]);
+  await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
+    CHECKPOINT_LOCK,
+  ]);
   const last = await client.query<{ n: string; line: string }>(
     'SELECT n, line FROM dl_checkpoints ORDER BY n DESC LIMIT 1',
   );
@@ -81,7 +83,9 @@ export async function appendSegmentEntry(
   signer: Signer,
   body: DistributiveOmit<SegmentEntryBody, 'prev' | 'kid' | 'v' | 'log_id' | 'ts'>,
 ): Promise<SegmentEntry> {
-  await client.query('SELECT pg_advisory_xact_lock($1)', [SEGMENT_LOCK]);
+  await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
+    SEGMENT_LOCK,
+  ]);
   const last = await client.query<{ n: string; line: string }>(
     'SELECT n, line FROM dl_segment_log ORDER BY n DESC LIMIT 1',
   );
