@@ -25,8 +25,8 @@ export const APP_EVENTS = [
   'upload.done',
   'billing.invoice',
 ];
-const API_EVENTS = ['api.request', 'api.slow', 'api.error'];
-const AUDIT_EVENTS = [
+export const API_EVENTS = ['api.request', 'api.slow', 'api.error'];
+export const AUDIT_EVENTS = [
   'auth.login.success',
   'auth.login.failure',
   'auth.logout',

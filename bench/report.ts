@@ -1,4 +1,5 @@
 import type { BenchArgs } from './args.js';
+import { postgresNotes, postgresQueryCheck, postgresRows } from './report-postgres.js';
 import { serviceNotes, serviceRows, witnessRows } from './report-service.js';
 import type { ScenarioResult } from './result.js';
 import { fixed, int, renderTable } from './table.js';
@@ -92,6 +93,7 @@ export function checks(results: Results): Check[] {
       (v) => v < 10,
       ['service-lib'],
     ),
+    postgresQueryCheck(results),
   ];
 
   function extra(id: string, key: string): number | undefined {
@@ -111,9 +113,21 @@ function measuredRow(label: string, r: ScenarioResult | Error, c?: Check): strin
 
 /** The table `npm run bench` prints, and notes under it. */
 export function renderReport(args: BenchArgs, results: Results): string {
-  const [steady, burst, durable, verify, pipeline, rss, build, actor, text, ingest, p99] = checks(
-    results,
-  ) as [Check, Check, Check, Check, Check, Check, Check, Check, Check, Check, Check];
+  const [steady, burst, durable, verify, pipeline, rss, build, actor, text, ingest, p99, pgQuery] =
+    checks(results) as [
+      Check,
+      Check,
+      Check,
+      Check,
+      Check,
+      Check,
+      Check,
+      Check,
+      Check,
+      Check,
+      Check,
+      Check,
+    ];
   const rows: string[][] = [];
   const row = (id: string, label: string, c?: Check): void => {
     const r = results.get(id);
@@ -190,6 +204,7 @@ export function renderReport(args: BenchArgs, results: Results): string {
   }
   rows.push(...serviceRows(results, { ingest, p99 }));
   rows.push(...witnessRows(results));
+  rows.push(...postgresRows(args, results, pgQuery));
   if (results.has('buffered-lib')) {
     const at = rss.value === undefined ? '-' : `${fixed(rss.value, 1)} MB`;
     rows.push(['4 peak RSS, dihya-logs buffered', '', at, '', '', rss.target, rss.mark]);
@@ -264,6 +279,7 @@ function notes(args: BenchArgs, results: Results): string[] {
     );
   }
   out.push(...serviceNotes(results));
+  out.push(...postgresNotes(args, results));
   out.push(
     'time: first event until everything is written, fsynced and closed (logs.close(); pino: end()',
     '  and close, which fsyncs). B/event: file bytes per event (dihya-logs adds seq, ts, channel',

@@ -12,6 +12,18 @@ export interface WorkerTask {
   readonly publicKey?: string;
   /** verify: the logs directory to read. */
   readonly logsDir?: string;
+  /** The postgres group: the server, a fresh schema of this run's own, and its sizes. */
+  readonly pg?: PgTask;
+}
+
+/** What a `11 postgres` scenario gets: `schema` does not exist yet; run.ts drops it at the end. */
+export interface PgTask {
+  readonly url: string;
+  readonly schema: string;
+  /** pg-ingest: instance processes. */
+  readonly instances?: number;
+  /** pg-query: rows loaded into dl_records. */
+  readonly rows?: number;
 }
 
 /** What a scenario measured; the worker adds the peak RSS. */

@@ -15,6 +15,9 @@ import { indexScenario } from './scenarios/index.js';
 import { gdprScenario } from './scenarios/gdpr.js';
 import { serviceLib, servicePeer } from './scenarios/service.js';
 import { witnessScenario } from './scenarios/witness.js';
+import { pgIngest } from './scenarios/pg-ingest.js';
+import { fileLatency, pgLatency } from './scenarios/pg-latency.js';
+import { pgQuery } from './scenarios/pg-query.js';
 
 const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>>> = {
   'lib-buffered': libBuffered,
@@ -29,6 +32,10 @@ const SCENARIOS: Readonly<Record<string, (task: WorkerTask) => Promise<Measured>
   'service-lib': serviceLib,
   'service-peer': servicePeer,
   witness: witnessScenario,
+  'pg-ingest': pgIngest,
+  'pg-latency': pgLatency,
+  'file-latency': fileLatency,
+  'pg-query': pgQuery,
 };
 
 async function main(): Promise<void> {

@@ -43,7 +43,8 @@ export async function libDurable(task: WorkerTask): Promise<Measured> {
     events: task.events,
     ms,
     produceMs: produced - started,
-    bytes: statSync(path.join(dir, 'audit.log')).size,
+    // What the channel wrote, whatever segments it was cut into (64 MiB each by default).
+    bytes: stats?.bytes ?? statSync(path.join(dir, 'audit.log')).size,
     extra: {
       writers: task.writers,
       records: stats?.records ?? 0,
