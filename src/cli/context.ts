@@ -24,7 +24,7 @@ export function configFor(cmd: Command, options: { postgres?: boolean } = {}): C
     // Reading a directory that is not the log would answer from nothing: refused instead.
     throw new LogsError(
       'STORE_UNSUPPORTED',
-      `dihya-logs ${cmd.name()} is not available on the PostgreSQL store yet (available: write, verify, export, erase)`,
+      `dihya-logs ${cmd.name()} is not available on the PostgreSQL store yet (available: write, verify, doctor, export, erase, import)`,
     );
   return config;
 }
