@@ -12,7 +12,7 @@ import { levelOfHead, sealBody, type ChannelKey } from '../../crypto/body-cipher
 import { ChainHasher, toLine } from '../../integrity/chain.js';
 import type { Ack } from '../store.js';
 import type { Named, SubjectRow } from './keystore.js';
-import { commitConfirmed } from './pool.js';
+import { commitConfirmed, transaction } from './pool.js';
 
 /** A record waiting for its seq. `idem`: its idempotency key, if the producer gave one. */
 export interface PendingRecord {
@@ -72,67 +72,66 @@ export async function commitBatch(
   records: readonly PendingRecord[],
   onHead?: (expected: BatchResult) => void,
 ): Promise<BatchResult> {
-  await client.query('BEGIN');
-  try {
-    const { rows } = await client.query<{ seq: string; hash: string; last_ts: string }>(
-      'SELECT seq, hash, last_ts FROM dl_heads WHERE channel = $1 FOR UPDATE',
-      [ctx.channel],
-    );
-    const head = rows[0];
-    if (head === undefined) throw new Error(`no head row for channel ${ctx.channel}`);
-    const known = await storedRetries(client, ctx, records);
-    let seq = Number(head.seq);
-    let hash = head.hash;
-    let lastTs = head.last_ts;
-    const acks: Ack[] = [];
-    const out: Row[] = [];
-    const idem: Array<{ key: string; seq: number; hash: string }> = [];
-    let bytes = 0;
-    for (const r of records) {
-      const key = r.p.idem;
-      const before = key === undefined ? undefined : known.get(key);
-      if (before !== undefined) {
-        acks.push(before);
-        continue;
-      }
-      // Another instance may have stamped a later time first: time never goes back in a
-      // channel, the difference is recorded as clock skew, as for a clock that went back.
-      let ts = r.ts;
-      let skew = r.skew;
-      if (ts < lastTs) {
-        skew += Date.parse(lastTs) - Date.parse(ts);
-        ts = lastTs;
-      }
-      seq += 1;
-      const row = sealRow(ctx, r.p, seq, ts, skew, hash);
-      hash = row.hash;
-      lastTs = ts;
-      bytes += row.line.length + 1;
-      out.push(row);
-      const ack = { channel: ctx.channel, seq, hash };
-      acks.push(ack);
-      if (key !== undefined) {
-        idem.push({ key, seq, hash });
-        known.set(key, ack); // the same key twice in one batch: one record
-      }
-    }
-    const people = await insertSubjects(client, ctx, records, out);
-    if (out.length > 0) {
-      await insertRows(client, ctx.channel, out);
-      if (idem.length > 0) await insertKeys(client, ctx.channel, idem);
-      await client.query(
-        'UPDATE dl_heads SET seq = $2, hash = $3, last_ts = $4 WHERE channel = $1',
-        [ctx.channel, seq, hash, lastTs],
+  return transaction(
+    client,
+    async () => {
+      const { rows } = await client.query<{ seq: string; hash: string; last_ts: string }>(
+        'SELECT seq, hash, last_ts FROM dl_heads WHERE channel = $1 FOR UPDATE',
+        [ctx.channel],
       );
-    }
-    const result = { acks, inserted: out.length, bytes, head: { seq, hash, ts: lastTs }, people };
-    onHead?.(result); // if COMMIT's answer is lost, the head tells whether it happened
-    await commitConfirmed(client);
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+      const head = rows[0];
+      if (head === undefined) throw new Error(`no head row for channel ${ctx.channel}`);
+      const known = await storedRetries(client, ctx, records);
+      let seq = Number(head.seq);
+      let hash = head.hash;
+      let lastTs = head.last_ts;
+      const acks: Ack[] = [];
+      const out: Row[] = [];
+      const idem: Array<{ key: string; seq: number; hash: string }> = [];
+      let bytes = 0;
+      for (const r of records) {
+        const key = r.p.idem;
+        const before = key === undefined ? undefined : known.get(key);
+        if (before !== undefined) {
+          acks.push(before);
+          continue;
+        }
+        // Another instance may have stamped a later time first: time never goes back in a
+        // channel, the difference is recorded as clock skew, as for a clock that went back.
+        let ts = r.ts;
+        let skew = r.skew;
+        if (ts < lastTs) {
+          skew += Date.parse(lastTs) - Date.parse(ts);
+          ts = lastTs;
+        }
+        seq += 1;
+        const row = sealRow(ctx, r.p, seq, ts, skew, hash);
+        hash = row.hash;
+        lastTs = ts;
+        bytes += row.line.length + 1;
+        out.push(row);
+        const ack = { channel: ctx.channel, seq, hash };
+        acks.push(ack);
+        if (key !== undefined) {
+          idem.push({ key, seq, hash });
+          known.set(key, ack); // the same key twice in one batch: one record
+        }
+      }
+      const people = await insertSubjects(client, ctx, records, out);
+      if (out.length > 0) {
+        await insertRows(client, ctx.channel, out);
+        if (idem.length > 0) await insertKeys(client, ctx.channel, idem);
+        await client.query(
+          'UPDATE dl_heads SET seq = $2, hash = $3, last_ts = $4 WHERE channel = $1',
+          [ctx.channel, seq, hash, lastTs],
+        );
+      }
+      const result = { acks, inserted: out.length, bytes, head: { seq, hash, ts: lastTs }, people };
+      onHead?.(result); // if COMMIT's answer is lost, the head tells whether it happened
+      return result;
+    },
+    commitConfirmed,
+  );
 }
 
 /** The acks of keys already stored within the window; expired ones are removed first. */

@@ -15,7 +15,7 @@ import type { Ack, AppendMode, ChannelStats } from '../store.js';
 import { commitBatch, type BatchContext, type BatchResult, type PendingRecord } from './batch.js';
 import type { Partitions } from './partitions.js';
 import type { Named } from './keystore.js';
-import { commitConfirmed } from './pool.js';
+import { commitConfirmed, transaction } from './pool.js';
 
 const MAX_BATCH = 2000;
 const RETRY_MS = [100, 250, 500, 1000, 2000];
@@ -148,15 +148,22 @@ export class ChannelQueue {
     let client: pg.PoolClient | undefined;
     try {
       client = await this.host.pool.connect();
-      await client.query('BEGIN');
-      await client.query('SELECT seq FROM dl_heads WHERE channel = $1 FOR UPDATE', [
-        this.ctx.channel,
-      ]);
-      const { rows } = await client.query<{ hash: string }>(
-        'SELECT hash FROM dl_records WHERE channel = $1 AND seq = $2',
-        [this.ctx.channel, r.head.seq],
+      const c = client;
+      const rows = await transaction(
+        c,
+        async () => {
+          await c.query('SELECT seq FROM dl_heads WHERE channel = $1 FOR UPDATE', [
+            this.ctx.channel,
+          ]);
+          return (
+            await c.query<{ hash: string }>(
+              'SELECT hash FROM dl_records WHERE channel = $1 AND seq = $2',
+              [this.ctx.channel, r.head.seq],
+            )
+          ).rows;
+        },
+        commitConfirmed,
       );
-      await commitConfirmed(client);
       client.release();
       return rows[0]?.hash === r.head.hash;
     } catch (err) {

@@ -13,6 +13,7 @@ import { LogsError } from '../../errors.js';
 import { ChainHasher, lineHash } from '../../integrity/chain.js';
 import { CompactRange } from '../../integrity/merkle.js';
 import { appendCheckpoints, CHECKPOINT_LOCK, type Signer } from './signed-logs.js';
+import { inTransaction } from './pool.js';
 
 const LEADER_LOCK = 0x646c_6c64; // 'dlld'
 const CHUNK = 10_000;
@@ -35,38 +36,28 @@ export async function checkpointRound(
   channels: readonly string[],
   onDamage: (err: LogsError) => void,
 ): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    try {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
-        CHECKPOINT_LOCK,
-      ]);
-      const grown: Grown[] = [];
-      for (const channel of channels) {
-        const g = await foldChannel(client, signer.logId, channel, onDamage);
-        if (g !== undefined) grown.push(g);
-      }
-      const ts = new Date().toISOString();
-      await appendCheckpoints(
-        client,
-        signer,
-        grown.map((g) => ({ channel: g.channel, size: g.size, head: g.head, root: g.root, ts })),
-      );
-      for (const g of grown)
-        await client.query(
-          'UPDATE dl_trees SET size = $2, head = $3, peaks = $4 WHERE channel = $1',
-          [g.channel, g.size, g.head, g.peaks],
-        );
-      await client.query('COMMIT');
-      return grown.length;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+  return inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
+      CHECKPOINT_LOCK,
+    ]);
+    const grown: Grown[] = [];
+    for (const channel of channels) {
+      const g = await foldChannel(client, signer.logId, channel, onDamage);
+      if (g !== undefined) grown.push(g);
     }
-  } finally {
-    client.release();
-  }
+    const ts = new Date().toISOString();
+    await appendCheckpoints(
+      client,
+      signer,
+      grown.map((g) => ({ channel: g.channel, size: g.size, head: g.head, root: g.root, ts })),
+    );
+    for (const g of grown)
+      await client.query(
+        'UPDATE dl_trees SET size = $2, head = $3, peaks = $4 WHERE channel = $1',
+        [g.channel, g.size, g.head, g.peaks],
+      );
+    return grown.length;
+  });
 }
 
 async function foldChannel(

@@ -6,6 +6,7 @@
  * people's keys, so none goes on encrypting for, or revealing, someone who was erased.
  */
 import pg from 'pg';
+import { inTransaction } from './pool.js';
 import { quoteSchema } from './schema.js';
 
 /** The notification channel, one per database: the payload names the schema first. */
@@ -26,9 +27,7 @@ export async function deleteSubjects(
   pseudonyms: readonly string[],
 ): Promise<string[]> {
   if (pseudonyms.length === 0) return [];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('LOCK TABLE dl_subjects IN SHARE ROW EXCLUSIVE MODE');
     const { rows } = await client.query<{ pseudonym: string }>(
       'DELETE FROM dl_subjects WHERE pseudonym = ANY($1::text[]) RETURNING pseudonym',
@@ -45,14 +44,8 @@ export async function deleteSubjects(
         ERASED_CHANNEL,
         [schema, ...pseudonyms.slice(i, i + PER_NOTICE)].join(' '),
       ]);
-    await client.query('COMMIT');
     return gone;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

@@ -14,29 +14,11 @@ import { CompactRange } from '../../integrity/merkle.js';
 import type { SegmentEntry } from '../../integrity/segment.js';
 import type { RotationResult, SealResult, Segment } from '../store.js';
 import { SegmentBook } from '../segment-book.js';
+import { inTransaction } from './pool.js';
 import { appendSegmentEntry, SEGMENT_LOCK, type Signer } from './signed-logs.js';
 
 /** A timestamptz as the records write it: ISO 8601, UTC, milliseconds. */
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-
-/** Run `fn` in a transaction on a connection of the pool. */
-export async function inTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 /** The segment log as a book (every entry, in order). */
 export async function readBook(pool: pg.Pool | pg.ClientBase): Promise<SegmentBook> {

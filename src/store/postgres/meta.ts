@@ -17,6 +17,7 @@ import {
 } from '../../crypto/sign.js';
 import { chainGenesis } from '../../integrity/chain.js';
 import { CompactRange } from '../../integrity/merkle.js';
+import { transaction } from './pool.js';
 import { appendCheckpoints, type Signer } from './signed-logs.js';
 
 const INIT_LOCK = 0x646c_696e; // 'dlin'
@@ -39,8 +40,7 @@ export async function ensureLog(
   masterKey: Buffer,
   channels: readonly string[],
 ): Promise<PgLogIdentity> {
-  await client.query('BEGIN');
-  try {
+  return transaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [INIT_LOCK]);
     const identity =
       (await readIdentity(client, masterKey)) ?? (await newIdentity(client, masterKey));
@@ -71,12 +71,8 @@ export async function ensureLog(
         ts: now,
       })),
     );
-    await client.query('COMMIT');
     return identity;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 async function readIdentity(

@@ -5,6 +5,7 @@
  * advisory lock (instances racing for the same month make it once), and remembered.
  */
 import type pg from 'pg';
+import { inTransaction } from './pool.js';
 
 const PARTITION_LOCK = 0x646c_7074; // 'dlpt'
 
@@ -29,21 +30,13 @@ export class Partitions {
       if (!this.made.has(p.name)) wanted.set(p.name, p);
     }
     if (wanted.size === 0) return;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
         PARTITION_LOCK,
       ]);
       for (const p of wanted.values())
         await client.query('SELECT dl_make_partition($1::date)', [p.month]);
-      await client.query('COMMIT');
-      for (const name of wanted.keys()) this.made.add(name);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
+    for (const name of wanted.keys()) this.made.add(name);
   }
 }

@@ -53,3 +53,36 @@ export async function commitConfirmed(client: pg.ClientBase): Promise<void> {
       'the commit was not confirmed by the synchronous standby (its wait was cancelled)',
     );
 }
+
+/**
+ * Run `fn` in a transaction on `client`: `commit` (plain COMMIT by default) once it returns,
+ * ROLLBACK when anything throws.
+ */
+export async function transaction<T>(
+  client: pg.ClientBase,
+  fn: () => Promise<T>,
+  commit: (client: pg.ClientBase) => Promise<unknown> = (c) => c.query('COMMIT'),
+): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const out = await fn();
+    await commit(client);
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `transaction` on a connection of the pool, released afterwards. */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await transaction(client, () => fn(client));
+  } finally {
+    client.release();
+  }
+}
