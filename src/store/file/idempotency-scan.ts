@@ -14,6 +14,7 @@ import {
   type ChannelKeyring,
 } from '../../crypto/body-cipher.js';
 import { lineHash } from '../../integrity/chain.js';
+import { tryParse } from '../../integrity/record-checks.js';
 import type { SegmentEntry } from '../../integrity/segment.js';
 import { IdempotencyIndex } from './idempotency.js';
 import { LogLayout } from './layout.js';
@@ -128,7 +129,7 @@ function keyOf(
 ): Found | undefined {
   let rec: Record<string, unknown> | undefined;
   if (bytes.subarray(0, SEALED.length).equals(SEALED)) {
-    const outer = parse(bytes);
+    const outer = tryParse(bytes); // damage is verify's to report
     // The time is readable: a record older than the window is not opened.
     if (ring === undefined || outer === undefined || !(tsOf(outer) >= since)) return undefined;
     const opened = openBody(outer, ring);
@@ -136,7 +137,7 @@ function keyOf(
     rec = opened.record;
   } else {
     if (bytes.indexOf(MARK) === -1) return undefined;
-    rec = parse(bytes);
+    rec = tryParse(bytes);
   }
   const key = rec?.idempotency_key;
   const seq = rec?.seq;
@@ -145,17 +146,6 @@ function keyOf(
   const hash = lineHash(bytes);
   if (!(tsMs >= since) || hash === undefined) return undefined;
   return { channel, key, seq: seq as number, hash, tsMs };
-}
-
-function parse(bytes: Buffer): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(bytes.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined; // damage is verify's to report
-  }
 }
 
 function tsOf(rec: Record<string, unknown>): number {
