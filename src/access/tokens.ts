@@ -24,7 +24,8 @@ export interface TokenInfo {
   readonly revoked: string | undefined;
 }
 
-interface Row {
+/** A token's stored row (the file store's SQLite table; PostgreSQL's `dl_tokens` alike). */
+export interface TokenRow {
   id: string;
   name: string;
   role: string;
@@ -48,6 +49,96 @@ export function defaultExpiry(now = Date.now()): Date {
   return new Date(now + TOKEN_DEFAULT_DAYS * DAY_MS);
 }
 
+/** A value, or a promise of it: the file store answers at once, a database later. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The service's tokens, wherever they are kept: a file of the logs directory (TokenStore), or
+ * the database of a PostgreSQL store (every instance sees the same). Same rules in both: the
+ * secret is shown once, only its digest is kept, checks are constant-time, changes are durable
+ * before they are answered.
+ */
+export interface TokenBook {
+  /** Make a token; returns its text, shown once, and its listing. */
+  create(
+    role: Role,
+    name: string,
+    expiresAt?: Date,
+    now?: Date,
+  ): Awaitable<{ token: string; info: TokenInfo }>;
+  /** The token a bearer text names, if valid now; undefined for anything else (no hint). */
+  check(text: string, now?: number): Awaitable<TokenInfo | undefined>;
+  get(id: string): Awaitable<TokenInfo | undefined>;
+  list(): Awaitable<TokenInfo[]>;
+  /** Revoke a token (it stays listed, marked revoked). False when there is no such token. */
+  revoke(id: string, now?: Date): Awaitable<boolean>;
+  /** Tokens that can still be used (of a role, or all). */
+  activeCount(role?: Role): Awaitable<number>;
+  close(): Awaitable<void>;
+}
+
+/** A new token's parts: its public id, its secret (shown once), the digest kept, its name. */
+export interface MintedToken {
+  readonly id: string;
+  readonly secret: string;
+  readonly hash: Buffer;
+  readonly name: string;
+  /** The bearer text: `dl_<id>_<secret>`. */
+  readonly token: string;
+}
+
+/** Make a token's parts, the role and name checked (USAGE when either is not allowed). */
+export function mintToken(role: Role, name: string): MintedToken {
+  if (!isRole(role)) throw new LogsError('USAGE', `role: expected one of ${ROLES.join(', ')}`);
+  const clean = name.trim();
+  if (clean === '' || clean.length > 100 || !/^[\p{L}\p{N} ._@:-]+$/u.test(clean))
+    throw new LogsError(
+      'USAGE',
+      'name: 1-100 letters, digits, spaces and . _ @ : - (it names the token in lists and audit events)',
+    );
+  const id = randomBytes(6).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  return { id, secret, hash: digest(secret), name: clean, token: `dl_${id}_${secret}` };
+}
+
+/** The public id a bearer text names, or undefined when it is not of a token's form. */
+export function tokenIdOf(text: string): string | undefined {
+  return TOKEN_FORM.exec(text)?.[1];
+}
+
+/**
+ * Whether a bearer text is the token of a stored row (its digest, revocation and expiry), valid
+ * at `now`. The digest is compared in constant time, against a dummy when there is no row, so
+ * the time taken says nothing of which part was wrong.
+ */
+export function tokenMatches(
+  text: string,
+  hash: Buffer | undefined,
+  revoked: string | null,
+  expires: string | null,
+  now: number,
+): boolean {
+  const m = TOKEN_FORM.exec(text);
+  const same = timingSafeEqual(digest(m?.[2] ?? text), hash?.length === 32 ? hash : DUMMY);
+  if (m === null || hash === undefined || !same || revoked !== null) return false;
+  return expires === null || Date.parse(expires) > now;
+}
+
+/**
+ * When a checked token's last use is written: at most once a minute per token, so a check is a
+ * read on every request and a write only now and then. One per token book (per process).
+ */
+export class TokenTouches {
+  private readonly last = new Map<string, number>();
+
+  /** Whether the use of token `id` at `now` is to be written; if so, it counts as written. */
+  due(id: string, now: number): boolean {
+    if (now - (this.last.get(id) ?? 0) <= TOUCH_MS) return false;
+    this.last.set(id, now);
+    return true;
+  }
+}
+
 // `dl_` + 12 hex (the public id, to find the row) + `_` + 43 base64url (256 random bits).
 const TOKEN_FORM = /^dl_([0-9a-f]{12})_([\w-]{43})$/;
 // last_used is written at most this often per token: a read on every request, not a write.
@@ -59,9 +150,9 @@ const TOUCH_MS = 60_000;
  * hashing needed) and compares in constant time. The token's id is public (it names the token
  * in lists and in audit events); its secret never leaves the request that carries it.
  */
-export class TokenStore {
+export class TokenStore implements TokenBook {
   private readonly db: Database.Database;
-  private readonly touched = new Map<string, number>();
+  private readonly touched = new TokenTouches();
 
   private constructor(file: string) {
     if (!existsSync(file)) writeFileDurable(file, '', { exclusive: true }); // mode 0600
@@ -98,21 +189,14 @@ export class TokenStore {
     expiresAt?: Date,
     now = new Date(),
   ): { token: string; info: TokenInfo } {
-    if (!isRole(role)) throw new LogsError('USAGE', `role: expected one of ${ROLES.join(', ')}`);
-    const clean = name.trim();
-    if (clean === '' || clean.length > 100 || !/^[\p{L}\p{N} ._@:-]+$/u.test(clean))
-      throw new LogsError(
-        'USAGE',
-        'name: 1-100 letters, digits, spaces and . _ @ : - (it names the token in lists and audit events)',
-      );
-    const id = randomBytes(6).toString('hex');
-    const secret = randomBytes(32).toString('base64url');
+    const minted = mintToken(role, name);
+    const { id, hash, name: clean } = minted;
     this.db
       .prepare(
         'INSERT INTO tokens (id, name, role, hash, created, expires) VALUES (?, ?, ?, ?, ?, ?)',
       )
-      .run(id, clean, role, digest(secret), now.toISOString(), expiresAt?.toISOString() ?? null);
-    return { token: `dl_${id}_${secret}`, info: this.get(id) as TokenInfo };
+      .run(id, clean, role, hash, now.toISOString(), expiresAt?.toISOString() ?? null);
+    return { token: minted.token, info: this.get(id) as TokenInfo };
   }
 
   /**
@@ -120,33 +204,31 @@ export class TokenStore {
    * secret matches (constant-time). Undefined for anything else, with no hint of which.
    */
   check(text: string, now = Date.now()): TokenInfo | undefined {
-    const m = TOKEN_FORM.exec(text);
-    // Compare against a dummy when the form or id is wrong, so the time taken says nothing.
+    const id = tokenIdOf(text);
     const row =
-      m === null
+      id === undefined
         ? undefined
-        : this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?').get(m[1] ?? '');
-    const given = digest(m?.[2] ?? text);
-    const same = timingSafeEqual(given, row?.hash.length === 32 ? row.hash : DUMMY);
-    if (row === undefined || !same || row.revoked !== null) return undefined;
-    if (row.expires !== null && Date.parse(row.expires) <= now) return undefined;
-    const last = this.touched.get(row.id) ?? 0;
-    if (now - last > TOUCH_MS) {
-      this.touched.set(row.id, now);
+        : this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?').get(id);
+    if (!tokenMatches(text, row?.hash, row?.revoked ?? null, row?.expires ?? null, now))
+      return undefined;
+    if (row === undefined) return undefined;
+    if (this.touched.due(row.id, now))
       this.db
         .prepare('UPDATE tokens SET last_used = ? WHERE id = ?')
         .run(new Date(now).toISOString(), row.id);
-    }
-    return info(row);
+    return tokenInfo(row);
   }
 
   get(id: string): TokenInfo | undefined {
-    const row = this.db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?').get(id);
-    return row === undefined ? undefined : info(row);
+    const row = this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?').get(id);
+    return row === undefined ? undefined : tokenInfo(row);
   }
 
   list(): TokenInfo[] {
-    return this.db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created, id').all().map(info);
+    return this.db
+      .prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created, id')
+      .all()
+      .map(tokenInfo);
   }
 
   /** Revoke a token (it stays listed, marked revoked). False when there is no such token. */
@@ -187,7 +269,8 @@ function digest(secret: string): Buffer {
   return createHash('sha256').update(`dihya-logs/token/v1\0${secret}`).digest();
 }
 
-function info(row: Row): TokenInfo {
+/** A stored row as listed: never its hash. */
+export function tokenInfo(row: TokenRow): TokenInfo {
   return {
     id: row.id,
     name: row.name,

@@ -24,7 +24,7 @@ export function configFor(cmd: Command, options: { postgres?: boolean } = {}): C
     // Reading a directory that is not the log would answer from nothing: refused instead.
     throw new LogsError(
       'STORE_UNSUPPORTED',
-      `dihya-logs ${cmd.name()} is not available on the PostgreSQL store yet (available: write, verify, doctor, export, erase, import)`,
+      `dihya-logs ${cmd.name()} is not available on the PostgreSQL store yet (available: serve, write, verify, doctor, export, erase, import, token; query and tail through the service: GET /v1/events, /v1/tail)`,
     );
   return config;
 }

@@ -6,7 +6,16 @@ import type { LogCore } from '../log/core.js';
 import { configFor, globals } from './context.js';
 
 /** The commands that open the logs and work on the PostgreSQL store. */
-const ON_POSTGRES = ['write', 'serve', 'export', 'erase'];
+const ON_POSTGRES = [
+  'write',
+  'serve',
+  'export',
+  'erase',
+  'token create',
+  'token list',
+  'token revoke',
+  'token rotate',
+];
 
 /**
  * Open the logs for writing as the CLI (and `serve`): config, --dir and --key-file applied; lock
@@ -14,7 +23,7 @@ const ON_POSTGRES = ['write', 'serve', 'export', 'erase'];
  */
 export async function openForCli(cmd: Command, what: string): Promise<LogCore> {
   const g = globals(cmd);
-  // On the PostgreSQL store: writing and GDPR requests (serve refuses with its own reason).
+  // On the PostgreSQL store: writing, GDPR requests and tokens (serve refuses with its own reason).
   const config = configFor(cmd, { postgres: ON_POSTGRES.includes(what) });
   const logs = await openLogCore({
     config,

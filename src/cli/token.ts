@@ -6,6 +6,7 @@ import {
   defaultExpiry,
   isRole,
   parseExpiry,
+  type TokenBook,
   type TokenInfo,
 } from '../access/tokens.js';
 import { LogsError } from '../errors.js';
@@ -15,7 +16,7 @@ import { configFor, type Io } from './context.js';
 import { openForCli } from './open.js';
 import { escapeTerminal } from './terminal.js';
 
-type Made = ReturnType<TokenStore['create']>;
+type Made = Awaited<ReturnType<TokenBook['create']>>;
 
 /** `dihya-logs token create|list|revoke|rotate`: the service's tokens (only hashes are kept). */
 export function registerToken(program: Command, io: Io): void {
@@ -46,7 +47,7 @@ function registerCreate(token: Command, io: Io): void {
         const role = opts.role;
         const expires = opts.expires === undefined ? undefined : parseExpiry(opts.expires);
         await withTokens(cmd, 'token create', async (logs, tokens) => {
-          const made = tokens.create(role, opts.name, expires);
+          const made = await tokens.create(role, opts.name, expires);
           await recordCreated(logs, made, 'created from the command line');
           showMade(io, made, opts.json === true);
         });
@@ -59,13 +60,21 @@ function registerList(token: Command, io: Io): void {
     .command('list')
     .description('every token: id, role, name, dates (never a secret)')
     .option('--json', 'print as JSON')
-    .action((opts: { json?: boolean }, cmd: Command) => {
-      const layout = new LogLayout(configFor(cmd).dir);
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const show = (list: readonly TokenInfo[]): void =>
+        io.out(opts.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatTokens(list));
+      const config = configFor(cmd, { postgres: true });
+      if (config.store.kind === 'postgres') {
+        // The tokens are in the database: opened as the store, no directory to read.
+        await withTokens(cmd, 'token list', async (_logs, tokens) => show(await tokens.list()));
+        return;
+      }
+      // The file store's list takes no lock: it reads beside the running service.
+      const layout = new LogLayout(config.dir);
       readMeta(layout); // a clear error when this is not a logs directory
       const tokens = TokenStore.open(layout.keysDir);
       try {
-        const list = tokens.list();
-        io.out(opts.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatTokens(list));
+        show(tokens.list());
       } finally {
         tokens.close();
       }
@@ -80,7 +89,7 @@ function registerRevoke(token: Command, io: Io): void {
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       checkId(id);
       await withTokens(cmd, 'token revoke', async (logs, tokens) => {
-        revocable(tokens, id);
+        await revocable(tokens, id);
         await revoke(logs, tokens, id, 'revoked from the command line');
         io.out(`token ${id} revoked\n`);
       });
@@ -103,8 +112,8 @@ function registerRotate(token: Command, io: Io): void {
       checkId(id);
       const chosen = opts.expires === undefined ? undefined : parseExpiry(opts.expires);
       await withTokens(cmd, 'token rotate', async (logs, tokens) => {
-        const old = revocable(tokens, id);
-        const made = tokens.create(old.role, old.name, chosen ?? successorExpiry(old));
+        const old = await revocable(tokens, id);
+        const made = await tokens.create(old.role, old.name, chosen ?? successorExpiry(old));
         await recordCreated(logs, made, `created from the command line to replace ${id}`, id);
         try {
           await revoke(
@@ -128,21 +137,26 @@ function registerRotate(token: Command, io: Io): void {
 }
 
 /**
- * Open the logs (the directory's lock: token changes are audit events, and no one else revokes
- * meanwhile) and the token store, run `fn`, close both.
+ * Open the logs (token changes are audit events) and their tokens, run `fn`, close both. The
+ * file store's tokens are a file of the directory, whose lock keeps anyone else from changing
+ * them meanwhile: while the service runs this fails with LOGS_LOCKED (use its admin page or
+ * /v1/tokens). The PostgreSQL store keeps them in the database, beside the running service:
+ * the database orders the changes, and revoke() says when another got there first.
  */
 async function withTokens(
   cmd: Command,
   what: string,
-  fn: (logs: LogCore, tokens: TokenStore) => Promise<void>,
+  fn: (logs: LogCore, tokens: TokenBook) => Promise<void>,
 ): Promise<void> {
-  // While the service runs this fails with LOGS_LOCKED: use its admin page or /v1/tokens.
   const logs = await openForCli(cmd, what);
-  const tokens = TokenStore.open(new LogLayout(logs.dir).keysDir);
   try {
-    await fn(logs, tokens);
+    const tokens = logs.tokens ?? TokenStore.open(new LogLayout(logs.dir).keysDir);
+    try {
+      await fn(logs, tokens);
+    } finally {
+      await tokens.close(); // the store's own tokens: nothing (the store closes their pool)
+    }
   } finally {
-    tokens.close();
     await logs.close();
   }
 }
@@ -152,17 +166,20 @@ function checkId(id: string): void {
 }
 
 /** The token `id`, if it can be revoked: NOT_FOUND or TOKEN_ALREADY_REVOKED otherwise. */
-function revocable(tokens: TokenStore, id: string): TokenInfo {
-  const before = tokens.get(id);
+async function revocable(tokens: TokenBook, id: string): Promise<TokenInfo> {
+  const before = await tokens.get(id);
   if (before === undefined) throw new LogsError('NOT_FOUND', 'no token with that id');
   // Said, not repeated: a second revocation changes nothing, so the audit trail gets no
   // second event.
-  if (before.revoked !== undefined)
-    throw new LogsError(
-      'TOKEN_ALREADY_REVOKED',
-      `token ${id} was already revoked at ${before.revoked}; nothing recorded`,
-    );
+  if (before.revoked !== undefined) throw alreadyRevoked(id, before.revoked);
   return before;
+}
+
+function alreadyRevoked(id: string, when: string): LogsError {
+  return new LogsError(
+    'TOKEN_ALREADY_REVOKED',
+    `token ${id} was already revoked at ${when}; nothing recorded`,
+  );
 }
 
 async function recordCreated(
@@ -187,8 +204,14 @@ async function recordCreated(
   });
 }
 
-async function revoke(logs: LogCore, tokens: TokenStore, id: string, how: string): Promise<void> {
-  if (!tokens.revoke(id)) throw new LogsError('NOT_FOUND', 'no token with that id');
+async function revoke(logs: LogCore, tokens: TokenBook, id: string, how: string): Promise<void> {
+  const now = new Date();
+  if (!(await tokens.revoke(id, now))) throw new LogsError('NOT_FOUND', 'no token with that id');
+  // On a shared database the service (or another command) may have revoked it since
+  // revocable() looked: the revocation time says whose it is, and only ours is recorded.
+  const after = await tokens.get(id);
+  if (after?.revoked !== undefined && after.revoked !== now.toISOString())
+    throw alreadyRevoked(id, after.revoked);
   await logs.audit({
     event: 'token.revoked',
     outcome: 'success',

@@ -1,10 +1,6 @@
 import { IndexFeeder } from '../search/index.js';
-import {
-  ALERT_EVENT_PREFIX,
-  POLICY_CHANGE_EVENT,
-  RESERVED_EVENT_PREFIX,
-  isReservedEvent,
-} from '../event/record.js';
+import { ALERT_EVENT_PREFIX, POLICY_CHANGE_EVENT } from '../event/record.js';
+import { RESERVED_EVENT_PREFIX, isReservedEvent } from '../event/record.js';
 import { LogsError, asLogsError } from '../errors.js';
 import type { Config } from '../config/resolve.js';
 import { levelAtLeast } from '../event/levels.js';
@@ -17,7 +13,9 @@ import {
 import type { EventInput } from '../event/record.js';
 import type { ClassificationSettings } from '../redact/settings.js';
 import { TimeStamper } from '../event/timestamp.js';
-import type { Ack, AppendMode, ChannelStats, Store, StorePeople } from '../store/store.js';
+import type { TokenBook } from '../access/tokens.js';
+import type { Ack, AppendMode, ChannelStats, Store } from '../store/store.js';
+import type { StorePeople, StoreRecords } from '../store/store.js';
 import { eventHelpers, type EventHelpers } from './events.js';
 import { registerExit, unregisterExit, type ExitTarget } from './exit.js';
 import { Logger, type LogSink } from './logger.js';
@@ -223,6 +221,15 @@ export class LogCore implements LogSink, ExitTarget, ProducerCore {
    */
   get people(): StorePeople | undefined {
     return this.store.people;
+  }
+
+  /** A database store's records (queries, tails, counts); undefined for the file store. */
+  get records(): StoreRecords | undefined {
+    return this.store.records;
+  }
+  /** A database store's service tokens; undefined for the file store (its token file). */
+  get tokens(): TokenBook | undefined {
+    return this.store.tokens;
   }
 
   /** Whether the writer has failed (a write or sync refused): the service is then not ready. */

@@ -9,9 +9,11 @@
  * through its face (`store/<backend>/index.ts`), and see it only as this interface.
  */
 import type { KeyObject } from 'node:crypto';
+import type { TokenBook } from '../access/tokens.js';
 import type { ChannelKey } from '../crypto/body-cipher.js';
 import type { SubjectKeystore } from '../crypto/subjects.js';
 import type { LogsError } from '../errors.js';
+import type { Checkpoint } from '../integrity/checkpoint.js';
 import type { EventInput } from '../event/record.js';
 import type { Sealable } from '../pipeline/prepare.js';
 import type { VerifyOptions, VerifyReport } from './verify-report.js';
@@ -147,6 +149,11 @@ export interface PersonRecord extends StoredRecord {
  * (PostgreSQL): the file store has no such face, its query index answers instead.
  */
 export interface StorePeople {
+  /**
+   * Resolves once every erasure committed before the call (by any process) is applied to the
+   * keys in memory: a read that puts personal values back waits for it first.
+   */
+  settled(): Promise<void>;
   /** Every pseudonym (with its key) the keystore holds for these ids: a person may have several. */
   keysOf(ids: readonly string[]): Promise<PersonKey[]>;
   /** The records naming any of these pseudonyms, oldest first (then by channel and seq). */
@@ -167,6 +174,112 @@ export interface StorePeople {
   events(channel: string, types: readonly string[]): AsyncIterable<StoredRecord>;
   /** The log's signing key (an export's manifest is signed with it). */
   signingKey(): KeyObject;
+}
+
+/** An event-type pattern: a type as it is, or a glob (`*` any run of characters, `?` one). */
+export interface EventPattern {
+  readonly text: string;
+  readonly glob: boolean;
+}
+
+/**
+ * Records a query asks a database backend for. Every field but order and limit is optional and
+ * they combine (AND); a list matches any of its values (OR). Values are in the stored form
+ * (actors and subjects as pseudonyms).
+ */
+export interface RecordSelection {
+  readonly channels?: readonly string[];
+  /** Levels allowed (the caller expands "this level and above"). */
+  readonly levels?: readonly string[];
+  readonly events?: readonly EventPattern[];
+  /** Event types left out. */
+  readonly excludeEvents?: readonly EventPattern[];
+  readonly outcomes?: readonly string[];
+  readonly actors?: readonly string[];
+  readonly subjects?: readonly string[];
+  readonly requestIds?: readonly string[];
+  /** Epoch milliseconds, inclusive. */
+  readonly sinceMs?: number;
+  /** Epoch milliseconds, exclusive. */
+  readonly untilMs?: number;
+  /**
+   * Full text on the stored message: words (letters and digits), each a `prefix*` or not, and
+   * phrases (`"a phrase"`, a list of words in that order); all must match.
+   */
+  readonly text?: {
+    readonly words: ReadonlyArray<{ readonly word: string; readonly prefix: boolean }>;
+    readonly phrases: ReadonlyArray<readonly string[]>;
+  };
+  /** By time, then channel, then seq. */
+  readonly order: 'asc' | 'desc';
+  readonly limit: number;
+  /** Continue after this record in `order` (keyset pagination). */
+  readonly after?: { readonly tsMs: number; readonly channel: string; readonly seq: number };
+}
+
+/** A record a selection found: its stored line and hash, and what checks its chain hash. */
+export interface SelectedRecord extends PersonRecord {
+  /** Its time (ms since the epoch), as the order and cursors use it. */
+  readonly tsMs: number;
+}
+
+/** A span of time cut into buckets: records from sinceMs (inclusive) to untilMs (exclusive). */
+export interface ActivitySpan {
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  readonly bucketMs: number;
+}
+
+/** Records in one bucket; `bucket` is the time divided by bucketMs, rounded down. */
+export interface BucketCount {
+  readonly bucket: number;
+  readonly records: number;
+}
+
+/** What the dashboard shows of a span (the file store's index counts the same). */
+export interface ActivityCounts {
+  /** Per bucket, channel and level rank (event/levels.ts LEVEL_RANK). */
+  readonly byChannelLevel: Array<BucketCount & { channel: string; levelRank: number }>;
+  /** `auth.*` events with outcome failure, per bucket. */
+  readonly failedSignIns: BucketCount[];
+  /** Events with outcome denied, per bucket. */
+  readonly denied: BucketCount[];
+  /** The `top` most frequent event types. */
+  readonly topEvents: Array<{ event: string; count: number }>;
+  /**
+   * The `top` most frequent sources of the security channel's records, stored form: the
+   * actor's id, or without one the subject (`sub`).
+   */
+  readonly topSecuritySources: Array<{ source: string; count: number }>;
+}
+
+/** New records of some channels, as they are written by any process sharing the store. */
+export interface RecordFollower {
+  /** The records written since the last call (since the follower was made, at first), by seq. */
+  poll(): Promise<Array<StoredRecord & { readonly channel: string }>>;
+  /** Resolves when there may be something new to poll (or after at most `ms`). */
+  wait(ms: number): Promise<void>;
+  close(): void;
+}
+
+/**
+ * What queries, tails and dashboards ask directly of a backend that keeps its records in a
+ * database (PostgreSQL): the file store has no such face, its query index answers instead.
+ */
+export interface StoreRecords {
+  /** Records of a selection, in its order, at most `limit`. */
+  select(selection: RecordSelection): Promise<SelectedRecord[]>;
+  /** One record by channel and seq; undefined when there is none. */
+  one(channel: string, seq: number): Promise<SelectedRecord | undefined>;
+  /** Counts of a span for the dashboard; the top lists have `top` entries at most. */
+  activity(span: ActivitySpan, top: number): Promise<ActivityCounts>;
+  /** Follow these channels from their current end. */
+  follow(channels: readonly string[]): Promise<RecordFollower>;
+  /**
+   * The latest signed checkpoint of each channel, by channel name (PostgreSQL:
+   * `latestCheckpoints` of signed-logs.ts).
+   */
+  checkpoints(): Promise<Checkpoint[]>;
 }
 
 /** An open store. One writer at a time owns it (the file store holds a lock) until close(). */
@@ -190,6 +303,13 @@ export interface Store {
   onNote: ((note: StoreNote) => void) | undefined;
   /** GDPR requests' direct access to a database backend; absent for the file store. */
   readonly people?: StorePeople;
+  /** Queries' and tails' direct access to a database backend; absent for the file store. */
+  readonly records?: StoreRecords;
+  /**
+   * The service's tokens, when the backend keeps them itself (PostgreSQL: every instance sees
+   * the same tokens); absent for the file store (its token file is in the logs directory).
+   */
+  readonly tokens?: TokenBook;
 
   /**
    * Append a record to channel number `channel` (its index in `channels`), at time `ts` with

@@ -492,3 +492,37 @@ test('postgres: erasure time is flat from 10k to 1M records (medians within 2x)'
   );
   assert.ok(b <= 2 * a, `1M: ${b.toFixed(1)} ms, 10k: ${a.toFixed(1)} ms`);
 });
+
+test('postgres: after an erasure answered by one instance, another never reveals the person once settled (its listener cut or not)', async () => {
+  const spec = newSpec();
+  const key = randomBytes(32);
+  const a = await open(spec, key, `${spec.dir}-a`);
+  const b = await open(spec, key, `${spec.dir}-b`);
+  try {
+    for (const person of [ALICE, FRANK]) {
+      b.app.info({ event: 'project.generate', actor: { id: person.id } }, person.email);
+      await b.flush();
+    }
+    const pAlice = b.keys.pseudonymOf(ALICE.id) ?? '';
+    const pFrank = b.keys.pseudonymOf(FRANK.id) ?? '';
+    assert.ok(b.keys.subjectLookup().keyOf(pAlice) !== undefined);
+
+    // Listening: the barrier's own notice comes back after the erasure's.
+    await eraseSubject({ logs: a, ids: [ALICE.id], reason: 'Art. 17', requestedBy: 'x' });
+    await b.people?.settled();
+    assert.equal(b.keys.subjectLookup().keyOf(pAlice), undefined, 'b forgot Alice at once');
+
+    // Its listening connection cut (it reconnects a second later): settled reads dl_erased.
+    await sql(
+      'public',
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dihya-logs erasures'",
+    );
+    await eraseSubject({ logs: a, ids: [FRANK.id], reason: 'Art. 17', requestedBy: 'x' });
+    await b.people?.settled();
+    assert.equal(b.keys.subjectLookup().keyOf(pFrank), undefined, 'b forgot Frank at once');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  await dropSchema(spec);
+});

@@ -1,7 +1,8 @@
 /**
  * The roles of docs/postgres.md, applied as written: the service role writes, checkpoints,
- * rotates and seals (a new month's partition included) but cannot UPDATE or DELETE records,
- * and `doctor` says so; connected as the owner, doctor warns that the role could.
+ * rotates and seals (a new month's partition included), makes, checks and revokes tokens, but
+ * cannot UPDATE or DELETE records nor delete or re-key a token, and `doctor` says so; connected
+ * as the owner, doctor warns that the role could.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +45,13 @@ test('postgres: the service role of docs/postgres.md writes and signs, cannot ch
     assert.equal(store.segments(AUDIT)[0]?.state, 'sealed');
     assert.deepEqual(seqs(await readAll(store, AUDIT)), [1, 2]);
     assert.equal((await store.verify()).ok, true);
+    const tokens = store.tokens;
+    assert.ok(tokens !== undefined);
+    const made = await tokens.create('auditor', 'roles test');
+    assert.equal((await tokens.check(made.token))?.id, made.info.id); // last_used written
+    assert.equal(await tokens.revoke(made.info.id), true);
+    assert.equal(await tokens.check(made.token), undefined);
+    assert.equal((await tokens.list()).length, 1);
     assert.deepEqual(svc.errors, []);
 
     const asRole = (text: string): Promise<unknown> =>
@@ -51,6 +59,18 @@ test('postgres: the service role of docs/postgres.md writes and signs, cannot ch
     await assert.rejects(asRole(`UPDATE dl_records SET msg = 'x'`), /permission denied/);
     await assert.rejects(asRole('DELETE FROM dl_records'), /permission denied/);
     await assert.rejects(asRole('TRUNCATE dl_records'), /permission denied/);
+    await assert.rejects(asRole('DELETE FROM dl_tokens'), /permission denied/);
+    await assert.rejects(
+      asRole(`UPDATE dl_tokens SET hash = hash, role = 'admin'`),
+      /permission denied/,
+    );
+    await assert.rejects(asRole(`UPDATE dl_tokens SET expires = NULL`), /permission denied/);
+    // A revocation is final: the column grant allows the update, the schema's trigger does not.
+    await assert.rejects(
+      asRole(`UPDATE dl_tokens SET revoked = NULL`),
+      /only last_used changes, and revoked once/,
+    );
+    assert.equal(await tokens.check(made.token), undefined);
 
     const mine = await databaseChecks(url.toString(), spec.schema);
     assert.equal(mine.find((c) => c.id === 'db-role')?.status, 'ok');

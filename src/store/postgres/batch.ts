@@ -12,6 +12,7 @@ import { levelOfHead, sealBody, type ChannelKey } from '../../crypto/body-cipher
 import { ChainHasher, toLine } from '../../integrity/chain.js';
 import type { Ack } from '../store.js';
 import type { Named, SubjectRow } from './keystore.js';
+import { APPENDED_CHANNEL } from './follow.js';
 import { commitConfirmed, transaction } from './pool.js';
 
 /** A record waiting for its seq. `idem`: its idempotency key, if the producer gave one. */
@@ -121,9 +122,15 @@ export async function commitBatch(
       if (out.length > 0) {
         await insertRows(client, ctx.channel, out);
         if (idem.length > 0) await insertKeys(client, ctx.channel, idem);
+        // Tails of every instance are told in the same statement (no round trip more); the
+        // notice is delivered at COMMIT, once the rows are visible, and never for a rollback.
+        // The schema is the connection's own (its search path: pool.ts).
         await client.query(
-          'UPDATE dl_heads SET seq = $2, hash = $3, last_ts = $4 WHERE channel = $1',
-          [ctx.channel, seq, hash, lastTs],
+          `WITH moved AS (
+             UPDATE dl_heads SET seq = $2, hash = $3, last_ts = $4 WHERE channel = $1
+             RETURNING channel)
+           SELECT pg_notify($5, current_schema() || ' ' || channel) FROM moved`,
+          [ctx.channel, seq, hash, lastTs, APPENDED_CHANNEL],
         );
       }
       const result = { acks, inserted: out.length, bytes, head: { seq, hash, ts: lastTs }, people };
@@ -217,14 +224,14 @@ function sealRow(
 
 /**
  * The columns of a record of an encrypted channel: what finds it without opening it, as the
- * file store's index keeps it (event type, outcome, request id, the pseudonyms of its people:
- * GDPR export and erasure find a person's records by them), never its message or actor.
+ * file store's index keeps it (event type, outcome, request id, actor and subject ids, which
+ * are pseudonyms for people, and the pseudonyms of its people: GDPR export and erasure find a
+ * person's records by them), never its message.
  */
 export function sealedColumnsOf(
   r: Record<string, unknown>,
 ): Pick<Row, 'event' | 'actor' | 'sub' | 'requestId' | 'outcome' | 'msg' | 'people'> {
-  const { event, outcome, requestId, people } = columnsOf(r);
-  return { ...NO_COLUMNS, event, outcome, requestId, people };
+  return { ...columnsOf(r), msg: null };
 }
 
 /** The filtered columns of a record in clear (its stored JSON, parsed). */
@@ -252,11 +259,16 @@ export const NO_COLUMNS = {
   people: null,
 };
 
-/** The actor column: its id (a pseudonym when it was personal), else its stored JSON. */
+/**
+ * The actor column, as the file store's index reads it: its id (a pseudonym when it was
+ * personal; a number as its digits), an actor given as a bare string itself, else its JSON.
+ */
 function actorOf(a: unknown): string | null {
   if (a === undefined || a === null) return null;
-  if (typeof a === 'object' && typeof (a as { id?: unknown }).id === 'string')
-    return (a as { id: string }).id;
+  if (typeof a === 'string') return a;
+  const id = typeof a === 'object' ? (a as { id?: unknown }).id : undefined;
+  if (typeof id === 'string') return id;
+  if (typeof id === 'number') return String(id);
   return JSON.stringify(a);
 }
 

@@ -5,6 +5,7 @@
  * memory: the same transaction notifies them (LISTEN/NOTIFY), and each forgets the erased
  * people's keys, so none goes on encrypting for, or revealing, someone who was erased.
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inTransaction } from './pool.js';
 import { quoteSchema } from './schema.js';
@@ -14,6 +15,9 @@ export const ERASED_CHANNEL = 'dihya_logs_erased';
 // A NOTIFY payload is at most 8000 bytes: pseudonyms (28 characters) go in chunks.
 const PER_NOTICE = 200;
 const RETRY_MS = 1000;
+// A barrier's notice (never a pseudonym: those start with `sub_`), and how long it may take.
+const BARRIER = '!barrier-';
+const BARRIER_MS = 2000;
 
 /**
  * Delete these people's key rows and list them as erased; returns the pseudonyms that had a
@@ -71,19 +75,38 @@ export async function vacuumSubjects(pool: pg.Pool): Promise<boolean> {
   }
 }
 
+/** This instance's view of erasures: its listener, and a barrier for reads that reveal. */
+export interface ErasureListener {
+  /**
+   * Resolves once every erasure committed before the call has reached `forget`: a read that
+   * puts personal values back waits for it, so no instance reveals a person another instance
+   * has answered as erased. A notice of our own sent through the listening connection comes
+   * back after every notice committed before it (PostgreSQL delivers them in commit order);
+   * without that connection, `dl_erased` is read again.
+   */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /**
  * Listen for erasures made by any instance on this schema and hand their pseudonyms to
  * `forget`. Each (re)connection first forgets everyone already in `dl_erased`: notifications
- * sent while it was away are not lost. Stops with the returned function.
+ * sent while it was away are not lost.
  */
 export function listenErasures(
   url: string,
   schema: string,
   forget: (pseudonyms: readonly string[]) => void,
-): () => Promise<void> {
+  pool: pg.Pool,
+): ErasureListener {
   let client: pg.Client | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  const waiting = new Map<string, () => void>();
+  const reload = async (): Promise<void> => {
+    const { rows } = await pool.query<{ pseudonym: string }>('SELECT pseudonym FROM dl_erased');
+    forget(rows.map((r) => r.pseudonym));
+  };
   const again = (): void => {
     client = undefined;
     if (!stopped) timer = setTimeout(() => void start(), RETRY_MS).unref();
@@ -97,8 +120,11 @@ export function listenErasures(
     });
     c.on('error', () => undefined);
     c.on('notification', (n) => {
-      const [from, ...pseudonyms] = (n.payload ?? '').split(' ');
-      if (n.channel === ERASED_CHANNEL && from === schema) forget(pseudonyms);
+      const [from, ...words] = (n.payload ?? '').split(' ');
+      if (n.channel !== ERASED_CHANNEL || from !== schema) return;
+      const barrier = words[0]?.startsWith(BARRIER) === true ? words[0] : undefined;
+      if (barrier === undefined) forget(words);
+      else waiting.get(barrier)?.();
     });
     try {
       await c.connect();
@@ -120,11 +146,33 @@ export function listenErasures(
     });
   };
   void start();
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    const c = client;
-    client = undefined;
-    await c?.end().catch(() => undefined);
+  return {
+    async settled() {
+      const c = client;
+      if (c === undefined) return reload();
+      const nonce = `${BARRIER}${randomBytes(8).toString('hex')}`;
+      const back = new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), BARRIER_MS);
+        waiting.set(nonce, () => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+      try {
+        await c.query('SELECT pg_notify($1, $2)', [ERASED_CHANNEL, `${schema} ${nonce}`]);
+        if (!(await back)) await reload();
+      } catch {
+        await reload();
+      } finally {
+        waiting.delete(nonce);
+      }
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
+    },
   };
 }

@@ -8,9 +8,9 @@ import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../../config/resolve.js';
 import { LogsError } from '../../errors.js';
-import { chainGenesis } from '../../integrity/chain.js';
 import type { SegmentBook } from '../segment-book.js';
 import type { PersonKey, PersonRecord, StorePeople, StoredRecord } from '../store.js';
+import { prevFromBook } from './chain-prev.js';
 import { listenErasures } from './erasure.js';
 import type { PgKeystore } from './keystore.js';
 import type { PgLogIdentity } from './meta.js';
@@ -28,6 +28,8 @@ export interface PeopleParts {
   readonly book: () => SegmentBook;
   /** A channel's records from a seq (the store's own read). */
   readonly read: (channel: string, fromSeq: number) => AsyncIterable<StoredRecord>;
+  /** Erasures committed before the call applied to `keys` (erasure.ts). */
+  readonly settled: () => Promise<void>;
 }
 
 interface RecordRow {
@@ -41,6 +43,10 @@ interface RecordRow {
 
 export class PgPeople implements StorePeople {
   constructor(private readonly parts: PeopleParts) {}
+
+  settled(): Promise<void> {
+    return this.parts.settled();
+  }
 
   keysOf(ids: readonly string[]): Promise<PersonKey[]> {
     return this.parts.keys.keysOf(this.parts.pool, ids);
@@ -122,11 +128,7 @@ export class PgPeople implements StorePeople {
 
   /** The chain hash before `seq` when its row is gone: the chain's start or a segment's. */
   private prevOf(channel: string, seq: number): string | undefined {
-    if (seq === 1) return chainGenesis(this.parts.logId, channel);
-    const segments = this.parts.book().segments(channel);
-    return (
-      segments.find((s) => s.first === seq)?.start ?? segments.find((s) => s.last === seq - 1)?.head
-    );
+    return prevFromBook(this.parts.logId, this.parts.book(), channel, seq);
   }
 }
 
@@ -152,7 +154,7 @@ export function openPeople(
   if (config.store.kind !== 'postgres') throw new LogsError('INTERNAL', 'not a postgres store');
   const { url, schema } = config.store;
   keys.attach({ pool, schema, onError: store.onError });
-  const stop = listenErasures(url, schema, (p) => keys.forget(p));
+  const erasures = listenErasures(url, schema, (p) => keys.forget(p), pool);
   const encrypted = Object.keys(config.channels).filter((c) => config.channels[c]?.encrypt);
   const people = new PgPeople({
     pool,
@@ -162,6 +164,7 @@ export function openPeople(
     encrypted: new Set(encrypted),
     book,
     read,
+    settled: () => erasures.settled(),
   });
-  return { people, stop };
+  return { people, stop: () => erasures.stop() };
 }

@@ -29,11 +29,12 @@ import type { VerifyOptions, VerifyReport } from '../verify-report.js';
 import { ChannelQueue } from './channel-queue.js';
 import { checkpointRound, CheckpointLeader } from './checkpointer.js';
 import { PgKeystore } from './keystore.js';
-import { openPeople, type PgPeople } from './people.js';
+import { openFaces, type PgPeople, type PgRecords } from './faces.js';
 import { cutChannel, readBook, sealSegment, signHold, tombstoneSegment } from './lifecycle.js';
 import type { PgLogIdentity } from './meta.js';
 import { Partitions } from './partitions.js';
 import { asDatabaseError } from './pool.js';
+import { PgTokens } from './tokens.js';
 import { commitAtExit } from './exit.js';
 import { verifyPostgres } from './verify.js';
 
@@ -61,7 +62,10 @@ export class PostgresStore implements Store {
   readonly findings: readonly EventInput[];
   onNote: ((note: StoreNote) => void) | undefined;
   readonly people: PgPeople;
-  private readonly stopPeople: () => Promise<void>;
+  readonly records: PgRecords;
+  /** The service's tokens, in `dl_tokens`: every instance on the schema sees the same. */
+  readonly tokens: PgTokens;
+  private readonly stopFaces: () => Promise<void>;
   private readonly queues: ChannelQueue[];
   private readonly bodyKeys: Array<ChannelKey | undefined>;
   private readonly leader: CheckpointLeader;
@@ -113,13 +117,11 @@ export class PostgresStore implements Store {
       (err) => parts.onError(asDatabaseError(err)),
     );
     this.leader.start();
-    const opened = openPeople(
-      parts,
-      () => this.book,
-      (c, from) => this.read(c, from),
-    );
-    this.people = opened.people;
-    this.stopPeople = opened.stop;
+    const faces = openFaces(parts, () => this.book, this.read.bind(this));
+    this.people = faces.people;
+    this.records = faces.records;
+    this.stopFaces = () => faces.stop();
+    this.tokens = new PgTokens(parts.pool);
   }
 
   get failed(): LogsError | undefined {
@@ -325,7 +327,7 @@ export class PostgresStore implements Store {
       await this.round().catch((err: unknown) => this.parts.onError(asDatabaseError(err)));
       await beforeRelease?.();
     } finally {
-      await this.stopPeople();
+      await this.stopFaces();
       await this.parts.pool.end().catch(() => undefined);
     }
   }
@@ -334,7 +336,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     void this.leader.stop();
-    void this.stopPeople();
+    void this.stopFaces();
     const { config, pool, identity, keys } = this.parts;
     if (config.store.kind !== 'postgres') return;
     const stored = commitAtExit(pool, {

@@ -78,10 +78,11 @@ export async function transaction<T>(
 export async function inTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
+  commit?: (client: pg.ClientBase) => Promise<unknown>,
 ): Promise<T> {
   const client = await pool.connect();
   try {
-    return await transaction(client, () => fn(client));
+    return await transaction(client, () => fn(client), commit);
   } finally {
     client.release();
   }

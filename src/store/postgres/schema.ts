@@ -109,8 +109,40 @@ CREATE TABLE dl_archives (
 );
 `;
 
+/**
+ * Version 2: the service's tokens (every instance sees the same; the secret's digest only; a
+ * revocation is final), and the order of an unfiltered query (newest first over every channel).
+ */
+const V2 = `
+CREATE TABLE dl_tokens (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  role text NOT NULL,
+  hash bytea NOT NULL,
+  created text NOT NULL,
+  expires text,
+  last_used text,
+  revoked text
+);
+CREATE INDEX dl_records_ts ON dl_records (ts, channel, seq);
+-- A token's row changes in two ways only: its last use, and its revocation, once. Column grants
+-- cannot say "from null only": without this, the service role could bring a revoked token back.
+CREATE FUNCTION dl_tokens_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (NEW.id, NEW.name, NEW.role, NEW.hash, NEW.created, NEW.expires)
+       IS DISTINCT FROM (OLD.id, OLD.name, OLD.role, OLD.hash, OLD.created, OLD.expires)
+     OR (OLD.revoked IS NOT NULL AND NEW.revoked IS DISTINCT FROM OLD.revoked) THEN
+    RAISE EXCEPTION 'dl_tokens: only last_used changes, and revoked once'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER dl_tokens_guard BEFORE UPDATE ON dl_tokens
+  FOR EACH ROW EXECUTE FUNCTION dl_tokens_guard();
+`;
+
 /** Every migration, in order; index + 1 is the schema version it brings. Never edit one. */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** A schema name as given in the configuration: plain, so it can be quoted safely. */

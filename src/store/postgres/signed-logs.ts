@@ -13,6 +13,7 @@ import {
   checkpointGenesis,
   checkpointLinkHash,
   encodeCheckpoint,
+  parseCheckpoint,
   signCheckpoint,
   type Checkpoint,
   type CheckpointBody,
@@ -112,3 +113,26 @@ export async function appendSegmentEntry(
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * The latest signed checkpoint of each channel, by channel name (a checkpoint line that does
+ * not parse is left out: `verify` names it).
+ */
+export async function latestCheckpoints(
+  db: pg.ClientBase | pg.Pool,
+  logId: string,
+): Promise<Checkpoint[]> {
+  const { rows } = await db.query<{ line: string }>(
+    `SELECT DISTINCT ON (channel) line FROM dl_checkpoints ORDER BY channel, n DESC`,
+  );
+  const out: Checkpoint[] = [];
+  for (const { line } of rows) {
+    try {
+      const cp = parseCheckpoint(line);
+      if (cp.log_id === logId) out.push(cp);
+    } catch {
+      // unreadable: verify's business
+    }
+  }
+  return out.sort((a, b) => a.channel.localeCompare(b.channel));
+}
