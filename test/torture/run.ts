@@ -9,12 +9,14 @@ import path from 'node:path';
 import { diskScenario } from './disk.js';
 import { fuzzScenario } from './fuzz.js';
 import { kill9Scenario } from './kill9.js';
+import { pgkill9Scenario } from './pgkill9.js';
 import { powerlossScenario } from './powerloss.js';
 import { redactionScenario } from './redaction.js';
 import type { Outcome, ScenarioOptions } from './serve.js';
 
 const SCENARIOS: Record<string, (o: ScenarioOptions) => Promise<Outcome>> = {
   kill9: kill9Scenario,
+  pgkill9: pgkill9Scenario,
   disk: diskScenario,
   powerloss: powerlossScenario,
   fuzz: fuzzScenario,

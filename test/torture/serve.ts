@@ -83,13 +83,15 @@ export interface Server {
 
 /**
  * Start `serve --port 0 --no-scheduler` and wait for "listening on". `wrap` puts a command in
- * front of node (strace); `env` adds variables (a failpoint).
+ * front of node (strace); `env` adds variables (a failpoint); `dir` is `--dir` (instances
+ * sharing one configuration, each with its own local directory).
  */
 export async function startServe(
   ws: Workspace,
-  options: { wrap?: string[]; env?: Record<string, string>; timeoutMs?: number } = {},
+  options: { wrap?: string[]; env?: Record<string, string>; timeoutMs?: number; dir?: string } = {},
 ): Promise<Server> {
-  const args = [BIN, 'serve', '--port', '0', '--no-scheduler'];
+  const dir = options.dir === undefined ? [] : ['--dir', options.dir];
+  const args = [BIN, ...dir, 'serve', '--port', '0', '--no-scheduler'];
   const wrap = options.wrap ?? [];
   const proc =
     wrap.length === 0
