@@ -92,7 +92,7 @@ async function dihya(dir: string, witnessCount: number): Promise<Server> {
   const tokens = TokenStore.open(new LogLayout(logsDir).keysDir);
   const { token } = tokens.create('ingest', 'bench');
   const app = await buildApp({ logs, tokens, masterKey });
-  const witnessing = startWitnessing(logs, app.service.index);
+  const witnessing = startWitnessing(logs, app.service.reads.index('witnessing'));
   // The detectors, as `dihya-logs serve` runs them (BENCH_DETECT=0 measures without).
   const detection =
     process.env.BENCH_DETECT === '0'

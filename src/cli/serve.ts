@@ -28,13 +28,6 @@ export function registerServe(program: Command, io: Io): void {
     )
     .action(async (opts: { host?: string; port?: string; scheduler: boolean }, cmd: Command) => {
       const config = configFor(cmd, { postgres: true });
-      if (config.store.kind === 'postgres')
-        // Tokens, the query index, tail and exports still live in one directory: two instances
-        // would each answer from their own. Refused rather than answering half the truth.
-        throw new LogsError(
-          'STORE_UNSUPPORTED',
-          'dihya-logs serve on the PostgreSQL store is not available yet (tokens, query, tail and exports are per directory); write through the library (openLogs) or dihya-logs write, and verify with dihya-logs verify',
-        );
       const port = opts.port === undefined ? undefined : portOf(opts.port);
       const layout = new LogLayout(config.dir);
       const masterKey = loadMasterKey(

@@ -7,12 +7,12 @@
 import { openIfSealed, type ChannelKeyring } from '../crypto/body-cipher.js';
 import type { SubjectLookup } from '../crypto/subjects.js';
 import { LogsError } from '../errors.js';
-import { ChainHasher, rawLineHash } from '../integrity/chain.js';
+import { ChainHasher } from '../integrity/chain.js';
 import type { LogCore } from '../log/core.js';
 import type { ReceiptBuilder } from '../query/receipt-builder.js';
-import type { ReadStatus } from '../query/read.js';
+import { parseLine, readBackStored } from '../query/store-query.js';
 import { LogLayout } from '../store/file/index.js';
-import type { PersonRecord, StorePeople } from '../store/store.js';
+import type { StorePeople } from '../store/store.js';
 import { BundleWriter, createBundleDir } from './bundle.js';
 import { Consultations, READ_EVENT } from './consultations.js';
 import {
@@ -21,12 +21,9 @@ import {
   newExportId,
   type ExportOptions,
   type ExportReport,
-  type ReadBack,
 } from './export-finish.js';
 
 const PROGRESS_EVERY = 5000;
-/** Where a database record is said to have been read from (as `verify` names it). */
-const TABLE = 'dl_records';
 
 /**
  * No receipts from a database store yet: its Merkle leaves are not kept where a proof could be
@@ -68,7 +65,7 @@ export async function exportFromStore(
   const ring = logs.keys.channelKeyring();
   const hasher = new ChainHasher();
   for await (const r of people.records([...mine.keys()])) {
-    tally.add(readBack(r, ring, hasher));
+    tally.add(readBackStored(r, ring, hasher));
     if (tally.count % PROGRESS_EVERY === 0) options.onProgress?.(tally.count);
   }
   out.close();
@@ -92,25 +89,6 @@ export async function exportFromStore(
 }
 
 /**
- * A stored record read back: parsed, checked against its chain hash (`unverified` when the
- * hash before it is gone), an encrypted channel's body opened.
- */
-function readBack(r: PersonRecord, ring: ChannelKeyring, hasher: ChainHasher): ReadBack {
-  const record = parse(r.line);
-  const at = { channel: r.channel, seq: r.seq, file: TABLE };
-  if (record === undefined || record.seq !== r.seq || record.channel !== r.channel)
-    return { ...at, status: 'hash_mismatch', record };
-  const line = Buffer.from(r.line, 'utf8');
-  let status: ReadStatus;
-  if (rawLineHash(line) !== r.hash) status = 'hash_mismatch';
-  else if (r.prev === undefined) status = 'unverified';
-  else status = hasher.nextFromLine(r.prev, line) === r.hash ? 'ok' : 'hash_mismatch';
-  const opened = openIfSealed(record, ring);
-  // A ciphertext that does not open under its key while its chain hash holds: forged.
-  return { ...at, status: opened.damaged ? 'hash_mismatch' : status, record: opened.record };
-}
-
-/**
  * Reads whose audit record names the person among those returned or searched for. Not
  * checked against the chain one by one (they prove nothing about the person's records):
  * `verify` checks the whole audit trail.
@@ -123,19 +101,7 @@ async function addReads(
 ): Promise<void> {
   if (mine.size === 0) return;
   for await (const { seq, line } of people.events('audit', [READ_EVENT])) {
-    const record = parse(line);
+    const record = parseLine(line);
     if (record !== undefined) consultations.addRead(seq, openIfSealed(record, ring).record, mine);
-  }
-}
-
-/** A stored line as a record; undefined when it is not a JSON object. */
-function parse(line: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(line);
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
   }
 }

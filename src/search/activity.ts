@@ -1,36 +1,7 @@
+import type { ActivityCounts, ActivitySpan, BucketCount } from '../store/store.js';
 import type { IndexDb } from './index-db.js';
 
-/** A span of time cut into buckets: records from sinceMs (inclusive) to untilMs (exclusive). */
-export interface ActivitySpan {
-  readonly sinceMs: number;
-  readonly untilMs: number;
-  readonly bucketMs: number;
-}
-
-/** Records in one bucket; `bucket` is the time divided by bucketMs, rounded down. */
-export interface BucketCount {
-  readonly bucket: number;
-  readonly records: number;
-}
-
-/** What the dashboard shows of a span, counted by the index (its secondary index on time). */
-export interface ActivityCounts {
-  /** Per bucket, channel and level rank. */
-  readonly byChannelLevel: Array<BucketCount & { channel: string; levelRank: number }>;
-  /** auth.* events with outcome failure, per bucket. */
-  readonly failedSignIns: BucketCount[];
-  /** Events with outcome denied, per bucket. */
-  readonly denied: BucketCount[];
-  /** The `top` most frequent event types. */
-  readonly topEvents: Array<{ event: string; count: number }>;
-  /**
-   * The `top` most frequent sources of the security channel's records, in their stored form (a
-   * pseudonym, or an id kept as it is). A record's source is its actor's id; without one, its
-   * subject: an actor known by an e-mail address or an IP only has no id, and the subject
-   * inferred from that address is the same pseudonym in each of its records.
-   */
-  readonly topSecuritySources: Array<{ source: string; count: number }>;
-}
+export type { ActivityCounts, ActivitySpan, BucketCount } from '../store/store.js';
 
 /** Count the records of a span for the dashboard; the top lists have `top` entries at most. */
 export function activityCounts(db: IndexDb, span: ActivitySpan, top = 10): ActivityCounts {

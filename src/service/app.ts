@@ -13,7 +13,7 @@ import { registerBodyParsers } from './body.js';
 import { Health, type ServiceContext } from './context.js';
 import { rawErrorResponse, sendError, toLogsError } from './errors.js';
 import { ServiceEvents } from './events.js';
-import { IndexAccess } from './index-access.js';
+import { readsOf, type Reads } from './reads.js';
 import { Metrics } from './metrics.js';
 import { gdprRoutes } from './routes/gdpr.js';
 import { healthRoutes } from './routes/health.js';
@@ -25,15 +25,16 @@ import { latestCheckpointNote } from './checkpoint-note.js';
 import { readRoutes } from './routes/read.js';
 import { tailRoutes } from './routes/tail.js';
 import { tokenRoutes } from './routes/tokens.js';
-import type { TokenStore } from '../access/tokens.js';
+import type { TokenBook } from '../access/tokens.js';
 import { Verification } from './verification.js';
 import { registerWeb } from './web.js';
 import { freeBytesOf } from '../detect/watch.js';
+import { LogLayout } from '../store/file/index.js';
 
 export interface ServiceDeps {
   /** The open logs: the service writes and reads through them (and owns their lock). */
   readonly logs: LogCore;
-  readonly tokens: TokenStore;
+  readonly tokens: TokenBook;
   /** The master key: GDPR exports decrypt personal data with it. */
   readonly masterKey: Buffer;
   /** Default: the logs' configuration (`service:`). */
@@ -58,8 +59,8 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   const onError = deps.onError ?? ((err: LogsError) => deps.logs.reportError(err));
   const app = createFastify(config);
 
-  const index = new IndexAccess(deps.logs);
-  const ctx = contextOf(deps, config, index, onError);
+  const reads = readsOf(deps.logs);
+  const ctx = contextOf(deps, config, reads, onError);
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) {
       if (method === 'HEAD') continue; // Fastify's automatic twin of each GET
@@ -98,7 +99,8 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
   tailRoutes(app, ctx);
   integrityRoutes(app, ctx);
   tlogRoutes(app, ctx, {
-    checkpointNote: (channel) => latestCheckpointNote(ctx.index.layout, deps.logs.logId, channel),
+    checkpointNote: (channel) =>
+      latestCheckpointNote(ctx.reads.index('checkpoint notes').layout, deps.logs.logId, channel),
   });
   gdprRoutes(app, ctx);
   tokenRoutes(app, ctx);
@@ -116,7 +118,7 @@ export async function buildApp(deps: ServiceDeps): Promise<ServiceApp> {
 
   app.addHook('onClose', (_instance, done) => {
     for (const stop of [...ctx.streams]) stop();
-    index.close();
+    reads.close();
     done();
   });
   // A Fastify instance is thenable (it resolves once ready): returning it from an async
@@ -173,14 +175,14 @@ function createFastify(config: ServiceConfig): FastifyInstance {
 function contextOf(
   deps: ServiceDeps,
   config: ServiceConfig,
-  index: IndexAccess,
+  reads: Reads,
   onError: (err: LogsError) => void,
 ): ServiceContext {
   return {
     logs: deps.logs,
     tokens: deps.tokens,
     config,
-    index,
+    reads,
     events: new ServiceEvents(deps.logs, onError),
     metrics: new Metrics(deps.logs),
     health: new Health(
@@ -189,10 +191,15 @@ function contextOf(
       () => freeBytesOf(deps.logs.dir),
       deps.clock ?? Date.now,
     ),
-    verification: new Verification(index.layout, deps.logs.config.integrity.publicKey, {
-      logName: deps.logs.config.integrity.logName,
-      witnesses: deps.logs.config.integrity.witnesses,
-    }),
+    verification: new Verification(
+      new LogLayout(deps.logs.dir),
+      deps.logs.config.integrity.publicKey,
+      {
+        logName: deps.logs.config.integrity.logName,
+        witnesses: deps.logs.config.integrity.witnesses,
+      },
+      deps.logs.config.store.kind === 'postgres' ? deps.logs.config.store : undefined,
+    ),
     masterKey: deps.masterKey,
     sessions: new Sessions(deps.clock ?? Date.now),
     throttle: new FailureThrottle(config.auth),
@@ -221,7 +228,12 @@ function registerAnswers(app: FastifyInstance, ctx: ServiceContext): void {
   app.setErrorHandler(async (err, request, reply) => {
     const e = toLogsError(err);
     if (e.httpStatus >= 500) ctx.events.failed(request, asLogsError(err));
-    if (e.code === 'WRITE_FAILED' || e.code === 'CHANNEL_FAILED') ctx.health.writeFailed(e);
+    if (
+      e.code === 'WRITE_FAILED' ||
+      e.code === 'CHANNEL_FAILED' ||
+      e.code === 'DATABASE_UNAVAILABLE'
+    )
+      ctx.health.writeFailed(e);
     return sendError(reply, request, e);
   });
   app.setNotFoundHandler(async (request, reply) =>

@@ -5,7 +5,7 @@ import type { ServiceConfig } from '../config/resolve.js';
 import type { ServiceEvents } from './events.js';
 import { sendError } from './errors.js';
 import type { Principal } from '../access/principal.js';
-import type { Role, TokenInfo, TokenStore } from '../access/tokens.js';
+import type { Role, TokenBook, TokenInfo } from '../access/tokens.js';
 import { SESSION_COOKIE, type Sessions } from '../access/sessions.js';
 import { requestCookie } from './cookies.js';
 
@@ -123,7 +123,7 @@ export function sendThrottled(
 }
 
 export interface AuthOptions {
-  readonly tokens: TokenStore;
+  readonly tokens: TokenBook;
   readonly sessions: Sessions;
   readonly throttle: FailureThrottle;
   readonly events: ServiceEvents;
@@ -155,13 +155,13 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     const now = options.clock();
     const token = bearer(request.headers.authorization);
     if (token === undefined && request.headers.authorization === undefined) {
-      const fromSession = sessionPrincipal(request, now);
+      const fromSession = await sessionPrincipal(request, now);
       if (fromSession instanceof LogsError) return refuse(request, reply, fromSession);
       if (fromSession !== undefined) return allow(request, reply, fromSession, roles);
     }
     // A valid token is let through whatever the throttle says: only failures are throttled.
     const info: TokenInfo | undefined =
-      token === undefined ? undefined : options.tokens.check(token, now);
+      token === undefined ? undefined : await options.tokens.check(token, now);
     if (info === undefined) return failed(options, request, reply, token, now);
     return allow(request, reply, { tokenId: info.id, name: info.name, role: info.role }, roles);
   });
@@ -185,17 +185,17 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   }
 
   /** The principal of a session cookie; an error when it is stale or lacks its CSRF token. */
-  function sessionPrincipal(
+  async function sessionPrincipal(
     request: FastifyRequest,
     now: number,
-  ): Principal | LogsError | undefined {
+  ): Promise<Principal | LogsError | undefined> {
     const id = requestCookie(request, SESSION_COOKIE);
     if (id === undefined) return undefined;
     const session = options.sessions.get(id);
     if (session === undefined)
       return new LogsError('AUTH_REQUIRED', 'the session has ended: sign in again');
     // The token behind it may have been revoked or have expired since.
-    const info = options.tokens.get(session.principal.tokenId);
+    const info = await options.tokens.get(session.principal.tokenId);
     if (
       info === undefined ||
       info.revoked !== undefined ||

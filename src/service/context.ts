@@ -5,9 +5,9 @@ import type { LogCore } from '../log/core.js';
 import type { ServiceEvents } from './events.js';
 import type { FailureThrottle } from './auth.js';
 import type { Sessions } from '../access/sessions.js';
-import type { IndexAccess } from './index-access.js';
+import type { Reads } from './reads.js';
 import type { Metrics } from './metrics.js';
-import type { Role, TokenStore } from '../access/tokens.js';
+import type { Role, TokenBook } from '../access/tokens.js';
 import type { Verification } from './verification.js';
 
 /** Who may do what (docs/service.md has the table). */
@@ -21,9 +21,10 @@ export const REVEALING: readonly Role[] = ['dpo', 'admin'];
 /** Everything the routes share. */
 export interface ServiceContext {
   readonly logs: LogCore;
-  readonly tokens: TokenStore;
+  readonly tokens: TokenBook;
   readonly config: ServiceConfig;
-  readonly index: IndexAccess;
+  /** Queries, single records, counts: from the file store's index or the database. */
+  readonly reads: Reads;
   readonly events: ServiceEvents;
   readonly metrics: Metrics;
   readonly health: Health;
@@ -45,6 +46,14 @@ export interface ServiceContext {
   readonly streams: Set<() => void>;
 }
 
+/** Errors of a write that say the store cannot take writes now (the disk, or the database). */
+const FAILURES: ReadonlySet<string> = new Set([
+  'WRITE_FAILED',
+  'CHANNEL_FAILED',
+  'IO_ERROR',
+  'DATABASE_UNAVAILABLE',
+]);
+
 /**
  * Readiness: the service is not ready while the writer has failed, while the last durable write
  * failed (only a later durable write makes it ready again: a buffered event accepted into memory
@@ -65,8 +74,7 @@ export class Health {
 
   writeFailed(err: unknown): void {
     const e = asLogsError(err);
-    if (e.code === 'WRITE_FAILED' || e.code === 'CHANNEL_FAILED' || e.code === 'IO_ERROR')
-      this.failure = e;
+    if (FAILURES.has(e.code)) this.failure = e;
   }
 
   /** A write succeeded: when it was durable (synced), the disk is known to take writes again. */

@@ -7,7 +7,7 @@ import { Scheduler, type JobFn, type JobSpec } from '../scheduler/scheduler.js';
 import { LogLayout } from '../store/file/index.js';
 import { buildApp, type ServiceApp } from './app.js';
 import type { ServiceContext } from './context.js';
-import { TOKEN_DEFAULT_DAYS, TokenStore, defaultExpiry } from '../access/tokens.js';
+import { TOKEN_DEFAULT_DAYS, TokenStore, defaultExpiry, type TokenBook } from '../access/tokens.js';
 import { DetectionEngine } from '../detect/engine.js';
 import { startWitnessing, type Witnessing } from './witnessing.js';
 
@@ -45,7 +45,12 @@ export interface RunningService {
  */
 export async function startService(options: ServeOptions): Promise<RunningService> {
   const { logs, config } = options;
-  const tokens = TokenStore.open(new LogLayout(logs.dir).keysDir);
+  // A database store keeps the tokens itself (every instance sees the same); the file store
+  // keeps them in its logs directory.
+  const tokens: TokenBook = logs.tokens ?? TokenStore.open(new LogLayout(logs.dir).keysDir);
+  const closeTokens = async (): Promise<void> => {
+    if (tokens !== logs.tokens) await tokens.close();
+  };
   let app: ServiceApp | undefined;
   let scheduler: Scheduler | undefined;
   let detection: DetectionEngine | undefined;
@@ -76,7 +81,10 @@ export async function startService(options: ServeOptions): Promise<RunningServic
         void s.runNow('verify').catch((err: unknown) => logs.reportError(asLogsError(err)));
       }
     }
-    witnessing = startWitnessing(logs, app.service.index);
+    witnessing =
+      config.integrity.witnesses.length === 0
+        ? undefined
+        : startWitnessing(logs, app.service.reads.index('witnessing'));
     if (witnessing !== undefined)
       options.say(
         `dihya-logs serve: checkpoints go to ${config.integrity.witnesses.length} witness(es) (quorum ${config.integrity.witnessQuorum})`,
@@ -99,7 +107,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
         await scheduler?.stop();
         await detecting?.close();
         await running.close();
-        tokens.close();
+        await closeTokens();
       },
     };
   } catch (err) {
@@ -107,7 +115,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     await detection?.close();
     await scheduler?.stop();
     await app?.close();
-    tokens.close();
+    await closeTokens();
     throw err;
   }
 }
@@ -118,12 +126,12 @@ export async function startService(options: ServeOptions): Promise<RunningServic
  * should not stay valid for ever (doctor warns about tokens that do).
  */
 async function ensureAdminToken(
-  tokens: TokenStore,
+  tokens: TokenBook,
   logs: LogCore,
   say: (line: string) => void,
 ): Promise<void> {
-  if (tokens.activeCount('admin') !== 0) return;
-  const made = tokens.create('admin', 'first admin', defaultExpiry());
+  if ((await tokens.activeCount('admin')) !== 0) return;
+  const made = await tokens.create('admin', 'first admin', defaultExpiry());
   const { id, expires } = made.info;
   await logs.audit({
     event: 'token.created',

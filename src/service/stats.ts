@@ -1,7 +1,7 @@
 import type { SubjectLookup } from '../crypto/subjects.js';
 import { LogsError } from '../errors.js';
 import { LEVEL_RANK } from '../event/levels.js';
-import { activityCounts, type BucketCount, type IndexDb } from '../search/index.js';
+import type { ActivityCounts, ActivitySpan, BucketCount } from '../store/store.js';
 import { parseTime } from '../query/filter.js';
 
 const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
@@ -25,6 +25,14 @@ export interface Stats {
   readonly topSecuritySources: SecuritySource[];
 }
 
+/** What a reader asks: the span (times or durations before now), the bucket, the top size. */
+export interface StatsQuery {
+  readonly since?: string;
+  readonly until?: string;
+  readonly bucket?: string;
+  readonly top?: number;
+}
+
 /**
  * One source of security events: its actor's id, or, for an actor known only by an e-mail
  * address or an IP, the subject inferred from it (the same pseudonym in each of its records).
@@ -41,17 +49,17 @@ export interface SecuritySource {
 }
 
 /**
- * Counts for the dashboard, straight from the index (its secondary index on time): per bucket,
+ * Counts for the dashboard, from the store's index or tables (`count`): per bucket,
  * per channel and level, failed sign-ins and denied accesses; top event types and top sources
  * of security events over the span. With `keys` (a reader allowed to see personal values), each
  * source's pseudonym is turned back into who it is through the keystore.
  */
-export function statsOf(
-  db: IndexDb,
-  q: { since?: string; until?: string; bucket?: string; top?: number },
+export async function statsFrom(
+  count: (span: ActivitySpan, top: number) => Promise<ActivityCounts>,
+  q: StatsQuery,
   nowMs: number,
   keys?: SubjectLookup,
-): Stats {
+): Promise<Stats> {
   const bucket = (q.bucket ?? 'hour') as keyof typeof BUCKETS;
   const size = BUCKETS[bucket];
   const until = q.until === undefined ? nowMs : parseTime(q.until, nowMs, 'until');
@@ -66,7 +74,7 @@ export function statsOf(
     );
   const zeros = (): number[] => new Array<number>(n).fill(0);
   const slot = (t: number): number => Math.min(n - 1, Math.floor((t - first) / size));
-  const counts = activityCounts(db, { sinceMs: since, untilMs: until, bucketMs: size }, q.top);
+  const counts = await count({ sinceMs: since, untilMs: until, bucketMs: size }, q.top ?? 10);
   const byChannel: Record<string, number[]> = {};
   const byLevel: Record<string, number[]> = {};
   for (const r of counts.byChannelLevel) {

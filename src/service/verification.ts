@@ -45,6 +45,8 @@ export class Verification {
       readonly logName: string | undefined;
       readonly witnesses: ReadonlyArray<{ readonly url: string; readonly key: string }>;
     } = { logName: undefined, witnesses: [] },
+    /** A PostgreSQL store's database: verified there (no master key needed) instead of files. */
+    private readonly database?: { readonly url: string; readonly schema: string },
   ) {
     this.file = layout.serviceStateFile('lastVerify');
     // Missing or unreadable: shown as never run.
@@ -83,6 +85,7 @@ export class Verification {
           publicKey: this.publicKey,
           logName: this.witnessing.logName,
           witnesses: this.witnessing.witnesses,
+          database: this.database,
         },
       });
       worker.on('message', (m: { type: 'progress' | 'done' } & Record<string, unknown>) => {

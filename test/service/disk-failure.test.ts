@@ -86,7 +86,7 @@ test('a read whose files fail (EIO, a full disk, SQLite I/O errors) answers 503 
       // Wrapped by a layer that did not know better: the cause decides.
       [new Error('catch-up failed', { cause: systemError('EIO', secretPath) }), 'IO_ERROR', /EIO/],
     ];
-    const index = s.app.service.index;
+    const index = s.app.service.reads.index('reads');
     for (const [err, code, message] of cases) {
       index.caughtUp = () => Promise.reject(err);
       for (const path of READS) {

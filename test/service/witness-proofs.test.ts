@@ -21,7 +21,7 @@ test('consistency proofs between signed checkpoints come from the writer (rotati
   try {
     const layout = new LogLayout(s.t.dir);
     const calls = { index: 0 };
-    const index = s.app.service.index;
+    const index = s.app.service.reads.index('proofs');
     const counting = Object.create(index) as typeof index;
     counting.caughtUp = () => {
       calls.index += 1;

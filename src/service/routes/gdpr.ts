@@ -14,7 +14,8 @@ import { LogsError } from '../../errors.js';
 import { EXPORT_DIR_NAME, eraseSubject } from '../../gdpr/erase.js';
 import { exportSubject, isBundleFileName } from '../../gdpr/export.js';
 import { RECEIPTS_DIR } from '../../gdpr/receipts.js';
-import { listRequests } from '../../gdpr/requests.js';
+import { listRequests, listRequestsFromStore, type GdprRequest } from '../../gdpr/requests.js';
+import { LogLayout } from '../../store/file/index.js';
 import { principalOf } from '../auth.js';
 import { GDPR, type ServiceContext } from '../context.js';
 import { actorOf } from '../events.js';
@@ -121,7 +122,7 @@ function exportRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request, reply) => {
       const id = request.params.id;
-      const root = realpathSync(ctx.index.layout.exportDir);
+      const root = realpathSync(new LogLayout(ctx.logs.dir).exportDir);
       let dir: string;
       try {
         dir = realpathSync(path.join(root, id));
@@ -205,6 +206,24 @@ function erasureRoute(app: FastifyInstance, ctx: ServiceContext): void {
   );
 }
 
+/** The requests, from the audit trail: a database store's table, or the file store's index. */
+async function requestRegister(ctx: ServiceContext): Promise<GdprRequest[]> {
+  const people = ctx.logs.people;
+  if (people !== undefined) {
+    await ctx.logs.flush();
+    return listRequestsFromStore(people, ctx.logs.keys.channelKeyring());
+  }
+  const index = ctx.reads.index('the GDPR request register');
+  await index.caughtUp();
+  return listRequests(
+    index.layout,
+    ctx.logs.logId,
+    index.db,
+    ctx.logs.keys.subjectLookup(),
+    ctx.logs.keys.channelKeyring(),
+  );
+}
+
 /** The register of every request, with its status and deadline. */
 function registerRoute(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
@@ -219,14 +238,7 @@ function registerRoute(app: FastifyInstance, ctx: ServiceContext): void {
       },
     },
     async (request) => {
-      await ctx.index.caughtUp();
-      const requests = await listRequests(
-        ctx.index.layout,
-        ctx.logs.logId,
-        ctx.index.db,
-        ctx.logs.keys.subjectLookup(),
-        ctx.logs.keys.channelKeyring(),
-      );
+      const requests = await requestRegister(ctx);
       const people = readSubjects(ctx);
       for (const r of requests) people.addId(r.subject);
       await ctx.events.read(request, 'request register', {

@@ -1,68 +1,15 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { LogsError, asLogsError } from '../../errors.js';
 import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../search/index.js';
-import { parseCheckpoint, type Checkpoint } from '../../integrity/checkpoint.js';
-import type { LogLayout } from '../../store/file/index.js';
+import type { Checkpoint } from '../../integrity/checkpoint.js';
+import { checkpointAt, latestCheckpoints } from '../checkpoints.js';
 import { READERS, type ServiceContext } from '../context.js';
-
-const TAIL_BYTES = 256 * 1024;
-// How far back a checkpoint of a given size is looked for (a few hours of a busy log).
-const SEARCH_BYTES = 8 * 1024 * 1024;
-
-/**
- * The signed checkpoints in the last `bytes` of the checkpoint log, oldest first. Read-only
- * (the writer may be appending: an unfinished last line is skipped, never moved aside).
- */
-function recentCheckpoints(layout: LogLayout, logId: string, bytes: number): Checkpoint[] {
-  const fd = openSync(layout.checkpointsFile, 'r');
-  let text: string;
-  try {
-    const size = fstatSync(fd).size;
-    const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    text = buf.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-  const lines = text.split('\n');
-  lines.pop(); // after the last newline: empty, or a line being written
-  const out: Checkpoint[] = [];
-  for (const line of lines) {
-    try {
-      const cp = parseCheckpoint(line);
-      if (cp.log_id === logId) out.push(cp);
-    } catch {
-      // the first line may be cut by the window; an unreadable one is verify's business
-    }
-  }
-  return out;
-}
-
-/** The latest signed checkpoint of each channel. */
-export function latestCheckpoints(layout: LogLayout, logId: string): Checkpoint[] {
-  const latest = new Map<string, Checkpoint>();
-  for (const cp of recentCheckpoints(layout, logId, TAIL_BYTES)) latest.set(cp.channel, cp);
-  return [...latest.values()].sort((a, b) => a.channel.localeCompare(b.channel));
-}
-
-/** A signed checkpoint of a channel at exactly this size, if a recent one has it. */
-function checkpointAt(
-  layout: LogLayout,
-  logId: string,
-  channel: string,
-  size: number,
-): Checkpoint | undefined {
-  return recentCheckpoints(layout, logId, SEARCH_BYTES).find(
-    (cp) => cp.channel === channel && cp.size === size,
-  );
-}
 
 /** The size to prove against: the one asked, else the channel's latest signed checkpoint. */
 function sizeFor(ctx: ServiceContext, channel: string, size: number | undefined): number {
   if (size !== undefined) return size;
-  const cp = latestCheckpoints(ctx.index.layout, ctx.logs.logId).find((c) => c.channel === channel);
+  const layout = ctx.reads.index('proofs').layout;
+  const cp = latestCheckpoints(layout, ctx.logs.logId).find((c) => c.channel === channel);
   if (cp === undefined)
     throw new LogsError('PROOF_UNAVAILABLE', `${channel} has no signed checkpoint yet`);
   return cp.size;
@@ -99,13 +46,14 @@ function proofRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => {
       const { channel, seq } = request.query;
       if (!ctx.logs.channels.includes(channel)) throw new LogsError('NOT_FOUND', 'no such channel');
-      await ctx.index.caughtUp();
+      const index = ctx.reads.index('inclusion proofs');
+      await index.caughtUp();
       const size = sizeFor(ctx, channel, request.query.size);
-      const proof = inclusionProofFromIndex(ctx.index.db, channel, seq, size);
+      const proof = inclusionProofFromIndex(index.db, channel, seq, size);
       await ctx.events.read(request, 'inclusion proof', { channel, seq, size });
       return {
         proof,
-        checkpoint: checkpointAt(ctx.index.layout, ctx.logs.logId, channel, size) ?? null,
+        checkpoint: checkpointAt(index.layout, ctx.logs.logId, channel, size) ?? null,
         public_key: ctx.logs.publicKey,
       };
     },
@@ -131,12 +79,13 @@ function proofRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => {
       const { channel, from } = request.query;
       if (!ctx.logs.channels.includes(channel)) throw new LogsError('NOT_FOUND', 'no such channel');
-      await ctx.index.caughtUp();
+      const index = ctx.reads.index('consistency proofs');
+      await index.caughtUp();
       const to = sizeFor(ctx, channel, request.query.to);
-      const proof = consistencyProofFromIndex(ctx.index.db, channel, from, to);
+      const proof = consistencyProofFromIndex(index.db, channel, from, to);
       await ctx.events.read(request, 'consistency proof', { channel, from, to });
       const at = (n: number): Checkpoint | null =>
-        checkpointAt(ctx.index.layout, ctx.logs.logId, channel, n) ?? null;
+        checkpointAt(index.layout, ctx.logs.logId, channel, n) ?? null;
       return {
         proof,
         checkpoints: { first: at(from), second: at(to) },
@@ -160,7 +109,7 @@ function verificationRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       },
     },
     async (request) => {
-      const checkpoints = latestCheckpoints(ctx.index.layout, ctx.logs.logId);
+      const checkpoints = await ctx.reads.checkpoints();
       await ctx.events.read(request, 'integrity', {});
       return {
         log_id: ctx.logs.logId,

@@ -3,11 +3,9 @@ import { LogsError } from '../../errors.js';
 import { ReadSubjects } from '../../gdpr/read-subjects.js';
 import { parseFilter, type QueryFilter } from '../../query/filter.js';
 import { resultObject } from '../../query/format.js';
-import { readOne } from '../../query/query.js';
 import { MAX_LIMIT } from '../../query/search.js';
 import { principalOf } from '../auth.js';
 import { READERS, REVEALING, type ServiceContext } from '../context.js';
-import { statsOf } from '../stats.js';
 
 const list = { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 50 } as const;
 const text = { type: 'string', maxLength: 512 } as const;
@@ -139,7 +137,7 @@ function eventsRoute(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => {
       const { limit, cursor, order, ...q } = request.query;
       const filter = filterOf(ctx, q, request);
-      const result = await ctx.index.query(
+      const result = await ctx.reads.query(
         {
           filter,
           ...(limit === undefined ? {} : { limit }),
@@ -186,16 +184,7 @@ function recordRoute(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => {
       const { channel, seq } = request.params;
       if (!ctx.logs.channels.includes(channel)) throw new LogsError('NOT_FOUND', 'no such channel');
-      await ctx.index.caughtUp();
-      const r = await readOne(
-        ctx.index.layout,
-        ctx.logs.logId,
-        ctx.index.db,
-        channel,
-        seq,
-        reveals(request) ? ctx.logs.keys.subjectLookup() : undefined,
-        ctx.logs.keys.channelKeyring(),
-      );
+      const r = await ctx.reads.one(channel, seq, reveals(request));
       if (r?.record === undefined)
         throw new LogsError(
           'NOT_FOUND',
@@ -233,9 +222,7 @@ function statsRoute(app: FastifyInstance, ctx: ServiceContext): void {
       },
     },
     async (request) => {
-      await ctx.index.caughtUp();
-      const keys = reveals(request) ? ctx.logs.keys.subjectLookup() : undefined;
-      const stats = statsOf(ctx.index.db, request.query, ctx.clock(), keys);
+      const stats = await ctx.reads.stats(request.query, ctx.clock(), reveals(request));
       // The top sources name people (by pseudonym, by id for dpo and admin): each is consulted.
       const subjects = readSubjects(ctx);
       for (const s of stats.topSecuritySources) subjects.addId(s.source);

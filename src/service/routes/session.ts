@@ -56,7 +56,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request, reply) => {
       const now = ctx.clock();
       // A valid token signs in whatever the throttle says: only failures are throttled.
-      const info = ctx.tokens.check(request.body.token, now);
+      const info = await ctx.tokens.check(request.body.token, now);
       if (info === undefined) {
         const keys = failureKeys(request.ip, request.body.token);
         const locked = ctx.throttle.lockedFor(keys, now);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { openIfSealed } from '../../crypto/body-cipher.js';
 import { recordMatcher, type QueryFilter } from '../../query/filter.js';
 import { reveal } from '../../pipeline/reveal.js';
-import { FileFollower } from '../../store/file/index.js';
+import { asLogsError } from '../../errors.js';
 import { READERS, type ServiceContext } from '../context.js';
 import {
   FILTER_QUERYSTRING,
@@ -81,6 +81,40 @@ async function auditedTail(
 }
 
 /**
+ * New stored lines as the records a stream sends: parsed, an encrypted channel's opened, those
+ * matching the filter, personal values put back for a reader allowed to see them.
+ */
+function recordsOf(
+  ctx: ServiceContext,
+  lines: ReadonlyArray<{ channel: string; line: string }>,
+  matches: (rec: Rec) => boolean,
+  revealing: boolean,
+): Array<{ channel: string; seq: number; ts: number; record: Rec }> {
+  const ring = ctx.logs.keys.channelKeyring();
+  const lookup = revealing ? ctx.logs.keys.subjectLookup() : undefined;
+  const out: Array<{ channel: string; seq: number; ts: number; record: Rec }> = [];
+  for (const { channel, line } of lines) {
+    let rec: Rec;
+    try {
+      rec = JSON.parse(line) as Rec;
+    } catch {
+      continue; // not a record: verify reports it
+    }
+    rec = openIfSealed(rec, ring).record;
+    if (!matches(rec) || typeof rec.seq !== 'number') continue;
+    if (lookup !== undefined) {
+      try {
+        rec = reveal(rec, lookup, ctx.logs.logId).record;
+      } catch {
+        // shown as stored
+      }
+    }
+    out.push({ channel, seq: Number(rec.seq), ts: Date.parse(String(rec.ts)), record: rec });
+  }
+  return out;
+}
+
+/**
  * Live tail as Server-Sent Events: each matching record as one `data:` line of JSON, with an
  * id that resumes the stream (`Last-Event-ID`: the records written meanwhile are sent first,
  * up to 1,000, from the index). The same filters as `/v1/events`.
@@ -103,16 +137,10 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       const matches = recordMatcher(filter);
       const channels = filter.channels ?? ctx.logs.channels;
       const revealing = reveals(request);
-      const logId = ctx.logs.logId;
       const audit = await auditedTail(ctx, request, filter);
-      // Followers start at the end of the files before the backlog is read: nothing written
-      // in between is missed, and what both see is sent once (by seq).
-      const followers = new Map(
-        channels.map((c) => [
-          c,
-          FileFollower.fromTail(ctx.index.layout.channelFile(c), 0).follower,
-        ]),
-      );
+      // The source starts at the end before the backlog is read: nothing written in between
+      // is missed, and what both see is sent once (by seq).
+      const source = await ctx.reads.follow(channels);
       const resume = decodePosition(request.headers['last-event-id'], channels);
       const pos: Position = { t: resume?.t ?? 0, p: { ...resume?.p } };
       const raw = reply.raw;
@@ -131,9 +159,10 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         raw.write(`id: ${encodePosition(pos)}\nevent: record\ndata: ${JSON.stringify(record)}\n\n`);
         audit.sent(record);
       };
-      let closed = false;
+      const state = { closed: false };
+      const open = (): boolean => !state.closed;
       if (resume !== undefined) {
-        const backlog = await ctx.index.query(
+        const backlog = await ctx.reads.query(
           { filter: { ...filter, sinceMs: resume.t }, order: 'asc', limit: BACKLOG_MAX },
           revealing,
         );
@@ -141,46 +170,34 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
           if (r.record !== undefined)
             send(r.channel, r.seq, Date.parse(String(r.record.ts)), r.record);
       }
-      const poll = (): void => {
-        if (closed) return;
-        const ring = ctx.logs.keys.channelKeyring();
-        const lookup = revealing ? ctx.logs.keys.subjectLookup() : undefined;
-        for (const [channel, follower] of followers) {
-          for (const line of follower.poll()) {
-            let rec: Record<string, unknown>;
-            try {
-              rec = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
-            } catch {
-              continue; // not a record: verify reports it
-            }
-            rec = openIfSealed(rec, ring).record;
-            if (!matches(rec) || typeof rec.seq !== 'number') continue;
-            if (lookup !== undefined) {
-              try {
-                rec = reveal(rec, lookup, logId).record;
-              } catch {
-                // shown as stored
-              }
-            }
-            send(channel, Number(rec.seq), Date.parse(String(rec.ts)), rec);
+      // One poll at a time; each waits for news (a database's notification, or POLL_MS).
+      const loop = async (): Promise<void> => {
+        while (open()) {
+          try {
+            const lines = await source.poll();
+            // Erasures answered by another instance apply before personal values are shown.
+            if (revealing && lines.length > 0) await ctx.logs.people?.settled();
+            for (const r of recordsOf(ctx, lines, matches, revealing))
+              send(r.channel, r.seq, r.ts, r.record);
+          } catch (err) {
+            ctx.onError(asLogsError(err)); // the stream stays; the next poll tries again
           }
+          if (open()) await source.wait(POLL_MS);
         }
       };
-      const timer = setInterval(poll, POLL_MS);
       const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
       const stop = (): void => {
-        if (closed) return;
-        closed = true;
-        clearInterval(timer);
+        if (state.closed) return;
+        state.closed = true;
         clearInterval(heartbeat);
-        for (const f of followers.values()) f.close();
+        source.close();
         ctx.streams.delete(stop);
         raw.end();
         audit.ended();
       };
       ctx.streams.add(stop);
       request.raw.once('close', stop);
-      poll();
+      void loop();
     },
   );
 }

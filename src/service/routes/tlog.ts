@@ -29,7 +29,7 @@ const CHANNEL = /^[a-z][a-z0-9_-]{0,31}$/;
  */
 export function tlogRoutes(
   app: FastifyInstance,
-  ctx: Pick<ServiceContext, 'logs' | 'index' | 'onError'>,
+  ctx: Pick<ServiceContext, 'logs' | 'reads' | 'onError'>,
   options: TlogOptions = {},
 ): void {
   const cache = new TileCache(options.cacheTiles);
@@ -55,7 +55,7 @@ export function tlogRoutes(
         return sendError(reply, request, new LogsError('NOT_FOUND', 'no such tile'));
       const read = (): Buffer | undefined => {
         try {
-          return tileFromIndex(ctx.index.db, channel, tile, cache);
+          return tileFromIndex(ctx.reads.index('tiles').db, channel, tile, cache);
         } catch (err) {
           if (err instanceof LogsError && err.code === 'TILE_UNAVAILABLE') return undefined;
           throw err;
@@ -66,7 +66,10 @@ export function tlogRoutes(
         // Records written since the last catch-up: bring the index up to date (catch-ups are
         // shared, so many such requests cost one), then look once more. A failed catch-up is
         // reported, and the tile answered from what the index holds.
-        await ctx.index.caughtUp().catch((err: unknown) => ctx.onError(asLogsError(err)));
+        await ctx.reads
+          .index('tiles')
+          .caughtUp()
+          .catch((err: unknown) => ctx.onError(asLogsError(err)));
         bytes = read();
       }
       if (bytes === undefined)

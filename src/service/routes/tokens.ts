@@ -16,7 +16,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request) => {
       await ctx.events.read(request, 'token list', {});
-      return { tokens: ctx.tokens.list() };
+      return { tokens: await ctx.tokens.list() };
     },
   );
 
@@ -44,7 +44,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request, reply) => {
       const b = request.body;
       const expires = b.expires === undefined ? undefined : parseExpiry(b.expires, ctx.clock());
-      const made = ctx.tokens.create(b.role, b.name, expires, new Date(ctx.clock()));
+      const made = await ctx.tokens.create(b.role, b.name, expires, new Date(ctx.clock()));
       await ctx.events.admin(request, 'token.created', `token ${made.info.id} created`, {
         token_id: made.info.id,
         name: made.info.name,
@@ -75,7 +75,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request) => {
       const id = request.params.id;
-      const before = ctx.tokens.get(id);
+      const before = await ctx.tokens.get(id);
       if (before === undefined) throw new LogsError('NOT_FOUND', 'no token with that id');
       // Said, not repeated: a second revocation changes nothing and records nothing.
       if (before.revoked !== undefined)
@@ -83,10 +83,10 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServiceContext): void {
           'TOKEN_ALREADY_REVOKED',
           `token ${id} was already revoked at ${before.revoked}; nothing recorded`,
         );
-      if (!ctx.tokens.revoke(id, new Date(ctx.clock())))
+      if (!(await ctx.tokens.revoke(id, new Date(ctx.clock()))))
         throw new LogsError('NOT_FOUND', 'no token with that id');
       await ctx.events.admin(request, 'token.revoked', `token ${id} revoked`, { token_id: id });
-      return ctx.tokens.get(id);
+      return await ctx.tokens.get(id);
     },
   );
 }
