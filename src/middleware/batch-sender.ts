@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { writeSync } from 'node:fs';
 /** How events are sent to a running dihya-logs service. */
 export interface SenderOptions {
@@ -125,8 +126,11 @@ export class BatchSender {
 
   private async deliver(batch: readonly string[]): Promise<void> {
     let delay = this.o.retryMinMs;
+    // One key per batch, the same for each retry of it: a batch stored whose answer was lost
+    // (a timeout, a dropped connection) is answered again, never stored twice.
+    const key = randomUUID();
     for (;;) {
-      const r = await this.attempt(batch);
+      const r = await this.attempt(batch, key);
       if (r === 'done') return;
       if (r === 'split') {
         // Too large for the service: halves, in order.
@@ -152,7 +156,7 @@ export class BatchSender {
     }
   }
 
-  private async attempt(batch: readonly string[]): Promise<Attempt> {
+  private async attempt(batch: readonly string[], key: string): Promise<Attempt> {
     const left = this.closing ? this.deadline - Date.now() : this.o.timeoutMs;
     let res: Response;
     let text: string;
@@ -162,6 +166,7 @@ export class BatchSender {
         headers: {
           'content-type': 'application/x-ndjson',
           authorization: `Bearer ${this.o.token}`,
+          'idempotency-key': key,
         },
         body: `${batch.join('\n')}\n`,
         signal: AbortSignal.any([

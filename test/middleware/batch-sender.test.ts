@@ -96,3 +96,24 @@ test('sender: closing gives up after closeTimeoutMs and says how many events wer
   );
   assert.match(reports.at(-1) ?? '', /\(3 since start\)$/, 'every lost event counted by the end');
 });
+
+test('sender: a batch stored whose answer was lost is sent again with the same Idempotency-Key, and stored once', async () => {
+  const service = await new FakeService((_r, n) =>
+    n === 1 ? { status: 200, lose: true } : undefined,
+  ).start();
+  try {
+    const sender = new BatchSender({ ...FAST, url: service.url, report: () => undefined });
+    sender.push(line(0));
+    sender.push(line(1));
+    await until(() => service.requests.length >= 2);
+    sender.push(line(2));
+    await sender.close();
+    assert.deepEqual(numbers(service), [0, 1, 2], 'the lost answer did not store the batch twice');
+    const [first, retry, next] = service.requests;
+    assert.ok(first?.idempotencyKey !== undefined && /^[\w-]{36}$/.test(first.idempotencyKey));
+    assert.equal(retry?.idempotencyKey, first.idempotencyKey, 'the retry carries the same key');
+    assert.notEqual(next?.idempotencyKey, first.idempotencyKey, 'another batch, another key');
+  } finally {
+    await service.close();
+  }
+});

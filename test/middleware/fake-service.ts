@@ -6,24 +6,29 @@ import type { AddressInfo } from 'node:net';
 export interface Received {
   readonly authorization: string | undefined;
   readonly contentType: string | undefined;
+  readonly idempotencyKey: string | undefined;
   readonly lines: Array<Record<string, unknown>>;
 }
 
 export interface Answer {
   readonly status: number;
   readonly body?: unknown;
+  /** Store the batch (when 200), then drop the connection: the answer is lost on the way. */
+  readonly lose?: boolean;
 }
 
 /**
  * A real HTTP server standing in for `dihya-logs serve`'s `POST /v1/events`: it records each
  * NDJSON batch, answers as `answer` says (default: 200 with the service's body), and keeps
  * the events of the batches it answered 200 to, in order (the service stores all or nothing).
+ * A batch whose Idempotency-Key it stored before is answered as the first time, not stored.
  */
 export class FakeService {
   readonly requests: Received[] = [];
   readonly stored: Array<Record<string, unknown>> = [];
   url = '';
   private readonly server: http.Server;
+  private readonly answered = new Map<string, string>();
 
   constructor(
     private readonly answer: (r: Received, n: number) => Answer | undefined = () => undefined,
@@ -36,6 +41,7 @@ export class FakeService {
         const received: Received = {
           authorization: req.headers.authorization,
           contentType: req.headers['content-type'],
+          idempotencyKey: req.headers['idempotency-key'] as string | undefined,
           lines: text
             .split('\n')
             .filter((l) => l !== '')
@@ -46,13 +52,26 @@ export class FakeService {
           res.writeHead(404).end();
           return;
         }
+        const key = received.idempotencyKey;
+        const before = key === undefined ? undefined : this.answered.get(key);
+        if (before !== undefined) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(before);
+          return;
+        }
         const a = this.answer(received, this.requests.length) ?? { status: 200 };
         if (a.status === 200) {
           const first = this.stored.length + 1;
           this.stored.push(...received.lines);
           const events = received.lines.map((_, i) => ({ channel: 'app', seq: first + i }));
+          const body = JSON.stringify(a.body ?? { stored: events.length, events });
+          if (key !== undefined) this.answered.set(key, body);
+          if (a.lose === true) {
+            req.socket.destroy();
+            return;
+          }
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(a.body ?? { stored: events.length, events }));
+          res.end(body);
         } else {
           res.writeHead(a.status, { 'content-type': 'application/json' });
           res.end(
