@@ -16,6 +16,7 @@ interface WriteOptions {
   readonly target?: string;
   readonly outcome?: string;
   readonly requestId?: string;
+  readonly idempotencyKey?: string;
   readonly subject?: string;
   readonly data?: string;
   readonly stdin?: boolean;
@@ -45,6 +46,10 @@ export function registerWrite(program: Command, io: Io): void {
       'whose personal data this is (default: the actor); stored pseudonymized',
     )
     .option('--data <json>', 'extra fields, as a JSON object')
+    .option(
+      '--idempotency-key <key>',
+      'run again with the same key (within idempotency.window_ms): answered with the first seq, not stored twice',
+    )
     .option('--stdin', 'read NDJSON events from standard input, one per line')
     .option('--json', 'print each acknowledgement as JSON')
     .action(async (opts: WriteOptions, cmd: Command) => {
@@ -76,6 +81,7 @@ function eventFromFlags(o: WriteOptions): Record<string, unknown> {
   if (o.target !== undefined) e.target = idOrJson(o.target, '--target');
   if (o.outcome !== undefined) e.outcome = o.outcome;
   if (o.requestId !== undefined) e.request_id = o.requestId;
+  if (o.idempotencyKey !== undefined) e.idempotency_key = o.idempotencyKey;
   if (o.subject !== undefined) e.subject = o.subject;
   if (o.data !== undefined) e.data = parseJson(o.data, '--data');
   return e;

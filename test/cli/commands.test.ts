@@ -219,3 +219,20 @@ test('tail -f prints records as they are written', async () => {
     child.kill('SIGTERM');
   }
 });
+
+test('write --idempotency-key: a run again answers the first seq and hash, and stores once', () => {
+  const { cwd, key } = initialized();
+  const env = { DIHYA_LOGS_MASTER_KEY: key };
+  const args = ['write', '--level', 'AUDIT', '--event', 'job.done', '--idempotency-key', 'job-7'];
+  const first = cli(cwd, args, env);
+  const again = cli(cwd, args, env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, first.stdout);
+  const other = cli(cwd, [...args.slice(0, -1), 'job-8'], env);
+  assert.notEqual(other.stdout, first.stdout);
+  const lines = readFileSync(path.join(cwd, 'logs', 'audit.log'), 'utf8')
+    .trim()
+    .split('\n');
+  assert.equal(lines.filter((l) => l.includes('"job.done"')).length, 2);
+});
