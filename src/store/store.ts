@@ -14,6 +14,7 @@ import type { ChannelKey } from '../crypto/body-cipher.js';
 import type { SubjectKeystore } from '../crypto/subjects.js';
 import type { LogsError } from '../errors.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
+import type { ConsistencyProof, InclusionProof } from '../integrity/proofs.js';
 import type { EventInput } from '../event/record.js';
 import type { Sealable } from '../pipeline/prepare.js';
 import type { VerifyOptions, VerifyReport } from './verify-report.js';
@@ -154,6 +155,11 @@ export interface StorePeople {
    * keys in memory: a read that puts personal values back waits for it first.
    */
   settled(): Promise<void>;
+  /**
+   * Learn the keys and ids of these pseudonyms that this process has not met (another process
+   * wrote their records): the keystore can then put their values back. Erased ones stay unknown.
+   */
+  learn(pseudonyms: readonly string[]): Promise<void>;
   /** Every pseudonym (with its key) the keystore holds for these ids: a person may have several. */
   keysOf(ids: readonly string[]): Promise<PersonKey[]>;
   /** The records naming any of these pseudonyms, oldest first (then by channel and seq). */
@@ -280,6 +286,18 @@ export interface StoreRecords {
    * `latestCheckpoints` of signed-logs.ts).
    */
   checkpoints(): Promise<Checkpoint[]>;
+  /**
+   * The RFC 9162 inclusion proof of record `seq` of `channel` in its tree of `size` records, for
+   * sizes up to the last signed checkpoint: its root is that of the checkpoint of the same size
+   * (`checkpointAt`), against which, and its signature, an auditor checks it. USAGE for numbers
+   * that are not whole from 1, seq > size, an unknown channel or a size past the signed tree;
+   * PROOF_UNAVAILABLE when the leaves it needs are not stored (the file index's errors).
+   */
+  inclusion(channel: string, seq: number, size: number): Promise<InclusionProof>;
+  /** The RFC 9162 consistency proof between two signed sizes (from <= to); errors as inclusion. */
+  consistency(channel: string, from: number, to: number): Promise<ConsistencyProof>;
+  /** The signed checkpoint of `channel` at exactly `size` records, if there is one. */
+  checkpointAt(channel: string, size: number): Promise<Checkpoint | undefined>;
 }
 
 /** An open store. One writer at a time owns it (the file store holds a lock) until close(). */

@@ -3,6 +3,8 @@
  * into the Merkle tree (`dl_trees` keeps the compact range) and signs a checkpoint for each
  * channel that grew. Before anything is signed, each record is checked against the chain from
  * the last signed head: a row changed since it was written is never signed, it is reported.
+ * The same transaction appends the records' Merkle leaves to `dl_leaf_blocks` (leaves.ts), so
+ * proofs read exactly the trees that are signed.
  *
  * One instance leads (it holds a session advisory lock) and runs a round every interval; when
  * it dies its connection goes, the lock with it, and another instance takes over from the
@@ -10,8 +12,10 @@
  */
 import type pg from 'pg';
 import { LogsError } from '../../errors.js';
-import { ChainHasher, lineHash } from '../../integrity/chain.js';
+import { ChainHasher } from '../../integrity/chain.js';
 import { CompactRange } from '../../integrity/merkle.js';
+import { catchUpLeaves } from './leaf-catch-up.js';
+import { chainedLeaf, LeafAppender } from './leaves.js';
 import { appendCheckpoints, CHECKPOINT_LOCK, type Signer } from './signed-logs.js';
 import { inTransaction } from './pool.js';
 
@@ -28,13 +32,16 @@ interface Grown {
 
 /**
  * Sign what the channels hold now. Returns how many checkpoints were signed; a record that does
- * not follow from the chain stops its channel's fold there and is passed to `onDamage`.
+ * not follow from the chain stops its channel's fold there and is passed to `onDamage`. With
+ * `leavesUpTo`, that channel's leaves are caught up to that seq at least, when they are behind
+ * (a tombstone is about to delete the records up to it).
  */
 export async function checkpointRound(
   pool: pg.Pool,
   signer: Signer,
   channels: readonly string[],
   onDamage: (err: LogsError) => void,
+  leavesUpTo?: { readonly channel: string; readonly seq: number },
 ): Promise<number> {
   return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
@@ -42,7 +49,8 @@ export async function checkpointRound(
     ]);
     const grown: Grown[] = [];
     for (const channel of channels) {
-      const g = await foldChannel(client, signer.logId, channel, onDamage);
+      const want = leavesUpTo?.channel === channel ? leavesUpTo.seq : 0;
+      const g = await foldChannel(client, signer, channel, onDamage, want);
       if (g !== undefined) grown.push(g);
     }
     const ts = new Date().toISOString();
@@ -62,9 +70,10 @@ export async function checkpointRound(
 
 async function foldChannel(
   client: pg.ClientBase,
-  logId: string,
+  signer: Signer,
   channel: string,
   onDamage: (err: LogsError) => void,
+  want: number,
 ): Promise<Grown | undefined> {
   const t = await client.query<{ size: string; head: string; peaks: string[] }>(
     'SELECT size, head, peaks FROM dl_trees WHERE channel = $1 FOR UPDATE',
@@ -73,36 +82,48 @@ async function foldChannel(
   const tree = t.rows[0];
   if (tree === undefined) return undefined;
   const start = Number(tree.size);
+  let leaves = await LeafAppender.open(client, channel);
+  if (leaves.count < start)
+    leaves = await catchUpLeaves(
+      client,
+      signer,
+      { size: start, head: tree.head },
+      leaves,
+      onDamage,
+      want,
+    );
+  // The leaves grow with the tree only from where they meet it: after records gone before they
+  // were caught up, they stay behind (proofs past that point are unavailable).
+  const appending = leaves.count === start;
   const range = new CompactRange({ size: start, peaks: tree.peaks });
   const hasher = new ChainHasher();
   let head = tree.head;
-  for (;;) {
+  folding: for (;;) {
     const { rows } = await client.query<{ seq: string; line: string; hash: string }>(
       'SELECT seq, line, hash FROM dl_records WHERE channel = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [channel, range.size, CHUNK],
     );
+    if (appending && rows.length > 0) await leaves.load(client);
     for (const r of rows) {
-      const seq = Number(r.seq);
-      const bytes = Buffer.from(r.line, 'utf8');
-      const stored = lineHash(bytes);
-      if (
-        seq !== range.size + 1 ||
-        stored !== r.hash ||
-        hasher.nextFromLine(head, bytes) !== stored
-      ) {
+      const stored = chainedLeaf(hasher, head, range.size + 1, r);
+      if (stored === undefined) {
         onDamage(
           new LogsError(
             'INTEGRITY_STATE',
-            `${channel}: record seq ${range.size + 1} does not follow from the last signed head (found seq ${seq}): it was changed, removed or inserted behind the writers' back; it is not signed (run dihya-logs verify)`,
+            `${channel}: record seq ${range.size + 1} does not follow from the last signed head (found seq ${r.seq}): it was changed, removed or inserted behind the writers' back; it is not signed (run dihya-logs verify)`,
           ),
         );
-        return grown(channel, start, range, head);
+        break folding;
       }
       range.append(stored);
+      if (appending) leaves.push(stored);
       head = stored;
     }
-    if (rows.length < CHUNK) return grown(channel, start, range, head);
+    if (appending) await leaves.write(client, false);
+    if (rows.length < CHUNK) break;
   }
+  if (appending) await leaves.write(client, true);
+  return grown(channel, start, range, head);
 }
 
 function grown(

@@ -58,6 +58,11 @@ export class PgKeystore implements SubjectKeystore {
   private readonly pending = new Map<string, SubjectRow>();
   private channelList: Array<{ channel: string; id: number; key: Buffer; created: string }> = [];
   private database: KeystoreDatabase | undefined;
+  /**
+   * Pseudonyms erased since open (every one in `dl_erased` once the listener has connected): a
+   * row read just before its erasure committed is never learnt after it.
+   */
+  private readonly erased = new Set<string>();
 
   private constructor(
     private readonly crypto: SubjectCrypto,
@@ -203,22 +208,55 @@ export class PgKeystore implements SubjectKeystore {
       'SELECT pseudonym, lookup, wrapped FROM dl_subjects WHERE lookup = ANY($1::bytea[])',
       [[...idOf.keys()].map((k) => Buffer.from(k, 'base64'))],
     );
-    return rows.map((r) => {
+    return rows
+      .filter((r) => !this.erased.has(r.pseudonym))
+      .map((r) => {
+        const lookup = r.lookup.toString('base64');
+        const found = { id: idOf.get(lookup) ?? '', pseudonym: r.pseudonym };
+        const before = this.byPseudonym.get(r.pseudonym);
+        const entry = before?.entry ?? {
+          pseudonym: r.pseudonym,
+          key: this.crypto.unwrap(r.pseudonym, r.wrapped),
+        };
+        // Remembered: an event naming the person now (the request's own record) is theirs, not
+        // a new person's.
+        const known = { entry, lookup, id: found.id };
+        this.byPseudonym.set(r.pseudonym, known);
+        const filed = this.byLookup.get(lookup);
+        if (filed === undefined || filed === before) this.byLookup.set(lookup, known);
+        return { ...found, key: entry.key };
+      });
+  }
+
+  /**
+   * Learn the keys and ids of these pseudonyms (records another instance wrote name people
+   * this one has not met): those the database still holds, erased ones never.
+   */
+  async learn(client: pg.Pool | pg.ClientBase, pseudonyms: readonly string[]): Promise<void> {
+    const unknown = [...new Set(pseudonyms)].filter(
+      (p) => !this.byPseudonym.has(p) && !this.erased.has(p),
+    );
+    if (unknown.length === 0) return;
+    const { rows } = await client.query<{
+      pseudonym: string;
+      lookup: Buffer;
+      wrapped: Buffer;
+      sealed_id: Buffer;
+    }>('SELECT pseudonym, lookup, wrapped, sealed_id FROM dl_subjects WHERE pseudonym = ANY($1)', [
+      unknown,
+    ]);
+    for (const r of rows) {
+      if (this.erased.has(r.pseudonym) || this.byPseudonym.has(r.pseudonym)) continue;
+      const key = this.crypto.unwrap(r.pseudonym, r.wrapped);
       const lookup = r.lookup.toString('base64');
-      const found = { id: idOf.get(lookup) ?? '', pseudonym: r.pseudonym };
-      const before = this.byPseudonym.get(r.pseudonym);
-      const entry = before?.entry ?? {
-        pseudonym: r.pseudonym,
-        key: this.crypto.unwrap(r.pseudonym, r.wrapped),
+      const known = {
+        entry: { pseudonym: r.pseudonym, key },
+        lookup,
+        id: this.crypto.openId(r.pseudonym, key, r.sealed_id),
       };
-      // Remembered: an event naming the person now (the request's own record) is theirs, not
-      // a new person's.
-      const known = { entry, lookup, id: found.id };
       this.byPseudonym.set(r.pseudonym, known);
-      const filed = this.byLookup.get(lookup);
-      if (filed === undefined || filed === before) this.byLookup.set(lookup, known);
-      return { ...found, key: entry.key };
-    });
+      if (!this.byLookup.has(lookup)) this.byLookup.set(lookup, known);
+    }
   }
 
   /**
@@ -254,6 +292,7 @@ export class PgKeystore implements SubjectKeystore {
    */
   forget(pseudonyms: readonly string[]): void {
     for (const p of pseudonyms) {
+      this.erased.add(p);
       const known = this.byPseudonym.get(p);
       if (known === undefined) continue;
       this.byPseudonym.delete(p);

@@ -48,6 +48,10 @@ export class PgPeople implements StorePeople {
     return this.parts.settled();
   }
 
+  learn(pseudonyms: readonly string[]): Promise<void> {
+    return this.parts.keys.learn(this.parts.pool, pseudonyms);
+  }
+
   keysOf(ids: readonly string[]): Promise<PersonKey[]> {
     return this.parts.keys.keysOf(this.parts.pool, ids);
   }

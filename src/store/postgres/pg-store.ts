@@ -280,7 +280,8 @@ export class PostgresStore implements Store {
       throw new LogsError('SEGMENT_UNKNOWN', `${channel}: no sealed segment ${first}-${last}`);
     if (this.book.hold(channel) !== undefined)
       throw new LogsError('RETENTION_HOLD', `${channel} is under a legal hold: nothing is deleted`);
-    await this.round(); // the tree covers the segment before its records go
+    // The tree and its stored leaves cover the segment before its records go.
+    await this.round({ channel, seq: last });
     const out = await tombstoneSegment(this.parts.pool, this.parts.identity, s, reason);
     await this.refreshBook();
     return out;
@@ -371,12 +372,13 @@ export class PostgresStore implements Store {
     return p;
   }
 
-  private round(): Promise<number> {
+  private round(leavesUpTo?: { channel: string; seq: number }): Promise<number> {
     return checkpointRound(
       this.parts.pool,
       this.parts.identity,
       this.channels.map((c) => c.name),
       this.parts.onError,
+      leavesUpTo,
     );
   }
 

@@ -1,12 +1,14 @@
 /**
  * What queries, tails and the dashboard ask of the PostgreSQL store (store.ts `StoreRecords`):
- * selections answered by one statement each (select.ts), a span's counts (activity.ts), and
- * tails that see every instance's commits (follow.ts). Every record comes with the hash before
- * it in its chain, so the caller checks each line it shows against its neighbour.
+ * selections answered by one statement each (select.ts), a span's counts (activity.ts), tails
+ * that see every instance's commits (follow.ts), and proofs with the checkpoints they are
+ * checked against (proofs.ts). Every record comes with the hash before it in its chain, so the
+ * caller checks each line it shows against its neighbour.
  */
 import type pg from 'pg';
 import type { Config } from '../../config/resolve.js';
 import type { Checkpoint } from '../../integrity/checkpoint.js';
+import type { ConsistencyProof, InclusionProof } from '../../integrity/proofs.js';
 import { LogsError } from '../../errors.js';
 import type { SegmentBook } from '../segment-book.js';
 import type {
@@ -22,6 +24,7 @@ import { prevFromBook } from './chain-prev.js';
 import { AppendListener, PgFollower } from './follow.js';
 import type { PgLogIdentity } from './meta.js';
 import { asDatabaseError } from './pool.js';
+import { checkpointAt, consistencyProof, inclusionProof } from './proofs.js';
 import { oneQuery, selectQuery, type SelectedRow, type SqlQuery } from './select.js';
 import { latestCheckpoints } from './signed-logs.js';
 
@@ -87,6 +90,30 @@ export class PgRecords implements StoreRecords {
   async checkpoints(): Promise<Checkpoint[]> {
     try {
       return await latestCheckpoints(this.parts.pool, this.parts.logId);
+    } catch (err) {
+      throw asDatabaseError(err);
+    }
+  }
+
+  async inclusion(channel: string, seq: number, size: number): Promise<InclusionProof> {
+    try {
+      return await inclusionProof(this.parts.pool, this.parts.logId, channel, seq, size);
+    } catch (err) {
+      throw asDatabaseError(err);
+    }
+  }
+
+  async consistency(channel: string, from: number, to: number): Promise<ConsistencyProof> {
+    try {
+      return await consistencyProof(this.parts.pool, channel, from, to);
+    } catch (err) {
+      throw asDatabaseError(err);
+    }
+  }
+
+  async checkpointAt(channel: string, size: number): Promise<Checkpoint | undefined> {
+    try {
+      return await checkpointAt(this.parts.pool, this.parts.logId, channel, size);
     } catch (err) {
       throw asDatabaseError(err);
     }

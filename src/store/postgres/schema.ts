@@ -111,7 +111,8 @@ CREATE TABLE dl_archives (
 
 /**
  * Version 2: the service's tokens (every instance sees the same; the secret's digest only; a
- * revocation is final), and the order of an unfiltered query (newest first over every channel).
+ * revocation is final), the order of an unfiltered query (newest first over every channel),
+ * and what proofs read: each channel's Merkle leaves (leaves.ts) and its checkpoints by size.
  */
 const V2 = `
 CREATE TABLE dl_tokens (
@@ -139,6 +140,22 @@ BEGIN
 END $$;
 CREATE TRIGGER dl_tokens_guard BEFORE UPDATE ON dl_tokens
   FOR EACH ROW EXECUTE FUNCTION dl_tokens_guard();
+-- Every record's chain hash (its Merkle leaf), 1,024 per block, with the block's root once it
+-- is full: apart from dl_records, so tombstones and erasure leave the proofs whole. Hashes do
+-- not compress: stored out of line as they are.
+CREATE TABLE dl_leaf_blocks (
+  channel text NOT NULL,
+  block bigint NOT NULL,
+  root bytea,
+  hashes bytea NOT NULL,
+  PRIMARY KEY (channel, block)
+);
+ALTER TABLE dl_leaf_blocks ALTER COLUMN hashes SET STORAGE EXTERNAL;
+-- A channel's checkpoint of a given size (proofs.ts checkpointAt, the leaves' catch-up): the
+-- size as the canonical line writes it. Lines are checked when read; one without a size has
+-- none here. Queries repeat this expression exactly, or the index is not used.
+CREATE INDEX dl_checkpoints_size
+  ON dl_checkpoints (channel, (substring(line from '"size":([0-9]{1,16})[,}]')::bigint));
 `;
 
 /** Every migration, in order; index + 1 is the schema version it brings. Never edit one. */

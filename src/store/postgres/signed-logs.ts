@@ -29,6 +29,12 @@ import {
 export const CHECKPOINT_LOCK = 0x646c_636b; // 'dlck'
 export const SEGMENT_LOCK = 0x646c_7367; // 'dlsg'
 
+/**
+ * The size of a checkpoint line as `dl_checkpoints_size` indexes it (schema.ts): the same
+ * expression, or the index is not used.
+ */
+export const CHECKPOINT_SIZE = `substring(line from '"size":([0-9]{1,16})[,}]')::bigint`;
+
 /** What signs: the log's identity and its private key. */
 export interface Signer {
   readonly logId: string;
