@@ -165,7 +165,7 @@ export const ERROR_CODES = {
     http: 409,
     exit: 1,
     summary:
-      'The index does not hold the Merkle leaves this proof needs (indexed after a gap, or damaged).',
+      'The index (or a database store’s leaf table) does not hold the Merkle leaves this proof needs (after a gap, or damaged).',
   },
   TILE_UNAVAILABLE: {
     http: 404,

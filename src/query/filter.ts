@@ -96,8 +96,11 @@ export interface ParseFilterContext {
   readonly nowMs: number;
   /** The channels of the log (an unknown channel is an error, not an empty answer). */
   readonly channels: readonly string[];
-  /** A person's id to their pseudonym, undefined when the keystore does not know them. */
-  readonly pseudonymOf: (id: string) => string | undefined;
+  /**
+   * A person's id to their pseudonym (or pseudonyms: a database store may hold several for one
+   * person), undefined or none when the keystore does not know them.
+   */
+  readonly pseudonymOf: (id: string) => string | readonly string[] | undefined;
 }
 
 const PSEUDONYM = /^sub_[\da-f]{24}$/;
@@ -127,11 +130,12 @@ export function parseFilter(
     return [...new Set(out)];
   };
   const people = (values: readonly string[] | undefined, flag: string): string[] | undefined =>
-    list(values, flag)?.map((id) => {
-      if (PSEUDONYM.test(id)) return id;
-      const pseudonym = ctx.pseudonymOf(id);
-      if (pseudonym === undefined) unknownPeople.push(id);
-      return pseudonym ?? id; // no record holds a real id: it matches nothing
+    list(values, flag)?.flatMap((id) => {
+      if (PSEUDONYM.test(id)) return [id];
+      const found = ctx.pseudonymOf(id);
+      const pseudonyms = found === undefined ? [] : typeof found === 'string' ? [found] : found;
+      if (pseudonyms.length === 0) unknownPeople.push(id);
+      return pseudonyms.length === 0 ? [id] : pseudonyms; // a real id is in no record
     });
   const channels = list(raw.channel, '--channel');
   for (const c of channels ?? []) {

@@ -72,7 +72,7 @@ export async function runStoreQuery(
   records: StoreRecords,
   logId: string,
   request: QueryRequest,
-  keys?: SubjectLookup,
+  keys?: RevealKeys,
   channelKeys?: ChannelKeyring,
 ): Promise<QueryResult> {
   const limit = request.limit ?? DEFAULT_LIMIT;
@@ -89,10 +89,9 @@ export async function runStoreQuery(
   );
   const page = found.slice(0, limit);
   const hasher = new ChainHasher();
-  const out = page.map((r): QueryRecord => {
-    const back = readBackStored(r, channelKeys, hasher);
-    return { ...back, record: revealed(back, keys, logId) };
-  });
+  const back = page.map((r) => readBackStored(r, channelKeys, hasher));
+  if (keys !== undefined) await keys.learn(pseudonymsIn(back));
+  const out = back.map((b): QueryRecord => ({ ...b, record: revealed(b, keys?.lookup, logId) }));
   const last = page[page.length - 1];
   return {
     records: out,
@@ -112,13 +111,36 @@ export async function readStoreOne(
   logId: string,
   channel: string,
   seq: number,
-  keys?: SubjectLookup,
+  keys?: RevealKeys,
   channelKeys?: ChannelKeyring,
 ): Promise<QueryRecord | undefined> {
   const r = await records.one(channel, seq);
   if (r === undefined) return undefined;
   const back = readBackStored(r, channelKeys, new ChainHasher());
-  return { ...back, record: revealed(back, keys, logId) };
+  if (keys !== undefined) await keys.learn(pseudonymsIn([back]));
+  return { ...back, record: revealed(back, keys?.lookup, logId) };
+}
+
+/**
+ * The keys that put personal values back, and how to learn the people this process has not
+ * met (a database store: another process wrote their records).
+ */
+export interface RevealKeys {
+  readonly lookup: SubjectLookup;
+  readonly learn: (pseudonyms: readonly string[]) => Promise<void>;
+}
+
+const PSEUDONYMS = /sub_[\da-f]{24}/g;
+
+/** The pseudonyms named anywhere in these records (actor, subject, target, pii, data). */
+export function pseudonymsIn(
+  records: ReadonlyArray<{ readonly record?: Record<string, unknown> | undefined }>,
+): string[] {
+  const found = new Set<string>();
+  for (const r of records)
+    if (r.record !== undefined)
+      for (const m of JSON.stringify(r.record).matchAll(PSEUDONYMS)) found.add(m[0]);
+  return [...found];
 }
 
 function revealed(

@@ -1,14 +1,19 @@
 import { LogsError } from '../errors.js';
 import type { LogCore } from '../log/core.js';
 import { readOne, type QueryRecord, type QueryRequest, type QueryResult } from '../query/query.js';
-import { readStoreOne, runStoreQuery } from '../query/store-query.js';
+import { readStoreOne, runStoreQuery, type RevealKeys } from '../query/store-query.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import { FileFollower } from '../store/file/index.js';
-import type { StoreRecords } from '../store/store.js';
+import type { ActivityCounts, ActivitySpan, StoreRecords } from '../store/store.js';
 import { IndexAccess } from './index-access.js';
 import { statsFrom, type Stats, type StatsQuery } from './stats.js';
-import { activityCounts } from '../search/index.js';
-import { latestCheckpoints } from './checkpoints.js';
+import {
+  activityCounts,
+  consistencyProofFromIndex,
+  inclusionProofFromIndex,
+} from '../search/index.js';
+import type { ConsistencyProof, InclusionProof } from '../integrity/proofs.js';
+import { checkpointAt, latestCheckpoints } from './checkpoints.js';
 
 /**
  * What the read routes ask, whichever the store: the file store answers from its query index
@@ -24,6 +29,12 @@ export interface Reads {
   follow(channels: readonly string[]): Promise<TailSource>;
   /** The latest signed checkpoint of each channel, by channel name. */
   checkpoints(): Promise<Checkpoint[]>;
+  /** RFC 9162 inclusion proof of record `seq` in the channel's tree of `size` records. */
+  inclusion(channel: string, seq: number, size: number): Promise<InclusionProof>;
+  /** RFC 9162 consistency proof between the channel's trees of `from` and `to` records. */
+  consistency(channel: string, from: number, to: number): Promise<ConsistencyProof>;
+  /** The signed checkpoint of the channel at exactly `size` records, if one is found. */
+  checkpointAt(channel: string, size: number): Promise<Checkpoint | undefined>;
   /**
    * The file store's index, for what only it answers yet (proofs, tiles, witnesses, the GDPR
    * request register); STORE_UNSUPPORTED on a database store.
@@ -105,6 +116,20 @@ class IndexReads implements Reads {
     return Promise.resolve(latestCheckpoints(this.access.layout, this.logs.logId));
   }
 
+  async inclusion(channel: string, seq: number, size: number): Promise<InclusionProof> {
+    await this.access.caughtUp();
+    return inclusionProofFromIndex(this.access.db, channel, seq, size);
+  }
+
+  async consistency(channel: string, from: number, to: number): Promise<ConsistencyProof> {
+    await this.access.caughtUp();
+    return consistencyProofFromIndex(this.access.db, channel, from, to);
+  }
+
+  checkpointAt(channel: string, size: number): Promise<Checkpoint | undefined> {
+    return Promise.resolve(checkpointAt(this.access.layout, this.logs.logId, channel, size));
+  }
+
   index(): IndexAccess {
     return this.access;
   }
@@ -124,38 +149,50 @@ class DatabaseReads implements Reads {
    * Before a read: buffered channels' accepted records reach the database, and, when personal
    * values are put back, erasures answered by any instance are applied here.
    */
-  private async ready(reveal: boolean): Promise<void> {
+  private async ready(reveal: boolean): Promise<RevealKeys | undefined> {
     await this.logs.flush();
-    if (reveal) await this.logs.people?.settled();
+    const people = this.logs.people;
+    if (!reveal) return undefined;
+    await people?.settled();
+    return {
+      lookup: this.logs.keys.subjectLookup(),
+      learn: (pseudonyms) => people?.learn(pseudonyms) ?? Promise.resolve(),
+    };
   }
 
   async query(request: QueryRequest, reveal: boolean): Promise<QueryResult> {
-    await this.ready(reveal);
+    const keys = await this.ready(reveal);
     return runStoreQuery(
       this.records,
       this.logs.logId,
       request,
-      reveal ? this.logs.keys.subjectLookup() : undefined,
+      keys,
       this.logs.keys.channelKeyring(),
     );
   }
 
   async one(channel: string, seq: number, reveal: boolean): Promise<QueryRecord | undefined> {
-    await this.ready(reveal);
+    const keys = await this.ready(reveal);
     return readStoreOne(
       this.records,
       this.logs.logId,
       channel,
       seq,
-      reveal ? this.logs.keys.subjectLookup() : undefined,
+      keys,
       this.logs.keys.channelKeyring(),
     );
   }
 
   async stats(q: StatsQuery, nowMs: number, reveal: boolean): Promise<Stats> {
-    await this.ready(reveal);
-    const keys = reveal ? this.logs.keys.subjectLookup() : undefined;
-    return statsFrom((span, top) => this.records.activity(span, top), q, nowMs, keys);
+    const keys = await this.ready(reveal);
+    const count = async (span: ActivitySpan, top: number): Promise<ActivityCounts> => {
+      const counts = await this.records.activity(span, top);
+      await keys?.learn(
+        counts.topSecuritySources.map((s) => s.source).filter((s) => s.startsWith('sub_')),
+      );
+      return counts;
+    };
+    return statsFrom(count, q, nowMs, keys?.lookup);
   }
 
   index(what: string): IndexAccess {
@@ -172,6 +209,21 @@ class DatabaseReads implements Reads {
 
   checkpoints(): Promise<Checkpoint[]> {
     return this.records.checkpoints();
+  }
+
+  /** From the leaves the checkpoint leader stored beside the trees it signed. */
+  async inclusion(channel: string, seq: number, size: number): Promise<InclusionProof> {
+    await this.logs.flush();
+    return this.records.inclusion(channel, seq, size);
+  }
+
+  async consistency(channel: string, from: number, to: number): Promise<ConsistencyProof> {
+    await this.logs.flush();
+    return this.records.consistency(channel, from, to);
+  }
+
+  checkpointAt(channel: string, size: number): Promise<Checkpoint | undefined> {
+    return this.records.checkpointAt(channel, size);
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { verifyInclusionProof } from '../../src/integrity/proofs.js';
 import { cli, cliSpawn } from '../cli/run.js';
 import { cliOnPostgres, sql } from '../store/postgres-backend.js';
 
@@ -224,6 +225,23 @@ test('three serve instances on one database: one gap-free chain; tokens, query, 
       msg: 'profile changed for ada@example.org',
     });
     assert.equal(person.status, 200, JSON.stringify(person.json));
+    // Found by real id, and shown, by an instance that never met the person (a dpo or admin).
+    const byId = await call(b.url, admin, 'GET', '/v1/events?actor=user-42');
+    assert.equal(byId.status, 200, JSON.stringify(byId.json));
+    const found = JSON.stringify(byId.json.records);
+    assert.equal((byId.json.records as unknown[]).length, 1, found);
+    assert.match(found, /ada@example\.org/);
+    const tailB = await tailUntil(b.url, admin, 'event=account.*', /account\.renamed/, async () => {
+      const w = await call(a.url, ingest, 'POST', '/v1/events', {
+        level: 'INFO',
+        channel: 'app',
+        event: 'account.renamed',
+        actor: 'user-43',
+        msg: 'renamed for grace@example.org',
+      });
+      assert.equal(w.status, 200);
+    });
+    assert.match(JSON.stringify(tailB), /grace@example\.org/);
     const exported = await call(b.url, admin, 'POST', '/v1/gdpr/exports', { subject: ['user-42'] });
     assert.equal(exported.status, 201, JSON.stringify(exported.json));
     assert.equal(exported.json.records, 1);
@@ -265,10 +283,32 @@ test('three serve instances on one database: one gap-free chain; tokens, query, 
     assert.equal(verified.status, 200, JSON.stringify(verified.json));
     assert.equal((verified.json.result as { ok: boolean }).ok, true);
 
+    // An inclusion proof from another instance, checked against the signed checkpoint with
+    // the public key alone, and a consistency proof between two signed sizes.
+    const seq = [...acked.values()][5] as number;
+    const proof = await call(c.url, admin, 'GET', `/v1/proofs/inclusion?channel=audit&seq=${seq}`);
+    assert.equal(proof.status, 200, JSON.stringify(proof.json));
+    const line = rows.rows.find((r: { seq: string }) => Number(r.seq) === seq) as { line: string };
+    const checked = verifyInclusionProof(
+      proof.json.proof,
+      proof.json.checkpoint,
+      String(proof.json.public_key),
+      { line: line.line },
+    );
+    assert.equal(checked.ok, true, JSON.stringify(checked));
+    const size = (proof.json.proof as { tree_size: number }).tree_size;
+    const consistent = await call(
+      a.url,
+      admin,
+      'GET',
+      `/v1/proofs/consistency?channel=audit&from=${seq}&to=${size}`,
+    );
+    assert.equal(consistent.status, 200, JSON.stringify(consistent.json));
+
     // What only the file store offers yet is refused, not answered from an empty directory.
-    const proof = await call(a.url, admin, 'GET', '/v1/proofs/inclusion?channel=audit&seq=1');
-    assert.equal(proof.status, 501, JSON.stringify(proof.json));
-    assert.equal((proof.json.error as { code: string }).code, 'STORE_UNSUPPORTED');
+    const tile = await call(a.url, admin, 'GET', '/v1/tlog/audit/tile/0/000');
+    assert.equal(tile.status, 501, JSON.stringify(tile.json));
+    assert.equal((tile.json.error as { code: string }).code, 'STORE_UNSUPPORTED');
   } finally {
     for (const i of instances) assert.equal(await stop(i), 0, i.err());
   }

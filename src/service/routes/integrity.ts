@@ -1,15 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { LogsError, asLogsError } from '../../errors.js';
-import { consistencyProofFromIndex, inclusionProofFromIndex } from '../../search/index.js';
 import type { Checkpoint } from '../../integrity/checkpoint.js';
-import { checkpointAt, latestCheckpoints } from '../checkpoints.js';
 import { READERS, type ServiceContext } from '../context.js';
 
 /** The size to prove against: the one asked, else the channel's latest signed checkpoint. */
-function sizeFor(ctx: ServiceContext, channel: string, size: number | undefined): number {
+async function sizeFor(
+  ctx: ServiceContext,
+  channel: string,
+  size: number | undefined,
+): Promise<number> {
   if (size !== undefined) return size;
-  const layout = ctx.reads.index('proofs').layout;
-  const cp = latestCheckpoints(layout, ctx.logs.logId).find((c) => c.channel === channel);
+  const cp = (await ctx.reads.checkpoints()).find((c) => c.channel === channel);
   if (cp === undefined)
     throw new LogsError('PROOF_UNAVAILABLE', `${channel} has no signed checkpoint yet`);
   return cp.size;
@@ -46,14 +47,12 @@ function proofRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => {
       const { channel, seq } = request.query;
       if (!ctx.logs.channels.includes(channel)) throw new LogsError('NOT_FOUND', 'no such channel');
-      const index = ctx.reads.index('inclusion proofs');
-      await index.caughtUp();
-      const size = sizeFor(ctx, channel, request.query.size);
-      const proof = inclusionProofFromIndex(index.db, channel, seq, size);
+      const size = await sizeFor(ctx, channel, request.query.size);
+      const proof = await ctx.reads.inclusion(channel, seq, size);
       await ctx.events.read(request, 'inclusion proof', { channel, seq, size });
       return {
         proof,
-        checkpoint: checkpointAt(index.layout, ctx.logs.logId, channel, size) ?? null,
+        checkpoint: (await ctx.reads.checkpointAt(channel, size)) ?? null,
         public_key: ctx.logs.publicKey,
       };
     },
@@ -79,16 +78,14 @@ function proofRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => {
       const { channel, from } = request.query;
       if (!ctx.logs.channels.includes(channel)) throw new LogsError('NOT_FOUND', 'no such channel');
-      const index = ctx.reads.index('consistency proofs');
-      await index.caughtUp();
-      const to = sizeFor(ctx, channel, request.query.to);
-      const proof = consistencyProofFromIndex(index.db, channel, from, to);
+      const to = await sizeFor(ctx, channel, request.query.to);
+      const proof = await ctx.reads.consistency(channel, from, to);
       await ctx.events.read(request, 'consistency proof', { channel, from, to });
-      const at = (n: number): Checkpoint | null =>
-        checkpointAt(index.layout, ctx.logs.logId, channel, n) ?? null;
+      const at = async (n: number): Promise<Checkpoint | null> =>
+        (await ctx.reads.checkpointAt(channel, n)) ?? null;
       return {
         proof,
-        checkpoints: { first: at(from), second: at(to) },
+        checkpoints: { first: await at(from), second: await at(to) },
         public_key: ctx.logs.publicKey,
       };
     },

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogsError } from '../../errors.js';
 import { ReadSubjects } from '../../gdpr/read-subjects.js';
-import { parseFilter, type QueryFilter } from '../../query/filter.js';
+import { FILTER_LIMITS, parseFilter, type QueryFilter } from '../../query/filter.js';
 import { resultObject } from '../../query/format.js';
 import { MAX_LIMIT } from '../../query/search.js';
 import { principalOf } from '../auth.js';
@@ -48,12 +48,15 @@ export interface FilterQuery {
  * the roles that see real identities (dpo, admin). Anyone else filters by pseudonym: a real id
  * from them is refused (403), so that an auditor cannot link a person to their pseudonym.
  */
-export function filterOf(
+export async function filterOf(
   ctx: ServiceContext,
   q: FilterQuery,
   request: FastifyRequest,
-): QueryFilter {
+): Promise<QueryFilter> {
   const revealing = reveals(request);
+  const known = revealing
+    ? await peopleByIds(ctx, [...(q.actor ?? []), ...(q.subject ?? [])])
+    : undefined;
   return parseFilter(
     {
       channel: q.channel,
@@ -72,7 +75,7 @@ export function filterOf(
       nowMs: ctx.clock(),
       channels: ctx.logs.channels,
       pseudonymOf: (id) => {
-        if (revealing) return ctx.logs.keys.pseudonymOf(id);
+        if (revealing) return known?.get(id) ?? ctx.logs.keys.pseudonymOf(id);
         ctx.events.denied(request, 'FORBIDDEN', principalOf(request));
         throw new LogsError(
           'FORBIDDEN',
@@ -81,6 +84,27 @@ export function filterOf(
       },
     },
   ).filter;
+}
+
+/**
+ * Every pseudonym a database store holds for the real ids among these filter values (a person
+ * another instance first met is not in this one's memory; two instances that met them at once
+ * each made one). Undefined for the file store: its keystore answers.
+ */
+async function peopleByIds(
+  ctx: ServiceContext,
+  values: readonly string[],
+): Promise<Map<string, string[]> | undefined> {
+  const people = ctx.logs.people;
+  if (people === undefined) return undefined;
+  const ids = values.flatMap((v) => v.split(',')).map((v) => v.trim());
+  const real = ids.filter((v) => v !== '' && !v.startsWith('sub_'));
+  const out = new Map<string, string[]>();
+  if (real.length === 0) return out;
+  await people.settled(); // an erased person is unknown, even just erased elsewhere
+  for (const k of await people.keysOf(real.slice(0, FILTER_LIMITS.values)))
+    out.set(k.id, [...(out.get(k.id) ?? []), k.pseudonym]);
+  return out;
 }
 
 /** The filter as recorded in the read's audit event (classified there like any event data). */
@@ -136,7 +160,7 @@ function eventsRoute(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request) => {
       const { limit, cursor, order, ...q } = request.query;
-      const filter = filterOf(ctx, q, request);
+      const filter = await filterOf(ctx, q, request);
       const result = await ctx.reads.query(
         {
           filter,

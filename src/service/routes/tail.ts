@@ -3,6 +3,7 @@ import { openIfSealed } from '../../crypto/body-cipher.js';
 import { recordMatcher, type QueryFilter } from '../../query/filter.js';
 import { reveal } from '../../pipeline/reveal.js';
 import { asLogsError } from '../../errors.js';
+import { pseudonymsIn } from '../../query/store-query.js';
 import { READERS, type ServiceContext } from '../context.js';
 import {
   FILTER_QUERYSTRING,
@@ -82,26 +83,33 @@ async function auditedTail(
 
 /**
  * New stored lines as the records a stream sends: parsed, an encrypted channel's opened, those
- * matching the filter, personal values put back for a reader allowed to see them.
+ * matching the filter; for a reader allowed to see them, personal values put back (a database
+ * store first applies erasures answered elsewhere and learns people met elsewhere).
  */
-function recordsOf(
+async function recordsOf(
   ctx: ServiceContext,
   lines: ReadonlyArray<{ channel: string; line: string }>,
   matches: (rec: Rec) => boolean,
   revealing: boolean,
-): Array<{ channel: string; seq: number; ts: number; record: Rec }> {
+): Promise<Array<{ channel: string; seq: number; ts: number; record: Rec }>> {
   const ring = ctx.logs.keys.channelKeyring();
+  const opened: Rec[] = [];
+  for (const { line } of lines) {
+    try {
+      const rec = openIfSealed(JSON.parse(line) as Rec, ring).record;
+      if (matches(rec) && typeof rec.seq === 'number') opened.push(rec);
+    } catch {
+      // not a record: verify reports it
+    }
+  }
+  const people = ctx.logs.people;
+  if (revealing && people !== undefined && opened.length > 0) {
+    await people.settled();
+    await people.learn(pseudonymsIn(opened.map((record) => ({ record }))));
+  }
   const lookup = revealing ? ctx.logs.keys.subjectLookup() : undefined;
   const out: Array<{ channel: string; seq: number; ts: number; record: Rec }> = [];
-  for (const { channel, line } of lines) {
-    let rec: Rec;
-    try {
-      rec = JSON.parse(line) as Rec;
-    } catch {
-      continue; // not a record: verify reports it
-    }
-    rec = openIfSealed(rec, ring).record;
-    if (!matches(rec) || typeof rec.seq !== 'number') continue;
+  for (let rec of opened) {
     if (lookup !== undefined) {
       try {
         rec = reveal(rec, lookup, ctx.logs.logId).record;
@@ -109,7 +117,12 @@ function recordsOf(
         // shown as stored
       }
     }
-    out.push({ channel, seq: Number(rec.seq), ts: Date.parse(String(rec.ts)), record: rec });
+    out.push({
+      channel: String(rec.channel),
+      seq: Number(rec.seq),
+      ts: Date.parse(String(rec.ts)),
+      record: rec,
+    });
   }
   return out;
 }
@@ -133,7 +146,7 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       },
     },
     async (request, reply) => {
-      const filter = filterOf(ctx, request.query, request);
+      const filter = await filterOf(ctx, request.query, request);
       const matches = recordMatcher(filter);
       const channels = filter.channels ?? ctx.logs.channels;
       const revealing = reveals(request);
@@ -175,9 +188,7 @@ export function tailRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         while (open()) {
           try {
             const lines = await source.poll();
-            // Erasures answered by another instance apply before personal values are shown.
-            if (revealing && lines.length > 0) await ctx.logs.people?.settled();
-            for (const r of recordsOf(ctx, lines, matches, revealing))
+            for (const r of await recordsOf(ctx, lines, matches, revealing))
               send(r.channel, r.seq, r.ts, r.record);
           } catch (err) {
             ctx.onError(asLogsError(err)); // the stream stays; the next poll tries again
