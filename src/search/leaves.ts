@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { LogsError } from '../errors.js';
-import { nodeBytes, perfectRoot, split, type SubtreeRoots } from '../integrity/merkle-range.js';
+import { BlockTree } from '../integrity/block-tree.js';
+import { perfectRoot } from '../integrity/merkle-range.js';
 import { recordId, SEQ_LIMIT } from './schema.js';
 import type { IndexRow } from './types.js';
 
@@ -131,19 +132,15 @@ export function leafCount(db: Database.Database, channelNo: number): number {
  * in one query, blocks of leaves only when a range cuts through one. Subtree roots are kept, so
  * the roots of a proof's tree cost nothing once its path is known.
  */
-export class IndexedTree implements SubtreeRoots {
+export class IndexedTree extends BlockTree {
   private readonly base: number;
   private readonly blockRoots: Buffer[];
   private readonly blocks = new Map<number, Buffer>();
-  private readonly known = new Map<string, Buffer>();
   private readonly blockOf: Database.Statement<[number], Buffer>;
 
   /** The caller has checked that the index holds at least `size` leaves of the channel. */
-  constructor(
-    db: Database.Database,
-    channelNo: number,
-    readonly size: number,
-  ) {
+  constructor(db: Database.Database, channelNo: number, size: number) {
+    super(size, LEAF_BLOCK);
     this.base = recordId(channelNo, 0);
     const full = Math.floor(size / LEAF_BLOCK);
     this.blockRoots = db
@@ -172,22 +169,8 @@ export class IndexedTree implements SubtreeRoots {
     return block.subarray(at, at + 32);
   }
 
-  root(lo: number, hi: number): Buffer {
-    const n = hi - lo;
-    if (n === 1) return this.leaf(lo);
-    if (n === LEAF_BLOCK && lo % LEAF_BLOCK === 0) {
-      const r = this.blockRoots[lo / LEAF_BLOCK];
-      if (r !== undefined) return r;
-    }
-    const key = `${lo}:${hi}`;
-    let r = this.known.get(key);
-    if (r === undefined) {
-      const k = split(n);
-      r = nodeBytes(this.root(lo, lo + k), this.root(lo + k, hi));
-      // Keep only large subtrees: small ones are cheap again, and would fill the map.
-      if (n > LEAF_BLOCK) this.known.set(key, r);
-    }
-    return r;
+  protected blockRoot(b: number): Buffer | undefined {
+    return this.blockRoots[b];
   }
 }
 

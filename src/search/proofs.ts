@@ -1,6 +1,10 @@
 import { LogsError } from '../errors.js';
-import { chainGenesis } from '../integrity/chain.js';
-import { consistencyPath, inclusionPath } from '../integrity/merkle-range.js';
+import {
+  checkConsistencyArgs,
+  checkInclusionArgs,
+  consistencyProofOf,
+  inclusionProofOf,
+} from '../integrity/block-tree.js';
 import type { ConsistencyProof, InclusionProof } from '../integrity/proofs.js';
 import type { IndexDb } from './index-db.js';
 import { IndexedTree, leafCount } from './leaves.js';
@@ -28,24 +32,8 @@ export function inclusionProofFromIndex(
   seq: number,
   size: number,
 ): InclusionProof {
-  wholeNumber('seq', seq);
-  wholeNumber('size', size);
-  if (seq > size)
-    throw new LogsError('USAGE', `seq ${seq} is not in a tree of size ${size}: seq <= size`);
-  const tree = treeOf(db, channel, size);
-  const index = seq - 1;
-  const prev = index === 0 ? chainGenesis(db.logId, channel) : hex(tree.leaf(index - 1));
-  const hashes = inclusionPath(tree, index).map(hex);
-  return {
-    channel,
-    seq,
-    leaf_index: index,
-    tree_size: size,
-    leaf_hash: hex(tree.leaf(index)),
-    prev_hash: prev,
-    hashes,
-    root: hex(tree.root(0, size)),
-  };
+  checkInclusionArgs(seq, size);
+  return inclusionProofOf(treeOf(db, channel, size), db.logId, channel, seq);
 }
 
 /**
@@ -58,19 +46,8 @@ export function consistencyProofFromIndex(
   from: number,
   to: number,
 ): ConsistencyProof {
-  wholeNumber('from', from);
-  wholeNumber('to', to);
-  if (from > to) throw new LogsError('USAGE', `from ${from} is after to ${to}: from <= to`);
-  const tree = treeOf(db, channel, to);
-  const hashes = consistencyPath(tree, from).map(hex);
-  return {
-    channel,
-    first: from,
-    second: to,
-    hashes,
-    first_root: hex(tree.root(0, from)),
-    second_root: hex(tree.root(0, to)),
-  };
+  checkConsistencyArgs(from, to);
+  return consistencyProofOf(treeOf(db, channel, to), channel, from);
 }
 
 /** The channel's tree at `size`, once the index is known to hold its leaves. */
@@ -94,14 +71,4 @@ function treeOf(db: IndexDb, channel: string, size: number): IndexedTree {
     );
   }
   return new IndexedTree(db.connection, state.channelNo, size);
-}
-
-function wholeNumber(name: string, value: number): void {
-  // Parse defensively: these come straight from a query string.
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new LogsError('USAGE', `${name}: expected a whole number from 1`);
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }

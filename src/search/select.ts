@@ -1,5 +1,6 @@
 import { LogsError } from '../errors.js';
 import { LEVEL_RANK, type Level } from '../event/levels.js';
+import type { EventPattern, RecordFields } from '../store/store.js';
 import type { IndexDb } from './index-db.js';
 import { recordId, SEQ_LIMIT, splitRecordId } from './schema.js';
 
@@ -25,31 +26,15 @@ export interface Hit {
   readonly offset: number;
 }
 
-/** An event type to match, by name or as a glob (`*` any run of characters, `?` one). */
-export interface EventPattern {
-  readonly text: string;
-  readonly glob: boolean;
-}
+export type { EventPattern } from '../store/store.js';
 
 /**
  * What the index can filter on, in the stored form. Every field is optional and they combine
  * (AND); a list matches any of its values (OR). The query layer makes one from a QueryFilter.
  */
-export interface IndexFilter {
-  readonly channels?: readonly string[];
+export interface IndexFilter extends RecordFields {
   /** This level and above. */
   readonly level?: Level;
-  readonly events?: readonly EventPattern[];
-  readonly outcomes?: readonly string[];
-  /** Stored actor ids (pseudonyms for people). */
-  readonly actors?: readonly string[];
-  /** Subject pseudonyms (`sub`). */
-  readonly subjects?: readonly string[];
-  readonly requestIds?: readonly string[];
-  /** Epoch milliseconds, inclusive. */
-  readonly sinceMs?: number;
-  /** Epoch milliseconds, exclusive. */
-  readonly untilMs?: number;
   /** An FTS5 query on the stored message, already made safe (see ftsQuery). */
   readonly match?: string;
 }

@@ -189,25 +189,34 @@ export interface EventPattern {
 }
 
 /**
- * Records a query asks a database backend for. Every field but order and limit is optional and
- * they combine (AND); a list matches any of its values (OR). Values are in the stored form
- * (actors and subjects as pseudonyms).
+ * The fields a query filters records on, as every backend's index keeps them: a list matches
+ * any of its values, values in the stored form (actors and subjects as pseudonyms).
  */
-export interface RecordSelection {
+export interface RecordFields {
   readonly channels?: readonly string[];
-  /** Levels allowed (the caller expands "this level and above"). */
-  readonly levels?: readonly string[];
   readonly events?: readonly EventPattern[];
-  /** Event types left out. */
-  readonly excludeEvents?: readonly EventPattern[];
   readonly outcomes?: readonly string[];
+  /** Stored actor ids (pseudonyms for people). */
   readonly actors?: readonly string[];
+  /** Subject pseudonyms (`sub`). */
   readonly subjects?: readonly string[];
   readonly requestIds?: readonly string[];
   /** Epoch milliseconds, inclusive. */
   readonly sinceMs?: number;
   /** Epoch milliseconds, exclusive. */
   readonly untilMs?: number;
+}
+
+/**
+ * Records a query asks a database backend for. Every field but order and limit is optional and
+ * they combine (AND); a list matches any of its values (OR). Values are in the stored form
+ * (actors and subjects as pseudonyms).
+ */
+export interface RecordSelection extends RecordFields {
+  /** Levels allowed (the caller expands "this level and above"). */
+  readonly levels?: readonly string[];
+  /** Event types left out. */
+  readonly excludeEvents?: readonly EventPattern[];
   /**
    * Full text on the stored message: words (letters and digits), each a `prefix*` or not, and
    * phrases (`"a phrase"`, a list of words in that order); all must match.

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { LogsError } from '../../src/errors.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, StoreRecords } from '../../src/store/store.js';
 import { tempDir } from '../helpers.js';
 import type { OpenSettings, StoreBackend, StoreFixture, Tamper } from './backend.js';
 
@@ -144,3 +144,33 @@ export const postgresBackend: StoreBackend = {
     return Promise.resolve(postgresFixture(newSpec(), randomBytes(32)));
   },
 };
+
+/**
+ * Stores opened on fresh schemas by a test file, all closed and their schemas dropped by
+ * `dispose` (the file's `after`). Each store is opened with `key`.
+ */
+export function storesOnSchemas(key: Buffer): {
+  open(spec: Spec, onError?: (err: LogsError) => void): Promise<Store>;
+  dispose(): Promise<void>;
+} {
+  const opened: Store[] = [];
+  const schemas = new Set<string>();
+  return {
+    async open(spec, onError = () => undefined) {
+      const store = await openSpec(spec, key, onError);
+      opened.push(store);
+      schemas.add(spec.schema);
+      return store;
+    },
+    async dispose() {
+      for (const s of opened) await s.close().catch(() => undefined);
+      for (const schema of schemas) await sql('public', `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    },
+  };
+}
+
+/** A PostgreSQL store's records face (failing the test when there is none). */
+export function recordsOf(store: Store): StoreRecords {
+  if (store.records === undefined) throw new Error('the PostgreSQL store has a records face');
+  return store.records;
+}

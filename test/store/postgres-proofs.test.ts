@@ -11,47 +11,23 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { resolveConfig } from '../../src/config/resolve.js';
 import type { LogsError } from '../../src/errors.js';
 import { chainGenesis, lineHash } from '../../src/integrity/chain.js';
 import type { Checkpoint } from '../../src/integrity/checkpoint.js';
 import { consistencyProof, inclusionProof, verifyInclusion } from '../../src/integrity/merkle.js';
 import { verifyConsistencyProof, verifyInclusionProof } from '../../src/integrity/proofs.js';
-import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { CHECKPOINT_SIZE } from '../../src/store/postgres/signed-logs.js';
-import type { Store, StoreRecords } from '../../src/store/store.js';
-import { newSpec, sql } from './postgres-backend.js';
+import type { Store } from '../../src/store/store.js';
+import { newSpec, recordsOf, sql, storesOnSchemas } from './postgres-backend.js';
 import { channelIndex, now, readAll, testRecord } from './records.js';
 
 type Spec = ReturnType<typeof newSpec>;
 
 const KEY = randomBytes(32);
-const opened: Store[] = [];
-const schemas = new Set<string>();
-
-async function open(spec: Spec, errors: LogsError[] = []): Promise<Store> {
-  const store = await openPostgresStore({
-    config: resolveConfig(
-      { store: { kind: 'postgres', url: spec.url, schema: spec.schema, pool_size: 6 } },
-      spec.dir,
-    ),
-    masterKey: KEY,
-    onError: (err) => errors.push(err),
-  });
-  opened.push(store);
-  schemas.add(spec.schema);
-  return store;
-}
-
-after(async () => {
-  for (const s of opened) await s.close().catch(() => undefined);
-  for (const schema of schemas) await sql('public', `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-});
-
-function recordsOf(store: Store): StoreRecords {
-  assert.ok(store.records !== undefined, 'the PostgreSQL store has a records face');
-  return store.records;
-}
+const stores = storesOnSchemas(KEY);
+const open = (spec: Spec, errors: LogsError[] = []): Promise<Store> =>
+  stores.open(spec, (err) => errors.push(err));
+after(() => stores.dispose());
 
 /** Append records to `channel` (1,000 at a time, acknowledged once sequenced) up to seq `upTo`. */
 async function fillTo(store: Store, channel: string, upTo: number): Promise<void> {

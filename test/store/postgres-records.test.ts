@@ -12,14 +12,13 @@ import { randomBytes } from 'node:crypto';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { chainGenesis } from '../../src/integrity/chain.js';
 import { prepareEvent, type Sealable } from '../../src/pipeline/prepare.js';
-import { openPostgresStore } from '../../src/store/postgres/index.js';
 import type {
   RecordSelection,
   SelectedRecord,
   Store,
   StoreRecords,
 } from '../../src/store/store.js';
-import { newSpec, sql } from './postgres-backend.js';
+import { newSpec, recordsOf, sql, storesOnSchemas } from './postgres-backend.js';
 import { channelIndex, readAll } from './records.js';
 
 type Spec = ReturnType<typeof newSpec>;
@@ -27,35 +26,10 @@ type Spec = ReturnType<typeof newSpec>;
 const LIMITS = resolveConfig({}, '/').limits;
 const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
 const KEY = randomBytes(32);
-const opened: Store[] = [];
-const schemas: string[] = [];
-
+const stores = storesOnSchemas(KEY);
 /** Open the store on `spec`'s schema (the security channel encrypted, as by default). */
-async function open(spec: Spec): Promise<Store> {
-  const store = await openPostgresStore({
-    config: resolveConfig(
-      {
-        store: { kind: 'postgres', url: spec.url, schema: spec.schema, pool_size: 4 },
-      },
-      spec.dir,
-    ),
-    masterKey: KEY,
-    onError: () => undefined,
-  });
-  opened.push(store);
-  if (!schemas.includes(spec.schema)) schemas.push(spec.schema);
-  return store;
-}
-
-after(async () => {
-  for (const s of opened) await s.close().catch(() => undefined);
-  for (const schema of schemas) await sql('public', `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-});
-
-function recordsOf(store: Store): StoreRecords {
-  assert.ok(store.records !== undefined, 'the PostgreSQL store has a records face');
-  return store.records;
-}
+const open = (spec: Spec): Promise<Store> => stores.open(spec);
+after(() => stores.dispose());
 
 interface Fields {
   level?: string;

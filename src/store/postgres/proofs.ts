@@ -10,15 +10,14 @@
  */
 import type pg from 'pg';
 import { LogsError } from '../../errors.js';
-import { chainGenesis } from '../../integrity/chain.js';
 import { parseCheckpoint, type Checkpoint } from '../../integrity/checkpoint.js';
 import {
-  consistencyPath,
-  inclusionPath,
-  nodeBytes,
-  split,
-  type SubtreeRoots,
-} from '../../integrity/merkle-range.js';
+  BlockTree,
+  checkConsistencyArgs,
+  checkInclusionArgs,
+  consistencyProofOf,
+  inclusionProofOf,
+} from '../../integrity/block-tree.js';
 import type { ConsistencyProof, InclusionProof } from '../../integrity/proofs.js';
 import { LEAF_BLOCK } from './leaves.js';
 import { CHECKPOINT_SIZE } from './signed-logs.js';
@@ -39,24 +38,10 @@ export async function inclusionProof(
   seq: number,
   size: number,
 ): Promise<InclusionProof> {
-  wholeNumber('seq', seq);
-  wholeNumber('size', size);
-  if (seq > size)
-    throw new LogsError('USAGE', `seq ${seq} is not in a tree of size ${size}: seq <= size`);
+  checkInclusionArgs(seq, size);
   const index = seq - 1;
   const tree = await readTree(db, channel, size, [index, index - 1]);
-  const prev = index === 0 ? chainGenesis(logId, channel) : hex(tree.leaf(index - 1));
-  const hashes = inclusionPath(tree, index).map(hex);
-  return {
-    channel,
-    seq,
-    leaf_index: index,
-    tree_size: size,
-    leaf_hash: hex(tree.leaf(index)),
-    prev_hash: prev,
-    hashes,
-    root: hex(tree.root(0, size)),
-  };
+  return inclusionProofOf(tree, logId, channel, seq);
 }
 
 /**
@@ -69,20 +54,10 @@ export async function consistencyProof(
   from: number,
   to: number,
 ): Promise<ConsistencyProof> {
-  wholeNumber('from', from);
-  wholeNumber('to', to);
-  if (from > to) throw new LogsError('USAGE', `from ${from} is after to ${to}: from <= to`);
+  checkConsistencyArgs(from, to);
   // The path turns at the boundary `from`: within a block, that block's leaves are needed.
   const tree = await readTree(db, channel, to, from % LEAF_BLOCK === 0 ? [] : [from - 1]);
-  const hashes = consistencyPath(tree, from).map(hex);
-  return {
-    channel,
-    first: from,
-    second: to,
-    hashes,
-    first_root: hex(tree.root(0, from)),
-    second_root: hex(tree.root(0, to)),
-  };
+  return consistencyProofOf(tree, channel, from);
 }
 
 /**
@@ -171,7 +146,7 @@ async function readTree(
     if (got === undefined || got.length < need * 32 || (b < full && got.length !== need * 32))
       throw damaged(channel);
   }
-  return new BlockTree(size, r?.roots ?? Buffer.alloc(0), read);
+  return new StoredTree(size, r?.roots ?? Buffer.alloc(0), read);
 }
 
 /**
@@ -180,16 +155,15 @@ async function readTree(
  * the roots of its trees cost nothing. (search/leaves.ts IndexedTree folds the same way over
  * the file store's index.)
  */
-class BlockTree implements SubtreeRoots {
-  private readonly known = new Map<string, Buffer>();
-
+class StoredTree extends BlockTree {
   constructor(
-    readonly size: number,
+    size: number,
     private readonly blockRoots: Buffer,
     private readonly blocks: ReadonlyMap<number, Buffer>,
-  ) {}
+  ) {
+    super(size, LEAF_BLOCK);
+  }
 
-  /** The hash of leaf i (0-based): the chain hash of record i + 1. */
   leaf(i: number): Buffer {
     const b = Math.floor(i / LEAF_BLOCK);
     const block = this.blocks.get(b);
@@ -199,29 +173,10 @@ class BlockTree implements SubtreeRoots {
     return block.subarray(at, at + 32);
   }
 
-  root(lo: number, hi: number): Buffer {
-    const n = hi - lo;
-    if (n === 1) return this.leaf(lo);
-    if (n === LEAF_BLOCK && lo % LEAF_BLOCK === 0) {
-      const at = (lo / LEAF_BLOCK) * 32;
-      if (at + 32 <= this.blockRoots.length) return this.blockRoots.subarray(at, at + 32);
-    }
-    const key = `${lo}:${hi}`;
-    let r = this.known.get(key);
-    if (r === undefined) {
-      const k = split(n);
-      r = nodeBytes(this.root(lo, lo + k), this.root(lo + k, hi));
-      // Keep only large subtrees: small ones are cheap again, and would fill the map.
-      if (n > LEAF_BLOCK) this.known.set(key, r);
-    }
-    return r;
+  protected blockRoot(b: number): Buffer | undefined {
+    const at = b * 32;
+    return at + 32 <= this.blockRoots.length ? this.blockRoots.subarray(at, at + 32) : undefined;
   }
-}
-
-function wholeNumber(name: string, value: number): void {
-  // Parse defensively: these come straight from a query string.
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new LogsError('USAGE', `${name}: expected a whole number from 1`);
 }
 
 // The table says it holds these leaves and does not: a row is missing or altered.
@@ -231,8 +186,4 @@ function damaged(channel: string): LogsError {
     `the Merkle leaves of ${channel} in dl_leaf_blocks are damaged (a block is missing or cut short; see dihya-logs verify)`,
     { details: { channel } },
   );
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
