@@ -74,6 +74,15 @@ export interface TokenBook {
   revoke(id: string, now?: Date): Awaitable<boolean>;
   /** Tokens that can still be used (of a role, or all). */
   activeCount(role?: Role): Awaitable<number>;
+  /**
+   * Make a token of `role` unless one that can still be used exists (the service's first admin
+   * token): undefined when there is one. Instances sharing the tokens make one between them.
+   */
+  createFirst(
+    role: Role,
+    name: string,
+    expiresAt?: Date,
+  ): Awaitable<{ token: string; info: TokenInfo } | undefined>;
   close(): Awaitable<void>;
 }
 
@@ -250,6 +259,15 @@ export class TokenStore implements TokenBook {
       )
       .get(now, role ?? null, role ?? null);
     return row?.n ?? 0;
+  }
+
+  createFirst(
+    role: Role,
+    name: string,
+    expiresAt?: Date,
+  ): { token: string; info: TokenInfo } | undefined {
+    // One process owns the logs directory: nobody else makes one meanwhile.
+    return this.activeCount(role) === 0 ? this.create(role, name, expiresAt) : undefined;
   }
 
   /** The connection's sync mode (`full`: each change is on disk before it is answered). */

@@ -130,8 +130,8 @@ async function ensureAdminToken(
   logs: LogCore,
   say: (line: string) => void,
 ): Promise<void> {
-  if ((await tokens.activeCount('admin')) !== 0) return;
-  const made = await tokens.create('admin', 'first admin', defaultExpiry());
+  const made = await tokens.createFirst('admin', 'first admin', defaultExpiry());
+  if (made === undefined) return;
   const { id, expires } = made.info;
   await logs.audit({
     event: 'token.created',

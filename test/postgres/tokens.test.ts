@@ -281,3 +281,27 @@ test('postgres: revoking from the command line a token the service already revok
     await fixture.dispose();
   }
 });
+
+test('postgres: instances starting together make one first admin token between them', async () => {
+  const spec = newSpec();
+  const fixture = postgresFixture(spec, randomBytes(32));
+  try {
+    const books = [
+      tokensOf(await fixture.open()),
+      tokensOf(await fixture.open()),
+      tokensOf(await fixture.open()),
+    ];
+    const made = await Promise.all(
+      books.flatMap((b) => [b, b].map(async (x) => x.createFirst('admin', 'first admin'))),
+    );
+    assert.equal(made.filter((m) => m !== undefined).length, 1, 'one token made, shown once');
+    assert.equal(await books[0]?.activeCount('admin'), 1);
+    // Revoked (or expired): the next start makes another.
+    const first = made.find((m) => m !== undefined);
+    assert.ok(first !== undefined);
+    await books[1]?.revoke(first.info.id);
+    assert.notEqual(await books[2]?.createFirst('admin', 'first admin'), undefined);
+  } finally {
+    await fixture.dispose();
+  }
+});

@@ -21,6 +21,7 @@ import { asDatabaseError, commitConfirmed, inTransaction } from './pool.js';
 // Dates are ISO strings (text); compared and ordered byte-wise, as SQLite does, whatever the
 // database's collation.
 const C = 'COLLATE "C"';
+const FIRST_LOCK = 0x646c_746b; // 'dltk'
 
 export class PgTokens implements TokenBook {
   private readonly touched = new TokenTouches();
@@ -28,14 +29,50 @@ export class PgTokens implements TokenBook {
   /** Over the store's pool: the store ends it, close() here does not. */
   constructor(private readonly pool: pg.Pool) {}
 
-  async create(
+  create(
     role: Role,
     name: string,
     expiresAt?: Date,
     now = new Date(),
   ): Promise<{ token: string; info: TokenInfo }> {
+    return this.insert(role, name, expiresAt, now, false) as Promise<{
+      token: string;
+      info: TokenInfo;
+    }>;
+  }
+
+  /**
+   * Instances starting together on an empty schema take turns here (a transaction-level
+   * advisory lock): one makes the first token of the role, the others find it.
+   */
+  createFirst(
+    role: Role,
+    name: string,
+    expiresAt?: Date,
+  ): Promise<{ token: string; info: TokenInfo } | undefined> {
+    return this.insert(role, name, expiresAt, new Date(), true);
+  }
+
+  private async insert(
+    role: Role,
+    name: string,
+    expiresAt: Date | undefined,
+    now: Date,
+    onlyFirst: boolean,
+  ): Promise<{ token: string; info: TokenInfo } | undefined> {
     const minted = mintToken(role, name);
     const row = await this.change(async (client) => {
+      if (onlyFirst) {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [
+          FIRST_LOCK,
+        ]);
+        const active = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM dl_tokens
+             WHERE revoked IS NULL AND (expires IS NULL OR expires ${C} > $1) AND role = $2`,
+          [now.toISOString(), role],
+        );
+        if ((active.rows[0]?.n ?? 0) > 0) return undefined;
+      }
       const { rows } = await client.query<TokenRow>(
         `INSERT INTO dl_tokens (id, name, role, hash, created, expires)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
@@ -48,9 +85,9 @@ export class PgTokens implements TokenBook {
           expiresAt?.toISOString() ?? null,
         ],
       );
-      return rows[0] as TokenRow;
+      return rows[0];
     });
-    return { token: minted.token, info: tokenInfo(row) };
+    return row === undefined ? undefined : { token: minted.token, info: tokenInfo(row) };
   }
 
   async check(text: string, now = Date.now()): Promise<TokenInfo | undefined> {
